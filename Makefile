@@ -1,0 +1,39 @@
+# The interface for humans and CI. `make demo` and `make test` work on a machine with only Python 3:
+# they create .venv and install the project from its own files.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test lint fmt bench fuzz clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/mnist-sprite convert --dataset sample --out sample.npz --force
+	$(BIN)/python -c "import numpy; d = numpy.load('sample.npz'); [print(k, d[k].shape, d[k].dtype) for k in d.files]"
+
+lint: $(STAMP)
+	$(BIN)/ruff check mnist_sprite tests
+	$(BIN)/ruff format --check mnist_sprite tests
+	$(BIN)/mypy --strict mnist_sprite
+
+fmt: $(STAMP)
+	$(BIN)/ruff format mnist_sprite tests
+	$(BIN)/ruff check --fix mnist_sprite tests
+
+test: lint
+	$(BIN)/python -m pytest -q
+
+bench: $(STAMP)
+	$(BIN)/python -m tests.bench
+
+fuzz: $(STAMP)
+	FUZZ_SECONDS=$${FUZZ_SECONDS:-600} $(BIN)/python -m pytest -q -p no:cacheprovider tests/test_fuzz.py
+
+clean:
+	rm -rf $(VENV) sample.npz .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,323 @@
+"""The command line: parse options, call the library, print. The one place errors become exit codes.
+
+Data goes to stdout only; messages and progress go to stderr. Every failure is one line,
+``error: <file>: <what is wrong>; <what to do>``, exit 1 (2 for options that do not work).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any, NoReturn, TypeVar
+
+import click
+
+from . import __version__, progress
+from .convert import DTYPES, SHAPES, Options, Sources, convert, parse_image_size, resolve_sources
+from .datasets import DATASETS
+from .errors import MnistSpriteError, OptionError
+from .files import file_sha256
+from .labels import LABEL_FORMATS
+from .png_decode import DECODERS, PngFile
+from .writers import FORMATS
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class Interrupted(BaseException):
+    """SIGINT or SIGTERM arrived; raised where the program is so cleanup runs."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+def _raise_interrupted(signum: int, _frame: object) -> NoReturn:
+    raise Interrupted(signum)
+
+
+def _install_signal_handlers() -> None:
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        return
+    signal.signal(signal.SIGINT, _raise_interrupted)
+    signal.signal(signal.SIGTERM, _raise_interrupted)
+    if hasattr(signal, "SIGXFSZ"):  # a file size limit becomes an error (EFBIG), not a crash
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+
+
+def _error(message: str) -> None:
+    click.echo(f"error: {message}", err=True)
+
+
+def _silence_stdout() -> None:
+    """After a closed pipe, point stdout at /dev/null so the exit flush cannot fail noisily."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+
+
+class _Cli(click.Group):
+    """A click group whose every failure ends as one ``error:`` line and an exit code."""
+
+    def main(  # type: ignore[override]
+        self, args: Sequence[str] | None = None, prog_name: str | None = None, **extra: Any
+    ) -> NoReturn:
+        extra["standalone_mode"] = False
+        code = 0
+        try:
+            _install_signal_handlers()
+            result = super().main(args, prog_name or "mnist-sprite", **extra)
+            code = result if isinstance(result, int) else 0
+        except click.exceptions.Exit as e:
+            code = e.exit_code
+        except click.UsageError as e:
+            hint = f"; see '{e.ctx.command_path} --help'" if e.ctx else ""
+            _error(e.format_message().rstrip(".") + hint)
+            code = 2
+        except click.ClickException as e:
+            _error(e.format_message())
+            code = e.exit_code
+        except MnistSpriteError as e:
+            _error(str(e))
+            code = e.exit_code
+        except (Interrupted, KeyboardInterrupt, click.Abort):
+            _error("interrupted; nothing was written and existing files are unchanged")
+            code = 1
+        except BrokenPipeError:
+            _silence_stdout()
+            code = 1
+        try:
+            sys.stdout.flush()
+        except BrokenPipeError:
+            _silence_stdout()
+            code = code or 1
+        sys.exit(code)
+
+
+# -- options shared by several commands, defined once ------------------------------------
+
+
+def cache_dir_option(f: F) -> F:
+    return click.option(
+        "--cache-dir",
+        type=click.Path(file_okay=False, path_type=Path),
+        help="Cache folder (default: $MNIST_SPRITE_CACHE, else $XDG_CACHE_HOME/mnist-sprite, "
+        "else ~/.cache/mnist-sprite).",
+    )(f)
+
+
+def json_option(f: F) -> F:
+    return click.option("--json", "as_json", is_flag=True, help="Print a JSON report on stdout.")(f)
+
+
+def quiet_option(f: F) -> F:
+    return click.option("--quiet", "-q", is_flag=True, help="No progress bar or messages.")(f)
+
+
+def source_options(f: F) -> F:
+    for decorator in reversed(
+        [
+            click.option(
+                "--sprite",
+                type=click.Path(path_type=Path),
+                help="The sprite PNG (one image per row). Give with --labels.",
+            ),
+            click.option(
+                "--labels",
+                type=click.Path(path_type=Path),
+                help="The label file (one-hot rows of 10 bytes). Give with --sprite.",
+            ),
+            click.option(
+                "--dataset",
+                type=click.Choice(sorted(DATASETS)),
+                help="A known dataset from the cache: mnist (default) or the bundled sample.",
+            ),
+            click.option("--offline", is_flag=True, help="Never download; use only the cache."),
+        ]
+    ):
+        f = decorator(f)
+    return f
+
+
+def _sources(
+    dataset: str | None,
+    sprite: Path | None,
+    labels: Path | None,
+    cache_dir: Path | None,
+    offline: bool,
+    quiet: bool,
+) -> Sources:
+    return resolve_sources(
+        dataset,
+        sprite,
+        labels,
+        cache_dir=cache_dir,
+        offline=offline,
+        show_progress=progress.wanted(quiet),
+    )
+
+
+def _print_json(data: Any) -> None:
+    click.echo(json.dumps(data, indent=2, sort_keys=True))
+
+
+@click.group(cls=_Cli, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="mnist-sprite")
+def cli() -> None:
+    """Turn the TensorFlow.js MNIST sprite into NumPy arrays.
+
+    \b
+      mnist-sprite fetch                      # download and verify the two files
+      mnist-sprite convert --out mnist.npz    # x_train, y_train, x_test, y_test
+      mnist-sprite inspect mnist.npz          # what is in a file
+      mnist-sprite verify mnist.npz           # prove sources and output are right
+    """
+
+
+@cli.command("convert")
+@source_options
+@cache_dir_option
+@click.option(
+    "--out", "-o", required=True, help="Output: an .npz file, a folder for --format npy, or -."
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(FORMATS),
+    default="npz",
+    show_default=True,
+    help="npz: one archive; npy: a folder of four memory-mappable .npy files.",
+)
+@click.option(
+    "--dtype",
+    type=click.Choice(DTYPES),
+    default="float32",
+    show_default=True,
+    help="Pixel type: floats hold v / 255 exactly as TensorFlow.js; uint8 keeps 0..255.",
+)
+@click.option(
+    "--label-format",
+    type=click.Choice(LABEL_FORMATS),
+    default="onehot",
+    show_default=True,
+    help="onehot: (N, 10) uint8 rows as in the label file; index: (N,) uint8 class ids.",
+)
+@click.option(
+    "--shape",
+    type=click.Choice(SHAPES),
+    default="flat",
+    show_default=True,
+    help="flat (N, 784), image (N, 28, 28) or channels (N, 28, 28, 1).",
+)
+@click.option(
+    "--image-size",
+    default="28x28",
+    show_default=True,
+    metavar="HxW",
+    help="Size of one image; the sprite's width must be H*W.",
+)
+@click.option(
+    "--train-size",
+    type=click.IntRange(min=0),
+    metavar="N",
+    help="Images in the training split [default: 55000 of 65000 (TensorFlow.js), 800 of the "
+    "sample's 1000; required for other sprites].",
+)
+@click.option("--shuffle", is_flag=True, help="Permute each split (reproducibly, see --seed).")
+@click.option("--seed", type=int, metavar="S", help="Seed for --shuffle [default: 0].")
+@click.option("--compress", is_flag=True, help="Deflate the .npz members (smaller, slower).")
+@click.option(
+    "--decoder",
+    type=click.Choice(DECODERS),
+    default="auto",
+    show_default=True,
+    help="PNG row decoder: auto/numpy (fast) or pypng (the reference, slow) to cross-check.",
+)
+@click.option("--force", "-f", is_flag=True, help="Replace an existing output.")
+@quiet_option
+@json_option
+def convert_command(
+    sprite: Path | None,
+    labels: Path | None,
+    dataset: str | None,
+    offline: bool,
+    cache_dir: Path | None,
+    out: str,
+    fmt: str,
+    dtype: str,
+    label_format: str,
+    shape: str,
+    image_size: str,
+    train_size: int | None,
+    shuffle: bool,
+    seed: int | None,
+    compress: bool,
+    decoder: Any,
+    force: bool,
+    quiet: bool,
+    as_json: bool,
+) -> None:
+    """Convert the sprite and labels into train/test arrays.
+
+    Pixels are the red channel divided by 255 into float32, bit for bit as TensorFlow.js's
+    loader; labels are one-hot rows. The first 55,000 digits train, the last 10,000 test.
+
+    \b
+      mnist-sprite convert --out mnist.npz
+      mnist-sprite convert --dataset sample --out sample.npz
+      mnist-sprite convert --sprite s.png --labels l_uint8 --train-size 900 --out my.npz
+      mnist-sprite convert --format npy --out mnist_npy/ --shape image --dtype uint8
+      mnist-sprite convert --out - --quiet | python -c 'import numpy,sys,io; ...'
+    """
+    if as_json and out == "-":
+        raise OptionError(None, "--json and --out - both want stdout", "drop one of them")
+    options = Options(
+        dtype=dtype,
+        label_format=label_format,
+        shape=shape,
+        image_size=parse_image_size(image_size),
+        train_size=train_size,
+        shuffle=shuffle,
+        seed=seed,
+        decoder=decoder,
+    )
+    options.check()
+    sources = _sources(dataset, sprite, labels, cache_dir, offline, quiet)
+    with PngFile(sources.sprite) as png_file:
+        total = png_file.header.height
+    with progress.bar(total, "decoding", "rows", enabled=progress.wanted(quiet)) as advance:
+        result = convert(
+            sources,
+            out,
+            options=options,
+            fmt=fmt,
+            compress=compress,
+            force=force,
+            progress=advance,
+        )
+    if as_json:
+        summary = result.summary()
+        summary["sha256"] = _output_digest(Path(out), fmt)
+        _print_json(summary)
+    elif not quiet:
+        arrays = ", ".join(
+            f"{name} {tuple(a['shape'])} {a['dtype']}" for name, a in result.arrays.items()
+        )
+        target = "stdout" if out == "-" else out
+        click.echo(f"wrote {target}: {arrays} in {result.seconds:.2f} s", err=True)
+
+
+def _output_digest(out: Path, fmt: str) -> str | dict[str, str]:
+    if fmt == "npz":
+        return file_sha256(out)
+    return {p.name: file_sha256(p) for p in sorted(out.iterdir())}
+
+
+def main() -> NoReturn:
+    """Entry point of the ``mnist-sprite`` console script and ``python -m mnist_sprite``."""
+    cli.main(prog_name="mnist-sprite")

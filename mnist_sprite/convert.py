@@ -1,0 +1,419 @@
+"""The pipeline: sprite + labels -> train/test arrays -> a writer, as TensorFlow.js splits them."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import sys
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+import numpy as np
+import numpy.typing as npt
+
+from . import __version__
+from .cache import dataset_dir
+from .datasets import DATA_DIR, DATASETS, DEFAULT_TRAIN_SIZES, Dataset
+from .errors import OptionError, PathLike, SourceError, SpriteError
+from .files import file_sha256
+from .labels import LABEL_FORMATS, read_onehot, to_index
+from .png_decode import DECODERS, Decoder, PngFile
+from .writers import FORMATS, MemorySink, NpyDirSink, NpzSink, Sink, atomic_output, spooled_stdout
+
+DTYPES = ("float32", "float64", "float16", "uint8")
+SHAPES = ("flat", "image", "channels")
+ARRAY_NAMES = ("x_train", "y_train", "x_test", "y_test")
+PROVENANCE_SCHEMA = 1
+Progress = Callable[[int], None]
+
+
+def _lookup(dtype: str) -> npt.NDArray[Any] | None:
+    """Pixel value -> output value. TensorFlow.js divides in float64 and stores float32, so
+    the table holds ``float32(v / 255)``; multiplying by ``1/255`` differs for 126 values."""
+    if dtype == "uint8":
+        return None
+    return (np.arange(256, dtype=np.float64) / 255).astype(dtype)
+
+
+@dataclass(frozen=True)
+class Options:
+    """How a sprite becomes arrays; the defaults give what TensorFlow.js's loader gives."""
+
+    dtype: str = "float32"
+    label_format: str = "onehot"
+    shape: str = "flat"
+    image_size: tuple[int, int] = (28, 28)
+    train_size: int | None = None
+    shuffle: bool = False
+    seed: int | None = None
+    decoder: Decoder = "auto"
+
+    def check(self) -> None:
+        _choice("--dtype", self.dtype, DTYPES)
+        _choice("--label-format", self.label_format, LABEL_FORMATS)
+        _choice("--shape", self.shape, SHAPES)
+        _choice("--decoder", self.decoder, DECODERS)
+        h, w = self.image_size
+        if h < 1 or w < 1:
+            raise OptionError(None, f"--image-size {h}x{w} is empty", "give e.g. 28x28")
+        if self.seed is not None and not self.shuffle:
+            raise OptionError(None, "--seed without --shuffle has no effect", "add --shuffle")
+        if self.train_size is not None and self.train_size < 0:
+            raise OptionError(None, "--train-size is negative", "give a count of images")
+
+    def recorded(self) -> dict[str, Any]:
+        """The options that shape the output (the decoder does not), for provenance."""
+        out = asdict(self)
+        out.pop("decoder")
+        out["image_size"] = "{}x{}".format(*self.image_size)
+        out["seed"] = self.effective_seed
+        return out
+
+    @property
+    def effective_seed(self) -> int | None:
+        """``--shuffle`` alone uses seed 0: the same options always give the same bytes."""
+        return (0 if self.seed is None else self.seed) if self.shuffle else None
+
+
+def _choice(flag: str, value: str, choices: tuple[str, ...]) -> None:
+    if value not in choices:
+        raise OptionError(None, f"{flag} {value!r} is not one of {', '.join(choices)}", "")
+
+
+def parse_image_size(text: str) -> tuple[int, int]:
+    """``"28x28"`` -> (rows, columns)."""
+    parts = text.lower().split("x")
+    if len(parts) != 2 or not all(p.strip().isdigit() for p in parts):
+        raise OptionError(None, f"--image-size {text!r} is not HEIGHTxWIDTH", "give e.g. 28x28")
+    return int(parts[0]), int(parts[1])
+
+
+@dataclass(frozen=True)
+class Sources:
+    """The two input files, and the dataset they came from if any."""
+
+    sprite: Path
+    labels: Path
+    dataset: Dataset | None = None
+
+
+def resolve_sources(
+    dataset: str | None = None,
+    sprite: PathLike | None = None,
+    labels: PathLike | None = None,
+    *,
+    cache_dir: PathLike | None = None,
+    offline: bool = False,
+    show_progress: bool = False,
+) -> Sources:
+    """Explicit ``sprite`` and ``labels`` paths, or a known dataset's files (fetched if missing)."""
+    if (sprite is None) != (labels is None):
+        raise OptionError(None, "--sprite and --labels go together", "give both, or --dataset")
+    if sprite is not None and labels is not None:
+        if dataset is not None:
+            raise OptionError(None, "--dataset and --sprite/--labels both given", "give one")
+        return Sources(Path(sprite), Path(labels))
+    name = dataset or "mnist"
+    if name not in DATASETS:
+        raise OptionError(None, f"unknown dataset {name!r}", f"use one of {', '.join(DATASETS)}")
+    ds = DATASETS[name]
+    if ds.bundled:
+        return Sources(DATA_DIR / ds.sprite.name, DATA_DIR / ds.labels.name, ds)
+    folder = dataset_dir(ds.name, cache_dir)
+    for f in (ds.sprite, ds.labels):
+        if not (folder / f.name).is_file():
+            raise SourceError(folder / f.name, "not in the cache", "run 'mnist-sprite fetch' first")
+    del offline, show_progress
+    return Sources(folder / ds.sprite.name, folder / ds.labels.name, ds)
+
+
+@dataclass
+class Plan:
+    """What a conversion will produce, known from the header and label file before decoding."""
+
+    sources: Sources
+    options: Options
+    images: int
+    train_size: int
+    onehot: npt.NDArray[np.uint8]
+    shapes: dict[str, tuple[int, ...]] = field(default_factory=dict)
+    dtypes: dict[str, np.dtype[Any]] = field(default_factory=dict)
+
+    def provenance(self) -> dict[str, Any]:
+        return {
+            "schema": PROVENANCE_SCHEMA,
+            "tool": "mnist-sprite",
+            "version": __version__,
+            "dataset": self.sources.dataset.name if self.sources.dataset else None,
+            "options": {**self.options.recorded(), "train_size": self.train_size},
+            "sources": {
+                "sprite": {
+                    "name": self.sources.sprite.name,
+                    "sha256": file_sha256(self.sources.sprite),
+                },
+                "labels": {
+                    "name": self.sources.labels.name,
+                    "sha256": file_sha256(self.sources.labels),
+                },
+            },
+            "arrays": {
+                name: {"shape": list(self.shapes[name]), "dtype": str(self.dtypes[name])}
+                for name in ARRAY_NAMES
+            },
+        }
+
+
+def _plan(png_file: PngFile, sources: Sources, options: Options) -> Plan:
+    options.check()
+    header = png_file.header
+    h, w = options.image_size
+    if header.width != h * w:
+        raise SpriteError(
+            sources.sprite,
+            f"is {header.width} pixels wide, but one {h}x{w} image is {h * w} pixels",
+            "give the right --image-size, or the sprite whose rows are one image each",
+        )
+    images = header.height
+    onehot = read_onehot(sources.labels, expected_rows=images)
+    train = options.train_size
+    if train is None:
+        if images not in DEFAULT_TRAIN_SIZES:
+            raise OptionError(
+                sources.sprite,
+                f"holds {images:,} images, with no known train/test split",
+                "give --train-size",
+            )
+        train = DEFAULT_TRAIN_SIZES[images]
+    if train > images:
+        raise OptionError(
+            sources.sprite,
+            f"--train-size {train:,} is more than the {images:,} images it holds",
+            f"give at most {images:,}",
+        )
+    pixel_shape = {"flat": (h * w,), "image": (h, w), "channels": (h, w, 1)}[options.shape]
+    label_shape: tuple[int, ...] = (onehot.shape[1],) if options.label_format == "onehot" else ()
+    plan = Plan(sources, options, images, train, onehot)
+    for split, n in (("train", train), ("test", images - train)):
+        plan.shapes[f"x_{split}"] = (n, *pixel_shape)
+        plan.shapes[f"y_{split}"] = (n, *label_shape)
+        plan.dtypes[f"x_{split}"] = np.dtype(options.dtype)
+        plan.dtypes[f"y_{split}"] = np.dtype(np.uint8)
+    return plan
+
+
+def _permutations(plan: Plan) -> dict[str, npt.NDArray[np.intp] | None]:
+    if not plan.options.shuffle:
+        return {"train": None, "test": None}
+    rng = np.random.default_rng(plan.options.effective_seed)
+    return {
+        "train": rng.permutation(plan.train_size),
+        "test": rng.permutation(plan.images - plan.train_size),
+    }
+
+
+def _run(
+    png_file: PngFile, plan: Plan, sink: Sink, progress: Progress | None
+) -> dict[str, tuple[int, ...]]:
+    """Decode the sprite once, top to bottom, streaming each split into ``sink``."""
+    table = _lookup(plan.options.dtype)
+    perms = _permutations(plan)
+    labels = plan.onehot if plan.options.label_format == "onehot" else to_index(plan.onehot)
+    bounds = {"train": (0, plan.train_size), "test": (plan.train_size, plan.images)}
+    blocks = _row_blocks(png_file, plan.options.decoder, progress)
+    pending: npt.NDArray[np.uint8] | None = None  # rows decoded past the current split
+    for split in ("train", "test"):
+        start, stop = bounds[split]
+        x_name, y_name = f"x_{split}", f"y_{split}"
+        sink.begin(x_name, plan.shapes[x_name], plan.dtypes[x_name])
+        perm = perms[split]
+        held: list[npt.NDArray[np.uint8]] = []  # a shuffled split is permuted whole
+        row = start
+        while row < stop:
+            block = pending if pending is not None else next(blocks)
+            take = min(block.shape[0], stop - row)
+            part, pending = block[:take], (block[take:] if take < block.shape[0] else None)
+            row += take
+            if perm is None:
+                sink.write(part if table is None else table[part])
+            else:
+                held.append(part.copy())
+        if perm is not None:
+            whole = np.concatenate(held) if held else np.empty((0, 1), np.uint8)
+            for i in range(0, perm.size, 4096):
+                part = whole[perm[i : i + 4096]]
+                sink.write(part if table is None else table[part])
+        sink.end()
+        ys = labels[start:stop] if perm is None else labels[start:stop][perm]
+        sink.begin(y_name, plan.shapes[y_name], plan.dtypes[y_name])
+        sink.write(ys)
+        sink.end()
+    # Reading on to the end checks the rest of the file (rows, zlib end, chunks, IEND).
+    extra = sum(block.shape[0] for block in blocks)
+    assert pending is None and extra == 0, "the decoder gave more rows than the header"
+    return plan.shapes
+
+
+def _row_blocks(
+    png_file: PngFile, decoder: Decoder, progress: Progress | None
+) -> Iterator[npt.NDArray[np.uint8]]:
+    for block in png_file.red_blocks(decoder):
+        yield block
+        if progress is not None:
+            progress(block.shape[0])
+
+
+@dataclass(frozen=True)
+class Result:
+    """What a conversion wrote."""
+
+    out: str
+    format: str
+    arrays: dict[str, dict[str, Any]]
+    provenance: dict[str, Any]
+    seconds: float
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "out": self.out,
+            "format": self.format,
+            "arrays": self.arrays,
+            "sources": self.provenance["sources"],
+            "options": self.provenance["options"],
+            "dataset": self.provenance["dataset"],
+            "seconds": round(self.seconds, 3),
+        }
+
+
+def convert(
+    sources: Sources,
+    out: PathLike,
+    *,
+    options: Options | None = None,
+    fmt: str = "npz",
+    compress: bool = False,
+    force: bool = False,
+    stdout: IO[bytes] | None = None,
+    progress: Progress | None = None,
+) -> Result:
+    """Convert ``sources`` into ``out`` (an .npz file, an .npy folder, or ``-`` for stdout).
+
+    Nothing is written unless the whole conversion succeeds: the output appears complete or
+    not at all, and an existing output is replaced only with ``force``.
+    """
+    started = time.perf_counter()
+    options = options or Options()
+    _choice("--format", fmt, FORMATS)
+    to_stdout = os.fspath(out) == "-"
+    if to_stdout and fmt != "npz":
+        raise OptionError(None, "--out - writes an .npz stream", "use --format npz with --out -")
+    if fmt == "npy" and compress:
+        raise OptionError(None, "--compress applies to .npz only", "drop --compress")
+    with PngFile(sources.sprite) as png_file:
+        plan = _plan(png_file, sources, options)
+        provenance = plan.provenance()
+        if to_stdout:
+            with spooled_stdout(stdout or sys.stdout.buffer) as spool:
+                _write_npz(png_file, plan, spool, compress, provenance, progress)
+        elif fmt == "npz":
+            with atomic_output(out, folder=False, force=force) as tmp, open(tmp, "wb") as f:
+                _write_npz(png_file, plan, f, compress, provenance, progress)
+        else:
+            with atomic_output(out, folder=True, force=force) as tmp:
+                _fill(png_file, plan, NpyDirSink(tmp, provenance), progress)
+    arrays = {
+        name: {"shape": list(plan.shapes[name]), "dtype": str(plan.dtypes[name])}
+        for name in ARRAY_NAMES
+    }
+    return Result(os.fspath(out), fmt, arrays, provenance, time.perf_counter() - started)
+
+
+def _write_npz(
+    png_file: PngFile,
+    plan: Plan,
+    stream: IO[bytes],
+    compress: bool,
+    provenance: dict[str, Any],
+    progress: Progress | None,
+) -> None:
+    comment = json.dumps(provenance, sort_keys=True, separators=(",", ":")).encode()
+    _fill(png_file, plan, NpzSink(stream, compress=compress, comment=comment), progress)
+
+
+def _fill(png_file: PngFile, plan: Plan, sink: Sink, progress: Progress | None) -> None:
+    """Run the pipeline into ``sink`` and finish it, or abort it on any failure."""
+    try:
+        _run(png_file, plan, sink, progress)
+    except BaseException:
+        sink.abort()
+        raise
+    sink.close()
+
+
+def to_arrays(
+    sources: Sources, options: Options | None = None, progress: Progress | None = None
+) -> dict[str, npt.NDArray[Any]]:
+    """Convert ``sources`` into in-memory arrays keyed like an .npz output."""
+    sink = MemorySink()
+    with PngFile(sources.sprite) as png_file:
+        plan = _plan(png_file, sources, options or Options())
+        _fill(png_file, plan, sink, progress)
+    return sink.arrays
+
+
+def load_data(
+    dataset: str = "mnist",
+    *,
+    sprite: PathLike | None = None,
+    labels: PathLike | None = None,
+    cache_dir: PathLike | None = None,
+    offline: bool = False,
+    dtype: str = "float32",
+    label_format: str = "onehot",
+    shape: str = "flat",
+    image_size: tuple[int, int] | str = (28, 28),
+    train_size: int | None = None,
+    shuffle: bool = False,
+    seed: int | None = None,
+) -> tuple[
+    tuple[npt.NDArray[Any], npt.NDArray[np.uint8]], tuple[npt.NDArray[Any], npt.NDArray[np.uint8]]
+]:
+    """Return ``(x_train, y_train), (x_test, y_test)``, as ``keras.datasets.mnist.load_data()``.
+
+    By default the arrays are TensorFlow.js's: float32 pixels ``v / 255`` of shape
+    ``(N, 784)`` and one-hot uint8 labels of shape ``(N, 10)``, 55,000 train and 10,000 test.
+    ``dataset="sample"`` uses the 1,000 digits shipped with the package (800 / 200). Pass
+    ``sprite=`` and ``labels=`` to read files of your own. Missing dataset files are fetched
+    into the cache unless ``offline``.
+    """
+    size = parse_image_size(image_size) if isinstance(image_size, str) else image_size
+    options = Options(dtype, label_format, shape, size, train_size, shuffle, seed)
+    options.check()
+    sources = resolve_sources(
+        None if sprite is not None else dataset,
+        sprite,
+        labels,
+        cache_dir=cache_dir,
+        offline=offline,
+    )
+    arrays = to_arrays(sources, options)
+    return (arrays["x_train"], arrays["y_train"]), (arrays["x_test"], arrays["y_test"])
+
+
+def read_provenance(path: PathLike) -> dict[str, Any] | None:
+    """The provenance convert recorded in an output, or None if it has none."""
+    import zipfile
+
+    p = Path(path)
+    with contextlib.suppress(OSError, ValueError, zipfile.BadZipFile):
+        if p.is_dir():
+            data: Any = json.loads((p / "manifest.json").read_text(encoding="utf-8"))
+        else:
+            with zipfile.ZipFile(p) as zf:
+                data = json.loads(zf.comment.decode("utf-8")) if zf.comment else None
+        if isinstance(data, dict) and data.get("tool") == "mnist-sprite":
+            return data
+    return None

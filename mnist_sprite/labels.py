@@ -1,0 +1,77 @@
+"""Label files: one-hot rows of ``classes`` bytes, read, checked, and turned into class ids."""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import numpy.typing as npt
+
+from .errors import LabelError, PathLike
+from .files import open_source
+
+U8 = npt.NDArray[np.uint8]
+LABEL_FORMATS = ("onehot", "index")
+
+
+def read_onehot(path: PathLike, classes: int = 10, *, expected_rows: int | None = None) -> U8:
+    """Read a label file as ``(rows, classes)`` uint8, checking every row is one-hot.
+
+    ``expected_rows`` is checked from the file size before anything else is read, so a label
+    file that does not match its sprite is refused at once.
+    """
+    with open_source(path) as f:
+        size = os.fstat(f.fileno()).st_size
+        _check_size(path, size, classes, expected_rows)
+        data = f.read()
+    if len(data) != size:
+        raise LabelError(path, "the file changed while it was read", "run the command again")
+    onehot = np.frombuffer(data, dtype=np.uint8).reshape(-1, classes)
+    check_onehot(path, onehot)
+    return onehot
+
+
+def _check_size(path: PathLike, size: int, classes: int, expected_rows: int | None) -> None:
+    if size == 0:
+        raise LabelError(path, "the label file is empty", "re-download it")
+    if size % classes:
+        raise LabelError(
+            path,
+            f"{size:,} bytes is not a whole number of {classes}-byte one-hot rows",
+            "re-download it, or check that it is the label file",
+        )
+    rows = size // classes
+    if expected_rows is not None and rows != expected_rows:
+        raise LabelError(
+            path,
+            f"holds {rows:,} labels but the sprite holds {expected_rows:,} images",
+            "use the label file that belongs to this sprite",
+        )
+
+
+def bad_rows(onehot: U8) -> npt.NDArray[np.intp]:
+    """Indices of rows that are not one-hot (a value other than 0/1, or not exactly one 1)."""
+    ok = (onehot <= 1).all(axis=1) & (onehot.sum(axis=1, dtype=np.int64) == 1)
+    return np.flatnonzero(~ok)
+
+
+def check_onehot(path: PathLike, onehot: U8) -> None:
+    bad = bad_rows(onehot)
+    if bad.size:
+        i = int(bad[0])
+        more = f" (and {bad.size - 1:,} more)" if bad.size > 1 else ""
+        raise LabelError(
+            path,
+            f"row {i} is not one-hot: {list(map(int, onehot[i]))}{more}",
+            "re-download the label file",
+        )
+
+
+def to_index(onehot: U8) -> U8:
+    """Class ids (uint8, as keras' MNIST labels) from one-hot rows."""
+    ids: U8 = onehot.argmax(axis=1).astype(np.uint8)
+    return ids
+
+
+def class_counts(onehot: U8) -> list[int]:
+    return [int(n) for n in onehot.sum(axis=0, dtype=np.int64)]

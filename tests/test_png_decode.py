@@ -1,0 +1,235 @@
+"""The decoder gives pypng's pixels for every valid encoding: colour types, depths, filters."""
+
+from __future__ import annotations
+
+import zlib
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import png
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from mnist_sprite.errors import PngFormatError
+from mnist_sprite.png_decode import PngFile, pixels_sha256, read_red
+from tests import pngkit
+
+COLORS = {"gray": 0, "rgb": 2, "palette": 3, "gray_alpha": 4, "rgba": 6}
+DEPTHS = {
+    "gray": (1, 2, 4, 8, 16),
+    "rgb": (8, 16),
+    "palette": (1, 2, 4, 8),
+    "gray_alpha": (8, 16),
+    "rgba": (8, 16),
+}
+CHANNELS = {"gray": 1, "rgb": 3, "palette": 1, "gray_alpha": 2, "rgba": 4}
+
+
+def pypng_red(data: bytes) -> np.ndarray[Any, Any]:
+    """The red channel as the documented rules derive it from pypng's own rows."""
+    width, height, rows, info = png.Reader(bytes=data).read()
+    planes = info["planes"]
+    depth = info["bitdepth"]
+    out = np.zeros((height, width), np.uint8)
+    for y, row in enumerate(rows):
+        values = np.asarray(row, dtype=np.int64)[::planes]
+        if "palette" in info:
+            values = np.array([info["palette"][v][0] for v in values])
+        elif depth == 16:
+            values = (values * 255 + 32767) // 65535
+        else:
+            values = values * 255 // ((1 << depth) - 1)
+        out[y] = values
+    return out
+
+
+@st.composite
+def images(draw: st.DrawFn) -> tuple[bytes, str]:
+    color = draw(st.sampled_from(sorted(COLORS)))
+    depth = draw(st.sampled_from(DEPTHS[color]))
+    width = draw(st.integers(1, 19))
+    height = draw(st.integers(1, 19))
+    top = (1 << depth) - 1
+    palette = None
+    if color == "palette":
+        n = draw(st.integers(1, min(256, top + 1)))
+        palette = [tuple(draw(st.integers(0, 255)) for _ in range(3)) for _ in range(n)]
+        top = n - 1
+    samples = width * CHANNELS[color]
+    seed = draw(st.integers(0, 2**32 - 1))
+    rows = np.random.default_rng(seed).integers(0, top + 1, (height, samples))
+    interlace = draw(st.booleans())
+    data = pngkit.write_png(
+        rows, width, height, color=color, depth=depth, interlace=interlace, palette=palette
+    )
+    filters = draw(st.lists(st.integers(0, 4), min_size=1, max_size=8))
+    level = draw(st.integers(0, 9))
+    idat_size = draw(st.sampled_from([1, 7, 64, 1 << 16]))
+    return pngkit.refilter(data, filters, level=level, idat_size=idat_size), color
+
+
+def write(tmp_path: Path, data: bytes, name: str = "x.png") -> Path:
+    path = tmp_path / name
+    path.write_bytes(data)
+    return path
+
+
+@settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(images())
+def test_every_encoding_decodes_to_pypngs_pixels(tmp_path: Path, case: tuple[bytes, str]) -> None:
+    data, _color = case
+    path = write(tmp_path, data)
+    expected = pypng_red(data)
+    assert np.array_equal(read_red(path), expected)
+    assert np.array_equal(read_red(path, "pypng"), expected)
+
+
+@pytest.mark.parametrize("filters", [0, 1, 2, 3, 4, "adaptive", [4, 0, 3, 3, 1, 2, 2, 4, 0]])
+@pytest.mark.parametrize("interlace", [False, True])
+def test_filters_equal_pypng_on_larger_images(
+    tmp_path: Path, filters: Any, interlace: bool
+) -> None:
+    rows = np.random.default_rng(7).integers(0, 256, (300, 57))
+    rows[50:90] = 0  # flat areas, as in digits
+    data = pngkit.write_png(rows, 57, 300, interlace=interlace)
+    path = write(tmp_path, pngkit.refilter(data, filters, level=9, idat_size=333))
+    assert np.array_equal(read_red(path), rows)
+
+
+def test_sixteen_bit_samples_round_to_eight_bits(tmp_path: Path) -> None:
+    values = np.array([[0, 128, 129, 257, 32767, 32768, 65279, 65535]])
+    path = write(tmp_path, pngkit.write_png(values, 8, 1, depth=16))
+    assert read_red(path).tolist() == [[0, 0, 1, 1, 127, 128, 254, 255]]
+
+
+def test_low_bit_depths_scale_to_full_range(tmp_path: Path) -> None:
+    for depth, scale in ((1, 255), (2, 85), (4, 17)):
+        values = np.arange(1 << depth)[None, :]
+        path = write(tmp_path, pngkit.write_png(values, values.shape[1], 1, depth=depth))
+        assert read_red(path).tolist() == [list(np.arange(1 << depth) * scale)]
+
+
+def test_palette_images_take_the_entrys_red(tmp_path: Path) -> None:
+    palette = [(10, 20, 30), (200, 0, 0), (7, 255, 255)]
+    path = write(tmp_path, pngkit.write_png([[0, 1, 2, 1]], 4, 1, color="palette", palette=palette))
+    assert read_red(path).tolist() == [[10, 200, 7, 200]]
+
+
+def test_alpha_is_ignored(tmp_path: Path) -> None:
+    path = write(tmp_path, pngkit.write_png([[9, 0, 8, 255]], 2, 1, color="gray_alpha"))
+    assert read_red(path).tolist() == [[9, 8]]
+
+
+def test_filter_counts_are_read_from_scanlines(tmp_path: Path) -> None:
+    rows = np.zeros((10, 5), np.uint8)
+    path = write(tmp_path, pngkit.gray_png(rows, filters=[0, 1, 1, 2, 3, 4, 4, 4, 0, 2]))
+    with PngFile(path) as p:
+        assert p.filter_counts() == {"none": 2, "sub": 2, "up": 2, "average": 1, "paeth": 3}
+        assert p.stats.counts["IDAT"] >= 1
+
+
+# -- refusals ------------------------------------------------------------------------------
+
+
+def raw_png(*chunks: bytes) -> bytes:
+    return pngkit.SIGNATURE + b"".join(chunks)
+
+
+def idat_for(width: int, height: int, extra: bytes = b"", cut: int = 0) -> bytes:
+    raw = (b"\0" + bytes(width)) * height
+    raw = raw[: len(raw) - cut] + extra
+    return pngkit.chunk(b"IDAT", zlib.compress(raw))
+
+
+IEND = pngkit.chunk(b"IEND", b"")
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        (b"", "the file is empty"),
+        (b"hello world, not an image", "not a PNG file"),
+        (b"<!DOCTYPE html><html>", "is an HTML page"),
+        (pngkit.SIGNATURE, "ends before its IEND"),
+        (raw_png(pngkit.ihdr(3, 2)[:10]), "truncated"),
+        (raw_png(pngkit.chunk(b"IHDR", bytes(13), crc=1)), "IHDR chunk is corrupt (CRC"),
+        (raw_png(pngkit.ihdr(0, 2), idat_for(0, 2), IEND), "invalid image size 0 x 2"),
+        (raw_png(pngkit.ihdr(3, 2, depth=3), idat_for(3, 2), IEND), "invalid bit depth 3"),
+        (raw_png(pngkit.ihdr(3, 2, color=5), idat_for(3, 2), IEND), "invalid colour type 5"),
+        (
+            raw_png(pngkit.ihdr(3, 2), pngkit.chunk(b"ABCD", b""), idat_for(3, 2), IEND),
+            "unknown critical chunk ABCD",
+        ),
+        (raw_png(pngkit.ihdr(3, 2), idat_for(3, 2, cut=4), IEND), "too few rows"),
+        (
+            raw_png(pngkit.ihdr(3, 2), idat_for(3, 2, extra=b"\0\0\0\0"), IEND),
+            "extra data after the last row",
+        ),
+        (
+            raw_png(pngkit.ihdr(3, 2), pngkit.chunk(b"IDAT", b"\x78\x9c\xff\xff"), IEND),
+            "corrupt image data",
+        ),
+        (raw_png(pngkit.ihdr(3, 2), idat_for(3, 2)), "ends before its IEND"),
+        (raw_png(pngkit.ihdr(3, 2), idat_for(3, 2), IEND, b"junk"), "extra data after the IEND"),
+        (raw_png(pngkit.ihdr(3, 2), IEND), "no IDAT chunk"),
+        (raw_png(pngkit.ihdr(3, 2, color=3), idat_for(3, 2), IEND), "without a PLTE"),
+        (raw_png(pngkit.ihdr(100_000, 100_000), idat_for(1, 1), IEND), "more than the"),
+    ],
+)
+def test_refuses_broken_files(tmp_path: Path, data: bytes, message: str) -> None:
+    path = write(tmp_path, data)
+    with pytest.raises(PngFormatError) as info:
+        read_red(path)
+    assert message in str(info.value)
+    assert str(info.value).startswith(str(path) + ": ")
+    assert "; " in str(info.value)
+
+
+def test_refuses_filter_type_outside_0_to_4(tmp_path: Path) -> None:
+    raw = b"\0\0\0\0" + b"\x05\0\0\0"
+    data = raw_png(pngkit.ihdr(3, 2), pngkit.chunk(b"IDAT", zlib.compress(raw)), IEND)
+    with pytest.raises(PngFormatError, match="scanline 1 has invalid filter type 5"):
+        read_red(write(tmp_path, data))
+
+
+def test_refuses_short_idat_stream_that_ends_cleanly(tmp_path: Path) -> None:
+    # pypng alone returns one row here without complaint.
+    data = raw_png(pngkit.ihdr(3, 2), idat_for(3, 1), IEND)
+    for decoder in ("auto", "pypng"):
+        with pytest.raises(PngFormatError, match="too few rows"):
+            read_red(write(tmp_path, data), decoder)  # type: ignore[arg-type]
+
+
+def test_refuses_a_bomb_without_inflating_it(tmp_path: Path) -> None:
+    width, height = 784, 150_000  # 117 MB of zeros in a 100 kB file, then more
+    z = zlib.compressobj(9)
+    body = z.compress(bytes(1 << 20) * 120) + z.flush()
+    data = raw_png(pngkit.ihdr(width, height), pngkit.chunk(b"IDAT", body), IEND)
+    with pytest.raises(PngFormatError, match="extra data after the last row"):
+        read_red(write(tmp_path, data))
+
+
+# -- the real sprite ---------------------------------------------------------------------
+
+SHARED = Path(__file__).resolve().parent.parent.parent / "shared" / "data"
+SPRITE = SHARED / "mnist_images.png"
+needs_real = pytest.mark.skipif(not SPRITE.is_file(), reason="../shared/data is absent")
+
+
+@needs_real
+def test_real_sprite_pixels_match_the_published_digest() -> None:
+    assert pixels_sha256(SPRITE) == (
+        "3d24e455d86b0368a3aed0357241a964514ac2c876e06de3763d756f78082e2e"
+    )
+
+
+@needs_real
+def test_real_sprite_filter_histogram() -> None:
+    with PngFile(SPRITE) as p:
+        assert p.header.width == 784 and p.header.height == 65_000
+        assert p.filter_counts() == {"none": 64_808, "sub": 183, "up": 9, "average": 0, "paeth": 0}
+        assert p.stats.counts["IDAT"] == 164
