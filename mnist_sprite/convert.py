@@ -5,12 +5,14 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import queue
 import sys
+import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -31,12 +33,21 @@ PROVENANCE_SCHEMA = 1
 Progress = Callable[[int], None]
 
 
-def _lookup(dtype: str) -> npt.NDArray[Any] | None:
-    """Pixel value -> output value. TensorFlow.js divides in float64 and stores float32, so
-    the table holds ``float32(v / 255)``; multiplying by ``1/255`` differs for 126 values."""
+def _converter(dtype: str) -> Callable[[npt.NDArray[np.uint8]], npt.NDArray[Any]]:
+    """Pixel values 0..255 -> output values.
+
+    TensorFlow.js divides in float64 and stores float32: ``float32(v / 255)``. An IEEE
+    division in float32 (or float64) is correctly rounded, so it gives exactly those values,
+    and fast; multiplying by ``1/255`` would differ for 126 of the 256. float16 arithmetic
+    in numpy rounds twice, so float16 takes a table of correctly rounded values instead.
+    """
     if dtype == "uint8":
-        return None
-    return (np.arange(256, dtype=np.float64) / 255).astype(dtype)
+        return lambda block: block
+    if dtype == "float16":
+        table = (np.arange(256, dtype=np.float64) / 255).astype(np.float16)
+        return lambda block: table[block]
+    scalar = np.dtype(dtype).type(255)
+    return lambda block: np.divide(block, scalar, dtype=dtype)
 
 
 @dataclass(frozen=True)
@@ -219,11 +230,23 @@ def _run(
     png_file: PngFile, plan: Plan, sink: Sink, progress: Progress | None
 ) -> dict[str, tuple[int, ...]]:
     """Decode the sprite once, top to bottom, streaming each split into ``sink``."""
-    table = _lookup(plan.options.dtype)
+    as_output = _converter(plan.options.dtype)
     perms = _permutations(plan)
     labels = plan.onehot if plan.options.label_format == "onehot" else to_index(plan.onehot)
+    with contextlib.closing(_row_blocks(png_file, plan.options.decoder, progress)) as blocks:
+        _split(plan, sink, blocks, labels, perms, as_output)
+    return plan.shapes
+
+
+def _split(
+    plan: Plan,
+    sink: Sink,
+    blocks: Iterator[npt.NDArray[np.uint8]],
+    labels: npt.NDArray[np.uint8],
+    perms: dict[str, npt.NDArray[np.intp] | None],
+    as_output: Callable[[npt.NDArray[np.uint8]], npt.NDArray[Any]],
+) -> None:
     bounds = {"train": (0, plan.train_size), "test": (plan.train_size, plan.images)}
-    blocks = _row_blocks(png_file, plan.options.decoder, progress)
     pending: npt.NDArray[np.uint8] | None = None  # rows decoded past the current split
     for split in ("train", "test"):
         start, stop = bounds[split]
@@ -238,14 +261,14 @@ def _run(
             part, pending = block[:take], (block[take:] if take < block.shape[0] else None)
             row += take
             if perm is None:
-                sink.write(part if table is None else table[part])
+                sink.write(as_output(part))
             else:
                 held.append(part.copy())
         if perm is not None:
             whole = np.concatenate(held) if held else np.empty((0, 1), np.uint8)
             for i in range(0, perm.size, 4096):
                 part = whole[perm[i : i + 4096]]
-                sink.write(part if table is None else table[part])
+                sink.write(as_output(part))
         sink.end()
         ys = labels[start:stop] if perm is None else labels[start:stop][perm]
         sink.begin(y_name, plan.shapes[y_name], plan.dtypes[y_name])
@@ -254,16 +277,63 @@ def _run(
     # Reading on to the end checks the rest of the file (rows, zlib end, chunks, IEND).
     extra = sum(block.shape[0] for block in blocks)
     assert pending is None and extra == 0, "the decoder gave more rows than the header"
-    return plan.shapes
 
 
 def _row_blocks(
     png_file: PngFile, decoder: Decoder, progress: Progress | None
-) -> Iterator[npt.NDArray[np.uint8]]:
-    for block in png_file.red_blocks(decoder):
-        yield block
-        if progress is not None:
-            progress(block.shape[0])
+) -> Generator[npt.NDArray[np.uint8], None, None]:
+    with contextlib.closing(prefetch(png_file.red_blocks(decoder))) as blocks:
+        for block in blocks:
+            yield block
+            if progress is not None:
+                progress(block.shape[0])
+
+
+T = TypeVar("T")
+_DONE = object()
+
+
+def prefetch(items: Iterator[T], depth: int = 4) -> Generator[T, None, None]:
+    """Produce ``items`` in a worker thread, at most ``depth`` ahead of the consumer.
+
+    Inflating and unfiltering the next rows then overlaps with converting and writing these:
+    zlib, numpy and file writes all release the GIL, and the machines have two cores.
+    Exceptions in the worker are raised in the consumer; closing the consumer stops it.
+    """
+    channel: queue.Queue[tuple[object, BaseException | None]] = queue.Queue(depth)
+    stop = threading.Event()
+
+    def put(entry: tuple[object, BaseException | None]) -> bool:
+        while not stop.is_set():
+            try:
+                channel.put(entry, timeout=0.05)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def work() -> None:
+        try:
+            for item in items:
+                if not put((item, None)):
+                    return
+            put((_DONE, None))
+        except BaseException as e:  # handed to the consumer, raised there
+            put((_DONE, e))
+
+    worker = threading.Thread(target=work, name="mnist-sprite-decode", daemon=True)
+    worker.start()
+    try:
+        while True:
+            item, error = channel.get()
+            if item is _DONE:
+                if error is not None:
+                    raise error
+                return
+            yield item  # type: ignore[misc]
+    finally:
+        stop.set()
+        worker.join()
 
 
 @dataclass(frozen=True)

@@ -32,10 +32,14 @@ def test_float32_pixels_are_tensorflowjs_division() -> None:
     tfjs = (v / 255).astype(np.float32)  # float64 division stored into a Float32Array
     assert np.array_equal(tfjs, np.float32(v) / np.float32(255))
     assert int((tfjs != v.astype(np.float32) * np.float32(1 / 255)).sum()) == 126
-    from mnist_sprite.convert import _lookup
+    from mnist_sprite.convert import _converter
 
-    table = _lookup("float32")
-    assert table is not None and table.tobytes() == tfjs.tobytes()
+    assert _converter("float32")(v.astype(np.uint8)).tobytes() == tfjs.tobytes()
+    assert _converter("float64")(v.astype(np.uint8)).tobytes() == (v / 255).tobytes()
+    assert (
+        _converter("float16")(v.astype(np.uint8)).tobytes()
+        == (v / 255).astype(np.float16).tobytes()
+    )
 
 
 def test_default_arrays_split_pixels_and_one_hot_labels(small: Sprite) -> None:

@@ -1,0 +1,186 @@
+"""``make bench``: whole-command races of mnist-sprite against the Pillow pipeline.
+
+The same pixels as ``../shared/data/mnist_images.png`` are re-encoded with every row filter,
+libpng-style adaptive filters and random filters (by ``tests/pngkit.py``, cached in
+``.bench/``). Each case runs ``mnist-sprite convert`` and the Pillow pipeline (Pillow decode,
+red channel, float32 / 255, ``np.savez``) as fresh processes, alternating, best of 3, and
+pypng's row reader once for reference. Peak RSS is the child's ``ru_maxrss``. Ratios from
+one run are what to quote: these machines are noisy.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import os
+import sys
+import tempfile
+import time
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from tests import pngkit
+
+ROOT = Path(__file__).resolve().parent.parent.parent
+SHARED = ROOT.parent / "shared" / "data"
+CACHE = ROOT / ".bench"
+
+PILLOW = """
+import sys, numpy as np
+from PIL import Image
+sprite, labels, out, dtype = sys.argv[1:5]
+red = np.asarray(Image.open(sprite).getchannel(0))
+x = red.astype(np.float32) / np.float32(255) if dtype == "float32" else red
+y = np.fromfile(labels, dtype=np.uint8).reshape(-1, 10)
+np.savez(out, x_train=x[:55000], y_train=y[:55000], x_test=x[55000:], y_test=y[55000:])
+"""
+
+PYPNG = """
+import sys, numpy as np, png
+with open(sys.argv[1], "rb") as f:
+    w, h, rows, info = png.Reader(file=f).read()
+    a = np.empty((h, w), np.uint8)
+    for i, row in enumerate(rows):
+        a[i] = row
+"""
+
+
+@dataclass(frozen=True)
+class Case:
+    name: str
+    filters: object  # what pngkit.refilter takes; None: the real file as it is
+    dtype: str
+    target: float
+    rss_target_mb: float | None = None
+
+
+CASES = [
+    Case("real sprite, float32", None, "float32", 1.0, 100.0),
+    Case("real sprite, uint8", None, "uint8", 1.0),
+    Case("Sub on every row", pngkit.SUB, "float32", 1.2),
+    Case("Up on every row", pngkit.UP, "float32", 1.2),
+    Case("Average on every row", pngkit.AVERAGE, "float32", 2.0),
+    Case("Paeth on every row", pngkit.PAETH, "float32", 2.0),
+    Case("adaptive (libpng-style)", "adaptive", "float32", 2.5),
+    Case("random filter per row", "random", "float32", 2.5),
+]
+
+
+def encoded(case: Case, source: Path) -> Path:
+    """The sprite re-encoded for ``case``, made once (in a child process) and kept in .bench/."""
+    if case.filters is None:
+        return source
+    CACHE.mkdir(exist_ok=True)
+    path = CACHE / f"sprite_{case.filters}.png"
+    if not path.exists():
+        argv = [sys.executable, "-m", "tests.bench", "--encode", str(case.filters), str(path)]
+        timed(argv)
+    return path
+
+
+def encode(filters: str, source: Path, path: Path) -> None:
+    from mnist_sprite.png_decode import read_red
+
+    choice: object = int(filters) if filters.isdigit() else filters
+    if filters == "random":
+        choice = np.random.default_rng(0).integers(0, 5, 65_000).tolist()
+    # refilter expects an image written with filter None: re-encode plainly first.
+    plain = pngkit.gray_png(read_red(source))
+    tmp = path.with_suffix(".tmp")
+    tmp.write_bytes(pngkit.refilter(plain, choice, level=6))  # type: ignore[arg-type]
+    os.replace(tmp, path)
+
+
+def timed(argv: list[str]) -> tuple[float, float]:
+    """Run ``argv``; return (wall seconds, peak RSS in MB)."""
+    start = time.perf_counter()
+    pid = os.posix_spawn(argv[0], argv, dict(os.environ))
+    _, status, usage = os.wait4(pid, 0)
+    seconds = time.perf_counter() - start
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise SystemExit(f"bench: command failed: {' '.join(argv)}")
+    return seconds, usage.ru_maxrss / 1024
+
+
+def members(npz: Path) -> str:
+    """A digest of the arrays in an npz (not its comment, which names the source file).
+
+    Read in pieces: this process must stay small, because a child's ``ru_maxrss`` starts
+    from the RSS of the process that spawned it.
+    """
+    digest = hashlib.sha256()
+    with zipfile.ZipFile(npz) as zf:
+        for info in sorted(zf.infolist(), key=lambda i: i.filename):
+            digest.update(info.filename.encode())
+            with zf.open(info) as member:
+                for piece in iter(lambda: member.read(1 << 20), b""):
+                    digest.update(piece)
+    return digest.hexdigest()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="make bench", description=__doc__)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--no-pypng", action="store_true", help="skip pypng's reader")
+    parser.add_argument("--only", help="run only cases whose name contains this")
+    parser.add_argument("--encode", nargs=2, metavar=("FILTERS", "OUT"), help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    sprite = SHARED / "mnist_images.png"
+    labels = SHARED / "mnist_labels_uint8"
+    if not sprite.is_file():
+        raise SystemExit(f"bench: {sprite} is missing; the benchmark needs ../shared/data")
+    if args.encode:
+        encode(args.encode[0], sprite, Path(args.encode[1]))
+        return
+    exe = sys.executable
+    cli = str(Path(exe).parent / "mnist-sprite")
+    rows = []
+    reference: dict[str, str] = {}
+    with tempfile.TemporaryDirectory(prefix="mnist-sprite-bench-", dir=CACHE.parent) as tmp:
+        for case in CASES:
+            if args.only and args.only not in case.name:
+                continue
+            path = encoded(case, sprite)
+            ours_out = Path(tmp) / "ours.npz"
+            ours = [
+                cli, "convert", "--sprite", str(path), "--labels", str(labels),
+                "--out", str(ours_out), "--dtype", case.dtype, "--force", "--quiet",
+            ]  # fmt: skip
+            pil = [exe, "-c", PILLOW, str(path), str(labels), str(Path(tmp) / "pil.npz"),
+                   case.dtype]  # fmt: skip
+            best_ours, best_pil, peak = float("inf"), float("inf"), 0.0
+            for _ in range(args.runs):
+                t, rss = timed(ours)
+                best_ours, peak = min(best_ours, t), max(peak, rss)
+                best_pil = min(best_pil, timed(pil)[0])
+            digest = members(ours_out)
+            same = reference.setdefault(case.dtype, digest) == digest
+            pypng = float("nan") if args.no_pypng else timed([exe, "-c", PYPNG, str(path)])[0]
+            ratio = best_ours / best_pil
+            met = ratio <= case.target and (
+                case.rss_target_mb is None or peak <= case.rss_target_mb
+            )
+            rows.append((case, best_ours, best_pil, ratio, pypng, peak, met, same))
+            print(f"  {case.name}: {best_ours:.3f} s vs {best_pil:.3f} s", file=sys.stderr)
+    print(table(rows))
+
+
+def table(rows: list[tuple[Case, float, float, float, float, float, bool, bool]]) -> str:
+    head = "| case | ours (s) | Pillow (s) | ratio | pypng (s) | peak MB | target | met | same |"
+    lines = [head, "|---|---:|---:|---:|---:|---:|---|---|---|"]
+    for case, ours, pil, ratio, pypng, peak, met, same in rows:
+        target = f"<= {case.target:.1f}x" + (
+            f", <= {case.rss_target_mb:.0f} MB" if case.rss_target_mb else ""
+        )
+        lines.append(
+            f"| {case.name} | {ours:.3f} | {pil:.3f} | {ratio:.2f}x | {pypng:.2f} | {peak:.0f} "
+            f"| {target} | {'yes' if met else 'NO'} | {'yes' if same else 'NO'} |"
+        )
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    main()
