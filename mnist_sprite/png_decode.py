@@ -313,7 +313,7 @@ class PngFile:
             per_block = max(1, _BLOCK_BYTES // row_len)
             for start in range(0, h, per_block):
                 k = min(per_block, h - start)
-                data = stream.read(k * row_len, rows_done, total_rows)
+                data = stream.read(k * row_len, rows_done, total_rows, row_len)
                 block = np.frombuffer(data, dtype=np.uint8).reshape(k, row_len)
                 bad = np.flatnonzero(block[:, 0] > 4)
                 if bad.size:
@@ -444,18 +444,19 @@ class _Inflater:
         self._tail = self._z.unconsumed_tail
         return out
 
-    def read(self, n: int, rows_done: int, total_rows: int) -> bytes:
+    def read(self, n: int, rows_done: int, total_rows: int, row_len: int) -> bytes:
         """Exactly ``n`` more inflated bytes, or an error naming how far the data went."""
         parts: list[bytes] = []
         need = n
         while need:
+            whole_rows = rows_done + (n - need) // row_len
             if self._z.eof:
-                raise self._short(rows_done, total_rows)
+                raise self._short(whole_rows, total_rows)
             data = self._next_input()
             # With no input left, flush what the output limit held back, if anything.
             out = self._inflate(b"" if data is None else data, need)
             if not out and data is None:
-                raise self._short(rows_done, total_rows)
+                raise self._short(whole_rows, total_rows)
             parts.append(out)
             need -= len(out)
         return parts[0] if len(parts) == 1 else b"".join(parts)
@@ -463,7 +464,7 @@ class _Inflater:
     def _short(self, rows_done: int, total_rows: int) -> PngFormatError:
         if self._z.eof:
             return self._png._fail(
-                f"too few rows: the image data ends within {rows_done} of {total_rows} rows"
+                f"too few rows: the image data ends after {rows_done} of {total_rows} rows"
             )
         return self._png._fail("truncated image data: the zlib stream ends early")
 
