@@ -92,7 +92,9 @@ class Options:
 
 def _choice(flag: str, value: str, choices: tuple[str, ...]) -> None:
     if value not in choices:
-        raise OptionError(None, f"{flag} {value!r} is not valid", f"use one of {', '.join(choices)}")
+        raise OptionError(
+            None, f"{flag} {value!r} is not valid", f"use one of {', '.join(choices)}"
+        )
 
 
 def parse_image_size(text: str) -> tuple[int, int]:
