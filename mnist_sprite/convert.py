@@ -295,7 +295,7 @@ T = TypeVar("T")
 _DONE = object()
 
 
-def prefetch(items: Iterator[T], depth: int = 4) -> Generator[T, None, None]:
+def prefetch(items: Iterator[T], depth: int = 2) -> Generator[T, None, None]:
     """Produce ``items`` in a worker thread, at most ``depth`` ahead of the consumer.
 
     Inflating and unfiltering the next rows then overlaps with converting and writing these:

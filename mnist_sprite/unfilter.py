@@ -1,11 +1,55 @@
-"""Undoing PNG row filters (PNG spec section 9) on blocks of scanlines with numpy."""
+"""Undoing PNG row filters (PNG spec section 9) on blocks of scanlines with numpy.
+
+A filtered byte is ``Filt(x)``; reconstruction adds a predictor back (section 9.2):
+
+- None and Sub rows do not depend on the row above: Sub is a running sum along the row
+  (numpy's uint8 cumulative sum wraps mod 256, as the spec's arithmetic does), so every such
+  row of a block is done at once.
+- An Up row is one vector add once the row above is known.
+- Average and Paeth need the reconstructed byte to the left *and* the row above, so no row can
+  be vectorised on its own. Rows are treated as lanes of a wavefront instead: a dependent row
+  starts one step after the row above it, so pixel ``p`` of a row at chain depth ``j`` is
+  computed at step ``p + j``. Stored skewed (step-major), each step reads contiguous slices
+  and computes every lane at once; independent rows (None, Sub, Up runs) are fixed lanes,
+  so any mix of filters is one wavefront of ``pixels + longest chain`` steps.
+"""
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
 import numpy.typing as npt
+from numpy.lib.stride_tricks import as_strided
 
 U8 = npt.NDArray[np.uint8]
+I16 = npt.NDArray[np.int16]
+NONE, SUB, UP, AVERAGE, PAETH = range(5)
+
+
+@lru_cache(maxsize=1)
+def _paeth_offsets() -> I16:
+    """PaethPredictor(a, b, c) - c, indexed by ``(a - c) * 511 + (b - c)`` (+ 255 * 512).
+
+    Section 9.4: with ``p = a + b - c``, ``|p - a| = |b - c|``, ``|p - b| = |a - c|`` and
+    ``|p - c| = |a + b - 2c|``, so the choice depends only on ``a - c`` and ``b - c``.
+    """
+    da = np.arange(-255, 256, dtype=np.int32)[:, None]
+    db = np.arange(-255, 256, dtype=np.int32)[None, :]
+    pa, pb, pc = np.abs(db), np.abs(da), np.abs(da + db)
+    offset = np.where((pa <= pb) & (pa <= pc), da, np.where(pb <= pc, db, 0))
+    return offset.astype(np.int16).reshape(-1)
+
+
+_PAETH_BASE = 255 * 511 + 255
+
+
+def _paeth_index(a: I16, b: I16, c: I16) -> npt.NDArray[np.int32]:
+    index: npt.NDArray[np.int32] = np.multiply(a - c, 511, dtype=np.int32)
+    index += b
+    index -= c
+    index += _PAETH_BASE
+    return index
 
 
 def unfilter_block(block: U8, prev: U8, bpp: int) -> U8:
@@ -14,34 +58,244 @@ def unfilter_block(block: U8, prev: U8, bpp: int) -> U8:
     ``block`` is ``(k, 1 + stride)`` uint8: each row is a filter-type byte (0..4, already
     checked by the caller) followed by ``stride`` filtered bytes. ``prev`` is the ``(stride,)``
     reconstructed scanline just above the block (zeros at the top of an image or an Adam7
-    pass). ``bpp`` is the filter unit in bytes (PNG spec 9.2: bytes per complete pixel,
+    pass). ``bpp`` is the filter unit in bytes (section 9.2: bytes per complete pixel,
     rounded up to 1). Returns the ``(k, stride)`` reconstructed scanlines.
     """
-    k, width = block.shape
-    stride = width - 1
+    k = block.shape[0]
+    stride = block.shape[1] - 1
+    types = block[:, 0]
+    data = block[:, 1:]
     out = np.empty((k, stride), dtype=np.uint8)
-    above = prev.astype(np.int32)
-    for r in range(k):
-        ftype = int(block[r, 0])
-        row = block[r, 1:].astype(np.int32)
-        if ftype == 1:
-            for i in range(bpp, stride):
-                row[i] = (row[i] + row[i - bpp]) & 0xFF
-        elif ftype == 2:
-            row = (row + above) & 0xFF
-        elif ftype == 3:
-            for i in range(stride):
-                left = row[i - bpp] if i >= bpp else 0
-                row[i] = (row[i] + ((left + above[i]) >> 1)) & 0xFF
-        elif ftype == 4:
-            for i in range(stride):
-                a = row[i - bpp] if i >= bpp else 0
-                b = above[i]
-                c = above[i - bpp] if i >= bpp else 0
-                p = a + b - c
-                pa, pb, pc = abs(p - a), abs(p - b), abs(p - c)
-                pred = a if pa <= pb and pa <= pc else (b if pb <= pc else c)
-                row[i] = (row[i] + pred) & 0xFF
-        out[r] = row
-        above = row
+    if stride == 0:
+        return out
+    none = types == NONE
+    out[none] = data[none]
+    sub = np.flatnonzero(types == SUB)
+    if sub.size:
+        out[sub] = _sub_rows(data[sub], bpp)
+    if (types >= UP).any():
+        _dependent_rows(out, data, types, prev, bpp)
     return out
+
+
+def _sub_rows(rows: U8, bpp: int) -> U8:
+    """Section 9.3, Sub: a running sum along each row, one pixel (``bpp`` bytes) apart."""
+    n, stride = rows.shape
+    if n < 256:  # few rows: numpy's cumulative sum (its uint8 sum wraps mod 256)
+        runs = rows.reshape(n, -1, bpp)
+        return np.cumsum(runs, axis=1, dtype=np.uint8).reshape(n, stride)
+    # Many rows: add column after column, each a vector over all rows (twice as fast).
+    for col in range(bpp, stride, bpp):
+        cur = rows[:, col : col + bpp]
+        np.add(cur, rows[:, col - bpp : col], out=cur)
+    return rows
+
+
+def _dependent_rows(out: U8, data: U8, types: U8, prev: U8, bpp: int) -> None:
+    """Fill the Up, Average and Paeth rows of ``out`` (None and Sub rows are already there)."""
+    k = types.shape[0]
+    dependent = types >= UP
+    # Runs of dependent rows; the row above a run's first row (or ``prev``) is its head.
+    edges = np.diff(np.concatenate(([0], dependent.view(np.int8), [0])))
+    starts, stops = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
+    wave = np.zeros(k, dtype=bool)
+    for start, stop in zip(starts.tolist(), stops.tolist()):
+        # A run's leading Up rows need only the row above: each is one vector add.
+        rest = np.flatnonzero(types[start:stop] != UP)
+        ups = stop - start if rest.size == 0 else int(rest[0])
+        above = out[start - 1] if start else prev
+        for r in range(start, start + ups):  # Up: one vector add per row
+            np.add(data[r], above, out=out[r])
+            above = out[r]
+        first = start + ups
+        kinds = types[first:stop]
+        if stop - first >= _LONG and (kinds == kinds[0]).all():
+            head = out[first - 1] if first else prev
+            out[first:stop] = _chain(head, data[first:stop], int(kinds[0]), bpp)
+        else:
+            wave[first:stop] = True
+    if wave.any():
+        _wavefront(out, data, types, prev, bpp, wave)
+
+
+# A run of this many Average or Paeth rows goes through _chain; shorter runs and mixed runs
+# are batched as lanes of one wavefront.
+_LONG = 48
+
+
+def _paeth_table() -> npt.NDArray[np.int32]:
+    """``PaethPredictor(a, b, c) - c`` at index ``511 * a + b - 512 * c`` (negative
+    indices count from the end, as numpy's ``take`` does)."""
+    offsets = _paeth_offsets().astype(np.int64)  # indexed by (a - c + 255) * 511 + (b - c + 255)
+    da = np.repeat(np.arange(-255, 256), 511)
+    db = np.tile(np.arange(-255, 256), 511)
+    table = np.empty(511 * 511, dtype=np.int32)
+    table[511 * da + db] = offsets  # 511 * (a - c) + (b - c) == 511a + b - 512c
+    return table
+
+
+_paeth_table = lru_cache(maxsize=1)(_paeth_table)
+
+
+def _chain(head: U8, rows: U8, kind: int, bpp: int) -> U8:
+    """One run of ``m`` rows that all use Average or all use Paeth, under the row ``head``.
+
+    Row ``j`` (1..m; 0 is the head) reaches pixel ``p`` at step ``p + j + 1``. The
+    reconstruction (padded with a zero pixel on the left: the spec's bytes before the first
+    pixel) and the filtered bytes are read through strided views in which each step is one
+    contiguous range of rows. Everything is int32 so that no ufunc has to cast (a cast on a
+    strided view makes numpy buffer, which costs more than the arithmetic).
+    """
+    m, stride = rows.shape
+    width = stride // bpp
+    rowlen = stride + bpp
+    padded = np.zeros((m + 1, rowlen), dtype=np.int32)
+    padded[0, bpp:] = head
+    filtered = np.zeros((m, rowlen), dtype=np.int32)
+    filtered[:, bpp:] = rows
+    item = padded.itemsize
+    # recon[s, j, q]: byte q of pixel s - j - 1 of row j; filt[s, j, q]: the same for the
+    # filtered bytes of row j + 1.
+    shape = (width + m + 1, m + 1, bpp)
+    strides = (bpp * item, (rowlen - bpp) * item, item)
+    recon = as_strided(padded, shape, strides, writeable=True)
+    filt = as_strided(filtered, (width + m, m, bpp), strides, writeable=False)
+    if bpp == 1:
+        recon, filt = recon[:, :, 0], filt[:, :, 0]
+    n_max = min(m, width)
+    wide = np.empty((n_max, bpp) if bpp > 1 else n_max, dtype=np.int32)
+    wide2 = np.empty_like(wide)
+    table = _paeth_table() if kind == PAETH else None
+    for s in range(2, width + m + 1):
+        lo = max(1, s - width)
+        hi = min(m, s - 1) + 1
+        n = hi - lo
+        a = recon[s - 1, lo:hi]
+        b = recon[s - 1, lo - 1 : hi - 1]
+        d = filt[s - 1, lo - 1 : hi - 1]
+        x = recon[s, lo:hi]
+        w = wide[:n]
+        if table is None:  # Average (section 9.3)
+            np.add(a, b, out=w)
+            np.right_shift(w, 1, out=w)
+        else:  # Paeth (section 9.4), through the table
+            c = recon[s - 2, lo - 1 : hi - 1]
+            w2 = wide2[:n]
+            np.multiply(a, 511, out=w)
+            np.add(w, b, out=w)
+            np.left_shift(c, 9, out=w2)
+            np.subtract(w, w2, out=w)
+            np.take(table, w, out=w)
+            np.add(w, c, out=w)
+        np.add(w, d, out=w)
+        np.bitwise_and(w, 0xFF, out=x)
+    return padded[1:, bpp:].astype(np.uint8)
+
+
+def _wavefront(
+    out: U8, data: U8, types: U8, prev: U8, bpp: int, wave: npt.NDArray[np.bool_]
+) -> None:
+    """Reconstruct the rows marked in ``wave`` (each has its row above already in ``out``, or
+    is itself in ``wave``) by computing one pixel of every such row per step."""
+    k, stride = data.shape
+    width = stride // bpp
+    # Lane 0 is ``prev``; lane r + 1 is row r. depth[lane] is its distance down a chain of
+    # wave rows: 0 for a fixed row, depth of the lane above + 1 for a wave row.
+    lanes = k + 1
+    in_wave = np.concatenate(([False], wave))
+    index = np.arange(lanes)
+    depth = index - np.maximum.accumulate(np.where(in_wave, 0, index))
+    top = int(depth.max())
+    steps = width + top + 1
+    # skew[s, lane * bpp + q] holds byte q of pixel s - depth[lane] - 1 of that lane; step 0
+    # and the steps before a lane starts stay zero: the spec's bytes left of the first pixel.
+    skew = np.zeros((steps, lanes * bpp), dtype=np.int16)
+    filt = np.zeros((steps, lanes * bpp), dtype=np.uint8)
+    fixed = np.flatnonzero(~in_wave)
+    rows_of = np.concatenate((prev[None, :], out))
+    cube = skew[1 : width + 1].reshape(width, lanes, bpp)
+    cube[:, fixed, :] = rows_of[fixed].reshape(fixed.size, width, bpp).transpose(1, 0, 2)
+    moving = np.flatnonzero(in_wave)
+    _scatter_skewed(filt, data[moving - 1], moving, depth[moving], bpp, width)
+
+    kinds = []
+    for kind in (UP, AVERAGE, PAETH):
+        mine = moving[types[moving - 1] == kind]
+        if mine.size == 0:
+            continue
+        order = np.argsort(depth[mine], kind="stable")
+        mine, d = mine[order], depth[mine][order]
+        byte_lanes = (mine[:, None] * bpp + np.arange(bpp)).reshape(-1)
+        d_bytes = np.repeat(d, bpp)
+        at = np.arange(steps)
+        lo = np.searchsorted(d_bytes, at - width, side="left")
+        hi = np.searchsorted(d_bytes, at - 1, side="right")
+        contiguous = bool(np.all(np.diff(byte_lanes) == 1))
+        kinds.append((kind, byte_lanes, lo.tolist(), hi.tolist(), contiguous))
+
+    table = _paeth_offsets()
+    for s in range(2, steps):
+        now, left_row, corner_row = skew[s], skew[s - 1], skew[s - 2]
+        fnow = filt[s]
+        for kind, byte_lanes, lo, hi, contiguous in kinds:
+            a0, a1 = lo[s], hi[s]
+            if a0 >= a1:
+                continue
+            if contiguous:
+                first = int(byte_lanes[a0])
+                sl = slice(first, first + a1 - a0)
+                up_sl = slice(first - bpp, first - bpp + a1 - a0)
+                b = left_row[up_sl]
+                if kind == UP:
+                    x = fnow[sl] + b
+                elif kind == AVERAGE:
+                    x = fnow[sl] + ((left_row[sl] + b) >> 1)
+                else:
+                    a, c = left_row[sl], corner_row[up_sl]
+                    x = fnow[sl] + c + table[_paeth_index(a, b, c)]
+                now[sl] = x & 0xFF
+            else:
+                idx = byte_lanes[a0:a1]
+                up = idx - bpp
+                b = left_row[up]
+                if kind == UP:
+                    x = fnow[idx] + b
+                elif kind == AVERAGE:
+                    x = fnow[idx] + ((left_row[idx] + b) >> 1)
+                else:
+                    a, c = left_row[idx], corner_row[up]
+                    x = fnow[idx] + c + table[_paeth_index(a, b, c)]
+                now[idx] = x & 0xFF
+    rows = moving - 1
+    out[rows] = _gather_skewed(skew, moving, depth[moving], bpp, width)
+
+
+def _positions(
+    lanes: npt.NDArray[np.intp], depth: npt.NDArray[np.intp], bpp: int, width: int
+) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.intp]]:
+    """(step, column) in the skewed arrays of every byte of ``lanes``, shaped (n, width * bpp)."""
+    pixel = np.arange(width)
+    step = depth[:, None, None] + pixel[None, :, None] + 1
+    column = lanes[:, None, None] * bpp + np.arange(bpp)[None, None, :]
+    step, column = np.broadcast_arrays(step, column)
+    n = lanes.size
+    return step.reshape(n, -1), column.reshape(n, -1)
+
+
+def _scatter_skewed(
+    target: U8,
+    rows: U8,
+    lanes: npt.NDArray[np.intp],
+    depth: npt.NDArray[np.intp],
+    bpp: int,
+    width: int,
+) -> None:
+    step, column = _positions(lanes, depth, bpp, width)
+    target[step, column] = rows
+
+
+def _gather_skewed(
+    skew: I16, lanes: npt.NDArray[np.intp], depth: npt.NDArray[np.intp], bpp: int, width: int
+) -> U8:
+    step, column = _positions(lanes, depth, bpp, width)
+    return skew[step, column].astype(np.uint8)
