@@ -312,6 +312,102 @@ def convert_command(
         click.echo(f"wrote {target}: {arrays} in {result.seconds:.2f} s", err=True)
 
 
+@cli.command("fetch")
+@click.option(
+    "--dataset",
+    type=click.Choice(sorted(DATASETS)),
+    default="mnist",
+    show_default=True,
+    help="Which dataset to fetch (the sample is bundled and needs no fetching).",
+)
+@cache_dir_option
+@click.option("--url", metavar="URL", help="Download the sprite from this URL only.")
+@click.option("--labels-url", metavar="URL", help="Download the label file from this URL only.")
+@click.option(
+    "--mirror",
+    "mirrors",
+    multiple=True,
+    metavar="PREFIX",
+    help="A base URL to try before the official one (repeatable; also $MNIST_SPRITE_MIRRORS).",
+)
+@click.option("--offline", is_flag=True, help="No network: succeed only from a complete cache.")
+@click.option(
+    "--from",
+    "from_path",
+    type=click.Path(path_type=Path),
+    metavar="PATH",
+    help="Import files copied by hand (a folder, or a file), verified like a download.",
+)
+@click.option("--force", "-f", is_flag=True, help="Download again even if the cache is complete.")
+@click.option(
+    "--timeout",
+    type=click.FloatRange(min=0.1),
+    default=30.0,
+    show_default=True,
+    metavar="S",
+    help="Seconds to wait for a connection or for data before retrying.",
+)
+@click.option(
+    "--retries",
+    type=click.IntRange(min=0),
+    default=3,
+    show_default=True,
+    metavar="N",
+    help="Retries per source after a connection error, a timeout or a 5xx (never after a 4xx).",
+)
+@quiet_option
+@json_option
+def fetch_command(
+    dataset: str,
+    cache_dir: Path | None,
+    url: str | None,
+    labels_url: str | None,
+    mirrors: tuple[str, ...],
+    offline: bool,
+    from_path: Path | None,
+    force: bool,
+    timeout: float,
+    retries: int,
+    quiet: bool,
+    as_json: bool,
+) -> None:
+    """Download the sprite and the label file into the cache, verified.
+
+    Prints the cached paths, one per line. A complete cache downloads nothing; an interrupted
+    download resumes; a wrong file (an HTML page, a bad digest) never enters the cache.
+
+    \b
+      mnist-sprite fetch
+      mnist-sprite fetch --mirror https://example.org/mnist/ --timeout 10
+      mnist-sprite fetch --offline            # in CI: fail unless the cache is complete
+      mnist-sprite fetch --from /media/usb/   # an air-gapped machine
+      sprite=$(mnist-sprite fetch --quiet | head -n 1)
+    """
+    from .fetch import fetch_dataset  # imported here: start-up time counts in pipelines
+
+    result = fetch_dataset(
+        DATASETS[dataset],
+        cache_dir=cache_dir,
+        sprite_url=url,
+        labels_url=labels_url,
+        mirrors=mirrors,
+        offline=offline,
+        from_path=from_path,
+        force=force,
+        timeout=timeout,
+        retries=retries,
+        show_progress=progress.wanted(quiet),
+    )
+    if as_json:
+        _print_json(result.summary())
+        return
+    for path in result.paths.values():
+        click.echo(str(path))
+    if not quiet:
+        what = ", ".join(result.downloaded) if result.downloaded else "nothing (cache complete)"
+        click.echo(f"downloaded {what}", err=True)
+
+
 def _output_digest(out: Path, fmt: str) -> str | dict[str, str]:
     if fmt == "npz":
         return file_sha256(out)

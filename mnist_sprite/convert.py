@@ -18,9 +18,8 @@ import numpy as np
 import numpy.typing as npt
 
 from . import __version__
-from .cache import dataset_dir
-from .datasets import DATA_DIR, DATASETS, DEFAULT_TRAIN_SIZES, Dataset
-from .errors import OptionError, PathLike, SourceError, SpriteError
+from .datasets import DATASETS, DEFAULT_TRAIN_SIZES, Dataset
+from .errors import OptionError, PathLike, SpriteError
 from .files import file_sha256
 from .labels import LABEL_FORMATS, read_onehot, to_index
 from .png_decode import DECODERS, Decoder, PngFile
@@ -134,14 +133,10 @@ def resolve_sources(
     if name not in DATASETS:
         raise OptionError(None, f"unknown dataset {name!r}", f"use one of {', '.join(DATASETS)}")
     ds = DATASETS[name]
-    if ds.bundled:
-        return Sources(DATA_DIR / ds.sprite.name, DATA_DIR / ds.labels.name, ds)
-    folder = dataset_dir(ds.name, cache_dir)
-    for f in (ds.sprite, ds.labels):
-        if not (folder / f.name).is_file():
-            raise SourceError(folder / f.name, "not in the cache", "run 'mnist-sprite fetch' first")
-    del offline, show_progress
-    return Sources(folder / ds.sprite.name, folder / ds.labels.name, ds)
+    from .fetch import ensure_dataset  # imported here: explicit files need no network code
+
+    paths = ensure_dataset(ds, cache_dir=cache_dir, offline=offline, show_progress=show_progress)
+    return Sources(paths["sprite"], paths["labels"], ds)
 
 
 @dataclass

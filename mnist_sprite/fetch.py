@@ -1,0 +1,432 @@
+"""Getting a dataset's files into the cache: sources in order, resume, retries, verify, lock.
+
+Nothing enters the cache unverified: a download goes to ``NAME.part`` beside its target and is
+renamed into place only after its digest matches (the label file by its bytes, the sprite by
+its decoded pixels, since a re-encoded PNG has other bytes). A ``.verified.json`` marker lets
+the next run trust the cache after a stat, without decoding again.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import http.client
+import json
+import os
+import random
+import shutil
+import socket
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from . import __version__, progress
+from .cache import dataset_dir
+from .datasets import DATA_DIR, Dataset, SourceFile
+from .errors import FetchError, IntegrityError, MnistSpriteError, PathLike
+from .files import file_sha256
+
+MIRRORS_ENV = "MNIST_SPRITE_MIRRORS"
+MARKER = ".verified.json"
+USER_AGENT = f"mnist-sprite/{__version__}"
+_PIECE = 1 << 16
+_HTML = (b"<!doctype", b"<html", b"<head", b"<?xml")
+
+
+class _Transient(Exception):
+    """Worth another try: a connection error, a timeout, a 5xx, a dropped connection."""
+
+
+class _Fatal(Exception):
+    """This source will not give the file: a 4xx, an HTML page, a wrong size or digest."""
+
+
+@dataclass(frozen=True)
+class FetchResult:
+    """Where a dataset's files are, and what this run did to get them."""
+
+    dataset: str
+    paths: dict[str, Path]
+    downloaded: list[str] = field(default_factory=list)
+    sources: dict[str, str] = field(default_factory=dict)
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "dataset": self.dataset,
+            "files": {role: str(path) for role, path in self.paths.items()},
+            "downloaded": self.downloaded,
+            "sources": self.sources,
+        }
+
+
+def _roles(dataset: Dataset) -> list[tuple[str, SourceFile]]:
+    return [("sprite", dataset.sprite), ("labels", dataset.labels)]
+
+
+def verify_file(path: Path, spec: SourceFile, role: str) -> str:
+    """Check a file against its pinned digest; return the sha256 of its bytes.
+
+    Raises IntegrityError (or PngFormatError for a sprite that is no valid PNG).
+    """
+    digest = file_sha256(path)
+    if digest == spec.sha256:
+        return digest
+    if role == "sprite" and spec.pixels_sha256:
+        from .png_decode import pixels_sha256  # only a re-encoded sprite needs decoding
+
+        if pixels_sha256(path) == spec.pixels_sha256:
+            return digest
+        raise IntegrityError(
+            path,
+            f"its pixels are not those of {spec.name} (pixel sha256 differs)",
+            "download it again, or pass --from with the right file",
+        )
+    raise IntegrityError(
+        path,
+        f"sha256 {digest[:16]}... is not the pinned {spec.sha256[:16]}... of {spec.name}",
+        "download it again, or pass --from with the right file",
+    )
+
+
+def _read_marker(folder: Path) -> dict[str, Any]:
+    try:
+        data = json.loads((folder / MARKER).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def _write_marker(folder: Path, entries: dict[str, Any]) -> None:
+    tmp = folder / f"{MARKER}.{os.getpid()}.tmp"
+    tmp.write_text(json.dumps(entries, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    os.replace(tmp, folder / MARKER)
+
+
+def _stamp(path: Path, digest: str) -> dict[str, Any]:
+    st = path.stat()
+    return {"size": st.st_size, "mtime_ns": st.st_mtime_ns, "sha256": digest}
+
+
+def _cached_ok(path: Path, spec: SourceFile, role: str, marker: dict[str, Any]) -> str | None:
+    """The file's sha256 if the cache holds it verified, else None (cheap when unchanged)."""
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    known = marker.get(spec.name)
+    if isinstance(known, dict) and known.get("size") == st.st_size:
+        if known.get("mtime_ns") == st.st_mtime_ns:
+            return str(known.get("sha256"))
+        if file_sha256(path) == known.get("sha256"):
+            return str(known["sha256"])
+    try:
+        return verify_file(path, spec, role)
+    except MnistSpriteError:
+        return None
+
+
+def cached_paths(dataset: Dataset, cache_dir: PathLike | None = None) -> dict[str, Path] | None:
+    """The dataset's files if the cache holds all of them, verified; else None."""
+    if dataset.bundled:
+        return {role: DATA_DIR / spec.name for role, spec in _roles(dataset)}
+    folder = dataset_dir(dataset.name, cache_dir)
+    marker = _read_marker(folder)
+    paths = {role: folder / spec.name for role, spec in _roles(dataset)}
+    for role, spec in _roles(dataset):
+        if _cached_ok(paths[role], spec, role, marker) is None:
+            return None
+    return paths
+
+
+def ensure_dataset(
+    dataset: Dataset,
+    *,
+    cache_dir: PathLike | None = None,
+    offline: bool = False,
+    show_progress: bool = False,
+) -> dict[str, Path]:
+    """The dataset's cached files, fetching what is missing (what convert and load_data use)."""
+    paths = cached_paths(dataset, cache_dir)
+    if paths is not None:
+        return paths
+    result = fetch_dataset(
+        dataset, cache_dir=cache_dir, offline=offline, show_progress=show_progress
+    )
+    return result.paths
+
+
+@contextlib.contextmanager
+def _locked(folder: Path) -> Iterator[None]:
+    """One fetch per dataset folder at a time; the others wait, then find the files."""
+    with open(folder / ".lock", "a+b") as handle:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+
+
+def _sources_for(spec: SourceFile, url: str | None, mirrors: Sequence[str]) -> list[str]:
+    if url:
+        return [url]
+    env = os.environ.get(MIRRORS_ENV, "").split()
+    return [spec.url(prefix) for prefix in (*mirrors, *env)] + [spec.url()]
+
+
+def fetch_dataset(
+    dataset: Dataset,
+    *,
+    cache_dir: PathLike | None = None,
+    sprite_url: str | None = None,
+    labels_url: str | None = None,
+    mirrors: Sequence[str] = (),
+    offline: bool = False,
+    from_path: PathLike | None = None,
+    force: bool = False,
+    timeout: float = 30.0,
+    retries: int = 3,
+    backoff: float = 1.0,
+    show_progress: bool = False,
+) -> FetchResult:
+    """Make the cache hold ``dataset``'s files, verified, and say where they are."""
+    if dataset.bundled:
+        bundled = {role: DATA_DIR / spec.name for role, spec in _roles(dataset)}
+        return FetchResult(dataset.name, bundled, [], {role: "bundled" for role in bundled})
+    folder = dataset_dir(dataset.name, cache_dir)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise FetchError(
+            folder,
+            f"cannot create the cache folder ({e.strerror})",
+            "pass --cache-dir or set MNIST_SPRITE_CACHE",
+        ) from None
+    urls = {"sprite": sprite_url, "labels": labels_url}
+    with _locked(folder):
+        marker = _read_marker(folder)
+        paths: dict[str, Path] = {}
+        downloaded: list[str] = []
+        sources: dict[str, str] = {}
+        for role, spec in _roles(dataset):
+            target = folder / spec.name
+            paths[role] = target
+            digest = None if force else _cached_ok(target, spec, role, marker)
+            if digest is not None:
+                sources[role] = "cache"
+            elif from_path is not None:
+                digest = _import(Path(from_path), target, spec, role)
+                sources[role] = str(from_path)
+            elif offline:
+                raise FetchError(
+                    target,
+                    "not in the cache, and --offline forbids downloading",
+                    "run 'mnist-sprite fetch' where there is a network, or pass --from PATH",
+                )
+            else:
+                todo = _sources_for(spec, urls[role], mirrors)
+                url, digest = _download_any(
+                    todo, target, spec, role, timeout, retries, backoff, show_progress
+                )
+                downloaded.append(spec.name)
+                sources[role] = url
+            marker[spec.name] = _stamp(target, digest)
+        _write_marker(folder, marker)
+    return FetchResult(dataset.name, paths, downloaded, sources)
+
+
+def _import(source: Path, target: Path, spec: SourceFile, role: str) -> str:
+    """Copy a file brought by hand into the cache, verified like a download."""
+    if source.is_dir():
+        candidate: Path | None = source / spec.name
+    elif source.is_file() and (source.name == spec.name or _looks_like(source, role)):
+        candidate = source
+    else:
+        candidate = None
+    if candidate is None or not candidate.is_file():
+        if target.is_file():
+            try:
+                return verify_file(target, spec, role)
+            except MnistSpriteError:
+                pass
+        raise FetchError(source, f"holds no {spec.name}", "give the folder or file that holds it")
+    part = target.with_name(target.name + ".part")
+    shutil.copyfile(candidate, part)
+    try:
+        digest = verify_file(part, spec, role)
+    except MnistSpriteError as e:
+        part.unlink(missing_ok=True)
+        raise IntegrityError(candidate, e.problem, e.fix) from None
+    os.replace(part, target)
+    return digest
+
+
+def _looks_like(path: Path, role: str) -> bool:
+    with open(path, "rb") as f:
+        is_png = f.read(8) == b"\x89PNG\r\n\x1a\n"
+    return is_png == (role == "sprite")
+
+
+def _download_any(
+    urls: list[str],
+    target: Path,
+    spec: SourceFile,
+    role: str,
+    timeout: float,
+    retries: int,
+    backoff: float,
+    show_progress: bool,
+) -> tuple[str, str]:
+    """Try each source in order; return (url, sha256) of the verified file now at ``target``."""
+    failures = []
+    part = target.with_name(target.name + ".part")
+    for url in urls:
+        try:
+            _download_with_retries(url, part, spec, role, timeout, retries, backoff, show_progress)
+            digest = verify_file(part, spec, role)
+        except _Fatal as e:
+            failures.append(f"{url}: {e}")
+            _discard(part)
+            continue
+        except _Transient as e:
+            failures.append(f"{url}: {e}")
+            continue
+        except MnistSpriteError as e:  # the download is not the file: never cached
+            failures.append(f"{url}: {e.problem}")
+            _discard(part)
+            continue
+        os.replace(part, target)
+        _discard(part, meta_only=True)
+        return url, digest
+    raise FetchError(
+        spec.name,
+        f"could not download from any source ({', '.join(failures)})",
+        "check the network or the URL, or pass --mirror PREFIX or --from PATH",
+    )
+
+
+def _discard(part: Path, meta_only: bool = False) -> None:
+    if not meta_only:
+        part.unlink(missing_ok=True)
+    _meta(part).unlink(missing_ok=True)
+
+
+def _meta(part: Path) -> Path:
+    return part.with_name(part.name + ".json")
+
+
+def _download_with_retries(
+    url: str,
+    part: Path,
+    spec: SourceFile,
+    role: str,
+    timeout: float,
+    retries: int,
+    backoff: float,
+    show_progress: bool,
+) -> None:
+    for attempt in range(retries + 1):
+        try:
+            _download(url, part, spec, role, timeout, show_progress)
+            return
+        except _Transient:
+            if attempt == retries:
+                raise
+            # Exponential back-off with jitter, so parallel clients do not retry in step.
+            time.sleep(backoff * (2**attempt) * (0.5 + random.random()))
+
+
+def _download(
+    url: str, part: Path, spec: SourceFile, role: str, timeout: float, show_progress: bool
+) -> None:
+    """One attempt: resume ``part`` with a Range request when it has bytes from this URL."""
+    meta = _read_json(_meta(part))
+    have = part.stat().st_size if part.exists() else 0
+    headers = {"User-Agent": USER_AGENT}
+    if have and meta.get("url") == url:
+        headers["Range"] = f"bytes={have}-"
+        if meta.get("etag"):
+            headers["If-Range"] = str(meta["etag"])
+    else:
+        have = 0
+    request = urllib.request.Request(url, headers=headers)
+    try:
+        response = urllib.request.urlopen(request, timeout=timeout)
+    except urllib.error.HTTPError as e:
+        e.close()
+        if e.code == 416:  # our partial file does not fit the server's: start over
+            _discard(part)
+            raise _Transient("HTTP 416 on resume") from None
+        if e.code >= 500:
+            raise _Transient(f"HTTP {e.code}") from None
+        raise _Fatal(f"HTTP {e.code}") from None
+    except (urllib.error.URLError, OSError) as e:
+        raise _Transient(_reason(e, timeout)) from None
+    with response:
+        _receive(response, url, part, spec, role, have, timeout, show_progress)
+
+
+def _receive(
+    response: Any,
+    url: str,
+    part: Path,
+    spec: SourceFile,
+    role: str,
+    have: int,
+    timeout: float,
+    show_progress: bool,
+) -> None:
+    if "html" in response.headers.get("Content-Type", "").lower():
+        raise _Fatal("the server sent an HTML page, not the file")
+    if response.status != 206:  # a fresh 200: the server ignored or refused the range
+        have = 0
+    length = response.headers.get("Content-Length")
+    total = have + int(length) if length and length.isdigit() else None
+    if role == "labels" and total is not None and spec.size and total != spec.size:
+        raise _Fatal(f"the server offers {total:,} bytes, not the {spec.size:,} of {spec.name}")
+    _write_json(_meta(part), {"url": url, "etag": response.headers.get("ETag")})
+    received = have
+    with (
+        open(part, "ab" if have else "wb") as f,
+        progress.bar(total, spec.name, "B", enabled=show_progress) as advance,
+    ):
+        advance(have)
+        while True:
+            try:
+                piece = response.read(_PIECE)
+            except (OSError, ValueError, http.client.HTTPException) as e:
+                raise _Transient(
+                    f"connection dropped after {received:,} bytes ({_reason(e, timeout)})"
+                ) from None
+            if not piece:
+                break
+            if received == 0 and piece.lstrip()[:9].lower().startswith(_HTML):
+                raise _Fatal("the server sent an HTML page, not the file")
+            f.write(piece)
+            received += len(piece)
+            advance(len(piece))
+    if total is not None and received < total:
+        raise _Transient(f"connection dropped after {received:,} of {total:,} bytes")
+
+
+def _reason(e: BaseException, timeout: float) -> str:
+    inner = getattr(e, "reason", e)
+    if isinstance(inner, (socket.timeout, TimeoutError)):
+        return f"timed out after {timeout:g} s"
+    text = getattr(inner, "strerror", None) or str(inner)
+    return str(text)
+
+
+def _read_json(path: Path) -> dict[str, Any]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def _write_json(path: Path, data: dict[str, Any]) -> None:
+    path.write_text(json.dumps(data, sort_keys=True), encoding="utf-8")

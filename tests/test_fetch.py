@@ -1,0 +1,430 @@
+"""fetch against a real HTTP server on 127.0.0.1: every failure ends verified or in one line."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from mnist_sprite.cli import cli
+from mnist_sprite.datasets import Dataset, SourceFile
+from mnist_sprite.errors import FetchError
+from mnist_sprite.fetch import MARKER, ensure_dataset, fetch_dataset
+from tests import pngkit
+
+
+@dataclass
+class Route:
+    body: bytes
+    ranges: bool = True  # honour Range requests
+    drop_after: int | None = None  # close the connection after this many bytes, once
+    status: list[int] = field(default_factory=list)  # statuses to answer first, in turn
+    content_type: str = "application/octet-stream"
+    stall: float = 0.0  # seconds to wait before answering
+    slow: float = 0.0  # seconds between 4 kB pieces
+    etag: str = '"v1"'
+
+
+class Server:
+    """A bounded HTTP server on an ephemeral loopback port, in a thread."""
+
+    def __init__(self) -> None:
+        self.routes: dict[str, Route] = {}
+        self.hits: Counter[str] = Counter()
+        self.range_hits: Counter[str] = Counter()
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args: object) -> None:
+                return None
+
+            def do_GET(self) -> None:
+                route = server.routes.get(self.path)
+                server.hits[self.path] += 1
+                if route is None:
+                    self.send_error(404)
+                    return
+                if route.stall:
+                    time.sleep(route.stall)
+                if route.status:
+                    self.send_error(route.status.pop(0))
+                    return
+                start = 0
+                rng = self.headers.get("Range")
+                if rng and route.ranges and self.headers.get("If-Range", route.etag) == route.etag:
+                    server.range_hits[self.path] += 1
+                    start = int(rng.split("=")[1].split("-")[0])
+                    self.send_response(206)
+                    self.send_header(
+                        "Content-Range", f"bytes {start}-{len(route.body) - 1}/{len(route.body)}"
+                    )
+                else:
+                    self.send_response(200)
+                body = route.body[start:]
+                self.send_header("Content-Type", route.content_type)
+                self.send_header("Content-Length", str(len(body)))
+                self.send_header("ETag", route.etag)
+                self.end_headers()
+                if route.drop_after is not None:
+                    cut, route.drop_after = route.drop_after, None
+                    self.wfile.write(body[:cut])
+                    self.wfile.flush()
+                    self.close_connection = True
+                    return
+                for i in range(0, len(body), 4096):
+                    if route.slow:
+                        time.sleep(route.slow)
+                    try:
+                        self.wfile.write(body[i : i + 4096])
+                    except (BrokenPipeError, ConnectionResetError):
+                        return
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self.thread.start()
+
+    def close(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+@pytest.fixture
+def server() -> Iterator[Server]:
+    s = Server()
+    yield s
+    s.close()
+
+
+@dataclass
+class Files:
+    dataset: Dataset
+    sprite: bytes
+    labels: bytes
+    pixels: np.ndarray  # type: ignore[type-arg]
+
+
+def make_files(name: str = "tiny") -> Files:
+    rng = np.random.default_rng(4)
+    pixels = rng.integers(0, 256, (40, 16), dtype=np.uint8)
+    sprite = pngkit.gray_png(pixels)
+    labels = np.eye(10, dtype=np.uint8)[np.arange(40) % 10].tobytes()
+    dataset = Dataset(
+        name=name,
+        sprite=SourceFile(
+            "tiny_images.png",
+            hashlib.sha256(sprite).hexdigest(),
+            len(sprite),
+            hashlib.sha256(pixels.tobytes()).hexdigest(),
+        ),
+        labels=SourceFile("tiny_labels_uint8", hashlib.sha256(labels).hexdigest(), len(labels)),
+        images=40,
+        train_size=30,
+        image_size=(4, 4),
+    )
+    return Files(dataset, sprite, labels, pixels)
+
+
+@pytest.fixture
+def files() -> Files:
+    return make_files()
+
+
+def serve(server: Server, files: Files, prefix: str = "/data", **kw: object) -> str:
+    server.routes[f"{prefix}/tiny_images.png"] = Route(files.sprite, **kw)  # type: ignore[arg-type]
+    server.routes[f"{prefix}/tiny_labels_uint8"] = Route(files.labels, **kw)  # type: ignore[arg-type]
+    return server.url + prefix
+
+
+def fetch(files: Files, cache: Path, **kw: object) -> object:
+    kw.setdefault("backoff", 0.01)
+    kw.setdefault("timeout", 5.0)
+    return fetch_dataset(files.dataset, cache_dir=cache, **kw)  # type: ignore[arg-type]
+
+
+def test_good_files_enter_the_cache_verified(server: Server, files: Files, tmp_path: Path) -> None:
+    base = serve(server, files)
+    result = fetch(files, tmp_path, mirrors=[base])
+    folder = tmp_path / "tiny"
+    assert (folder / "tiny_images.png").read_bytes() == files.sprite
+    assert (folder / "tiny_labels_uint8").read_bytes() == files.labels
+    assert result.downloaded == ["tiny_images.png", "tiny_labels_uint8"]  # type: ignore[attr-defined]
+    assert sorted(p.name for p in folder.iterdir()) == sorted(
+        [".lock", MARKER, "tiny_images.png", "tiny_labels_uint8"]
+    )
+
+
+def test_second_fetch_downloads_nothing(server: Server, files: Files, tmp_path: Path) -> None:
+    base = serve(server, files)
+    fetch(files, tmp_path, mirrors=[base])
+    hits = sum(server.hits.values())
+    again = fetch(files, tmp_path, mirrors=[base])
+    assert again.downloaded == [] and sum(server.hits.values()) == hits  # type: ignore[attr-defined]
+    fetch(files, tmp_path, mirrors=[base], force=True)
+    assert sum(server.hits.values()) == hits + 2
+
+
+def test_dropped_connection_resumes_with_range(
+    server: Server, files: Files, tmp_path: Path
+) -> None:
+    base = serve(server, files, drop_after=100)
+    fetch(files, tmp_path, mirrors=[base])
+    assert server.range_hits["/data/tiny_images.png"] == 1
+    assert (tmp_path / "tiny" / "tiny_images.png").read_bytes() == files.sprite
+
+
+def test_server_without_range_support_gets_a_fresh_download(
+    server: Server, files: Files, tmp_path: Path
+) -> None:
+    base = serve(server, files, drop_after=100, ranges=False)
+    fetch(files, tmp_path, mirrors=[base])
+    assert server.range_hits["/data/tiny_images.png"] == 0
+    assert server.hits["/data/tiny_images.png"] == 2
+    assert (tmp_path / "tiny" / "tiny_images.png").read_bytes() == files.sprite
+
+
+def test_html_page_with_status_200_is_refused(server: Server, files: Files, tmp_path: Path) -> None:
+    page = b"<!DOCTYPE html><html><body>Sign in</body></html>"
+    server.routes["/html/tiny_images.png"] = Route(page, content_type="text/plain")
+    server.routes["/html/tiny_labels_uint8"] = Route(page, content_type="text/html")
+    with pytest.raises(FetchError) as info:
+        fetch(files, tmp_path, mirrors=[server.url + "/html"], retries=0)
+    assert "HTML page" in str(info.value)
+    assert not (tmp_path / "tiny" / "tiny_images.png").exists()
+
+
+def test_png_with_one_wrong_pixel_is_refused(server: Server, files: Files, tmp_path: Path) -> None:
+    wrong = files.pixels.copy()
+    wrong[3, 3] ^= 1
+    server.routes["/bad/tiny_images.png"] = Route(pngkit.gray_png(wrong))
+    with pytest.raises(FetchError, match=r"pixels are not those of tiny_images\.png"):
+        fetch(files, tmp_path, mirrors=[server.url + "/bad"])
+    assert sorted(p.name for p in (tmp_path / "tiny").iterdir()) == [".lock"]
+
+
+def test_reencoded_png_with_the_same_pixels_is_accepted(
+    server: Server, files: Files, tmp_path: Path
+) -> None:
+    other = pngkit.refilter(files.sprite, pngkit.PAETH, level=1)
+    assert other != files.sprite
+    server.routes["/re/tiny_images.png"] = Route(other)
+    server.routes["/re/tiny_labels_uint8"] = Route(files.labels)
+    fetch(files, tmp_path, mirrors=[server.url + "/re"])
+    assert (tmp_path / "tiny" / "tiny_images.png").read_bytes() == other
+
+
+def test_404_fails_at_once_and_500_is_retried(server: Server, files: Files, tmp_path: Path) -> None:
+    base = serve(server, files, status=[500, 503])
+    fetch(files, tmp_path, mirrors=[server.url + "/missing", base])
+    assert server.hits["/missing/tiny_images.png"] == 1  # a 404 is not retried
+    assert server.hits["/data/tiny_images.png"] == 3  # 500, 503, then the file
+
+
+def test_stalled_server_times_out_then_next_source(
+    server: Server, files: Files, tmp_path: Path
+) -> None:
+    stalled = serve(server, files, prefix="/stall", stall=2.0)
+    good = serve(server, files)
+    started = time.monotonic()
+    result = fetch(files, tmp_path, mirrors=[stalled, good], timeout=0.3, retries=1)
+    assert result.sources["sprite"].startswith(good)  # type: ignore[attr-defined]
+    assert time.monotonic() - started < 10
+
+
+def test_all_sources_failing_lists_each(server: Server, files: Files, tmp_path: Path) -> None:
+    serve(server, files, prefix="/err", status=[500] * 10)
+    with pytest.raises(FetchError) as info:
+        fetch(files, tmp_path, mirrors=[server.url + "/nope", server.url + "/err"], retries=1)
+    text = str(info.value)
+    assert text.startswith("tiny_images.png: could not download from any source (")
+    assert f"{server.url}/nope/tiny_images.png: HTTP 404" in text
+    assert f"{server.url}/err/tiny_images.png: HTTP 500" in text
+    assert "https://storage.googleapis.com/" in text  # the official URL is tried last
+    assert "\n" not in text
+
+
+def test_offline_works_from_a_complete_cache_only(
+    server: Server, files: Files, tmp_path: Path
+) -> None:
+    with pytest.raises(FetchError, match="--offline forbids downloading"):
+        fetch(files, tmp_path, offline=True)
+    fetch(files, tmp_path, mirrors=[serve(server, files)])
+    hits = sum(server.hits.values())
+    assert fetch(files, tmp_path, offline=True).downloaded == []  # type: ignore[attr-defined]
+    assert ensure_dataset(files.dataset, cache_dir=tmp_path, offline=True)["labels"].is_file()
+    assert sum(server.hits.values()) == hits
+
+
+def test_from_a_folder_or_a_file(files: Files, tmp_path: Path) -> None:
+    usb = tmp_path / "usb"
+    usb.mkdir()
+    (usb / "tiny_images.png").write_bytes(files.sprite)
+    (usb / "tiny_labels_uint8").write_bytes(files.labels)
+    fetch(files, tmp_path / "a", from_path=usb)
+    assert (tmp_path / "a" / "tiny" / "tiny_labels_uint8").read_bytes() == files.labels
+    renamed = tmp_path / "digits.png"
+    renamed.write_bytes(files.sprite)
+    with pytest.raises(FetchError, match="holds no tiny_labels_uint8"):
+        fetch(files, tmp_path / "b", from_path=renamed)
+    assert (tmp_path / "b" / "tiny" / "tiny_images.png").read_bytes() == files.sprite
+
+
+def test_a_corrupt_cached_file_is_not_trusted(server: Server, files: Files, tmp_path: Path) -> None:
+    base = serve(server, files)
+    fetch(files, tmp_path, mirrors=[base])
+    labels = tmp_path / "tiny" / "tiny_labels_uint8"
+    labels.write_bytes(files.labels[:-10] + bytes(10))
+    result = fetch(files, tmp_path, mirrors=[base])
+    assert result.downloaded == ["tiny_labels_uint8"]  # type: ignore[attr-defined]
+    assert labels.read_bytes() == files.labels
+
+
+CHILD = """
+import json, sys
+from mnist_sprite.datasets import Dataset, SourceFile
+from mnist_sprite.fetch import fetch_dataset
+spec = json.loads(sys.argv[1])
+ds = Dataset(spec["name"], SourceFile(**spec["sprite"]), SourceFile(**spec["labels"]),
+             spec["images"], spec["train_size"], tuple(spec["image_size"]))
+r = fetch_dataset(ds, cache_dir=sys.argv[2], sprite_url=sys.argv[3], labels_url=sys.argv[4],
+                  backoff=0.01)
+print(json.dumps(r.downloaded))
+"""
+
+
+def child(files: Files, cache: Path, base: str) -> subprocess.Popen[bytes]:
+    import dataclasses
+
+    spec = json.dumps(dataclasses.asdict(files.dataset))
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            CHILD,
+            spec,
+            str(cache),
+            f"{base}/tiny_images.png",
+            f"{base}/tiny_labels_uint8",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+
+
+def test_four_parallel_fetches_download_each_file_once(
+    server: Server, files: Files, tmp_path: Path
+) -> None:
+    base = serve(server, files, slow=0.01)
+    procs = [child(files, tmp_path, base) for _ in range(4)]
+    outs = [p.communicate(timeout=60) for p in procs]
+    assert all(p.returncode == 0 for p in procs), outs
+    assert server.hits["/data/tiny_images.png"] == 1
+    assert server.hits["/data/tiny_labels_uint8"] == 1
+    assert sorted(json.loads(o) for o, _ in outs) == [
+        [],
+        [],
+        [],
+        ["tiny_images.png", "tiny_labels_uint8"],
+    ]
+
+
+def test_download_killed_with_sigkill_resumes_and_is_verified(
+    server: Server, tmp_path: Path
+) -> None:
+    big = make_files()
+    rng = np.random.default_rng(9)
+    pixels = rng.integers(0, 256, (20_000, 16), dtype=np.uint8)
+    sprite = pngkit.gray_png(pixels, level=0)
+    big.dataset = Dataset(
+        "tiny",
+        SourceFile(
+            "tiny_images.png",
+            hashlib.sha256(sprite).hexdigest(),
+            len(sprite),
+            hashlib.sha256(pixels.tobytes()).hexdigest(),
+        ),
+        big.dataset.labels,
+        20_000,
+        10_000,
+    )
+    big.sprite = sprite
+    base = serve(server, big, slow=0.02)
+    proc = child(big, tmp_path, base)
+    part = tmp_path / "tiny" / "tiny_images.png.part"
+    deadline = time.monotonic() + 30
+    while not (part.exists() and part.stat().st_size > 32768):
+        assert time.monotonic() < deadline and proc.poll() is None
+        time.sleep(0.02)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.communicate(timeout=10)
+    assert not (tmp_path / "tiny" / "tiny_images.png").exists()  # never the partial file
+    server.routes["/data/tiny_images.png"].slow = 0
+    rerun = child(big, tmp_path, base)
+    _, err = rerun.communicate(timeout=60)
+    assert rerun.returncode == 0, err
+    assert server.range_hits["/data/tiny_images.png"] == 1
+    assert (tmp_path / "tiny" / "tiny_images.png").read_bytes() == sprite
+    assert not part.exists()
+
+
+def test_cli_prints_paths_and_json(server: Server, tmp_path: Path) -> None:
+    runner = CliRunner()
+    result = runner.invoke(cli, ["fetch", "--dataset", "sample", "--cache-dir", str(tmp_path)])
+    assert result.exit_code == 0
+    assert result.stdout.splitlines()[0].endswith("sample_images.png")
+    result = runner.invoke(cli, ["fetch", "--dataset", "sample", "--json", "-q"])
+    assert json.loads(result.stdout)["sources"] == {"sprite": "bundled", "labels": "bundled"}
+
+
+def test_cli_offline_with_empty_cache_is_one_error_line(tmp_path: Path) -> None:
+    result = CliRunner().invoke(cli, ["fetch", "--offline", "--cache-dir", str(tmp_path)])
+    assert result.exit_code == 1 and result.stdout == ""
+    assert result.stderr.count("\n") == 1
+    assert result.stderr.startswith(f"error: {tmp_path}/mnist/mnist_images.png: not in the cache")
+
+
+def test_cli_all_options(server: Server, tmp_path: Path) -> None:
+    # mnist's real digests cannot be served here, so every source must fail verification.
+    server.routes["/m/mnist_images.png"] = Route(b"\x89PNG\r\n\x1a\n broken")
+    args = [
+        "fetch",
+        "--dataset",
+        "mnist",
+        "--cache-dir",
+        str(tmp_path),
+        "--url",
+        server.url + "/m/mnist_images.png",
+        "--labels-url",
+        server.url + "/m/labels",
+        "--mirror",
+        server.url,
+        "--timeout",
+        "2",
+        "--retries",
+        "0",
+        "--force",
+        "--quiet",
+    ]
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 1
+    assert "could not download from any source" in result.stderr
+    assert sorted(p.name for p in (tmp_path / "mnist").iterdir()) == [".lock"]
+    result = CliRunner().invoke(
+        cli, ["fetch", "--from", str(tmp_path / "none"), "--cache-dir", str(tmp_path)]
+    )
+    assert result.exit_code == 1 and "holds no mnist_images.png" in result.stderr
