@@ -15,7 +15,8 @@ $(STAMP): pyproject.toml
 
 demo: $(STAMP)
 	$(BIN)/mnist-sprite convert --dataset sample --out sample.npz --force
-	$(BIN)/python -c "import numpy; d = numpy.load('sample.npz'); [print(k, d[k].shape, d[k].dtype) for k in d.files]"
+	$(BIN)/mnist-sprite inspect sample.npz
+	$(BIN)/mnist-sprite inspect sample.npz --show 0
 
 lint: $(STAMP)
 	$(BIN)/ruff check mnist_sprite tests

@@ -408,6 +408,123 @@ def fetch_command(
         click.echo(f"downloaded {what}", err=True)
 
 
+@cli.command("inspect")
+@click.argument("path", type=click.Path(path_type=Path))
+@click.option("--show", type=click.IntRange(min=0), metavar="I", help="Draw digit I as text.")
+@click.option(
+    "--grid",
+    type=click.Path(path_type=Path),
+    metavar="OUT.png",
+    help="Write a contact sheet of the first digits as a PNG.",
+)
+@click.option(
+    "--count",
+    type=click.IntRange(min=1),
+    default=100,
+    show_default=True,
+    metavar="K",
+    help="Digits on the --grid contact sheet.",
+)
+@click.option(
+    "--image-size",
+    default="28x28",
+    show_default=True,
+    metavar="HxW",
+    help="Size of one image in a sprite.",
+)
+@click.option(
+    "--train-size",
+    type=click.IntRange(min=0),
+    metavar="N",
+    help="Split for a label file's class counts [default: 55000 of 65000, 800 of 1000].",
+)
+@click.option("--force", "-f", is_flag=True, help="Replace an existing --grid file.")
+@json_option
+def inspect_command(
+    path: Path,
+    show: int | None,
+    grid: Path | None,
+    count: int,
+    image_size: str,
+    train_size: int | None,
+    force: bool,
+    as_json: bool,
+) -> None:
+    """Show what is in a sprite, a label file, an .npz or an .npy folder.
+
+    The kind is recognized by content. A sprite: size, format, chunks, row filters, pixel
+    digest and which known dataset it is. A label file: class counts, rows that are not
+    one-hot. An output: each array's shape, dtype, range, mean, digest, and how it was made.
+
+    \b
+      mnist-sprite inspect ~/.cache/mnist-sprite/mnist/mnist_images.png
+      mnist-sprite inspect mnist.npz --json | jq .arrays.x_train.shape
+      mnist-sprite inspect mnist.npz --show 7
+      mnist-sprite inspect mnist_images.png --grid digits.png --count 400
+    """
+    from . import inspection
+
+    size = parse_image_size(image_size)
+    if show is not None:
+        images, labels = inspection.digits(path, show, 1, size)
+        click.echo(inspection.draw(images[0], labels[0], show))
+        return
+    if grid is not None:
+        facts = inspection.write_grid(path, grid, count=count, image_size=size, force=force)
+        if as_json:
+            _print_json(facts)
+        else:
+            click.echo(f"wrote {grid}: {facts['digits']} digits", err=True)
+        return
+    report = inspection.inspect(path, image_size=size, train_size=train_size)
+    if as_json:
+        _print_json(report)
+    else:
+        click.echo(inspection.render(report))
+
+
+@cli.command("verify")
+@click.argument("output", required=False, type=click.Path(path_type=Path))
+@click.option("--sprite", type=click.Path(path_type=Path), help="The sprite PNG to check.")
+@click.option("--labels", type=click.Path(path_type=Path), help="The label file to check.")
+@click.option(
+    "--dataset",
+    type=click.Choice(sorted(DATASETS)),
+    help="Check a cached dataset's files (default: mnist).",
+)
+@cache_dir_option
+@json_option
+def verify_command(
+    output: Path | None,
+    sprite: Path | None,
+    labels: Path | None,
+    dataset: str | None,
+    cache_dir: Path | None,
+    as_json: bool,
+) -> None:
+    """Prove that sources, and an output made from them, are intact and correct.
+
+    Checks that the sprite decodes completely and its pixels match the pinned digest, that the
+    labels match theirs and are one-hot with the published class counts, and that every array
+    of OUTPUT equals what convert writes from these sources with the options recorded in it.
+    Exit 0 when everything holds, 1 when anything does not.
+
+    \b
+      mnist-sprite verify                      # the cached MNIST files
+      mnist-sprite verify mnist.npz            # and an output made from them
+      mnist-sprite verify out/ --sprite s.png --labels l_uint8 --json
+    """
+    from .verify import verify
+
+    report = verify(output, sprite=sprite, labels=labels, dataset=dataset, cache_dir=cache_dir)
+    if as_json:
+        _print_json(report.to_dict())
+    else:
+        click.echo(report.render())
+    if not report.ok:
+        raise click.exceptions.Exit(1)
+
+
 def _output_digest(out: Path, fmt: str) -> str | dict[str, str]:
     if fmt == "npz":
         return file_sha256(out)

@@ -420,14 +420,18 @@ def _fill(png_file: PngFile, plan: Plan, sink: Sink, progress: Progress | None) 
     sink.close()
 
 
-def to_arrays(
-    sources: Sources, options: Options | None = None, progress: Progress | None = None
-) -> dict[str, npt.NDArray[Any]]:
+def run_into(sources: Sources, options: Options, sink: Sink) -> Plan:
+    """Run the pipeline into any sink (memory, a file, or verify's comparison)."""
+    with PngFile(sources.sprite) as png_file:
+        plan = _plan(png_file, sources, options)
+        _fill(png_file, plan, sink, None)
+    return plan
+
+
+def to_arrays(sources: Sources, options: Options | None = None) -> dict[str, npt.NDArray[Any]]:
     """Convert ``sources`` into in-memory arrays keyed like an .npz output."""
     sink = MemorySink()
-    with PngFile(sources.sprite) as png_file:
-        plan = _plan(png_file, sources, options or Options())
-        _fill(png_file, plan, sink, progress)
+    run_into(sources, options or Options(), sink)
     return sink.arrays
 
 
@@ -468,19 +472,3 @@ def load_data(
     )
     arrays = to_arrays(sources, options)
     return (arrays["x_train"], arrays["y_train"]), (arrays["x_test"], arrays["y_test"])
-
-
-def read_provenance(path: PathLike) -> dict[str, Any] | None:
-    """The provenance convert recorded in an output, or None if it has none."""
-    import zipfile
-
-    p = Path(path)
-    with contextlib.suppress(OSError, ValueError, zipfile.BadZipFile):
-        if p.is_dir():
-            data: Any = json.loads((p / "manifest.json").read_text(encoding="utf-8"))
-        else:
-            with zipfile.ZipFile(p) as zf:
-                data = json.loads(zf.comment.decode("utf-8")) if zf.comment else None
-        if isinstance(data, dict) and data.get("tool") == "mnist-sprite":
-            return data
-    return None

@@ -39,6 +39,8 @@ class Dataset:
     image_size: tuple[int, int] = (28, 28)
     classes: int = 10
     bundled: bool = False
+    # Images per class in the train and the test split, where they are published.
+    class_counts: tuple[tuple[int, ...], tuple[int, ...]] | None = None
 
     @property
     def test_size(self) -> int:
@@ -60,6 +62,10 @@ MNIST = Dataset(
     ),
     images=65_000,
     train_size=55_000,
+    class_counts=(
+        (5444, 6179, 5470, 5638, 5307, 4987, 5417, 5715, 5389, 5454),
+        (980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009),
+    ),
 )
 
 # The first 1,000 digits of MNIST, shipped inside the package (made by tests/make_sample.py).

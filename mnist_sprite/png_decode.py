@@ -114,6 +114,10 @@ class ChunkStats:
     counts: Counter[str] = field(default_factory=Counter)
     idat_bytes: int = 0
     file_bytes: int = 0
+    filters: list[int] = field(default_factory=lambda: [0] * 5)  # scanlines per filter type
+
+    def filter_counts(self) -> dict[str, int]:
+        return dict(zip(FILTER_NAMES, self.filters))
 
 
 class PngFile:
@@ -322,15 +326,16 @@ class PngFile:
                     row = rows_done + int(bad[0])
                     raise self._fail(f"scanline {row} has invalid filter type {block[bad[0], 0]}")
                 rows_done += k
+                for ftype, n in enumerate(np.bincount(block[:, 0], minlength=5).tolist()):
+                    self.stats.filters[ftype] += n
                 yield index, block
         stream.finish()
 
     def filter_counts(self) -> dict[str, int]:
         """Scanlines per filter type over the whole image (inflates, does not unfilter)."""
-        counts = np.zeros(5, dtype=np.int64)
-        for _, block in self.scanline_blocks():
-            counts += np.bincount(block[:, 0], minlength=5)
-        return {name: int(n) for name, n in zip(FILTER_NAMES, counts)}
+        for _ in self.scanline_blocks():
+            pass
+        return self.stats.filter_counts()
 
     # -- pixels -----------------------------------------------------------------------
 

@@ -12,8 +12,9 @@ import numpy as np
 import pytest
 
 import mnist_sprite
-from mnist_sprite.convert import Options, Sources, convert, load_data, read_provenance, to_arrays
+from mnist_sprite.convert import Options, Sources, convert, load_data, to_arrays
 from mnist_sprite.errors import LabelError, OptionError, OutputError, PngFormatError, SpriteError
+from mnist_sprite.outputs import Output
 from tests.conftest import REAL_LABELS, REAL_SPRITE, Sprite, make_sprite, needs_real
 
 
@@ -21,6 +22,11 @@ def opts(**kw: Any) -> Options:
     """Options for the 4x4 test sprites."""
     kw.setdefault("image_size", (4, 4))
     return Options(**kw)
+
+
+def provenance_of(path: Path) -> Any:
+    with Output(path) as out:
+        return out.provenance()
 
 
 def src(s: Sprite) -> Sources:
@@ -102,7 +108,7 @@ def test_npz_loads_with_numpy_and_records_provenance(small: Sprite, tmp_path: Pa
     with np.load(out) as z:
         assert sorted(z.files) == ["x_test", "x_train", "y_test", "y_train"]
         assert np.array_equal(z["x_train"], small.pixels[:20])
-    prov = read_provenance(out)
+    prov = provenance_of(out)
     assert prov is not None
     assert prov["options"]["dtype"] == "uint8" and prov["options"]["train_size"] == 20
     assert prov["sources"]["sprite"]["name"] == "sprite.png"
@@ -129,7 +135,7 @@ def test_npy_folder_is_memory_mappable_with_manifest(small: Sprite, tmp_path: Pa
     x = np.load(out / "x_train.npy", mmap_mode="r")
     assert x.shape == (20, 16) and float(x[0, 0]) == np.float32(small.pixels[0, 0] / 255)
     manifest = json.loads((out / "manifest.json").read_text())
-    assert manifest["tool"] == "mnist-sprite" and read_provenance(out) == manifest
+    assert manifest["tool"] == "mnist-sprite" and provenance_of(out) == manifest
 
 
 def test_existing_output_is_refused_without_force(small: Sprite, tmp_path: Path) -> None:

@@ -1,0 +1,358 @@
+"""Facts about a sprite, a label file or an output; digits drawn as text or a contact sheet.
+
+Every report is a JSON-able dict with ``schema`` and ``kind`` (``sprite``, ``labels``, ``npz``
+or ``npy``); :func:`render` turns one into aligned text for a person.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from .datasets import DATASETS, DEFAULT_TRAIN_SIZES
+from .errors import OptionError, PathLike, SourceError
+from .files import file_sha256, open_source
+from .labels import bad_rows, class_counts, read_onehot
+from .outputs import Output, kind_of
+from .png_decode import COLOR_TYPES, SIGNATURE, PngFile
+from .writers import atomic_output
+
+SCHEMA = 1
+U8 = npt.NDArray[np.uint8]
+SHADES = " .:-=+*#%@"
+
+
+def kind(path: PathLike) -> str:
+    """What ``path`` holds, by content: sprite, labels, npz or npy."""
+    found = kind_of(path)
+    if found is not None:
+        return found
+    with open_source(path) as f:
+        head = f.read(8)
+        f.seek(0, 2)
+        size = f.tell()
+    if head == SIGNATURE:
+        return "sprite"
+    if size and size % 10 == 0:
+        return "labels"
+    raise SourceError(
+        path,
+        "is not a PNG sprite, a label file (rows of 10 bytes), an .npz or an .npy folder",
+        "give one of those",
+    )
+
+
+def inspect(
+    path: PathLike, *, image_size: tuple[int, int] = (28, 28), train_size: int | None = None
+) -> dict[str, Any]:
+    """The facts about ``path``, whatever it holds."""
+    what = kind(path)
+    if what == "sprite":
+        return inspect_sprite(path, image_size)
+    if what == "labels":
+        return inspect_labels(path, train_size)
+    return inspect_output(path)
+
+
+def _known(field: str, digest: str) -> str | None:
+    for name, ds in DATASETS.items():
+        spec = ds.labels if field == "labels" else ds.sprite
+        pinned = spec.pixels_sha256 if field == "pixels" else spec.sha256
+        if pinned and digest == pinned:
+            return name
+    return None
+
+
+def inspect_sprite(path: PathLike, image_size: tuple[int, int] = (28, 28)) -> dict[str, Any]:
+    """Header, chunks, filters, pixel digest, and which known dataset it is (streamed)."""
+    digest = hashlib.sha256()
+    with PngFile(path) as png_file:
+        for block in png_file.red_blocks():
+            digest.update(np.ascontiguousarray(block).data)
+        h = png_file.header
+        stats = png_file.stats
+    pixels = digest.hexdigest()
+    per_image = image_size[0] * image_size[1]
+    return {
+        "schema": SCHEMA,
+        "kind": "sprite",
+        "path": str(path),
+        "width": h.width,
+        "height": h.height,
+        "image_size": "{}x{}".format(*image_size),
+        "images": h.height if h.width == per_image else None,
+        "bit_depth": h.bit_depth,
+        "color_type": COLOR_TYPES[h.color_type],
+        "interlace": "adam7" if h.interlace else "none",
+        "chunks": dict(sorted(stats.counts.items())),
+        "idat_count": stats.counts["IDAT"],
+        "idat_bytes": stats.idat_bytes,
+        "file_bytes": stats.file_bytes,
+        "compression_ratio": round(h.data_bytes() / max(1, stats.idat_bytes), 3),
+        "filters": stats.filter_counts(),
+        "pixels_sha256": pixels,
+        "sha256": file_sha256(path),
+        "dataset": _known("pixels", pixels),
+    }
+
+
+def inspect_labels(path: PathLike, train_size: int | None = None) -> dict[str, Any]:
+    """Rows, class counts per split, rows that are not one-hot, and which dataset it is."""
+    with open_source(path) as f:
+        data = f.read()
+    if not data or len(data) % 10:
+        read_onehot(path)  # raises the one-line error for this file
+    onehot = np.frombuffer(data, dtype=np.uint8).reshape(-1, 10)
+    rows = onehot.shape[0]
+    train = train_size if train_size is not None else DEFAULT_TRAIN_SIZES.get(rows)
+    bad = bad_rows(onehot)
+    counts: dict[str, list[int]] = {"all": class_counts(onehot)}
+    if train is not None:
+        counts["train"] = class_counts(onehot[:train])
+        counts["test"] = class_counts(onehot[train:])
+    digest = hashlib.sha256(data).hexdigest()
+    return {
+        "schema": SCHEMA,
+        "kind": "labels",
+        "path": str(path),
+        "rows": rows,
+        "train_size": train,
+        "class_counts": counts,
+        "not_one_hot": [{"row": int(i), "values": [int(v) for v in onehot[i]]} for i in bad[:20]],
+        "not_one_hot_count": int(bad.size),
+        "sha256": digest,
+        "dataset": _known("labels", digest),
+    }
+
+
+def inspect_output(path: PathLike) -> dict[str, Any]:
+    """Each array's shape, dtype, min, max, mean and sha256, and convert's provenance."""
+    arrays: dict[str, Any] = {}
+    with Output(path) as out:
+        for name in out.names():
+            with out.array(name) as (member, pieces):
+                arrays[name] = _array_facts(member.shape, member.dtype, pieces)
+        return {
+            "schema": SCHEMA,
+            "kind": out.kind,
+            "path": str(path),
+            "arrays": arrays,
+            "provenance": out.provenance(),
+        }
+
+
+def _array_facts(shape: tuple[int, ...], dtype: np.dtype[Any], pieces: Any) -> dict[str, Any]:
+    digest = hashlib.sha256()
+    lo, hi, total, n = math.inf, -math.inf, 0.0, 0
+    for piece in pieces:
+        digest.update(piece.data)
+        if piece.size:
+            lo = min(lo, float(piece.min()))
+            hi = max(hi, float(piece.max()))
+            total += float(piece.sum(dtype=np.float64))
+            n += piece.size
+    return {
+        "shape": list(shape),
+        "dtype": str(dtype),
+        "min": lo if n else None,
+        "max": hi if n else None,
+        "mean": round(total / n, 6) if n else None,
+        "sha256": digest.hexdigest(),
+    }
+
+
+# -- digits ------------------------------------------------------------------------------
+
+
+def digits(
+    path: PathLike, start: int, count: int, image_size: tuple[int, int] = (28, 28)
+) -> tuple[U8, list[int | None]]:
+    """Digits ``start .. start + count`` as uint8 ``(n, h, w)``, with labels when known.
+
+    From a sprite (labels from a label file named like the dataset's beside it, if any) or
+    from an output (train then test, labels from its y arrays).
+    """
+    h, w = image_size
+    what = kind(path)
+    if what == "sprite":
+        images = _sprite_rows(path, start, count, h * w)
+        return images.reshape(-1, h, w), [None] * images.shape[0]
+    if what == "labels":
+        raise OptionError(path, "a label file has no pixels to draw", "give a sprite or an output")
+    return _output_rows(path, start, count, image_size)
+
+
+def _sprite_rows(path: PathLike, start: int, count: int, per_image: int) -> U8:
+    rows: list[U8] = []
+    with PngFile(path) as png_file:
+        if png_file.header.width != per_image:
+            raise OptionError(
+                path,
+                f"is {png_file.header.width} pixels wide, not one {per_image}-pixel image per row",
+                "give --image-size",
+            )
+        _check_index(path, start, png_file.header.height)
+        seen = 0
+        for block in png_file.red_blocks():
+            lo, hi = max(start - seen, 0), min(start + count - seen, block.shape[0])
+            if lo < hi:
+                rows.append(block[lo:hi].copy())
+            seen += block.shape[0]
+            if seen >= start + count:
+                break
+    return np.concatenate(rows)
+
+
+def _check_index(path: PathLike, index: int, total: int) -> None:
+    if not 0 <= index < total:
+        raise OptionError(
+            path,
+            f"has {total:,} digits; there is no digit {index}",
+            f"give an index from 0 to {total - 1}",
+        )
+
+
+def _output_rows(
+    path: PathLike, start: int, count: int, image_size: tuple[int, int]
+) -> tuple[U8, list[int | None]]:
+    images: list[U8] = []
+    labels: list[int | None] = []
+    seen = 0
+    with Output(path) as out:
+        names = out.names()
+        total = 0
+        for split in ("train", "test"):
+            if f"x_{split}" in names:
+                with out.array(f"x_{split}") as (member, _):
+                    total += member.shape[0] if member.shape else 0
+        _check_index(path, start, total)
+        for split in ("train", "test"):
+            if f"x_{split}" not in names:
+                continue
+            x = _whole(out, f"x_{split}")
+            y = _whole(out, f"y_{split}") if f"y_{split}" in names else None
+            n = x.shape[0]
+            lo, hi = max(start - seen, 0), min(start + count - seen, n)
+            if lo < hi:
+                images.append(_to_u8(x[lo:hi]).reshape(hi - lo, *image_size))
+                for i in range(lo, hi):
+                    labels.append(None if y is None else _label(y[i]))
+            seen += n
+    return np.concatenate(images), labels
+
+
+def _whole(out: Output, name: str) -> npt.NDArray[Any]:
+    with out.array(name) as (member, pieces):
+        return np.concatenate(list(pieces)).reshape(member.shape)
+
+
+def _to_u8(x: npt.NDArray[Any]) -> U8:
+    if x.dtype == np.uint8:
+        return x
+    return np.rint(np.asarray(x, dtype=np.float64) * 255).clip(0, 255).astype(np.uint8)
+
+
+def _label(y: npt.NDArray[Any]) -> int:
+    return int(np.argmax(y)) if y.ndim else int(y)
+
+
+def draw(image: U8, label: int | None, index: int) -> str:
+    """One digit as text: one character per pixel, darker characters for brighter pixels."""
+    scale = len(SHADES) - 1
+    lines = ["".join(SHADES[int(v) * scale // 255] for v in row) for row in image]
+    title = f"digit {index}" + ("" if label is None else f", label {label}")
+    return "\n".join([title, *lines])
+
+
+def write_grid(
+    path: PathLike,
+    out: PathLike,
+    *,
+    count: int = 100,
+    image_size: tuple[int, int] = (28, 28),
+    force: bool = False,
+) -> dict[str, Any]:
+    """A contact sheet of the first ``count`` digits as an 8-bit grayscale PNG (via pypng)."""
+    import png
+
+    if count < 1:
+        raise OptionError(None, "--count must be at least 1", "give a number of digits")
+    images, _ = digits(path, 0, count, image_size)
+    n = images.shape[0]
+    h, w = image_size
+    cols = math.ceil(math.sqrt(n))
+    grid_rows = math.ceil(n / cols)
+    gap = 2
+    sheet = np.zeros((grid_rows * (h + gap) + gap, cols * (w + gap) + gap), dtype=np.uint8)
+    for i in range(n):
+        r, c = divmod(i, cols)
+        y, x = gap + r * (h + gap), gap + c * (w + gap)
+        sheet[y : y + h, x : x + w] = images[i]
+    with atomic_output(out, folder=False, force=force) as tmp, open(tmp, "wb") as f:
+        png.Writer(sheet.shape[1], sheet.shape[0], greyscale=True, bitdepth=8).write(f, sheet)
+    return {
+        "grid": str(out),
+        "digits": n,
+        "columns": cols,
+        "width": sheet.shape[1],
+        "height": sheet.shape[0],
+    }
+
+
+# -- text ----------------------------------------------------------------------------------
+
+
+def render(facts: dict[str, Any]) -> str:
+    """Aligned text for a person."""
+    what = facts["kind"]
+    lines = [f"{facts['path']}: {what}"]
+
+    def row(key: str, value: object) -> None:
+        lines.append(f"  {key:<18} {value}")
+
+    if what == "sprite":
+        row("size", f"{facts['width']} x {facts['height']}")
+        images = facts["images"]
+        row(
+            "images", f"{images:,} of {facts['image_size']}" if images else "width is not one image"
+        )
+        row(
+            "format",
+            f"{facts['bit_depth']}-bit {facts['color_type']}, interlace {facts['interlace']}",
+        )
+        row("chunks", ", ".join(f"{k} {v}" for k, v in facts["chunks"].items()))
+        row("IDAT bytes", f"{facts['idat_bytes']:,} (ratio {facts['compression_ratio']})")
+        row("row filters", ", ".join(f"{k} {v:,}" for k, v in facts["filters"].items()))
+        row("pixels sha256", facts["pixels_sha256"])
+        row("file sha256", facts["sha256"])
+        row("dataset", facts["dataset"] or "none known")
+    elif what == "labels":
+        row("rows", f"{facts['rows']:,}")
+        for split, counts in facts["class_counts"].items():
+            row(f"classes ({split})", " ".join(str(c) for c in counts))
+        row("not one-hot", facts["not_one_hot_count"])
+        for bad in facts["not_one_hot"]:
+            row(f"  row {bad['row']}", bad["values"])
+        row("sha256", facts["sha256"])
+        row("dataset", facts["dataset"] or "none known")
+    else:
+        for name, a in facts["arrays"].items():
+            row(
+                name,
+                f"{tuple(a['shape'])} {a['dtype']} min {a['min']} max {a['max']} mean {a['mean']}",
+            )
+            row("", f"sha256 {a['sha256']}")
+        prov = facts["provenance"]
+        if prov is None:
+            row("provenance", "none recorded")
+        else:
+            opts = prov.get("options", {})
+            row("made by", f"mnist-sprite {prov.get('version')}")
+            row("options", ", ".join(f"{k}={v}" for k, v in sorted(opts.items())))
+            for role, src in prov.get("sources", {}).items():
+                row(f"{role} source", f"{src.get('name')} sha256 {src.get('sha256')}")
+    return "\n".join(lines)

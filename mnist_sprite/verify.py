@@ -1,0 +1,319 @@
+"""Checks that sources and outputs are intact and correct, and a report that names what differs.
+
+Sources: the PNG decodes completely (CRCs, rows, zlib end), its pixels match the dataset's
+pinned digest, the label file matches its digest, every row is one-hot, the class counts are
+the published ones. An output: every array equals what convert writes from these sources with
+the options recorded in the output (or the defaults, said so), compared as the pipeline
+produces it, so nothing is held whole.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from .cache import dataset_dir
+from .convert import ARRAY_NAMES, Options, Sources, parse_image_size, run_into
+from .datasets import DATA_DIR, DATASETS, Dataset
+from .errors import MnistSpriteError, OptionError, PathLike, SourceError
+from .files import file_sha256
+from .labels import class_counts, read_onehot
+from .outputs import Output
+from .png_decode import PngFile
+
+SCHEMA = 1
+
+
+@dataclass
+class Check:
+    name: str
+    ok: bool
+    detail: str
+
+
+@dataclass
+class Report:
+    checks: list[Check] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return all(c.ok for c in self.checks)
+
+    def add(self, name: str, ok: bool, detail: str) -> bool:
+        self.checks.append(Check(name, ok, detail))
+        return ok
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "schema": SCHEMA,
+            "ok": self.ok,
+            "checks": [{"name": c.name, "ok": c.ok, "detail": c.detail} for c in self.checks],
+        }
+
+    def render(self) -> str:
+        lines = [f"{'ok  ' if c.ok else 'FAIL'}  {c.name}: {c.detail}" for c in self.checks]
+        failed = sum(not c.ok for c in self.checks)
+        lines.append(
+            f"verified: all {len(self.checks)} checks pass"
+            if not failed
+            else f"FAILED: {failed} of {len(self.checks)} checks"
+        )
+        return "\n".join(lines)
+
+
+def _sources(
+    dataset: str | None,
+    sprite: PathLike | None,
+    labels: PathLike | None,
+    cache_dir: PathLike | None,
+) -> Sources:
+    """The files to check, as they are: a cached dataset is not re-fetched or repaired."""
+    if (sprite is None) != (labels is None):
+        raise OptionError(None, "--sprite and --labels go together", "give both, or --dataset")
+    if sprite is not None and labels is not None:
+        if dataset is not None:
+            raise OptionError(None, "--dataset and --sprite/--labels both given", "give one")
+        return Sources(Path(sprite), Path(labels))
+    ds = DATASETS[dataset or "mnist"]
+    folder = DATA_DIR if ds.bundled else dataset_dir(ds.name, cache_dir)
+    paths = [folder / ds.sprite.name, folder / ds.labels.name]
+    for p in paths:
+        if not p.is_file():
+            raise SourceError(p, "not in the cache", "run 'mnist-sprite fetch' first")
+    return Sources(paths[0], paths[1], ds)
+
+
+def verify(
+    output: PathLike | None = None,
+    *,
+    sprite: PathLike | None = None,
+    labels: PathLike | None = None,
+    dataset: str | None = None,
+    cache_dir: PathLike | None = None,
+    options: Options | None = None,
+) -> Report:
+    """Check the sources, and ``output`` against them; every finding is in the report."""
+    report = Report()
+    sources = _sources(dataset, sprite, labels, cache_dir)
+    images, known = _check_sprite(report, sources)
+    if known is not None and sources.dataset is None:
+        sources = Sources(sources.sprite, sources.labels, known)
+    _check_labels(report, sources, images, known)
+    if output is not None:
+        _check_output(report, Path(output), sources, options)
+    return report
+
+
+def _check_sprite(report: Report, sources: Sources) -> tuple[int | None, Dataset | None]:
+    digest = hashlib.sha256()
+    try:
+        with PngFile(sources.sprite) as png_file:
+            for block in png_file.red_blocks():
+                digest.update(np.ascontiguousarray(block).data)
+            height = png_file.header.height
+    except MnistSpriteError as e:
+        report.add("sprite intact", False, str(e))
+        return None, sources.dataset
+    report.add("sprite intact", True, f"{sources.sprite}: every CRC, row and the zlib end check")
+    pixels = digest.hexdigest()
+    known = sources.dataset or next(
+        (d for d in DATASETS.values() if d.sprite.pixels_sha256 == pixels), None
+    )
+    if known is None:
+        report.add("sprite pixels", True, f"sha256 {pixels}; no pinned digest for this sprite")
+    elif pixels == known.sprite.pixels_sha256:
+        report.add("sprite pixels", True, f"match the pinned digest of {known.name}")
+    else:
+        report.add(
+            "sprite pixels",
+            False,
+            f"sha256 {pixels[:16]}... is not {known.name}'s pinned "
+            f"{str(known.sprite.pixels_sha256)[:16]}...; fetch it again with --force",
+        )
+    return height, known
+
+
+def _check_labels(
+    report: Report, sources: Sources, images: int | None, known: Dataset | None
+) -> None:
+    try:
+        onehot = read_onehot(sources.labels, expected_rows=images)
+    except MnistSpriteError as e:
+        report.add("labels one-hot", False, str(e))
+        return
+    report.add("labels one-hot", True, f"{onehot.shape[0]:,} rows, each exactly one 1")
+    if known is None:
+        return
+    digest = file_sha256(sources.labels)
+    report.add(
+        "labels digest",
+        digest == known.labels.sha256,
+        f"match the pinned digest of {known.name}"
+        if digest == known.labels.sha256
+        else f"sha256 {digest[:16]}... is not {known.name}'s pinned {known.labels.sha256[:16]}...",
+    )
+    if known.class_counts is not None:
+        train, test = (
+            class_counts(onehot[: known.train_size]),
+            class_counts(onehot[known.train_size :]),
+        )
+        want_train, want_test = list(known.class_counts[0]), list(known.class_counts[1])
+        ok = (train, test) == (want_train, want_test)
+        detail = "train " + " ".join(map(str, train)) + "; test " + " ".join(map(str, test))
+        if not ok:
+            detail += f" (expected train {want_train}, test {want_test})"
+        report.add("class counts", ok, detail)
+
+
+def _options_of(prov: dict[str, Any] | None, given: Options | None) -> Options:
+    if prov is None:
+        return given or Options()
+    o = prov.get("options", {})
+    return Options(
+        dtype=str(o.get("dtype", "float32")),
+        label_format=str(o.get("label_format", "onehot")),
+        shape=str(o.get("shape", "flat")),
+        image_size=parse_image_size(str(o.get("image_size", "28x28"))),
+        train_size=o.get("train_size"),
+        shuffle=bool(o.get("shuffle", False)),
+        seed=o.get("seed") if o.get("shuffle") else None,
+    )
+
+
+def _check_output(report: Report, path: Path, sources: Sources, given: Options | None) -> None:
+    with Output(path) as out:
+        prov = out.provenance()
+        options = _options_of(prov, given)
+        if prov is None:
+            report.add(
+                "provenance",
+                True,
+                "none recorded: checked against "
+                + ("the options given" if given else "the default options"),
+            )
+        else:
+            _check_recorded_sources(report, prov, sources)
+        sink = _CompareSink(out, report)
+        try:
+            run_into(sources, options, sink)
+        except MnistSpriteError as e:
+            report.add("output arrays", False, f"cannot rebuild them from the sources: {e}")
+            return
+        extra = sorted(set(out.names()) - set(ARRAY_NAMES))
+        if extra:
+            report.add("output arrays", False, f"unexpected arrays: {', '.join(extra)}")
+
+
+def _check_recorded_sources(report: Report, prov: dict[str, Any], sources: Sources) -> None:
+    recorded = prov.get("sources", {})
+    for key, role, path in (
+        ("sprite", "sprite", sources.sprite),
+        ("labels", "label file", sources.labels),
+    ):
+        want = recorded.get(key, {}).get("sha256")
+        have = file_sha256(path)
+        report.add(
+            f"output made from this {role}",
+            want == have,
+            f"recorded sha256 {str(want)[:16]}... "
+            + ("matches" if want == have else f"is not this file's {have[:16]}..."),
+        )
+
+
+class _CompareSink:
+    """Receives what convert would write and compares it with the output, piece by piece."""
+
+    def __init__(self, out: Output, report: Report) -> None:
+        self._out = out
+        self._report = report
+        self._ctx: Any = None
+        self._pieces: Any = None
+        self._buffer: npt.NDArray[Any] | None = None
+        self._name = ""
+        self._shape: tuple[int, ...] = ()
+        self._offset = 0
+        self._differ = 0
+        self._first: tuple[int, Any, Any] | None = None
+        self._skip = False
+
+    def begin(self, name: str, shape: tuple[int, ...], dtype: np.dtype[Any]) -> None:
+        self._name, self._shape, self._offset, self._differ, self._first = name, shape, 0, 0, None
+        self._skip = False
+        try:
+            self._ctx = self._out.array(name)
+            member, self._pieces = self._ctx.__enter__()
+        except MnistSpriteError as e:
+            self._report.add(name, False, e.problem)
+            self._skip, self._ctx = True, None
+            return
+        if member.shape != shape or member.dtype != dtype:
+            self._report.add(
+                name, False, f"is {member.shape} {member.dtype}, expected {shape} {dtype}"
+            )
+            self._skip = True
+        self._buffer = np.empty(0, dtype=dtype)
+
+    def _take(self, n: int) -> npt.NDArray[Any]:
+        assert self._buffer is not None
+        parts = [self._buffer]
+        have = self._buffer.size
+        while have < n:
+            piece = next(self._pieces, None)
+            if piece is None:
+                break
+            parts.append(piece)
+            have += piece.size
+        joined = np.concatenate(parts) if len(parts) > 1 else parts[0]
+        self._buffer = joined[n:]
+        return joined[:n]
+
+    def write(self, data: npt.NDArray[Any]) -> None:
+        if self._skip:
+            return
+        expected = np.ascontiguousarray(data).reshape(-1)
+        found = self._take(expected.size)
+        if found.size < expected.size:
+            self._report.add(self._name, False, "is truncated")
+            self._skip = True
+            return
+        diff = np.flatnonzero(expected != found)
+        if diff.size:
+            if self._first is None:
+                i = int(diff[0])
+                self._first = (self._offset + i, expected[i].item(), found[i].item())
+            self._differ += int(diff.size)
+        self._offset += expected.size
+
+    def end(self) -> None:
+        if self._ctx is not None:
+            self._ctx.__exit__(None, None, None)
+            self._ctx = None
+        if self._skip:
+            return
+        total = int(np.prod(self._shape, dtype=np.int64))
+        if self._first is None:
+            self._report.add(self._name, True, f"all {total:,} values equal a fresh conversion")
+            return
+        index, want, got = self._first
+        per_row = int(np.prod(self._shape[1:], dtype=np.int64)) if len(self._shape) > 1 else 1
+        row, col = divmod(index, per_row)
+        where = f"index {index:,} (row {row:,}" + (f", element {col}" if per_row > 1 else "") + ")"
+        self._report.add(
+            self._name,
+            False,
+            f"{self._differ:,} of {total:,} values differ; first at {where}: "
+            f"expected {want}, found {got}",
+        )
+
+    def close(self) -> None:
+        return None
+
+    def abort(self) -> None:
+        if self._ctx is not None:
+            self._ctx.__exit__(None, None, None)
+            self._ctx = None

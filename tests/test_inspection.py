@@ -1,0 +1,141 @@
+"""inspect: the facts of each kind of file, digits as text, and a contact sheet."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import png
+import pytest
+from click.testing import CliRunner
+
+from mnist_sprite.cli import cli
+from mnist_sprite.convert import Options, Sources, convert
+from mnist_sprite.datasets import DATA_DIR
+from mnist_sprite.errors import SourceError
+from mnist_sprite.inspection import digits, draw, inspect, kind, render, write_grid
+from tests.conftest import REAL_LABELS, REAL_SPRITE, Sprite, make_sprite, needs_real
+
+SAMPLE = DATA_DIR / "sample_images.png"
+SAMPLE_LABELS = DATA_DIR / "sample_labels_uint8"
+
+
+def test_kinds_are_recognized_by_content(small: Sprite, tmp_path: Path) -> None:
+    out = tmp_path / "renamed.bin"
+    convert(
+        Sources(small.sprite, small.labels), out, options=Options(image_size=(4, 4), train_size=20)
+    )
+    folder = tmp_path / "arrays"
+    convert(
+        Sources(small.sprite, small.labels),
+        folder,
+        fmt="npy",
+        options=Options(image_size=(4, 4), train_size=20),
+    )
+    odd = tmp_path / "odd"
+    odd.write_bytes(b"123")
+    assert [kind(small.sprite), kind(small.labels), kind(out), kind(folder)] == [
+        "sprite",
+        "labels",
+        "npz",
+        "npy",
+    ]
+    with pytest.raises(SourceError, match="is not a PNG sprite, a label file"):
+        kind(odd)
+
+
+def test_sprite_facts_include_filters_and_known_dataset(tmp_path: Path) -> None:
+    s = make_sprite(tmp_path, images=10, filters=[0, 1, 1, 2, 3, 4, 4, 4, 0, 2])
+    facts = inspect(s.sprite, image_size=(4, 4))
+    assert facts["schema"] == 1 and facts["kind"] == "sprite"
+    assert (facts["width"], facts["height"], facts["images"]) == (16, 10, 10)
+    assert facts["filters"] == {"none": 2, "sub": 2, "up": 2, "average": 1, "paeth": 3}
+    assert facts["dataset"] is None and facts["color_type"] == "grayscale"
+    assert inspect(SAMPLE)["dataset"] == "sample"
+    assert "row filters" in render(facts)
+
+
+def test_label_facts_list_rows_that_are_not_one_hot(small: Sprite) -> None:
+    data = bytearray(small.labels.read_bytes())
+    data[5 * 10 + 3] = 1 if data[5 * 10 + 3] == 0 else 0
+    small.labels.write_bytes(bytes(data))
+    facts = inspect(small.labels, train_size=20)
+    assert facts["rows"] == 30 and facts["not_one_hot_count"] == 1
+    assert facts["not_one_hot"][0]["row"] == 5
+    assert sum(facts["class_counts"]["train"]) + sum(facts["class_counts"]["test"]) in (29, 31)
+    assert inspect(SAMPLE_LABELS)["dataset"] == "sample"
+
+
+def test_output_facts_and_provenance(small: Sprite, tmp_path: Path) -> None:
+    out = tmp_path / "o.npz"
+    convert(
+        Sources(small.sprite, small.labels),
+        out,
+        options=Options(image_size=(4, 4), train_size=20, dtype="uint8"),
+    )
+    facts = inspect(out)
+    x = facts["arrays"]["x_train"]
+    assert x["shape"] == [20, 16] and x["dtype"] == "uint8"
+    assert x["min"] == small.pixels[:20].min() and x["max"] == small.pixels[:20].max()
+    assert facts["provenance"]["options"]["dtype"] == "uint8"
+    plain = tmp_path / "plain.npz"
+    np.savez(plain, a=np.arange(3))
+    assert inspect(plain)["provenance"] is None
+
+
+def test_show_draws_a_digit_with_its_label(tmp_path: Path) -> None:
+    images, _ = digits(SAMPLE, 0, 1)
+    text = draw(images[0], 7, 0)
+    lines = text.splitlines()
+    assert lines[0] == "digit 0, label 7" and len(lines) == 29
+    assert all(len(line) == 28 for line in lines[1:])
+    out = tmp_path / "s.npz"
+    convert(Sources(SAMPLE, SAMPLE_LABELS), out, options=Options(train_size=800))
+    images2, labels2 = digits(out, 801, 1)
+    assert labels2 == [
+        int(np.frombuffer(SAMPLE_LABELS.read_bytes(), np.uint8).reshape(-1, 10)[801].argmax())
+    ]
+    assert np.array_equal(images2[0], digits(SAMPLE, 801, 1)[0][0])
+
+
+def test_grid_places_digits_in_a_png(tmp_path: Path) -> None:
+    out = tmp_path / "grid.png"
+    facts = write_grid(SAMPLE, out, count=10)
+    assert facts["digits"] == 10 and facts["columns"] == 4
+    with open(out, "rb") as f:
+        width, height, rows, _ = png.Reader(file=f).asDirect()
+        sheet = np.array([list(r) for r in rows], dtype=np.uint8)
+    assert (width, height) == (4 * 30 + 2, 3 * 30 + 2)
+    first = digits(SAMPLE, 5, 1)[0][0]  # digit 5 is row 1, column 1
+    assert np.array_equal(sheet[32:60, 32:60], first)
+
+
+def test_cli_inspect_json_show_and_grid(tmp_path: Path) -> None:
+    runner = CliRunner()
+    r = runner.invoke(cli, ["inspect", str(SAMPLE), "--json"])
+    assert r.exit_code == 0 and json.loads(r.stdout)["images"] == 1000
+    r = runner.invoke(cli, ["inspect", str(SAMPLE_LABELS), "--train-size", "500"])
+    assert r.exit_code == 0 and "classes (train)" in r.stdout
+    r = runner.invoke(cli, ["inspect", str(SAMPLE), "--show", "3", "--image-size", "28x28"])
+    assert r.exit_code == 0 and r.stdout.startswith("digit 3")
+    grid = tmp_path / "g.png"
+    r = runner.invoke(cli, ["inspect", str(SAMPLE), "--grid", str(grid), "--count", "9"])
+    assert r.exit_code == 0 and grid.is_file()
+    r = runner.invoke(cli, ["inspect", str(SAMPLE), "--grid", str(grid)])
+    assert r.exit_code == 1 and "already exists; pass --force" in r.stderr
+    r = runner.invoke(cli, ["inspect", str(SAMPLE), "--grid", str(grid), "--force", "--json"])
+    assert r.exit_code == 0 and json.loads(r.stdout)["digits"] == 100
+    r = runner.invoke(cli, ["inspect", str(SAMPLE), "--show", "5000"])
+    assert r.exit_code == 2 and "there is no digit 5000" in r.stderr
+
+
+@needs_real
+def test_real_sprite_and_labels_facts() -> None:
+    facts = inspect(REAL_SPRITE)
+    assert facts["filters"] == {"none": 64_808, "sub": 183, "up": 9, "average": 0, "paeth": 0}
+    assert (facts["width"], facts["height"], facts["idat_count"]) == (784, 65_000, 164)
+    assert facts["dataset"] == "mnist"
+    labels = inspect(REAL_LABELS)
+    assert labels["class_counts"]["test"] == [980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009]
+    assert labels["dataset"] == "mnist" and labels["not_one_hot_count"] == 0
