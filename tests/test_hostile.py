@@ -5,6 +5,7 @@ Every broken file is made here from a small valid sprite; nothing binary is comm
 
 from __future__ import annotations
 
+import json
 import os
 import resource
 import signal
@@ -13,6 +14,7 @@ import sys
 import time
 import zlib
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -377,3 +379,65 @@ def test_bomb_is_refused_in_bounded_memory(good: Sprite, tmp_path: Path) -> None
     good.sprite.write_bytes(SPRITES["decompression bomb"][0])
     peak = _peak_rss_mb_of(["convert", *good.args(), *CONVERT, "--out", str(tmp_path / "o")])
     assert peak < 300
+
+
+@pytest.mark.parametrize("case", sorted(SPRITES))
+def test_broken_sprite_inspect_is_one_line_and_verify_fails(good: Sprite, case: str) -> None:
+    data, message = SPRITES[case]
+    good.sprite.write_bytes(data)
+    started = time.monotonic()
+    code, stdout, stderr = invoke(["inspect", str(good.sprite), "--image-size", "4x4"])
+    if case in ("empty", "not a png"):  # not recognizable as a sprite at all
+        assert code == 1 and stdout == "" and stderr.count("\n") == 1
+        assert stderr.startswith(f"error: {good.sprite}: ")
+    else:
+        assert_one_error(code, stdout, stderr, good.sprite, message)
+    result = CliRunner().invoke(cli, ["verify", *good.args()])
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert "FAIL  sprite intact" in result.stdout and message in result.stdout
+    assert time.monotonic() - started < 10
+
+
+@pytest.mark.parametrize("case", sorted(LABELS))
+def test_broken_label_file_fails_verify(good: Sprite, case: str) -> None:
+    data, message = LABELS[case]
+    good.labels.write_bytes(data)
+    result = CliRunner().invoke(cli, ["verify", *good.args(), "--json"])
+    assert result.exit_code == 1
+    report = json.loads(result.stdout)
+    assert not report["ok"]
+    assert any(c["name"] == "labels one-hot" and message in c["detail"] for c in report["checks"])
+    code, stdout, stderr = invoke(["inspect", str(good.labels), "--json"])
+    if case in ("empty", "ragged"):
+        assert code == 1 and stderr.startswith(f"error: {good.labels}: ") and stdout == ""
+    else:
+        assert code == 0 and json.loads(stdout)["kind"] == "labels"
+
+
+@pytest.mark.parametrize(
+    ("damage", "message"),
+    [
+        (lambda b: b[: len(b) // 2], "is not a readable .npz"),
+        (lambda b: b"PK\x03\x04" + bytes(100), "is not a readable .npz"),
+    ],
+)
+def test_broken_output_is_one_line_for_inspect_and_verify(
+    good: Sprite, tmp_path: Path, damage: Any, message: str
+) -> None:
+    out = tmp_path / "o.npz"
+    assert invoke(["convert", *good.args(), *CONVERT, "--out", str(out), "-q"])[0] == 0
+    out.write_bytes(damage(out.read_bytes()))
+    for args in (["inspect", str(out)], ["verify", str(out), *good.args()]):
+        code, stdout, stderr = invoke(args)
+        assert_one_error(code, stdout, stderr, out, message)
+
+
+def test_truncated_npy_member_is_reported(good: Sprite, tmp_path: Path) -> None:
+    out = tmp_path / "npy"
+    assert invoke(["convert", *good.args(), *CONVERT, "--format", "npy", "--out", str(out)])[0] == 0
+    x = out / "x_train.npy"
+    x.write_bytes(x.read_bytes()[:-7])
+    code, stdout, stderr = invoke(["inspect", str(out)])
+    assert_one_error(code, stdout, stderr, out, "array x_train is truncated")
+    result = CliRunner().invoke(cli, ["verify", str(out), *good.args()])
+    assert result.exit_code == 1 and "FAIL  x_train: is truncated" in result.stdout
