@@ -113,6 +113,19 @@ class Sources:
     dataset: Dataset | None = None
 
 
+def explicit_sources(
+    dataset: str | None, sprite: PathLike | None, labels: PathLike | None
+) -> Sources | None:
+    """``--sprite`` with ``--labels``, checked against ``--dataset``; None for a dataset."""
+    if (sprite is None) != (labels is None):
+        raise OptionError(None, "--sprite and --labels go together", "give both, or --dataset")
+    if sprite is None or labels is None:
+        return None
+    if dataset is not None:
+        raise OptionError(None, "--dataset and --sprite/--labels both given", "give one")
+    return Sources(Path(sprite), Path(labels))
+
+
 def resolve_sources(
     dataset: str | None = None,
     sprite: PathLike | None = None,
@@ -123,12 +136,9 @@ def resolve_sources(
     show_progress: bool = False,
 ) -> Sources:
     """Explicit ``sprite`` and ``labels`` paths, or a known dataset's files (fetched if missing)."""
-    if (sprite is None) != (labels is None):
-        raise OptionError(None, "--sprite and --labels go together", "give both, or --dataset")
-    if sprite is not None and labels is not None:
-        if dataset is not None:
-            raise OptionError(None, "--dataset and --sprite/--labels both given", "give one")
-        return Sources(Path(sprite), Path(labels))
+    explicit = explicit_sources(dataset, sprite, labels)
+    if explicit is not None:
+        return explicit
     name = dataset or "mnist"
     if name not in DATASETS:
         raise OptionError(None, f"unknown dataset {name!r}", f"use one of {', '.join(DATASETS)}")

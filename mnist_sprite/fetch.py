@@ -228,9 +228,8 @@ def fetch_dataset(
                 )
             else:
                 todo = _sources_for(spec, urls[role], mirrors)
-                url, digest = _download_any(
-                    todo, target, spec, role, timeout, retries, backoff, show_progress
-                )
+                policy = _Policy(timeout, retries, backoff, show_progress)
+                url, digest = _download_any(todo, target, spec, role, policy)
                 downloaded.append(spec.name)
                 sources[role] = url
             marker[spec.name] = _stamp(target, digest)
@@ -270,22 +269,25 @@ def _looks_like(path: Path, role: str) -> bool:
     return is_png == (role == "sprite")
 
 
+@dataclass(frozen=True)
+class _Policy:
+    """How hard to try one source: timeouts, retries, back-off, and whether to show a bar."""
+
+    timeout: float
+    retries: int
+    backoff: float
+    show_progress: bool
+
+
 def _download_any(
-    urls: list[str],
-    target: Path,
-    spec: SourceFile,
-    role: str,
-    timeout: float,
-    retries: int,
-    backoff: float,
-    show_progress: bool,
+    urls: list[str], target: Path, spec: SourceFile, role: str, policy: _Policy
 ) -> tuple[str, str]:
     """Try each source in order; return (url, sha256) of the verified file now at ``target``."""
     failures = []
     part = target.with_name(target.name + ".part")
     for url in urls:
         try:
-            _download_with_retries(url, part, spec, role, timeout, retries, backoff, show_progress)
+            _download_with_retries(url, part, spec, role, policy)
             digest = verify_file(part, spec, role)
         except _Fatal as e:
             failures.append(f"{url}: {e}")
@@ -319,24 +321,17 @@ def _meta(part: Path) -> Path:
 
 
 def _download_with_retries(
-    url: str,
-    part: Path,
-    spec: SourceFile,
-    role: str,
-    timeout: float,
-    retries: int,
-    backoff: float,
-    show_progress: bool,
+    url: str, part: Path, spec: SourceFile, role: str, policy: _Policy
 ) -> None:
-    for attempt in range(retries + 1):
+    for attempt in range(policy.retries + 1):
         try:
-            _download(url, part, spec, role, timeout, show_progress)
+            _download(url, part, spec, role, policy.timeout, policy.show_progress)
             return
         except _Transient:
-            if attempt == retries:
+            if attempt == policy.retries:
                 raise
             # Exponential back-off with jitter, so parallel clients do not retry in step.
-            time.sleep(backoff * (2**attempt) * (0.5 + random.random()))
+            time.sleep(policy.backoff * (2**attempt) * (0.5 + random.random()))
 
 
 def _download(

@@ -241,31 +241,23 @@ def _wavefront(
             a0, a1 = lo[s], hi[s]
             if a0 >= a1:
                 continue
-            if contiguous:
+            sel: slice | npt.NDArray[np.intp]
+            up: slice | npt.NDArray[np.intp]
+            if contiguous:  # one chain: plain slices, no gather
                 first = int(byte_lanes[a0])
-                sl = slice(first, first + a1 - a0)
-                up_sl = slice(first - bpp, first - bpp + a1 - a0)
-                b = left_row[up_sl]
-                if kind == UP:
-                    x = fnow[sl] + b
-                elif kind == AVERAGE:
-                    x = fnow[sl] + ((left_row[sl] + b) >> 1)
-                else:
-                    a, c = left_row[sl], corner_row[up_sl]
-                    x = fnow[sl] + c + table[_paeth_index(a, b, c)]
-                now[sl] = x & 0xFF
+                sel, up = slice(first, first + a1 - a0), slice(first - bpp, first - bpp + a1 - a0)
             else:
-                idx = byte_lanes[a0:a1]
-                up = idx - bpp
-                b = left_row[up]
-                if kind == UP:
-                    x = fnow[idx] + b
-                elif kind == AVERAGE:
-                    x = fnow[idx] + ((left_row[idx] + b) >> 1)
-                else:
-                    a, c = left_row[idx], corner_row[up]
-                    x = fnow[idx] + c + table[_paeth_index(a, b, c)]
-                now[idx] = x & 0xFF
+                sel = byte_lanes[a0:a1]
+                up = byte_lanes[a0:a1] - bpp
+            b = left_row[up]
+            if kind == UP:
+                x = fnow[sel] + b
+            elif kind == AVERAGE:
+                x = fnow[sel] + ((left_row[sel] + b) >> 1)
+            else:
+                a, c = left_row[sel], corner_row[up]
+                x = fnow[sel] + c + table[_paeth_index(a, b, c)]
+            now[sel] = x & 0xFF
     rows = moving - 1
     out[rows] = _gather_skewed(skew, moving, depth[moving], bpp, width)
 

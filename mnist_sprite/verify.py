@@ -18,9 +18,16 @@ import numpy as np
 import numpy.typing as npt
 
 from .cache import dataset_dir
-from .convert import ARRAY_NAMES, Options, Sources, parse_image_size, run_into
+from .convert import (
+    ARRAY_NAMES,
+    Options,
+    Sources,
+    explicit_sources,
+    parse_image_size,
+    run_into,
+)
 from .datasets import DATA_DIR, DATASETS, Dataset
-from .errors import MnistSpriteError, OptionError, PathLike, SourceError
+from .errors import MnistSpriteError, PathLike, SourceError
 from .files import file_sha256
 from .labels import class_counts, read_onehot
 from .outputs import Output
@@ -73,12 +80,9 @@ def _sources(
     cache_dir: PathLike | None,
 ) -> Sources:
     """The files to check, as they are: a cached dataset is not re-fetched or repaired."""
-    if (sprite is None) != (labels is None):
-        raise OptionError(None, "--sprite and --labels go together", "give both, or --dataset")
-    if sprite is not None and labels is not None:
-        if dataset is not None:
-            raise OptionError(None, "--dataset and --sprite/--labels both given", "give one")
-        return Sources(Path(sprite), Path(labels))
+    explicit = explicit_sources(dataset, sprite, labels)
+    if explicit is not None:
+        return explicit
     ds = DATASETS[dataset or "mnist"]
     folder = DATA_DIR if ds.bundled else dataset_dir(ds.name, cache_dir)
     paths = [folder / ds.sprite.name, folder / ds.labels.name]
