@@ -140,28 +140,32 @@ _paeth_table = lru_cache(maxsize=1)(_paeth_table)
 def _chain(head: U8, rows: U8, kind: int, bpp: int) -> U8:
     """One run of ``m`` rows that all use Average or all use Paeth, under the row ``head``.
 
-    Row ``j`` (1..m; 0 is the head) reaches pixel ``p`` at step ``p + j + 1``. The
-    reconstruction (padded with a zero pixel on the left: the spec's bytes before the first
-    pixel) and the filtered bytes are read through strided views in which each step is one
-    contiguous range of rows. Everything is int32 so that no ufunc has to cast (a cast on a
-    strided view makes numpy buffer, which costs more than the arithmetic).
+    Row ``j`` (1..m; 0 is the head) reaches pixel ``p`` at step ``s = p + j + 1``. A step
+    needs only the two steps before it, so those live in a rolling buffer indexed by row:
+    every operand is then a contiguous slice. The filtered bytes are read, and the results
+    written, through strided views of the row-major arrays (an anti-diagonal of a row-major
+    array is a regular stride), so nothing is copied into skewed form. Arithmetic is int32 so
+    no ufunc casts.
     """
     m, stride = rows.shape
     width = stride // bpp
     rowlen = stride + bpp
-    padded = np.zeros((m + 1, rowlen), dtype=np.int32)
-    padded[0, bpp:] = head
-    filtered = np.zeros((m, rowlen), dtype=np.int32)
+    result = np.zeros((m, rowlen), dtype=np.uint8)
+    filtered = np.zeros((m, rowlen), dtype=np.int32)  # a zero pixel left of each row
     filtered[:, bpp:] = rows
-    item = padded.itemsize
-    # recon[s, j, q]: byte q of pixel s - j - 1 of row j; filt[s, j, q]: the same for the
-    # filtered bytes of row j + 1.
-    shape = (width + m + 1, m + 1, bpp)
-    strides = (bpp * item, (rowlen - bpp) * item, item)
-    recon = as_strided(padded, shape, strides, writeable=True)
-    filt = as_strided(filtered, (width + m, m, bpp), strides, writeable=False)
+    item = filtered.itemsize
+    # out[t, i, q]: byte q of pixel t - i of row i + 1; filt[t, i, q]: its filtered byte is
+    # at filt[t + 1, i, q].
+    out = as_strided(
+        result[:, bpp:], (width + m - 1, m, bpp), (bpp, rowlen - bpp, 1), writeable=True
+    )
+    filt = as_strided(
+        filtered, (width + m, m, bpp), (bpp * item, (rowlen - bpp) * item, item), writeable=False
+    )
+    roll = np.zeros((3, m + 1, bpp), dtype=np.int32)  # steps s, s-1, s-2 of rows 0..m
+    above = head.astype(np.int32).reshape(width, bpp)
     if bpp == 1:
-        recon, filt = recon[:, :, 0], filt[:, :, 0]
+        out, filt, roll, above = out[:, :, 0], filt[:, :, 0], roll[:, :, 0], above[:, 0]
     n_max = min(m, width)
     wide = np.empty((n_max, bpp) if bpp > 1 else n_max, dtype=np.int32)
     wide2 = np.empty_like(wide)
@@ -170,16 +174,17 @@ def _chain(head: U8, rows: U8, kind: int, bpp: int) -> U8:
         lo = max(1, s - width)
         hi = min(m, s - 1) + 1
         n = hi - lo
-        a = recon[s - 1, lo:hi]
-        b = recon[s - 1, lo - 1 : hi - 1]
-        d = filt[s - 1, lo - 1 : hi - 1]
-        x = recon[s, lo:hi]
+        now, before = roll[s % 3], roll[(s - 1) % 3]
+        if s - 1 <= width:  # the head row is row 0: its pixel s - 2 belongs to step s - 1
+            before[0] = above[s - 2]
+        a = before[lo:hi]
+        b = before[lo - 1 : hi - 1]
         w = wide[:n]
         if table is None:  # Average (section 9.3)
             np.add(a, b, out=w)
             np.right_shift(w, 1, out=w)
         else:  # Paeth (section 9.4), through the table
-            c = recon[s - 2, lo - 1 : hi - 1]
+            c = roll[(s - 2) % 3][lo - 1 : hi - 1]
             w2 = wide2[:n]
             np.multiply(a, 511, out=w)
             np.add(w, b, out=w)
@@ -187,9 +192,11 @@ def _chain(head: U8, rows: U8, kind: int, bpp: int) -> U8:
             np.subtract(w, w2, out=w)
             np.take(table, w, out=w)
             np.add(w, c, out=w)
-        np.add(w, d, out=w)
+        np.add(w, filt[s - 1, lo - 1 : hi - 1], out=w)
+        x = now[lo:hi]
         np.bitwise_and(w, 0xFF, out=x)
-    return padded[1:, bpp:].astype(np.uint8)
+        out[s - 2, lo - 1 : hi - 1] = x
+    return result[:, bpp:]
 
 
 def _wavefront(

@@ -87,3 +87,20 @@ def test_paeth_rows_equal_pypng_on_many_short_chains() -> None:
     block = make_block(rng, 500, 64, filters)
     prev = rng.integers(0, 256, 64, dtype=np.uint8)
     assert np.array_equal(unfilter_block(block, prev, 1), pypng_rows(block, prev, 1))
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    m=st.integers(48, 130),
+    pixels=st.integers(1, 70),
+    bpp=st.sampled_from([1, 2, 3, 4, 6, 8]),
+    kind=st.sampled_from([3, 4]),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_long_average_and_paeth_runs_equal_pypng(
+    m: int, pixels: int, bpp: int, kind: int, seed: int
+) -> None:
+    rng = np.random.default_rng(seed)
+    block = make_block(rng, m + 2, pixels * bpp, [0] + [kind] * m + [2])
+    prev = rng.integers(0, 256, pixels * bpp, dtype=np.uint8)
+    assert np.array_equal(unfilter_block(block, prev, bpp), pypng_rows(block, prev, bpp))
