@@ -91,6 +91,10 @@ class _Cli(click.Group):
         except BrokenPipeError:
             _silence_stdout()
             code = 1
+        except OSError as e:  # a fault no library check foresaw: still one line
+            where = f"{e.filename}: " if e.filename else ""
+            _error(f"{where}{e.strerror or e}; check the path, the disk and permissions")
+            code = 1
         try:
             sys.stdout.flush()
         except BrokenPipeError:
