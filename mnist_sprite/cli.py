@@ -123,6 +123,16 @@ def quiet_option(f: F) -> F:
     return click.option("--quiet", "-q", is_flag=True, help="No progress bar or messages.")(f)
 
 
+def image_size_option(f: F) -> F:
+    return click.option(
+        "--image-size",
+        default="28x28",
+        show_default=True,
+        metavar="HxW",
+        help="Size of one image; a sprite's width must be H*W.",
+    )(f)
+
+
 def source_options(f: F) -> F:
     for decorator in reversed(
         [
@@ -218,13 +228,7 @@ def cli() -> None:
     show_default=True,
     help="flat (N, 784), image (N, 28, 28) or channels (N, 28, 28, 1).",
 )
-@click.option(
-    "--image-size",
-    default="28x28",
-    show_default=True,
-    metavar="HxW",
-    help="Size of one image; the sprite's width must be H*W.",
-)
+@image_size_option
 @click.option(
     "--train-size",
     type=click.IntRange(min=0),
@@ -429,13 +433,7 @@ def fetch_command(
     metavar="K",
     help="Digits on the --grid contact sheet.",
 )
-@click.option(
-    "--image-size",
-    default="28x28",
-    show_default=True,
-    metavar="HxW",
-    help="Size of one image in a sprite.",
-)
+@image_size_option
 @click.option(
     "--train-size",
     type=click.IntRange(min=0),
