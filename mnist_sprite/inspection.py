@@ -69,13 +69,10 @@ def _known(field: str, digest: str) -> str | None:
 
 def inspect_sprite(path: PathLike, image_size: tuple[int, int] = (28, 28)) -> dict[str, Any]:
     """Header, chunks, filters, pixel digest, and which known dataset it is (streamed)."""
-    digest = hashlib.sha256()
     with PngFile(path) as png_file:
-        for block in png_file.red_blocks():
-            digest.update(np.ascontiguousarray(block).data)
+        pixels = png_file.pixels_sha256()
         h = png_file.header
         stats = png_file.stats
-    pixels = digest.hexdigest()
     per_image = image_size[0] * image_size[1]
     return {
         "schema": SCHEMA,
@@ -224,30 +221,22 @@ def _output_rows(
     seen = 0
     with Output(path) as out:
         names = out.names()
-        total = 0
-        for split in ("train", "test"):
-            if f"x_{split}" in names:
-                with out.array(f"x_{split}") as (member, _):
-                    total += member.shape[0] if member.shape else 0
+        total = sum(out.shape(f"x_{s}")[0] for s in ("train", "test") if f"x_{s}" in names)
         _check_index(path, start, total)
         for split in ("train", "test"):
             if f"x_{split}" not in names:
                 continue
-            x = _whole(out, f"x_{split}")
-            y = _whole(out, f"y_{split}") if f"y_{split}" in names else None
-            n = x.shape[0]
+            n = out.shape(f"x_{split}")[0]
             lo, hi = max(start - seen, 0), min(start + count - seen, n)
-            if lo < hi:
-                images.append(_to_u8(x[lo:hi]).reshape(hi - lo, *image_size))
-                for i in range(lo, hi):
-                    labels.append(None if y is None else _label(y[i]))
+            if lo < hi:  # read only the rows shown, not the whole split
+                x = out.rows(f"x_{split}", lo, hi)
+                images.append(_to_u8(x).reshape(hi - lo, *image_size))
+                if f"y_{split}" in names:
+                    labels += [_label(row) for row in out.rows(f"y_{split}", lo, hi)]
+                else:
+                    labels += [None] * (hi - lo)
             seen += n
     return np.concatenate(images), labels
-
-
-def _whole(out: Output, name: str) -> npt.NDArray[Any]:
-    with out.array(name) as (member, pieces):
-        return np.concatenate(list(pieces)).reshape(member.shape)
 
 
 def _to_u8(x: npt.NDArray[Any]) -> U8:

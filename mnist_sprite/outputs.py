@@ -114,6 +114,25 @@ class Output:
             member = self._header(name, f)
             yield member, self._pieces(member, f)
 
+    def shape(self, name: str) -> tuple[int, ...]:
+        with self.array(name) as (member, _):
+            return member.shape
+
+    def rows(self, name: str, lo: int, hi: int) -> npt.NDArray[Any]:
+        """Rows ``lo .. hi`` of an array, reading no further than row ``hi``."""
+        with self.array(name) as (member, pieces):
+            per_row = int(np.prod(member.shape[1:], dtype=np.int64))
+            first, last = lo * per_row, hi * per_row
+            parts, pos = [], 0
+            for piece in pieces:
+                end = pos + piece.size
+                if end > first:
+                    parts.append(piece[max(0, first - pos) : last - pos])
+                pos = end
+                if pos >= last:
+                    break
+            return np.concatenate(parts).reshape(hi - lo, *member.shape[1:])
+
     def _header(self, name: str, f: IO[bytes]) -> Member:
         try:
             version = npformat.read_magic(f)

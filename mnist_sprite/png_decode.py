@@ -352,6 +352,13 @@ class PngFile:
                 prev = rows[-1]
                 yield self._red(rows, self.header.width)
 
+    def pixels_sha256(self, decoder: Decoder = "auto") -> str:
+        """Decode the whole image; sha256 of its red channel, ``(height, width)`` uint8, C order."""
+        digest = hashlib.sha256()
+        for block in self.red_blocks(decoder):
+            digest.update(np.ascontiguousarray(block).data)
+        return digest.hexdigest()
+
     def _red_interlaced(self) -> U8:
         h = self.header
         image = np.empty((h.height, h.width), dtype=np.uint8)
@@ -517,11 +524,8 @@ def read_red(path: PathLike, decoder: Decoder = "auto") -> U8:
 
 def pixels_sha256(path: PathLike, decoder: Decoder = "auto") -> str:
     """sha256 of the decoded red channel, ``(height, width)`` uint8 in C order."""
-    digest = hashlib.sha256()
     with PngFile(path) as png_file:
-        for block in png_file.red_blocks(decoder):
-            digest.update(np.ascontiguousarray(block).data)
-    return digest.hexdigest()
+        return png_file.pixels_sha256(decoder)
 
 
 __all__ = [

@@ -9,7 +9,6 @@ produces it, so nothing is held whole.
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -114,17 +113,14 @@ def verify(
 
 
 def _check_sprite(report: Report, sources: Sources) -> tuple[int | None, Dataset | None]:
-    digest = hashlib.sha256()
     try:
         with PngFile(sources.sprite) as png_file:
-            for block in png_file.red_blocks():
-                digest.update(np.ascontiguousarray(block).data)
+            pixels = png_file.pixels_sha256()
             height = png_file.header.height
     except MnistSpriteError as e:
         report.add("sprite intact", False, str(e))
         return None, sources.dataset
     report.add("sprite intact", True, f"{sources.sprite}: every CRC, row and the zlib end check")
-    pixels = digest.hexdigest()
     known = sources.dataset or next(
         (d for d in DATASETS.values() if d.sprite.pixels_sha256 == pixels), None
     )
