@@ -37,4 +37,4 @@ fuzz: $(STAMP)
 	FUZZ_SECONDS=$${FUZZ_SECONDS:-600} $(BIN)/python -m pytest -q -p no:cacheprovider tests/test_fuzz.py
 
 clean:
-	rm -rf $(VENV) sample.npz .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) sample.npz .pytest_cache .mypy_cache .ruff_cache .hypothesis .bench build dist *.egg-info

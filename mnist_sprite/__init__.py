@@ -1,8 +1,7 @@
-"""mnist-sprite: the TensorFlow.js MNIST sprite as NumPy arrays, exactly, without a browser."""
+"""mnist-sprite: TensorFlow.js's dataset sprites as NumPy arrays, exactly, without a browser."""
 
-__version__ = "0.1.0"
-
-from .convert import convert, load_data
+from ._version import __version__
+from .api import convert, fetch, load_data
 from .errors import (
     FetchError,
     IntegrityError,
@@ -27,5 +26,6 @@ __all__ = [
     "SpriteError",
     "__version__",
     "convert",
+    "fetch",
     "load_data",
 ]

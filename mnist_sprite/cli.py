@@ -6,6 +6,7 @@ Data goes to stdout only; messages and progress go to stderr. Every failure is o
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -15,14 +16,25 @@ from pathlib import Path
 from typing import Any, NoReturn, TypeVar
 
 import click
+from click.core import ParameterSource
 
-from . import __version__, progress
-from .convert import DTYPES, SHAPES, Options, Sources, convert, parse_image_size, resolve_sources
+from . import progress
+from ._version import __version__
+from .convert import (
+    DTYPES,
+    SHAPES,
+    Options,
+    Sources,
+    check_out,
+    parse_image_size,
+    resolve_sources,
+    write_output,
+)
 from .datasets import DATASETS
 from .errors import MnistSpriteError, OptionError
 from .files import file_sha256
 from .labels import LABEL_FORMATS
-from .png_decode import DECODERS, PngFile
+from .png_decode import DECODERS
 from .writers import FORMATS
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -51,8 +63,23 @@ def _install_signal_handlers() -> None:
         signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
 
 
-def _error(message: str) -> None:
+def _error(message: str, code: int, as_json: bool) -> int:
+    """The one place a failure is shown: one line on stderr, and JSON on stdout if asked."""
     click.echo(f"error: {message}", err=True)
+    if as_json:
+        with contextlib.suppress(OSError):
+            click.echo(json.dumps({"ok": False, "error": message, "exit_code": code}))
+    return code
+
+
+def _wants_json(args: Sequence[str]) -> bool:
+    """Did the command line ask for --json (before a ``--``)? Known even when parsing fails."""
+    for arg in args:
+        if arg == "--":
+            return False
+        if arg == "--json":
+            return True
+    return False
 
 
 def _silence_stdout() -> None:
@@ -68,33 +95,42 @@ class _Cli(click.Group):
         self, args: Sequence[str] | None = None, prog_name: str | None = None, **extra: Any
     ) -> NoReturn:
         extra["standalone_mode"] = False
+        argv = list(sys.argv[1:] if args is None else args)
+        as_json = _wants_json(argv)
         code = 0
         try:
             _install_signal_handlers()
-            result = super().main(args, prog_name or "mnist-sprite", **extra)
+            if not argv:  # no command: the help, on stdout, as pip and docker give it
+                with click.Context(self, info_name=prog_name or "mnist-sprite") as ctx:
+                    click.echo(self.get_help(ctx))
+                raise click.exceptions.Exit(0)
+            result = super().main(argv, prog_name or "mnist-sprite", **extra)
             code = result if isinstance(result, int) else 0
         except click.exceptions.Exit as e:
             code = e.exit_code
         except click.UsageError as e:
             hint = f"; see '{e.ctx.command_path} --help'" if e.ctx else ""
-            _error(e.format_message().rstrip(".") + hint)
-            code = 2
+            code = _error(e.format_message().rstrip(".") + hint, 2, as_json)
         except click.ClickException as e:
-            _error(e.format_message())
-            code = e.exit_code
+            code = _error(e.format_message(), e.exit_code, as_json)
         except MnistSpriteError as e:
-            _error(str(e))
-            code = e.exit_code
+            code = _error(str(e), e.exit_code, as_json)
         except (Interrupted, KeyboardInterrupt, click.Abort):
-            _error("interrupted; nothing was written and existing files are unchanged")
-            code = 1
+            message = "interrupted; nothing was written and existing files are unchanged"
+            code = _error(message, 1, as_json)
         except BrokenPipeError:
             _silence_stdout()
             code = 1
         except OSError as e:  # a fault no library check foresaw: still one line
             where = f"{e.filename}: " if e.filename else ""
-            _error(f"{where}{e.strerror or e}; check the path, the disk and permissions")
-            code = 1
+            message = f"{where}{e.strerror or e}; check the path, the disk and permissions"
+            code = _error(message, 1, as_json)
+        except Exception as e:  # a bug: still one line, never a traceback
+            message = (
+                f"internal error ({type(e).__name__}: {e}); please report it with the command "
+                "you ran"
+            )
+            code = _error(" ".join(message.split()), 1, as_json)
         try:
             sys.stdout.flush()
         except BrokenPipeError:
@@ -294,20 +330,19 @@ def convert_command(
         seed=seed,
         decoder=decoder,
     )
-    options.check()
+    check_out(out, fmt, compress)  # before any download: a wrong --out wastes nothing
     sources = _sources(dataset, sprite, labels, cache_dir, offline, quiet)
-    with PngFile(sources.sprite) as png_file:
-        total = png_file.header.height
-    with progress.bar(total, "decoding", "rows", enabled=progress.wanted(quiet)) as advance:
-        result = convert(
-            sources,
-            out,
-            options=options,
-            fmt=fmt,
-            compress=compress,
-            force=force,
-            progress=advance,
-        )
+    result = write_output(
+        sources,
+        out,
+        options=options,
+        fmt=fmt,
+        compress=compress,
+        force=force,
+        progress=lambda total: progress.bar(
+            total, "decoding", "rows", enabled=progress.wanted(quiet)
+        ),
+    )
     if as_json:
         summary = result.summary()
         summary["sha256"] = _output_digest(Path(out), fmt)
@@ -391,7 +426,7 @@ def fetch_command(
       mnist-sprite fetch --from /media/usb/   # an air-gapped machine
       sprite=$(mnist-sprite fetch --quiet | head -n 1)
     """
-    from .fetch import fetch_dataset  # imported here: start-up time counts in pipelines
+    from .download import fetch_dataset  # imported here: start-up time counts in pipelines
 
     result = fetch_dataset(
         DATASETS[dataset],
@@ -412,8 +447,7 @@ def fetch_command(
     for path in result.paths.values():
         click.echo(str(path))
     if not quiet:
-        what = ", ".join(result.downloaded) if result.downloaded else "nothing (cache complete)"
-        click.echo(f"downloaded {what}", err=True)
+        click.echo(result.describe(), err=True)
 
 
 @cli.command("inspect")
@@ -466,10 +500,20 @@ def inspect_command(
     """
     from . import inspection
 
+    ctx = click.get_current_context()
+    if grid is None and ctx.get_parameter_source("count") is not ParameterSource.DEFAULT:
+        raise OptionError(None, "--count sets the size of a --grid contact sheet", "add --grid")
+    if grid is None and force:
+        raise OptionError(None, "--force replaces an existing --grid file", "add --grid")
+    if show is not None and grid is not None:
+        raise OptionError(None, "--show and --grid both given", "give one of them")
     size = parse_image_size(image_size)
     if show is not None:
         images, labels = inspection.digits(path, show, 1, size)
-        click.echo(inspection.draw(images[0], labels[0], show))
+        if as_json:
+            _print_json(inspection.digit_facts(images[0], labels[0], show))
+        else:
+            click.echo(inspection.draw(images[0], labels[0], show))
         return
     if grid is not None:
         facts = inspection.write_grid(path, grid, count=count, image_size=size, force=force)
@@ -478,7 +522,8 @@ def inspect_command(
         else:
             click.echo(f"wrote {grid}: {facts['digits']} digits", err=True)
         return
-    report = inspection.inspect(path, image_size=size, train_size=train_size)
+    given = ctx.get_parameter_source("image_size") is not ParameterSource.DEFAULT
+    report = inspection.inspect(path, image_size=size if given else None, train_size=train_size)
     if as_json:
         _print_json(report)
     else:

@@ -10,14 +10,15 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Generator, Iterator
-from dataclasses import asdict, dataclass, field
+from contextlib import AbstractContextManager
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import IO, Any, TypeVar
 
 import numpy as np
 import numpy.typing as npt
 
-from . import __version__
+from ._version import __version__
 from .datasets import DATASETS, DEFAULT_TRAIN_SIZES, Dataset
 from .errors import OptionError, PathLike, SpriteError
 from .files import file_sha256
@@ -30,6 +31,7 @@ SHAPES = ("flat", "image", "channels")
 ARRAY_NAMES = ("x_train", "y_train", "x_test", "y_test")
 PROVENANCE_SCHEMA = 1
 Progress = Callable[[int], None]
+ProgressFactory = Callable[[int], AbstractContextManager[Progress]]
 
 
 def _converter(dtype: str) -> Callable[[npt.NDArray[np.uint8]], npt.NDArray[Any]]:
@@ -62,7 +64,11 @@ class Options:
     seed: int | None = None
     decoder: Decoder = "auto"
 
-    def check(self) -> None:
+    def __post_init__(self) -> None:
+        self._check()
+
+    def _check(self) -> None:
+        """Refuse options that cannot work, once, when they are made."""
         _choice("--dtype", self.dtype, DTYPES)
         _choice("--label-format", self.label_format, LABEL_FORMATS)
         _choice("--shape", self.shape, SHAPES)
@@ -72,6 +78,10 @@ class Options:
             raise OptionError(None, f"--image-size {h}x{w} is empty", "give e.g. 28x28")
         if self.seed is not None and not self.shuffle:
             raise OptionError(None, "--seed without --shuffle has no effect", "add --shuffle")
+        if self.seed is not None and not 0 <= self.seed < 2**63:
+            raise OptionError(
+                None, f"--seed {self.seed} is not a whole number from 0 to 2**63 - 1", "give e.g. 0"
+            )
         if self.train_size is not None and self.train_size < 0:
             raise OptionError(None, "--train-size is negative", "give a count of images")
 
@@ -82,6 +92,20 @@ class Options:
         out["image_size"] = "{}x{}".format(*self.image_size)
         out["seed"] = self.effective_seed
         return out
+
+    @classmethod
+    def from_recorded(cls, recorded: dict[str, Any]) -> Options:
+        """The options an output was made with, from what :meth:`recorded` wrote.
+
+        What a record lacks takes this class's default, so each default is stated once.
+        """
+        known = {f.name for f in fields(cls)} - {"decoder"}
+        given = {k: v for k, v in recorded.items() if k in known}
+        if "image_size" in given:
+            given["image_size"] = parse_image_size(str(given["image_size"]))
+        if not given.get("shuffle"):
+            given["seed"] = None
+        return cls(**given)
 
     @property
     def effective_seed(self) -> int | None:
@@ -102,6 +126,17 @@ def parse_image_size(text: str) -> tuple[int, int]:
     if len(parts) != 2 or not all(p.strip().isdigit() for p in parts):
         raise OptionError(None, f"--image-size {text!r} is not HEIGHTxWIDTH", "give e.g. 28x28")
     return int(parts[0]), int(parts[1])
+
+
+def check_width(path: PathLike, width: int, image_size: tuple[int, int]) -> None:
+    """A sprite's rows must be one image each: its width is ``H * W`` of ``--image-size``."""
+    h, w = image_size
+    if width != h * w:
+        raise SpriteError(
+            path,
+            f"is {width} pixels wide, but one {h}x{w} image is {h * w} pixels",
+            "give the right --image-size, or the sprite whose rows are one image each",
+        )
 
 
 @dataclass(frozen=True)
@@ -143,7 +178,7 @@ def resolve_sources(
     if name not in DATASETS:
         raise OptionError(None, f"unknown dataset {name!r}", f"use one of {', '.join(DATASETS)}")
     ds = DATASETS[name]
-    from .fetch import ensure_dataset  # imported here: explicit files need no network code
+    from .download import ensure_dataset  # imported here: explicit files need no network code
 
     paths = ensure_dataset(ds, cache_dir=cache_dir, offline=offline, show_progress=show_progress)
     return Sources(paths["sprite"], paths["labels"], ds)
@@ -186,15 +221,9 @@ class Plan:
 
 
 def _plan(png_file: PngFile, sources: Sources, options: Options) -> Plan:
-    options.check()
     header = png_file.header
     h, w = options.image_size
-    if header.width != h * w:
-        raise SpriteError(
-            sources.sprite,
-            f"is {header.width} pixels wide, but one {h}x{w} image is {h * w} pixels",
-            "give the right --image-size, or the sprite whose rows are one image each",
-        )
+    check_width(sources.sprite, header.width, options.image_size)
     images = header.height
     onehot = read_onehot(sources.labels, expected_rows=images)
     train = options.train_size
@@ -365,7 +394,33 @@ class Result:
         }
 
 
-def convert(
+def check_out(out: PathLike, fmt: str, compress: bool) -> None:
+    """Refuse an ``out`` that cannot be what ``fmt`` writes, before any work is done."""
+    _choice("--format", fmt, FORMATS)
+    text = os.fspath(out)
+    if text == "-":
+        if fmt != "npz":
+            raise OptionError(
+                None, "--out - writes an .npz stream", "use --format npz with --out -"
+            )
+        return
+    if fmt == "npy" and compress:
+        raise OptionError(None, "--compress applies to .npz only", "drop --compress")
+    if fmt == "npz" and text.endswith(("/", os.sep)):
+        raise OptionError(
+            text,
+            "ends with a slash, so it names a folder, but --format npz writes one file",
+            f"give a file name such as {text}mnist.npz, or use --format npy",
+        )
+    if fmt != "npz" and text.lower().endswith(".npz"):
+        raise OptionError(
+            text,
+            f"is an .npz name, but --format {fmt} writes a folder",
+            "drop the .npz from --out, or use --format npz",
+        )
+
+
+def write_output(
     sources: Sources,
     out: PathLike,
     *,
@@ -374,33 +429,42 @@ def convert(
     compress: bool = False,
     force: bool = False,
     stdout: IO[bytes] | None = None,
-    progress: Progress | None = None,
+    progress: ProgressFactory | None = None,
 ) -> Result:
     """Convert ``sources`` into ``out`` (an .npz file, an .npy folder, or ``-`` for stdout).
 
     Nothing is written unless the whole conversion succeeds: the output appears complete or
-    not at all, and an existing output is replaced only with ``force``.
+    not at all, an existing output is replaced only with ``force``, and an input never is.
+    ``progress(total_rows)`` gives a context whose value is called with rows as they decode.
     """
     started = time.perf_counter()
     options = options or Options()
-    _choice("--format", fmt, FORMATS)
+    check_out(out, fmt, compress)
     to_stdout = os.fspath(out) == "-"
-    if to_stdout and fmt != "npz":
-        raise OptionError(None, "--out - writes an .npz stream", "use --format npz with --out -")
-    if fmt == "npy" and compress:
-        raise OptionError(None, "--compress applies to .npz only", "drop --compress")
+    stream = (stdout or sys.stdout.buffer) if to_stdout else None
+    if stream is not None and stream.isatty():
+        raise OptionError(
+            None,
+            "--out - would write binary data to the terminal",
+            "redirect stdout to a file or a program (> out.npz, | python ...)",
+        )
+    inputs = (sources.sprite, sources.labels)
     with PngFile(sources.sprite) as png_file:
         plan = _plan(png_file, sources, options)
         provenance = plan.provenance()
-        if to_stdout:
-            with spooled_stdout(stdout or sys.stdout.buffer) as spool:
-                _write_npz(png_file, plan, spool, compress, provenance, progress)
-        elif fmt == "npz":
-            with atomic_output(out, folder=False, force=force) as tmp, open(tmp, "wb") as f:
-                _write_npz(png_file, plan, f, compress, provenance, progress)
-        else:
-            with atomic_output(out, folder=True, force=force) as tmp:
-                _fill(png_file, plan, NpyDirSink(tmp, provenance), progress)
+        with progress(plan.images) if progress else contextlib.nullcontext(None) as advance:
+            if stream is not None:
+                with spooled_stdout(stream) as spool:
+                    _write_npz(png_file, plan, spool, compress, provenance, advance)
+            elif fmt == "npz":
+                with (
+                    atomic_output(out, folder=False, force=force, inputs=inputs) as tmp,
+                    open(tmp, "wb") as f,
+                ):
+                    _write_npz(png_file, plan, f, compress, provenance, advance)
+            else:
+                with atomic_output(out, folder=True, force=force, inputs=inputs) as tmp:
+                    _fill(png_file, plan, NpyDirSink(tmp, provenance), advance)
     arrays = {
         name: {"shape": list(plan.shapes[name]), "dtype": str(plan.dtypes[name])}
         for name in ARRAY_NAMES
@@ -443,42 +507,3 @@ def to_arrays(sources: Sources, options: Options | None = None) -> dict[str, npt
     sink = MemorySink()
     run_into(sources, options or Options(), sink)
     return sink.arrays
-
-
-def load_data(
-    dataset: str = "mnist",
-    *,
-    sprite: PathLike | None = None,
-    labels: PathLike | None = None,
-    cache_dir: PathLike | None = None,
-    offline: bool = False,
-    dtype: str = "float32",
-    label_format: str = "onehot",
-    shape: str = "flat",
-    image_size: tuple[int, int] | str = (28, 28),
-    train_size: int | None = None,
-    shuffle: bool = False,
-    seed: int | None = None,
-) -> tuple[
-    tuple[npt.NDArray[Any], npt.NDArray[np.uint8]], tuple[npt.NDArray[Any], npt.NDArray[np.uint8]]
-]:
-    """Return ``(x_train, y_train), (x_test, y_test)``, as ``keras.datasets.mnist.load_data()``.
-
-    By default the arrays are TensorFlow.js's: float32 pixels ``v / 255`` of shape
-    ``(N, 784)`` and one-hot uint8 labels of shape ``(N, 10)``, 55,000 train and 10,000 test.
-    ``dataset="sample"`` uses the 1,000 digits shipped with the package (800 / 200). Pass
-    ``sprite=`` and ``labels=`` to read files of your own. Missing dataset files are fetched
-    into the cache unless ``offline``.
-    """
-    size = parse_image_size(image_size) if isinstance(image_size, str) else image_size
-    options = Options(dtype, label_format, shape, size, train_size, shuffle, seed)
-    options.check()
-    sources = resolve_sources(
-        None if sprite is not None else dataset,
-        sprite,
-        labels,
-        cache_dir=cache_dir,
-        offline=offline,
-    )
-    arrays = to_arrays(sources, options)
-    return (arrays["x_train"], arrays["y_train"]), (arrays["x_test"], arrays["y_test"])

@@ -1,11 +1,47 @@
-"""The exception hierarchy: every failure a user can meet, as one line they can act on."""
+"""The exception hierarchy: every failure a user can meet, as one line they can act on.
+
+Messages name options as the command line spells them (``--train-size``). A Python caller
+gets the same message in its own words (``train_size``): :func:`python_words` is the one
+wording table, and the public API switches an error to it on the way out.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import os
+import re
+from collections.abc import Iterator
 from typing import Union
 
 PathLike = Union[str, "os.PathLike[str]"]
+
+# How the command line's options read to a Python caller of load_data(), convert(), fetch().
+_PYTHON_WORDS = {
+    "--cache-dir": "cache_dir",
+    "--compress": "compress=True",
+    "--dataset": "dataset",
+    "--decoder": "decoder",
+    "--dtype": "dtype",
+    "--force": "force=True",
+    "--format": "format",
+    "--from": "from_path",
+    "--image-size": "image_size",
+    "--label-format": "label_format",
+    "--labels": "labels",
+    "--offline": "offline=True",
+    "--out": "out",
+    "--seed": "seed",
+    "--shape": "shape",
+    "--shuffle": "shuffle=True",
+    "--sprite": "sprite",
+    "--train-size": "train_size",
+}
+_FLAG = re.compile(r"--[a-z][a-z-]*")
+
+
+def python_words(text: str) -> str:
+    """``text`` with each command-line option replaced by the Python parameter it is."""
+    return _FLAG.sub(lambda m: _PYTHON_WORDS.get(m.group(0), m.group(0)), text)
 
 
 class MnistSpriteError(Exception):
@@ -21,23 +57,32 @@ class MnistSpriteError(Exception):
         self.path = None if path is None else os.fspath(path)
         self.problem = problem
         self.fix = fix
+        self.for_python = False
         super().__init__(self.message)
 
     @property
     def message(self) -> str:
         text = self.problem if self.path is None else f"{self.path}: {self.problem}"
-        return f"{text}; {self.fix}" if self.fix else text
+        text = f"{text}; {self.fix}" if self.fix else text
+        return python_words(text) if self.for_python else text
 
     def __str__(self) -> str:
         return self.message
 
 
+@contextlib.contextmanager
+def speaking_python() -> Iterator[None]:
+    """Errors raised inside name options as a Python caller passes them."""
+    try:
+        yield
+    except MnistSpriteError as e:
+        e.for_python = True
+        e.args = (e.message,)
+        raise
+
+
 class PngFormatError(MnistSpriteError):
     """The file is not a valid PNG: bad signature, CRC, chunk order, header or zlib stream."""
-
-
-class SpriteError(MnistSpriteError):
-    """A valid PNG that is not a sprite of the expected shape (width is not one image)."""
 
 
 class LabelError(MnistSpriteError):
@@ -56,6 +101,11 @@ class OptionError(MnistSpriteError):
     """Options that cannot work together, or do not fit the input."""
 
     exit_code = 2
+
+
+class SpriteError(OptionError):
+    """A valid PNG whose rows are not one image of ``--image-size`` each (exit 2: the option
+    does not fit the input)."""
 
 
 class FetchError(MnistSpriteError):

@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from .convert import check_width
 from .datasets import DATASETS, DEFAULT_TRAIN_SIZES
 from .errors import OptionError, PathLike, SourceError
 from .files import file_sha256, open_source
@@ -47,9 +48,13 @@ def kind(path: PathLike) -> str:
 
 
 def inspect(
-    path: PathLike, *, image_size: tuple[int, int] = (28, 28), train_size: int | None = None
+    path: PathLike, *, image_size: tuple[int, int] | None = None, train_size: int | None = None
 ) -> dict[str, Any]:
-    """The facts about ``path``, whatever it holds."""
+    """The facts about ``path``, whatever it holds.
+
+    A sprite is read as images of ``image_size`` when given (refused if its width does not
+    fit), else of 28x28 when that fits.
+    """
     what = kind(path)
     if what == "sprite":
         return inspect_sprite(path, image_size)
@@ -67,12 +72,15 @@ def _known(field: str, digest: str) -> str | None:
     return None
 
 
-def inspect_sprite(path: PathLike, image_size: tuple[int, int] = (28, 28)) -> dict[str, Any]:
+def inspect_sprite(path: PathLike, image_size: tuple[int, int] | None = None) -> dict[str, Any]:
     """Header, chunks, filters, pixel digest, and which known dataset it is (streamed)."""
     with PngFile(path) as png_file:
+        if image_size is not None:
+            check_width(path, png_file.header.width, image_size)
         pixels = png_file.pixels_sha256()
         h = png_file.header
         stats = png_file.stats
+    image_size = image_size or (28, 28)
     per_image = image_size[0] * image_size[1]
     return {
         "schema": SCHEMA,
@@ -105,6 +113,12 @@ def inspect_labels(path: PathLike, train_size: int | None = None) -> dict[str, A
         read_onehot(path)  # raises the one-line error for this file
     onehot = np.frombuffer(data, dtype=np.uint8).reshape(-1, 10)
     rows = onehot.shape[0]
+    if train_size is not None and train_size > rows:
+        raise OptionError(
+            path,
+            f"--train-size {train_size:,} is more than the {rows:,} rows it holds",
+            f"give at most {rows:,}",
+        )
     train = train_size if train_size is not None else DEFAULT_TRAIN_SIZES.get(rows)
     bad = bad_rows(onehot)
     counts: dict[str, list[int]] = {"all": class_counts(onehot)}
@@ -176,22 +190,17 @@ def digits(
     h, w = image_size
     what = kind(path)
     if what == "sprite":
-        images = _sprite_rows(path, start, count, h * w)
+        images = _sprite_rows(path, start, count, image_size)
         return images.reshape(-1, h, w), [None] * images.shape[0]
     if what == "labels":
         raise OptionError(path, "a label file has no pixels to draw", "give a sprite or an output")
     return _output_rows(path, start, count, image_size)
 
 
-def _sprite_rows(path: PathLike, start: int, count: int, per_image: int) -> U8:
+def _sprite_rows(path: PathLike, start: int, count: int, image_size: tuple[int, int]) -> U8:
     rows: list[U8] = []
     with PngFile(path) as png_file:
-        if png_file.header.width != per_image:
-            raise OptionError(
-                path,
-                f"is {png_file.header.width} pixels wide, not one {per_image}-pixel image per row",
-                "give --image-size",
-            )
+        check_width(path, png_file.header.width, image_size)
         _check_index(path, start, png_file.header.height)
         seen = 0
         for block in png_file.red_blocks():
@@ -247,6 +256,17 @@ def _to_u8(x: npt.NDArray[Any]) -> U8:
 
 def _label(y: npt.NDArray[Any]) -> int:
     return int(np.argmax(y)) if y.ndim else int(y)
+
+
+def digit_facts(image: U8, label: int | None, index: int) -> dict[str, Any]:
+    """One digit for a script: its index, label and 0..255 pixel rows."""
+    return {
+        "schema": SCHEMA,
+        "kind": "digit",
+        "index": index,
+        "label": label,
+        "pixels": image.tolist(),
+    }
 
 
 def draw(image: U8, label: int | None, index: int) -> str:

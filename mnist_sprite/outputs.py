@@ -58,6 +58,8 @@ class Output:
         self.path = Path(path)
         self.kind = kind_of(self.path)
         self._zip: zipfile.ZipFile | None = None
+        if self.kind is None and not (self.path.exists() or self.path.is_symlink()):
+            raise SourceError(self.path, "no such file or folder", "check the path")
         if self.kind is None:
             raise SourceError(
                 self.path, "is not an .npz file or a folder of .npy files", "give a convert output"

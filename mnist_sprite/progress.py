@@ -19,6 +19,11 @@ def wanted(quiet: bool) -> bool:
     return not quiet and sys.stderr.isatty()
 
 
+def say(message: str) -> None:
+    """A passing message for the person at the terminal (a retry, a wait), on stderr."""
+    print(message, file=sys.stderr, flush=True)
+
+
 @contextmanager
 def bar(total: int | None, desc: str, unit: str, *, enabled: bool) -> Iterator[Advance]:
     """Yield a function that advances a tqdm bar on stderr by ``n``; a no-op when disabled.

@@ -102,6 +102,8 @@ def verify(
 ) -> Report:
     """Check the sources, and ``output`` against them; every finding is in the report."""
     report = Report()
+    if output is not None and dataset is None and sprite is None and labels is None:
+        dataset = _recorded_dataset(Path(output))
     sources = _sources(dataset, sprite, labels, cache_dir)
     images, known = _check_sprite(report, sources)
     if known is not None and sources.dataset is None:
@@ -110,6 +112,14 @@ def verify(
     if output is not None:
         _check_output(report, Path(output), sources, options)
     return report
+
+
+def _recorded_dataset(output: Path) -> str | None:
+    """The known dataset an output's provenance names, if any: its sources are the ones."""
+    with Output(output) as out:
+        prov = out.provenance()
+    name = prov.get("dataset") if prov else None
+    return name if isinstance(name, str) and name in DATASETS else None
 
 
 def _check_sprite(report: Report, sources: Sources) -> tuple[int | None, Dataset | None]:

@@ -17,7 +17,7 @@ import os
 import shutil
 import tempfile
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import IO, Any, Protocol
 
@@ -25,7 +25,7 @@ import numpy as np
 import numpy.lib.format as npformat
 import numpy.typing as npt
 
-from .errors import OutputError, PathLike
+from .errors import OptionError, OutputError, PathLike
 
 FORMATS = ("npz", "npy")
 MANIFEST = "manifest.json"
@@ -161,9 +161,11 @@ class NpyDirSink:
     def __init__(self, folder: Path, manifest: dict[str, Any]) -> None:
         self._folder = folder
         self._manifest = manifest
+        self._files: list[str] = []
         self._file: IO[bytes] | None = None
 
     def begin(self, name: str, shape: tuple[int, ...], dtype: np.dtype[Any]) -> None:
+        self._files.append(f"{name}.npy")
         self._file = open(self._folder / f"{name}.npy", "wb")  # noqa: SIM115 - closed in end()
         self._file.write(npy_header(shape, dtype))
 
@@ -182,7 +184,8 @@ class NpyDirSink:
             self._file = None
 
     def close(self) -> None:
-        text = json.dumps(self._manifest, indent=2, sort_keys=True) + "\n"
+        manifest = {**self._manifest, "files": sorted(self._files)}
+        text = json.dumps(manifest, indent=2, sort_keys=True) + "\n"
         (self._folder / MANIFEST).write_text(text, encoding="utf-8")
 
 
@@ -227,22 +230,87 @@ def _remove(path: Path) -> None:
             path.unlink()
 
 
-def check_target(target: Path, *, folder: bool, force: bool) -> None:
-    """Refuse an output that exists (without ``force``), has no folder, or is the wrong kind."""
+def output_files(folder: Path) -> set[str] | None:
+    """The files of an earlier output folder of this tool, by its manifest; None if not one.
+
+    A folder is this tool's output when its ``manifest.json`` says so and the folder holds
+    exactly the files the manifest names, nothing else: only such a folder may be replaced.
+    """
+    try:
+        manifest = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(manifest, dict) or manifest.get("tool") != "mnist-sprite":
+        return None
+    files = manifest.get("files")
+    if not isinstance(files, list):  # manifests before "files": one .npy per array
+        files = [f"{name}.npy" for name in manifest.get("arrays", {})]
+    return {str(f) for f in files} | {MANIFEST}
+
+
+def _folder_contents(folder: Path) -> set[str]:
+    return {
+        p.relative_to(folder).as_posix()
+        for p in folder.rglob("*")
+        if not p.is_dir() or p.is_symlink()
+    }
+
+
+def _replaceable_folder(folder: Path) -> bool:
+    """An empty folder, or exactly an earlier output of this tool: replacing it loses nothing."""
+    contents = _folder_contents(folder)
+    return not contents or contents == output_files(folder)
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return False
+
+
+def check_target(
+    target: Path, *, folder: bool, force: bool, inputs: Sequence[PathLike] = ()
+) -> Path:
+    """Refuse an output that would lose something; return the target as a path with a name.
+
+    Never an input (however spelled, links included) or a folder holding one; never a folder
+    of the user's (``--force`` replaces a file, or a folder that is an earlier output of this
+    tool); without ``force``, nothing that exists.
+    """
+    if target.name in ("", ".", ".."):
+        target = target.resolve()
     parent = target.parent
     if not parent.is_dir():
         raise OutputError(target, f"the folder {parent} does not exist", "create it first")
-    if target.exists() or target.is_symlink():
-        if not force:
-            raise OutputError(target, "already exists", "pass --force to replace it")
-        if target.is_dir() and not folder:
-            raise OutputError(
-                target, "is a folder; an .npz output is a file", "choose another --out"
+    for source in inputs:
+        src = Path(source)
+        inside = (
+            target.is_dir()
+            and not target.is_symlink()
+            and target.resolve() in (src.resolve().parents)
+        )
+        if _same_file(src, target) or inside:
+            raise OptionError(
+                target,
+                f"is {'a folder holding ' if inside else ''}an input of this command ({src})",
+                "choose another --out; an input is never replaced",
             )
-        if folder and not target.is_dir():
-            raise OutputError(
-                target, "is a file; --format npy writes a folder", "choose another --out"
-            )
+    if not (target.exists() or target.is_symlink()):
+        return target
+    if target.is_dir() and not folder:
+        raise OutputError(target, "is a folder; an .npz output is a file", "choose another --out")
+    if folder and not target.is_dir():
+        raise OutputError(target, "is a file; this format writes a folder", "choose another --out")
+    if folder and not _replaceable_folder(target):
+        raise OutputError(
+            target,
+            "is a folder that is not an output of mnist-sprite (it holds other files)",
+            "choose a new folder name for --out; --force never replaces such a folder",
+        )
+    if not force:
+        raise OutputError(target, "already exists", "pass --force to replace it")
+    return target
 
 
 def _write_error(target: Path, e: OSError) -> OutputError:
@@ -258,31 +326,34 @@ def _write_error(target: Path, e: OSError) -> OutputError:
 
 
 @contextlib.contextmanager
-def atomic_output(target: PathLike, *, folder: bool, force: bool) -> Iterator[Path]:
+def atomic_output(
+    target: PathLike, *, folder: bool, force: bool, inputs: Sequence[PathLike] = ()
+) -> Iterator[Path]:
     """Yield a temporary path beside ``target``; on success rename it into place.
 
-    On any exception (Ctrl-C included) the temporary file or folder is removed and an
-    existing ``target`` is left exactly as it was.
+    ``target`` is first checked by :func:`check_target`. On any exception (Ctrl-C included)
+    the temporary file or folder is removed and an existing ``target`` is left exactly as it
+    was. Errors name ``target``, never the temporary name.
     """
-    target = Path(target)
-    check_target(target, folder=folder, force=force)
+    target = check_target(Path(target), folder=folder, force=force, inputs=inputs)
     clean_stale_temps(target)
     tmp = temp_name(target)
     try:
-        try:
-            if folder:
-                tmp.mkdir()
-            else:
-                tmp.touch(exist_ok=False)
-        except OSError as e:
-            raise _write_error(target, e) from None
+        if folder:
+            tmp.mkdir()
+        else:
+            tmp.touch(exist_ok=False)
+    except OSError as e:  # nothing was created, so there is nothing to remove
+        raise _write_error(target, e) from None
+    try:
         try:
             yield tmp
         except OSError as e:
             raise _write_error(target, e) from None
         _commit(tmp, target, folder=folder)
     except BaseException:
-        _remove(tmp)
+        with contextlib.suppress(OSError):
+            _remove(tmp)
         raise
 
 

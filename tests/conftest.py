@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -9,6 +10,7 @@ import numpy as np
 import pytest
 
 from tests import pngkit
+from tests.httpkit import Server
 
 SHARED = Path(__file__).resolve().parent.parent.parent / "shared" / "data"
 REAL_SPRITE = SHARED / "mnist_images.png"
@@ -48,3 +50,10 @@ def small(tmp_path: Path) -> Sprite:
     folder = tmp_path / "src"
     folder.mkdir()
     return make_sprite(folder, filters=[0, 1, 2, 3, 4])
+
+
+@pytest.fixture
+def server() -> Iterator[Server]:
+    s = Server()
+    yield s
+    s.close()

@@ -122,7 +122,10 @@ def test_errors_are_one_line_with_exit_code(
     os.chdir(tmp_path)
     got, stdout, stderr = run("convert", *args)
     assert got == code, stderr
-    assert stdout == ""
+    if "--json" in args:  # a script that asked for JSON gets the failure as JSON too
+        assert json.loads(stdout) == {"ok": False, "error": stderr[7:-1], "exit_code": code}
+    else:
+        assert stdout == ""
     assert stderr.startswith("error: ") and stderr.count("\n") == 1 and message in stderr
     assert sorted(os.listdir(tmp_path)) == []
 

@@ -12,7 +12,8 @@ import numpy as np
 import pytest
 
 import mnist_sprite
-from mnist_sprite.convert import Options, Sources, convert, load_data, to_arrays
+from mnist_sprite.api import load_data
+from mnist_sprite.convert import Options, Sources, to_arrays, write_output
 from mnist_sprite.errors import LabelError, OptionError, OutputError, PngFormatError, SpriteError
 from mnist_sprite.outputs import Output
 from tests.conftest import REAL_LABELS, REAL_SPRITE, Sprite, make_sprite, needs_real
@@ -94,17 +95,17 @@ def test_shuffle_permutes_each_split_keeping_pairs(small: Sprite) -> None:
 
 def test_same_inputs_give_byte_identical_files(small: Sprite, tmp_path: Path) -> None:
     options = opts(train_size=20)
-    convert(src(small), tmp_path / "a.npz", options=options)
-    convert(src(small), tmp_path / "b.npz", options=options)
+    write_output(src(small), tmp_path / "a.npz", options=options)
+    write_output(src(small), tmp_path / "b.npz", options=options)
     stream = io.BytesIO()
-    convert(src(small), "-", options=options, stdout=stream)
+    write_output(src(small), "-", options=options, stdout=stream)
     data = (tmp_path / "a.npz").read_bytes()
     assert data == (tmp_path / "b.npz").read_bytes() == stream.getvalue()
 
 
 def test_npz_loads_with_numpy_and_records_provenance(small: Sprite, tmp_path: Path) -> None:
     out = tmp_path / "out.npz"
-    convert(src(small), out, options=opts(train_size=20, dtype="uint8"))
+    write_output(src(small), out, options=opts(train_size=20, dtype="uint8"))
     with np.load(out) as z:
         assert sorted(z.files) == ["x_test", "x_train", "y_test", "y_train"]
         assert np.array_equal(z["x_train"], small.pixels[:20])
@@ -120,8 +121,8 @@ def test_npz_loads_with_numpy_and_records_provenance(small: Sprite, tmp_path: Pa
 def test_compressed_npz_is_smaller_and_equal(small: Sprite, tmp_path: Path) -> None:
     zeros = make_sprite(tmp_path, images=200, seed=5)
     zeros.pixels[:] = 0
-    convert(src(zeros), tmp_path / "plain.npz", options=opts(train_size=100))
-    convert(src(zeros), tmp_path / "small.npz", options=opts(train_size=100), compress=True)
+    write_output(src(zeros), tmp_path / "plain.npz", options=opts(train_size=100))
+    write_output(src(zeros), tmp_path / "small.npz", options=opts(train_size=100), compress=True)
     assert (tmp_path / "small.npz").stat().st_size < (tmp_path / "plain.npz").stat().st_size
     with np.load(tmp_path / "plain.npz") as a, np.load(tmp_path / "small.npz") as b:
         assert all(np.array_equal(a[k], b[k]) for k in a.files)
@@ -129,7 +130,7 @@ def test_compressed_npz_is_smaller_and_equal(small: Sprite, tmp_path: Path) -> N
 
 def test_npy_folder_is_memory_mappable_with_manifest(small: Sprite, tmp_path: Path) -> None:
     out = tmp_path / "arrays"
-    convert(src(small), out, options=opts(train_size=20), fmt="npy")
+    write_output(src(small), out, options=opts(train_size=20), fmt="npy")
     names = sorted(p.name for p in out.iterdir())
     assert names == ["manifest.json", "x_test.npy", "x_train.npy", "y_test.npy", "y_train.npy"]
     x = np.load(out / "x_train.npy", mmap_mode="r")
@@ -142,9 +143,9 @@ def test_existing_output_is_refused_without_force(small: Sprite, tmp_path: Path)
     out = tmp_path / "out.npz"
     out.write_bytes(b"precious")
     with pytest.raises(OutputError, match="already exists; pass --force"):
-        convert(src(small), out, options=opts(train_size=20))
+        write_output(src(small), out, options=opts(train_size=20))
     assert out.read_bytes() == b"precious"
-    convert(src(small), out, options=opts(train_size=20), force=True)
+    write_output(src(small), out, options=opts(train_size=20), force=True)
     assert out.read_bytes()[:2] == b"PK"
 
 
@@ -158,10 +159,10 @@ def test_failure_half_way_leaves_nothing_and_keeps_existing_output(tmp_path: Pat
     before = sorted(p.name for p in tmp_path.iterdir())
     for fmt, target in (("npz", out), ("npy", tmp_path / "folder")):
         with pytest.raises(PngFormatError):
-            convert(src(s), target, options=opts(train_size=10), fmt=fmt, force=True)
+            write_output(src(s), target, options=opts(train_size=10), fmt=fmt, force=True)
     stream = io.BytesIO()
     with pytest.raises(PngFormatError):
-        convert(src(s), "-", options=opts(train_size=10), stdout=stream)
+        write_output(src(s), "-", options=opts(train_size=10), stdout=stream)
     assert stream.getvalue() == b""
     assert out.read_bytes() == b"precious"
     assert sorted(p.name for p in tmp_path.iterdir()) == before

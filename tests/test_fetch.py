@@ -8,12 +8,8 @@ import os
 import signal
 import subprocess
 import sys
-import threading
 import time
-from collections import Counter
-from collections.abc import Iterator
-from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -22,93 +18,10 @@ from click.testing import CliRunner
 
 from mnist_sprite.cli import cli
 from mnist_sprite.datasets import Dataset, SourceFile
+from mnist_sprite.download import MARKER, ensure_dataset, fetch_dataset
 from mnist_sprite.errors import FetchError
-from mnist_sprite.fetch import MARKER, ensure_dataset, fetch_dataset
 from tests import pngkit
-
-
-@dataclass
-class Route:
-    body: bytes
-    ranges: bool = True  # honour Range requests
-    drop_after: int | None = None  # close the connection after this many bytes, once
-    status: list[int] = field(default_factory=list)  # statuses to answer first, in turn
-    content_type: str = "application/octet-stream"
-    stall: float = 0.0  # seconds to wait before answering
-    slow: float = 0.0  # seconds between 4 kB pieces
-    etag: str = '"v1"'
-
-
-class Server:
-    """A bounded HTTP server on an ephemeral loopback port, in a thread."""
-
-    def __init__(self) -> None:
-        self.routes: dict[str, Route] = {}
-        self.hits: Counter[str] = Counter()
-        self.range_hits: Counter[str] = Counter()
-        server = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args: object) -> None:
-                return None
-
-            def do_GET(self) -> None:
-                route = server.routes.get(self.path)
-                server.hits[self.path] += 1
-                if route is None:
-                    self.send_error(404)
-                    return
-                if route.stall:
-                    time.sleep(route.stall)
-                if route.status:
-                    self.send_error(route.status.pop(0))
-                    return
-                start = 0
-                rng = self.headers.get("Range")
-                if rng and route.ranges and self.headers.get("If-Range", route.etag) == route.etag:
-                    server.range_hits[self.path] += 1
-                    start = int(rng.split("=")[1].split("-")[0])
-                    self.send_response(206)
-                    self.send_header(
-                        "Content-Range", f"bytes {start}-{len(route.body) - 1}/{len(route.body)}"
-                    )
-                else:
-                    self.send_response(200)
-                body = route.body[start:]
-                self.send_header("Content-Type", route.content_type)
-                self.send_header("Content-Length", str(len(body)))
-                self.send_header("ETag", route.etag)
-                self.end_headers()
-                if route.drop_after is not None:
-                    cut, route.drop_after = route.drop_after, None
-                    self.wfile.write(body[:cut])
-                    self.wfile.flush()
-                    self.close_connection = True
-                    return
-                for i in range(0, len(body), 4096):
-                    if route.slow:
-                        time.sleep(route.slow)
-                    try:
-                        self.wfile.write(body[i : i + 4096])
-                    except (BrokenPipeError, ConnectionResetError):
-                        return
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.httpd.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
-        self.thread.start()
-
-    def close(self) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
-
-
-@pytest.fixture
-def server() -> Iterator[Server]:
-    s = Server()
-    yield s
-    s.close()
+from tests.httpkit import Route, Server
 
 
 @dataclass
@@ -297,7 +210,7 @@ def test_a_corrupt_cached_file_is_not_trusted(server: Server, files: Files, tmp_
 CHILD = """
 import json, sys
 from mnist_sprite.datasets import Dataset, SourceFile
-from mnist_sprite.fetch import fetch_dataset
+from mnist_sprite.download import fetch_dataset
 spec = json.loads(sys.argv[1])
 ds = Dataset(spec["name"], SourceFile(**spec["sprite"]), SourceFile(**spec["labels"]),
              spec["images"], spec["train_size"], tuple(spec["image_size"]))
@@ -427,4 +340,4 @@ def test_cli_all_options(server: Server, tmp_path: Path) -> None:
     result = CliRunner().invoke(
         cli, ["fetch", "--from", str(tmp_path / "none"), "--cache-dir", str(tmp_path)]
     )
-    assert result.exit_code == 1 and "holds no mnist_images.png" in result.stderr
+    assert result.exit_code == 1 and f"{tmp_path / 'none'}: no such file" in result.stderr

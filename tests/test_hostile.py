@@ -147,8 +147,10 @@ def invoke(args: list[str]) -> tuple[int, str, str]:
     return result.exit_code, result.stdout, result.stderr
 
 
-def assert_one_error(code: int, stdout: str, stderr: str, path: Path | str, message: str) -> None:
-    assert code == 1, stderr
+def assert_one_error(
+    code: int, stdout: str, stderr: str, path: Path | str, message: str, exit_code: int = 1
+) -> None:
+    assert code == exit_code, stderr
     assert stdout == ""
     assert stderr.count("\n") == 1 and stderr.startswith(f"error: {path}: "), stderr
     assert message in stderr and "; " in stderr and "Traceback" not in stderr
@@ -182,7 +184,8 @@ def test_width_that_is_not_the_image_size(good: Sprite, tmp_path: Path) -> None:
     code, stdout, stderr = invoke(
         ["convert", *good.args(), "--train-size", "8", "--out", str(tmp_path / "o.npz")]
     )
-    assert_one_error(code, stdout, stderr, good.sprite, "16 pixels wide, but one 28x28 image")
+    # The default --image-size does not fit this sprite: an option that does not fit, exit 2.
+    assert_one_error(code, stdout, stderr, good.sprite, "16 pixels wide, but one 28x28 image", 2)
 
 
 @pytest.mark.parametrize("kind", ["missing", "directory", "fifo"])
@@ -409,7 +412,8 @@ def test_broken_label_file_fails_verify(good: Sprite, case: str) -> None:
     assert any(c["name"] == "labels one-hot" and message in c["detail"] for c in report["checks"])
     code, stdout, stderr = invoke(["inspect", str(good.labels), "--json"])
     if case in ("empty", "ragged"):
-        assert code == 1 and stderr.startswith(f"error: {good.labels}: ") and stdout == ""
+        assert code == 1 and stderr.startswith(f"error: {good.labels}: ")
+        assert json.loads(stdout) == {"ok": False, "error": stderr[7:-1], "exit_code": 1}
     else:
         assert code == 0 and json.loads(stdout)["kind"] == "labels"
 

@@ -11,7 +11,7 @@ import pytest
 from click.testing import CliRunner
 
 from mnist_sprite.cli import cli
-from mnist_sprite.convert import Options, Sources, convert
+from mnist_sprite.convert import Options, Sources, write_output
 from mnist_sprite.datasets import DATA_DIR
 from mnist_sprite.errors import SourceError
 from mnist_sprite.inspection import digits, draw, inspect, kind, render, write_grid
@@ -23,11 +23,11 @@ SAMPLE_LABELS = DATA_DIR / "sample_labels_uint8"
 
 def test_kinds_are_recognized_by_content(small: Sprite, tmp_path: Path) -> None:
     out = tmp_path / "renamed.bin"
-    convert(
+    write_output(
         Sources(small.sprite, small.labels), out, options=Options(image_size=(4, 4), train_size=20)
     )
     folder = tmp_path / "arrays"
-    convert(
+    write_output(
         Sources(small.sprite, small.labels),
         folder,
         fmt="npy",
@@ -69,7 +69,7 @@ def test_label_facts_list_rows_that_are_not_one_hot(small: Sprite) -> None:
 
 def test_output_facts_and_provenance(small: Sprite, tmp_path: Path) -> None:
     out = tmp_path / "o.npz"
-    convert(
+    write_output(
         Sources(small.sprite, small.labels),
         out,
         options=Options(image_size=(4, 4), train_size=20, dtype="uint8"),
@@ -91,7 +91,7 @@ def test_show_draws_a_digit_with_its_label(tmp_path: Path) -> None:
     assert lines[0] == "digit 0, label 7" and len(lines) == 29
     assert all(len(line) == 28 for line in lines[1:])
     out = tmp_path / "s.npz"
-    convert(Sources(SAMPLE, SAMPLE_LABELS), out, options=Options(train_size=800))
+    write_output(Sources(SAMPLE, SAMPLE_LABELS), out, options=Options(train_size=800))
     images2, labels2 = digits(out, 801, 1)
     assert labels2 == [
         int(np.frombuffer(SAMPLE_LABELS.read_bytes(), np.uint8).reshape(-1, 10)[801].argmax())

@@ -12,7 +12,7 @@ import pytest
 from click.testing import CliRunner
 
 from mnist_sprite.cli import cli
-from mnist_sprite.convert import Options, Sources, convert
+from mnist_sprite.convert import Options, Sources, write_output
 from mnist_sprite.datasets import DATA_DIR
 from mnist_sprite.png_decode import read_red
 from mnist_sprite.verify import verify
@@ -37,7 +37,7 @@ def failed(report: object) -> dict[str, str]:
 
 def test_bundled_sample_and_a_fresh_output_pass(copies: Sources, tmp_path: Path) -> None:
     out = tmp_path / "o.npz"
-    convert(copies, out, options=Options(train_size=800, shape="image", dtype="float64"))
+    write_output(copies, out, options=Options(train_size=800, shape="image", dtype="float64"))
     report = verify(out, sprite=copies.sprite, labels=copies.labels)
     assert report.ok, report.render()
     assert verify(dataset="sample").ok
@@ -66,7 +66,7 @@ def test_changed_pixel_fails_against_the_pinned_digest(tmp_path: Path) -> None:
 
 def test_one_relabelled_digit_fails_with_the_output(copies: Sources, tmp_path: Path) -> None:
     out = tmp_path / "o.npz"
-    convert(copies, out, options=Options(train_size=800))
+    write_output(copies, out, options=Options(train_size=800))
     labels = np.frombuffer(copies.labels.read_bytes(), np.uint8).reshape(-1, 10).copy()
     labels[42] = np.roll(labels[42], 1)  # still one-hot, another class
     copies.labels.write_bytes(labels.tobytes())
@@ -80,7 +80,7 @@ def test_one_relabelled_digit_fails_with_the_output(copies: Sources, tmp_path: P
 
 def test_one_changed_value_in_an_output_is_located(copies: Sources, tmp_path: Path) -> None:
     out = tmp_path / "o.npz"
-    convert(copies, out, options=Options(train_size=800))
+    write_output(copies, out, options=Options(train_size=800))
     with np.load(out) as z:
         arrays = {k: z[k] for k in z.files}
     arrays["x_test"][17, 300] = 0.5
@@ -103,7 +103,7 @@ def test_output_without_provenance_is_checked_against_defaults(
     copies: Sources, tmp_path: Path
 ) -> None:
     out = tmp_path / "plain.npz"
-    convert(copies, out, options=Options(train_size=800))
+    write_output(copies, out, options=Options(train_size=800))
     with np.load(out) as z:
         np.savez(tmp_path / "bare.npz", **{k: z[k] for k in z.files})
     report = verify(
@@ -117,7 +117,7 @@ def test_output_without_provenance_is_checked_against_defaults(
 
 def test_npy_folder_and_a_wrong_shape(copies: Sources, tmp_path: Path) -> None:
     out = tmp_path / "npy"
-    convert(copies, out, fmt="npy", options=Options(train_size=800, dtype="uint8"))
+    write_output(copies, out, fmt="npy", options=Options(train_size=800, dtype="uint8"))
     assert verify(out, sprite=copies.sprite, labels=copies.labels).ok
     np.save(out / "y_test.npy", np.zeros(200, np.uint8))
     assert (
@@ -136,7 +136,7 @@ def test_broken_sprite_is_a_failed_check_not_a_crash(copies: Sources) -> None:
 
 def test_cli_verify_exit_codes_and_json(copies: Sources, tmp_path: Path) -> None:
     out = tmp_path / "o.npz"
-    convert(copies, out, options=Options(train_size=800))
+    write_output(copies, out, options=Options(train_size=800))
     runner = CliRunner()
     args = ["verify", str(out), "--sprite", str(copies.sprite), "--labels", str(copies.labels)]
     r = runner.invoke(cli, [*args, "--json"])
@@ -155,7 +155,7 @@ def test_cli_verify_exit_codes_and_json(copies: Sources, tmp_path: Path) -> None
 @needs_real
 def test_real_files_and_a_fresh_output_pass(tmp_path: Path) -> None:
     out = tmp_path / "o.npz"
-    convert(Sources(REAL_SPRITE, REAL_LABELS), out, options=Options(dtype="uint8"))
+    write_output(Sources(REAL_SPRITE, REAL_LABELS), out, options=Options(dtype="uint8"))
     report = verify(out, sprite=REAL_SPRITE, labels=REAL_LABELS)
     assert report.ok, report.render()
     assert any(c.name == "class counts" and c.ok for c in report.checks)

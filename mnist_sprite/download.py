@@ -18,16 +18,25 @@ import shutil
 import socket
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import __version__, progress
+from . import progress
+from ._version import __version__
 from .cache import dataset_dir
 from .datasets import DATA_DIR, Dataset, SourceFile
-from .errors import FetchError, IntegrityError, MnistSpriteError, PathLike
+from .errors import (
+    FetchError,
+    IntegrityError,
+    MnistSpriteError,
+    OptionError,
+    PathLike,
+    SourceError,
+)
 from .files import file_sha256
 
 MIRRORS_ENV = "MNIST_SPRITE_MIRRORS"
@@ -53,14 +62,22 @@ class FetchResult:
     paths: dict[str, Path]
     downloaded: list[str] = field(default_factory=list)
     sources: dict[str, str] = field(default_factory=dict)
+    imported: list[str] = field(default_factory=list)
 
     def summary(self) -> dict[str, Any]:
         return {
             "dataset": self.dataset,
             "files": {role: str(path) for role, path in self.paths.items()},
             "downloaded": self.downloaded,
+            "imported": self.imported,
             "sources": self.sources,
         }
+
+    def describe(self) -> str:
+        """What this run did, in a few words for stderr."""
+        done = [f"downloaded {', '.join(self.downloaded)}"] if self.downloaded else []
+        done += [f"imported {', '.join(self.imported)}"] if self.imported else []
+        return "; ".join(done) if done else "nothing to do: the cache is complete and verified"
 
 
 def _roles(dataset: Dataset) -> list[tuple[str, SourceFile]]:
@@ -111,8 +128,11 @@ def _stamp(path: Path, digest: str) -> dict[str, Any]:
     return {"size": st.st_size, "mtime_ns": st.st_mtime_ns, "sha256": digest}
 
 
-def _cached_ok(path: Path, spec: SourceFile, role: str, marker: dict[str, Any]) -> str | None:
-    """The file's sha256 if the cache holds it verified, else None (cheap when unchanged)."""
+def _cached(path: Path, spec: SourceFile, role: str, marker: dict[str, Any]) -> str | None:
+    """The file's sha256 if the cache holds it verified (cheap when unchanged); None if absent.
+
+    Raises the verification error when the file is there but is not the right file.
+    """
     try:
         st = path.stat()
     except OSError:
@@ -123,8 +143,13 @@ def _cached_ok(path: Path, spec: SourceFile, role: str, marker: dict[str, Any]) 
             return str(known.get("sha256"))
         if file_sha256(path) == known.get("sha256"):
             return str(known["sha256"])
+    return verify_file(path, spec, role)
+
+
+def _cached_ok(path: Path, spec: SourceFile, role: str, marker: dict[str, Any]) -> str | None:
+    """The file's sha256 if the cache holds it verified, else None."""
     try:
-        return verify_file(path, spec, role)
+        return _cached(path, spec, role, marker)
     except MnistSpriteError:
         return None
 
@@ -193,6 +218,16 @@ def fetch_dataset(
     show_progress: bool = False,
 ) -> FetchResult:
     """Make the cache hold ``dataset``'s files, verified, and say where they are."""
+    urls = {"sprite": sprite_url, "labels": labels_url}
+    for role, url in urls.items():
+        if url is not None:
+            check_url(url, "--url" if role == "sprite" else "--labels-url")
+    for prefix in mirrors:
+        check_url(prefix, "--mirror")
+    for prefix in os.environ.get(MIRRORS_ENV, "").split():
+        check_url(prefix, MIRRORS_ENV)
+    if from_path is not None and not os.path.exists(from_path):
+        raise SourceError(from_path, "no such file or folder", "check the path given to --from")
     if dataset.bundled:
         bundled = {role: DATA_DIR / spec.name for role, spec in _roles(dataset)}
         return FetchResult(dataset.name, bundled, [], {role: "bundled" for role in bundled})
@@ -205,36 +240,61 @@ def fetch_dataset(
             f"cannot create the cache folder ({e.strerror})",
             "pass --cache-dir or set MNIST_SPRITE_CACHE",
         ) from None
-    urls = {"sprite": sprite_url, "labels": labels_url}
     with _locked(folder):
         marker = _read_marker(folder)
-        paths: dict[str, Path] = {}
-        downloaded: list[str] = []
-        sources: dict[str, str] = {}
+        result = FetchResult(dataset.name, {})
         for role, spec in _roles(dataset):
             target = folder / spec.name
-            paths[role] = target
-            digest = None if force else _cached_ok(target, spec, role, marker)
+            result.paths[role] = target
+            digest, failure = None, None
+            if not force:
+                try:
+                    digest = _cached(target, spec, role, marker)
+                except MnistSpriteError as e:
+                    failure = e
             if digest is not None:
-                sources[role] = "cache"
+                result.sources[role] = "cache"
             elif from_path is not None:
                 digest = _import(Path(from_path), target, spec, role)
-                sources[role] = str(from_path)
+                result.imported.append(spec.name)
+                result.sources[role] = str(from_path)
             elif offline:
-                raise FetchError(
-                    target,
-                    "not in the cache, and --offline forbids downloading",
-                    "run 'mnist-sprite fetch' where there is a network, or pass --from PATH",
-                )
+                raise _offline_error(target, failure)
             else:
                 todo = _sources_for(spec, urls[role], mirrors)
                 policy = _Policy(timeout, retries, backoff, show_progress)
                 url, digest = _download_any(todo, target, spec, role, policy)
-                downloaded.append(spec.name)
-                sources[role] = url
+                result.downloaded.append(spec.name)
+                result.sources[role] = url
             marker[spec.name] = _stamp(target, digest)
         _write_marker(folder, marker)
-    return FetchResult(dataset.name, paths, downloaded, sources)
+    return result
+
+
+def _offline_error(target: Path, failure: MnistSpriteError | None) -> FetchError:
+    if failure is None:
+        return FetchError(
+            target,
+            "not in the cache, and --offline forbids downloading",
+            "run 'mnist-sprite fetch' where there is a network, or pass --from PATH",
+        )
+    return FetchError(
+        target,
+        f"is in the cache but fails verification ({failure.problem})",
+        "repair it with 'mnist-sprite fetch --force' where there is a network, "
+        "or 'mnist-sprite fetch --from PATH' with a good copy",
+    )
+
+
+def check_url(url: str, where: str) -> None:
+    """Refuse what is not an http(s) URL, naming the option or variable it came from."""
+    parts = urllib.parse.urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise OptionError(
+            None,
+            f"{where} {url!r} is not an http:// or https:// URL",
+            "give a full URL such as https://example.org/mnist/",
+        )
 
 
 def _import(source: Path, target: Path, spec: SourceFile, role: str) -> str:
@@ -246,11 +306,6 @@ def _import(source: Path, target: Path, spec: SourceFile, role: str) -> str:
     else:
         candidate = None
     if candidate is None or not candidate.is_file():
-        if target.is_file():
-            try:
-                return verify_file(target, spec, role)
-            except MnistSpriteError:
-                pass
         raise FetchError(source, f"holds no {spec.name}", "give the folder or file that holds it")
     part = target.with_name(target.name + ".part")
     shutil.copyfile(candidate, part)
@@ -276,7 +331,7 @@ class _Policy:
     timeout: float
     retries: int
     backoff: float
-    show_progress: bool
+    show_progress: bool  # a bar, and a line for each wait before a retry
 
 
 def _download_any(
@@ -327,11 +382,14 @@ def _download_with_retries(
         try:
             _download(url, part, spec, role, policy.timeout, policy.show_progress)
             return
-        except _Transient:
+        except _Transient as e:
             if attempt == policy.retries:
                 raise
             # Exponential back-off with jitter, so parallel clients do not retry in step.
-            time.sleep(policy.backoff * (2**attempt) * (0.5 + random.random()))
+            delay = policy.backoff * (2**attempt) * (0.5 + random.random())
+            if policy.show_progress:
+                progress.say(f"{url}: {e}; retrying in {delay:.1f} s")
+            time.sleep(delay)
 
 
 def _download(
@@ -359,6 +417,8 @@ def _download(
             raise _Transient(f"HTTP {e.code}") from None
         raise _Fatal(f"HTTP {e.code}") from None
     except (urllib.error.URLError, OSError) as e:
+        if _unknown_host(e):  # a name that does not exist will not exist in a second
+            raise _Fatal(f"the host name does not resolve ({_reason(e, timeout)})") from None
         raise _Transient(_reason(e, timeout)) from None
     with response:
         _receive(response, url, part, spec, role, have, timeout, show_progress)
@@ -405,6 +465,13 @@ def _receive(
             advance(len(piece))
     if total is not None and received < total:
         raise _Transient(f"connection dropped after {received:,} of {total:,} bytes")
+
+
+def _unknown_host(e: BaseException) -> bool:
+    """A DNS answer that the name does not exist (not "temporary failure": that is retried)."""
+    inner = getattr(e, "reason", e)
+    final = {getattr(socket, n) for n in ("EAI_NONAME", "EAI_NODATA") if hasattr(socket, n)}
+    return isinstance(inner, socket.gaierror) and inner.errno in final
 
 
 def _reason(e: BaseException, timeout: float) -> str:

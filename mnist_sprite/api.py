@@ -1,0 +1,102 @@
+"""The Python API: load_data(), convert() and fetch(), in a Python caller's words.
+
+Each takes the command's options as keyword arguments and raises a subclass of
+:class:`~mnist_sprite.errors.MnistSpriteError` whose message names parameters, not flags.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from .convert import Options, Result, parse_image_size, resolve_sources, to_arrays, write_output
+from .errors import PathLike, speaking_python
+
+Split = tuple[npt.NDArray[Any], npt.NDArray[np.uint8]]
+
+
+def _options(
+    dtype: str,
+    label_format: str,
+    shape: str,
+    image_size: tuple[int, int] | str,
+    train_size: int | None,
+    shuffle: bool,
+    seed: int | None,
+) -> Options:
+    size = parse_image_size(image_size) if isinstance(image_size, str) else tuple(image_size)
+    return Options(dtype, label_format, shape, size, train_size, shuffle, seed)  # type: ignore[arg-type]
+
+
+def load_data(
+    dataset: str | None = None,
+    *,
+    sprite: PathLike | None = None,
+    labels: PathLike | None = None,
+    cache_dir: PathLike | None = None,
+    offline: bool = False,
+    dtype: str = "float32",
+    label_format: str = "onehot",
+    shape: str = "flat",
+    image_size: tuple[int, int] | str = (28, 28),
+    train_size: int | None = None,
+    shuffle: bool = False,
+    seed: int | None = None,
+) -> tuple[Split, Split]:
+    """Return ``(x_train, y_train), (x_test, y_test)``, as ``keras.datasets.mnist.load_data()``.
+
+    By default the arrays are TensorFlow.js's: float32 pixels ``v / 255`` of shape
+    ``(N, 784)`` and one-hot uint8 labels of shape ``(N, 10)``, 55,000 train and 10,000 test.
+    ``dataset`` is ``"mnist"`` (the default) or ``"sample"`` (1,000 digits shipped with the
+    package, 800 / 200). Pass ``sprite=`` and ``labels=`` instead to read files of your own.
+    Missing dataset files are fetched into the cache unless ``offline``.
+    """
+    with speaking_python():
+        options = _options(dtype, label_format, shape, image_size, train_size, shuffle, seed)
+        sources = resolve_sources(dataset, sprite, labels, cache_dir=cache_dir, offline=offline)
+        arrays = to_arrays(sources, options)
+    return (arrays["x_train"], arrays["y_train"]), (arrays["x_test"], arrays["y_test"])
+
+
+def convert(
+    out: PathLike,
+    dataset: str | None = None,
+    *,
+    sprite: PathLike | None = None,
+    labels: PathLike | None = None,
+    cache_dir: PathLike | None = None,
+    offline: bool = False,
+    dtype: str = "float32",
+    label_format: str = "onehot",
+    shape: str = "flat",
+    image_size: tuple[int, int] | str = (28, 28),
+    train_size: int | None = None,
+    shuffle: bool = False,
+    seed: int | None = None,
+    format: str = "npz",
+    compress: bool = False,
+    force: bool = False,
+) -> Result:
+    """Write what ``mnist-sprite convert`` writes to ``out``; return what was written.
+
+    The arguments are :func:`load_data`'s plus ``out`` (a file, a folder for
+    ``format="npy"``), ``format``, ``compress`` and ``force``, as the command's options.
+    """
+    with speaking_python():
+        options = _options(dtype, label_format, shape, image_size, train_size, shuffle, seed)
+        sources = resolve_sources(dataset, sprite, labels, cache_dir=cache_dir, offline=offline)
+        return write_output(
+            sources, out, options=options, fmt=format, compress=compress, force=force
+        )
+
+
+def fetch(
+    dataset: str = "mnist", *, cache_dir: PathLike | None = None, offline: bool = False
+) -> tuple[Path, Path]:
+    """The paths of ``dataset``'s sprite and label file, downloaded and verified if missing."""
+    with speaking_python():
+        sources = resolve_sources(dataset, cache_dir=cache_dir, offline=offline)
+    return sources.sprite, sources.labels
