@@ -34,7 +34,7 @@ from .datasets import DATASETS
 from .errors import MnistSpriteError, OptionError
 from .files import file_sha256
 from .labels import LABEL_FORMATS
-from .png_decode import DECODERS
+from .png import DECODERS
 from .writers import FORMATS
 
 F = TypeVar("F", bound=Callable[..., Any])

@@ -18,12 +18,13 @@ from typing import IO, Any, TypeVar
 import numpy as np
 import numpy.typing as npt
 
+from . import datasets
 from ._version import __version__
-from .datasets import DATASETS, DEFAULT_TRAIN_SIZES, Dataset
+from .datasets import DEFAULT_TRAIN_SIZES, Dataset
 from .errors import OptionError, PathLike, SpriteError
 from .files import file_sha256
 from .labels import LABEL_FORMATS, read_onehot, to_index
-from .png_decode import DECODERS, Decoder, PngFile
+from .png import DECODERS, Decoder, PngFile
 from .writers import FORMATS, MemorySink, NpyDirSink, NpzSink, Sink, atomic_output, spooled_stdout
 
 DTYPES = ("float32", "float64", "float16", "uint8")
@@ -174,10 +175,7 @@ def resolve_sources(
     explicit = explicit_sources(dataset, sprite, labels)
     if explicit is not None:
         return explicit
-    name = dataset or "mnist"
-    if name not in DATASETS:
-        raise OptionError(None, f"unknown dataset {name!r}", f"use one of {', '.join(DATASETS)}")
-    ds = DATASETS[name]
+    ds = datasets.get(dataset)
     from .download import ensure_dataset  # imported here: explicit files need no network code
 
     paths = ensure_dataset(ds, cache_dir=cache_dir, offline=offline, show_progress=show_progress)

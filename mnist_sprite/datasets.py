@@ -1,9 +1,16 @@
-"""What each known dataset is: its files, where they come from, their digests and its split."""
+"""Each known dataset: its files, where they come from and live, their digests and its split.
+
+The one answer to "where are this dataset's files" (:meth:`Dataset.paths`) and to "which
+dataset is this" (:func:`identify`, by a file digest, a pixel digest or a label digest).
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+
+from .cache import dataset_dir
+from .errors import OptionError, PathLike
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
 OFFICIAL_BASE = "https://storage.googleapis.com/learnjs-data/model-builder/"
@@ -42,9 +49,18 @@ class Dataset:
     # Images per class in the train and the test split, where they are published.
     class_counts: tuple[tuple[int, ...], tuple[int, ...]] | None = None
 
-    @property
-    def test_size(self) -> int:
-        return self.images - self.train_size
+    def roles(self) -> tuple[tuple[str, SourceFile], tuple[str, SourceFile]]:
+        """(role, file) for the sprite and the label file, in that order."""
+        return (("sprite", self.sprite), ("labels", self.labels))
+
+    def folder(self, cache_dir: PathLike | None = None) -> Path:
+        """Where its files live: inside the package when bundled, else its cache folder."""
+        return DATA_DIR if self.bundled else dataset_dir(self.name, cache_dir)
+
+    def paths(self, cache_dir: PathLike | None = None) -> dict[str, Path]:
+        """``{"sprite": path, "labels": path}``: where its files are, or will be, on disk."""
+        folder = self.folder(cache_dir)
+        return {role: folder / spec.name for role, spec in self.roles()}
 
 
 MNIST = Dataset(
@@ -88,6 +104,31 @@ SAMPLE = Dataset(
 )
 
 DATASETS: dict[str, Dataset] = {d.name: d for d in (MNIST, SAMPLE)}
+DEFAULT = MNIST.name
 
 # The split TensorFlow.js uses, applied to any sprite of that many images.
 DEFAULT_TRAIN_SIZES: dict[int, int] = {d.images: d.train_size for d in DATASETS.values()}
+
+
+def get(name: str | None) -> Dataset:
+    """The known dataset called ``name`` (the default when None)."""
+    try:
+        return DATASETS[name or DEFAULT]
+    except KeyError:
+        raise OptionError(
+            None, f"unknown dataset {name!r}", f"use one of {', '.join(DATASETS)}"
+        ) from None
+
+
+def identify(
+    *, sha256: str | None = None, pixels_sha256: str | None = None, labels_sha256: str | None = None
+) -> Dataset | None:
+    """The known dataset a digest belongs to: a sprite's file or pixel digest, or a label file's."""
+    for ds in DATASETS.values():
+        if sha256 is not None and sha256 in (ds.sprite.sha256, ds.labels.sha256):
+            return ds
+        if pixels_sha256 is not None and pixels_sha256 == ds.sprite.pixels_sha256:
+            return ds
+        if labels_sha256 is not None and labels_sha256 == ds.labels.sha256:
+            return ds
+    return None

@@ -9,9 +9,9 @@ the next run trust the cache after a stat, without decoding again.
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import http.client
-import json
+import importlib
+import importlib.util
 import os
 import random
 import shutil
@@ -27,8 +27,7 @@ from typing import Any
 
 from . import progress
 from ._version import __version__
-from .cache import dataset_dir
-from .datasets import DATA_DIR, Dataset, SourceFile
+from .datasets import Dataset, SourceFile
 from .errors import (
     FetchError,
     IntegrityError,
@@ -37,13 +36,13 @@ from .errors import (
     PathLike,
     SourceError,
 )
-from .files import file_sha256
+from .files import file_sha256, looks_like_html, read_json, write_json
+from .png import SIGNATURE, pixels_sha256
 
 MIRRORS_ENV = "MNIST_SPRITE_MIRRORS"
 MARKER = ".verified.json"
 USER_AGENT = f"mnist-sprite/{__version__}"
 _PIECE = 1 << 16
-_HTML = (b"<!doctype", b"<html", b"<head", b"<?xml")
 
 
 class _Transient(Exception):
@@ -80,10 +79,6 @@ class FetchResult:
         return "; ".join(done) if done else "nothing to do: the cache is complete and verified"
 
 
-def _roles(dataset: Dataset) -> list[tuple[str, SourceFile]]:
-    return [("sprite", dataset.sprite), ("labels", dataset.labels)]
-
-
 def verify_file(path: Path, spec: SourceFile, role: str) -> str:
     """Check a file against its pinned digest; return the sha256 of its bytes.
 
@@ -93,8 +88,6 @@ def verify_file(path: Path, spec: SourceFile, role: str) -> str:
     if digest == spec.sha256:
         return digest
     if role == "sprite" and spec.pixels_sha256:
-        from .png_decode import pixels_sha256  # only a re-encoded sprite needs decoding
-
         if pixels_sha256(path) == spec.pixels_sha256:
             return digest
         raise IntegrityError(
@@ -107,20 +100,6 @@ def verify_file(path: Path, spec: SourceFile, role: str) -> str:
         f"sha256 {digest[:16]}... is not the pinned {spec.sha256[:16]}... of {spec.name}",
         "download it again, or pass --from with the right file",
     )
-
-
-def _read_marker(folder: Path) -> dict[str, Any]:
-    try:
-        data = json.loads((folder / MARKER).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
-    return data if isinstance(data, dict) else {}
-
-
-def _write_marker(folder: Path, entries: dict[str, Any]) -> None:
-    tmp = folder / f"{MARKER}.{os.getpid()}.tmp"
-    tmp.write_text(json.dumps(entries, indent=2, sort_keys=True) + "\n", encoding="utf-8")
-    os.replace(tmp, folder / MARKER)
 
 
 def _stamp(path: Path, digest: str) -> dict[str, Any]:
@@ -156,12 +135,11 @@ def _cached_ok(path: Path, spec: SourceFile, role: str, marker: dict[str, Any]) 
 
 def cached_paths(dataset: Dataset, cache_dir: PathLike | None = None) -> dict[str, Path] | None:
     """The dataset's files if the cache holds all of them, verified; else None."""
+    paths = dataset.paths(cache_dir)
     if dataset.bundled:
-        return {role: DATA_DIR / spec.name for role, spec in _roles(dataset)}
-    folder = dataset_dir(dataset.name, cache_dir)
-    marker = _read_marker(folder)
-    paths = {role: folder / spec.name for role, spec in _roles(dataset)}
-    for role, spec in _roles(dataset):
+        return paths
+    marker = read_json(dataset.folder(cache_dir) / MARKER)
+    for role, spec in dataset.roles():
         if _cached_ok(paths[role], spec, role, marker) is None:
             return None
     return paths
@@ -184,15 +162,40 @@ def ensure_dataset(
     return result.paths
 
 
+# How a lock file is held: flock where there is fcntl (POSIX), msvcrt.locking on Windows.
+LOCK_KIND = "fcntl" if importlib.util.find_spec("fcntl") else "msvcrt"
+
+
 @contextlib.contextmanager
 def _locked(folder: Path) -> Iterator[None]:
     """One fetch per dataset folder at a time; the others wait, then find the files."""
     with open(folder / ".lock", "a+b") as handle:
-        fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+        if LOCK_KIND == "fcntl":
+            fcntl: Any = importlib.import_module("fcntl")
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+        else:
+            msvcrt: Any = importlib.import_module("msvcrt")
+            _lock_first_byte(msvcrt, handle.fileno())
+            try:
+                yield
+            finally:
+                os.lseek(handle.fileno(), 0, os.SEEK_SET)
+                msvcrt.locking(handle.fileno(), msvcrt.LK_UNLCK, 1)
+
+
+def _lock_first_byte(msvcrt: Any, fd: int) -> None:
+    """Lock byte 0 of ``fd``, waiting as long as it takes (LK_LOCK gives up after ~10 s)."""
+    while True:
+        os.lseek(fd, 0, os.SEEK_SET)  # locking() locks from the current position
         try:
-            yield
-        finally:
-            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+            msvcrt.locking(fd, msvcrt.LK_LOCK, 1)
+            return
+        except OSError:
+            continue
 
 
 def _sources_for(spec: SourceFile, url: str | None, mirrors: Sequence[str]) -> list[str]:
@@ -229,9 +232,9 @@ def fetch_dataset(
     if from_path is not None and not os.path.exists(from_path):
         raise SourceError(from_path, "no such file or folder", "check the path given to --from")
     if dataset.bundled:
-        bundled = {role: DATA_DIR / spec.name for role, spec in _roles(dataset)}
+        bundled = dataset.paths()
         return FetchResult(dataset.name, bundled, [], {role: "bundled" for role in bundled})
-    folder = dataset_dir(dataset.name, cache_dir)
+    folder = dataset.folder(cache_dir)
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as e:
@@ -241,9 +244,9 @@ def fetch_dataset(
             "pass --cache-dir or set MNIST_SPRITE_CACHE",
         ) from None
     with _locked(folder):
-        marker = _read_marker(folder)
+        marker = read_json(folder / MARKER)
         result = FetchResult(dataset.name, {})
-        for role, spec in _roles(dataset):
+        for role, spec in dataset.roles():
             target = folder / spec.name
             result.paths[role] = target
             digest, failure = None, None
@@ -267,7 +270,7 @@ def fetch_dataset(
                 result.downloaded.append(spec.name)
                 result.sources[role] = url
             marker[spec.name] = _stamp(target, digest)
-        _write_marker(folder, marker)
+        write_json(folder / MARKER, marker)
     return result
 
 
@@ -320,7 +323,7 @@ def _import(source: Path, target: Path, spec: SourceFile, role: str) -> str:
 
 def _looks_like(path: Path, role: str) -> bool:
     with open(path, "rb") as f:
-        is_png = f.read(8) == b"\x89PNG\r\n\x1a\n"
+        is_png = f.read(len(SIGNATURE)) == SIGNATURE
     return is_png == (role == "sprite")
 
 
@@ -396,7 +399,7 @@ def _download(
     url: str, part: Path, spec: SourceFile, role: str, timeout: float, show_progress: bool
 ) -> None:
     """One attempt: resume ``part`` with a Range request when it has bytes from this URL."""
-    meta = _read_json(_meta(part))
+    meta = read_json(_meta(part))
     have = part.stat().st_size if part.exists() else 0
     headers = {"User-Agent": USER_AGENT}
     if have and meta.get("url") == url:
@@ -442,12 +445,10 @@ def _receive(
     total = have + int(length) if length and length.isdigit() else None
     if role == "labels" and total is not None and spec.size and total != spec.size:
         raise _Fatal(f"the server offers {total:,} bytes, not the {spec.size:,} of {spec.name}")
-    _write_json(_meta(part), {"url": url, "etag": response.headers.get("ETag")})
+    write_json(_meta(part), {"url": url, "etag": response.headers.get("ETag")})
     received = have
-    with (
-        open(part, "ab" if have else "wb") as f,
-        progress.bar(total, spec.name, "B", enabled=show_progress) as advance,
-    ):
+    bar = progress.bar(total, spec.name, "B", enabled=show_progress)
+    with open(part, "ab" if have else "wb") as f, bar as advance:
         advance(have)
         while True:
             try:
@@ -458,7 +459,7 @@ def _receive(
                 ) from None
             if not piece:
                 break
-            if received == 0 and piece.lstrip()[:9].lower().startswith(_HTML):
+            if received == 0 and looks_like_html(piece):
                 raise _Fatal("the server sent an HTML page, not the file")
             f.write(piece)
             received += len(piece)
@@ -480,15 +481,3 @@ def _reason(e: BaseException, timeout: float) -> str:
         return f"timed out after {timeout:g} s"
     text = getattr(inner, "strerror", None) or str(inner)
     return str(text)
-
-
-def _read_json(path: Path) -> dict[str, Any]:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
-    return data if isinstance(data, dict) else {}
-
-
-def _write_json(path: Path, data: dict[str, Any]) -> None:
-    path.write_text(json.dumps(data, sort_keys=True), encoding="utf-8")

@@ -13,13 +13,14 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from . import datasets
 from .convert import check_width
-from .datasets import DATASETS, DEFAULT_TRAIN_SIZES
+from .datasets import DEFAULT_TRAIN_SIZES, Dataset
 from .errors import OptionError, PathLike, SourceError
 from .files import file_sha256, open_source
 from .labels import bad_rows, class_counts, read_onehot
 from .outputs import Output, kind_of
-from .png_decode import COLOR_TYPES, SIGNATURE, PngFile
+from .png import COLOR_TYPES, SIGNATURE, PngFile
 from .writers import atomic_output
 
 SCHEMA = 1
@@ -63,13 +64,8 @@ def inspect(
     return inspect_output(path)
 
 
-def _known(field: str, digest: str) -> str | None:
-    for name, ds in DATASETS.items():
-        spec = ds.labels if field == "labels" else ds.sprite
-        pinned = spec.pixels_sha256 if field == "pixels" else spec.sha256
-        if pinned and digest == pinned:
-            return name
-    return None
+def _name(dataset: Dataset | None) -> str | None:
+    return None if dataset is None else dataset.name
 
 
 def inspect_sprite(path: PathLike, image_size: tuple[int, int] | None = None) -> dict[str, Any]:
@@ -77,9 +73,8 @@ def inspect_sprite(path: PathLike, image_size: tuple[int, int] | None = None) ->
     with PngFile(path) as png_file:
         if image_size is not None:
             check_width(path, png_file.header.width, image_size)
-        pixels = png_file.pixels_sha256()
+        survey = png_file.survey()
         h = png_file.header
-        stats = png_file.stats
     image_size = image_size or (28, 28)
     per_image = image_size[0] * image_size[1]
     return {
@@ -93,15 +88,15 @@ def inspect_sprite(path: PathLike, image_size: tuple[int, int] | None = None) ->
         "bit_depth": h.bit_depth,
         "color_type": COLOR_TYPES[h.color_type],
         "interlace": "adam7" if h.interlace else "none",
-        "chunks": dict(sorted(stats.counts.items())),
-        "idat_count": stats.counts["IDAT"],
-        "idat_bytes": stats.idat_bytes,
-        "file_bytes": stats.file_bytes,
-        "compression_ratio": round(h.data_bytes() / max(1, stats.idat_bytes), 3),
-        "filters": stats.filter_counts(),
-        "pixels_sha256": pixels,
+        "chunks": survey.chunks,
+        "idat_count": survey.chunks["IDAT"],
+        "idat_bytes": survey.idat_bytes,
+        "file_bytes": survey.file_bytes,
+        "compression_ratio": round(h.data_bytes() / max(1, survey.idat_bytes), 3),
+        "filters": survey.filters,
+        "pixels_sha256": survey.pixels_sha256,
         "sha256": file_sha256(path),
-        "dataset": _known("pixels", pixels),
+        "dataset": _name(datasets.identify(pixels_sha256=survey.pixels_sha256)),
     }
 
 
@@ -136,7 +131,7 @@ def inspect_labels(path: PathLike, train_size: int | None = None) -> dict[str, A
         "not_one_hot": [{"row": int(i), "values": [int(v) for v in onehot[i]]} for i in bad[:20]],
         "not_one_hot_count": int(bad.size),
         "sha256": digest,
-        "dataset": _known("labels", digest),
+        "dataset": _name(datasets.identify(labels_sha256=digest)),
     }
 
 
@@ -184,8 +179,8 @@ def digits(
 ) -> tuple[U8, list[int | None]]:
     """Digits ``start .. start + count`` as uint8 ``(n, h, w)``, with labels when known.
 
-    From a sprite (labels from a label file named like the dataset's beside it, if any) or
-    from an output (train then test, labels from its y arrays).
+    From a sprite (no labels: a sprite does not say which label file is its) or from an
+    output (train then test, labels from its y arrays).
     """
     h, w = image_size
     what = kind(path)

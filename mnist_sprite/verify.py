@@ -16,21 +16,20 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from .cache import dataset_dir
+from . import datasets
 from .convert import (
     ARRAY_NAMES,
     Options,
     Sources,
     explicit_sources,
-    parse_image_size,
     run_into,
 )
-from .datasets import DATA_DIR, DATASETS, Dataset
+from .datasets import DATASETS, Dataset
 from .errors import MnistSpriteError, PathLike, SourceError
 from .files import file_sha256
 from .labels import class_counts, read_onehot
 from .outputs import Output
-from .png_decode import PngFile
+from .png import PngFile
 
 SCHEMA = 1
 
@@ -82,13 +81,12 @@ def _sources(
     explicit = explicit_sources(dataset, sprite, labels)
     if explicit is not None:
         return explicit
-    ds = DATASETS[dataset or "mnist"]
-    folder = DATA_DIR if ds.bundled else dataset_dir(ds.name, cache_dir)
-    paths = [folder / ds.sprite.name, folder / ds.labels.name]
-    for p in paths:
+    ds = datasets.get(dataset)
+    paths = ds.paths(cache_dir)
+    for p in paths.values():
         if not p.is_file():
             raise SourceError(p, "not in the cache", "run 'mnist-sprite fetch' first")
-    return Sources(paths[0], paths[1], ds)
+    return Sources(paths["sprite"], paths["labels"], ds)
 
 
 def verify(
@@ -131,9 +129,7 @@ def _check_sprite(report: Report, sources: Sources) -> tuple[int | None, Dataset
         report.add("sprite intact", False, str(e))
         return None, sources.dataset
     report.add("sprite intact", True, f"{sources.sprite}: every CRC, row and the zlib end check")
-    known = sources.dataset or next(
-        (d for d in DATASETS.values() if d.sprite.pixels_sha256 == pixels), None
-    )
+    known = sources.dataset or datasets.identify(pixels_sha256=pixels)
     if known is None:
         report.add("sprite pixels", True, f"sha256 {pixels}; no pinned digest for this sprite")
     elif pixels == known.sprite.pixels_sha256:
@@ -183,16 +179,8 @@ def _check_labels(
 def _options_of(prov: dict[str, Any] | None, given: Options | None) -> Options:
     if prov is None:
         return given or Options()
-    o = prov.get("options", {})
-    return Options(
-        dtype=str(o.get("dtype", "float32")),
-        label_format=str(o.get("label_format", "onehot")),
-        shape=str(o.get("shape", "flat")),
-        image_size=parse_image_size(str(o.get("image_size", "28x28"))),
-        train_size=o.get("train_size"),
-        shuffle=bool(o.get("shuffle", False)),
-        seed=o.get("seed") if o.get("shuffle") else None,
-    )
+    recorded = prov.get("options", {})
+    return Options.from_recorded(recorded if isinstance(recorded, dict) else {})
 
 
 def _check_output(report: Report, path: Path, sources: Sources, given: Options | None) -> None:

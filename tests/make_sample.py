@@ -12,7 +12,7 @@ from pathlib import Path
 
 import png
 
-from mnist_sprite.png_decode import read_red
+from mnist_sprite.png import read_red
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared" / "data"

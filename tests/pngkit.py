@@ -12,14 +12,14 @@ import io
 import struct
 import zlib
 from collections.abc import Callable, Sequence
-from typing import Any, Union
+from typing import Any
 
 import numpy as np
 import png
 
-from mnist_sprite.png_decode import SIGNATURE, Header
+from mnist_sprite.png import SIGNATURE, Header
 
-FilterChoice = Union[int, Sequence[int], Callable[[int], int], str]
+FilterChoice = int | Sequence[int] | Callable[[int], int] | str
 NONE, SUB, UP, AVERAGE, PAETH = range(5)
 
 

@@ -84,7 +84,7 @@ def test_shuffle_permutes_each_split_keeping_pairs(small: Sprite) -> None:
     a = to_arrays(src(small), options)
     assert sorted(map(bytes, a["x_train"])) == sorted(map(bytes, small.pixels[:20]))
     assert not np.array_equal(a["x_train"], small.pixels[:20])
-    lookup = {bytes(p): c for p, c in zip(small.pixels, small.classes)}
+    lookup = {bytes(p): c for p, c in zip(small.pixels, small.classes, strict=False)}
     for split in ("train", "test"):
         assert [lookup[bytes(p)] for p in a[f"x_{split}"]] == a[f"y_{split}"].tolist()
     again = to_arrays(src(small), options)

@@ -20,7 +20,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from mnist_sprite.errors import PngFormatError
-from mnist_sprite.png_decode import read_red
+from mnist_sprite.png import read_red
 from tests import pngkit
 from tests.test_png_decode import pypng_red
 

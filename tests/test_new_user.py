@@ -20,7 +20,7 @@ from mnist_sprite.cli import cli
 from mnist_sprite.datasets import DATA_DIR
 from mnist_sprite.download import fetch_dataset
 from mnist_sprite.errors import FetchError, OptionError, SourceError
-from mnist_sprite.png_decode import read_red
+from mnist_sprite.png import read_red
 from tests.conftest import REAL_LABELS, REAL_SPRITE, needs_real
 from tests.httpkit import Route, Server
 from tests.test_fetch import Files, make_files, serve

@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from mnist_sprite.errors import PngFormatError
-from mnist_sprite.png_decode import PngFile, pixels_sha256, read_red
+from mnist_sprite.png import PngFile, pixels_sha256, read_red
 from tests import pngkit
 
 COLORS = {"gray": 0, "rgb": 2, "palette": 3, "gray_alpha": 4, "rgba": 6}
@@ -128,8 +128,9 @@ def test_filter_counts_are_read_from_scanlines(tmp_path: Path) -> None:
     rows = np.zeros((10, 5), np.uint8)
     path = write(tmp_path, pngkit.gray_png(rows, filters=[0, 1, 1, 2, 3, 4, 4, 4, 0, 2]))
     with PngFile(path) as p:
-        assert p.filter_counts() == {"none": 2, "sub": 2, "up": 2, "average": 1, "paeth": 3}
-        assert p.stats.counts["IDAT"] >= 1
+        survey = p.survey()
+    assert survey.filters == {"none": 2, "sub": 2, "up": 2, "average": 1, "paeth": 3}
+    assert survey.chunks["IDAT"] >= 1 and survey.pixels_sha256 == pixels_sha256(path)
 
 
 # -- refusals ------------------------------------------------------------------------------
@@ -231,5 +232,6 @@ def test_real_sprite_pixels_match_the_published_digest() -> None:
 def test_real_sprite_filter_histogram() -> None:
     with PngFile(SPRITE) as p:
         assert p.header.width == 784 and p.header.height == 65_000
-        assert p.filter_counts() == {"none": 64_808, "sub": 183, "up": 9, "average": 0, "paeth": 0}
-        assert p.stats.counts["IDAT"] == 164
+        survey = p.survey()
+    assert survey.filters == {"none": 64_808, "sub": 183, "up": 9, "average": 0, "paeth": 0}
+    assert survey.chunks["IDAT"] == 164

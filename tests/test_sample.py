@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from mnist_sprite.datasets import DATA_DIR, SAMPLE
 from mnist_sprite.files import file_sha256
-from mnist_sprite.png_decode import pixels_sha256
+from mnist_sprite.png import pixels_sha256
 from tests import make_sample
 from tests.conftest import SHARED, needs_real
 

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mnist_sprite.unfilter import unfilter_block
+from mnist_sprite.png.unfilter import unfilter_block
 
 
 def pypng_rows(block: np.ndarray[Any, Any], prev: np.ndarray[Any, Any], bpp: int) -> Any:

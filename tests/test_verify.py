@@ -14,7 +14,7 @@ from click.testing import CliRunner
 from mnist_sprite.cli import cli
 from mnist_sprite.convert import Options, Sources, write_output
 from mnist_sprite.datasets import DATA_DIR
-from mnist_sprite.png_decode import read_red
+from mnist_sprite.png import read_red
 from mnist_sprite.verify import verify
 from tests import pngkit
 from tests.conftest import REAL_LABELS, REAL_SPRITE, needs_real

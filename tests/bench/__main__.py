@@ -82,7 +82,7 @@ def encoded(case: Case, source: Path) -> Path:
 
 
 def encode(filters: str, source: Path, path: Path) -> None:
-    from mnist_sprite.png_decode import read_red
+    from mnist_sprite.png import read_red
 
     choice: object = int(filters) if filters.isdigit() else filters
     if filters == "random":

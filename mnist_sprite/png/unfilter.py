@@ -27,29 +27,35 @@ I16 = npt.NDArray[np.int16]
 NONE, SUB, UP, AVERAGE, PAETH = range(5)
 
 
+# A run of this many Average or Paeth rows goes through _chain; shorter runs and mixed runs
+# are batched as lanes of one wavefront.
+_LONG = 48
+
+
 @lru_cache(maxsize=1)
-def _paeth_offsets() -> I16:
-    """PaethPredictor(a, b, c) - c, indexed by ``(a - c) * 511 + (b - c)`` (+ 255 * 512).
+def _paeth_table() -> npt.NDArray[np.int32]:
+    """``PaethPredictor(a, b, c) - c`` at index ``511 * a + b - 512 * c`` (negative indices
+    count from the end, as numpy's indexing does): the one Paeth table.
 
     Section 9.4: with ``p = a + b - c``, ``|p - a| = |b - c|``, ``|p - b| = |a - c|`` and
-    ``|p - c| = |a + b - 2c|``, so the choice depends only on ``a - c`` and ``b - c``.
+    ``|p - c| = |a + b - 2c|``, so the choice depends only on ``da = a - c`` and
+    ``db = b - c``, and ``511 * a + b - 512 * c == 511 * da + db`` is unique for each pair.
     """
     da = np.arange(-255, 256, dtype=np.int32)[:, None]
     db = np.arange(-255, 256, dtype=np.int32)[None, :]
     pa, pb, pc = np.abs(db), np.abs(da), np.abs(da + db)
     offset = np.where((pa <= pb) & (pa <= pc), da, np.where(pb <= pc, db, 0))
-    return offset.astype(np.int16).reshape(-1)
+    table = np.empty(511 * 511, dtype=np.int32)
+    table[(511 * da + db).reshape(-1)] = offset.reshape(-1)
+    return table
 
 
-_PAETH_BASE = 255 * 511 + 255
-
-
-def _paeth_index(a: I16, b: I16, c: I16) -> npt.NDArray[np.int32]:
-    index: npt.NDArray[np.int32] = np.multiply(a - c, 511, dtype=np.int32)
-    index += b
-    index -= c
-    index += _PAETH_BASE
-    return index
+def _paeth_key(a: I16, b: I16, c: I16) -> npt.NDArray[np.int32]:
+    """The index of :func:`_paeth_table` for pixels ``a`` (left), ``b`` (above), ``c``."""
+    key: npt.NDArray[np.int32] = np.multiply(a, 511, dtype=np.int32)
+    key += b
+    key -= np.multiply(c, 512, dtype=np.int32)
+    return key
 
 
 def unfilter_block(block: U8, prev: U8, bpp: int) -> U8:
@@ -99,7 +105,7 @@ def _dependent_rows(out: U8, data: U8, types: U8, prev: U8, bpp: int) -> None:
     edges = np.diff(np.concatenate(([0], dependent.view(np.int8), [0])))
     starts, stops = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
     wave = np.zeros(k, dtype=bool)
-    for start, stop in zip(starts.tolist(), stops.tolist()):
+    for start, stop in zip(starts.tolist(), stops.tolist(), strict=False):
         # A run's leading Up rows need only the row above: each is one vector add.
         rest = np.flatnonzero(types[start:stop] != UP)
         ups = stop - start if rest.size == 0 else int(rest[0])
@@ -116,25 +122,6 @@ def _dependent_rows(out: U8, data: U8, types: U8, prev: U8, bpp: int) -> None:
             wave[first:stop] = True
     if wave.any():
         _wavefront(out, data, types, prev, bpp, wave)
-
-
-# A run of this many Average or Paeth rows goes through _chain; shorter runs and mixed runs
-# are batched as lanes of one wavefront.
-_LONG = 48
-
-
-def _paeth_table() -> npt.NDArray[np.int32]:
-    """``PaethPredictor(a, b, c) - c`` at index ``511 * a + b - 512 * c`` (negative
-    indices count from the end, as numpy's ``take`` does)."""
-    offsets = _paeth_offsets().astype(np.int64)  # indexed by (a - c + 255) * 511 + (b - c + 255)
-    da = np.repeat(np.arange(-255, 256), 511)
-    db = np.tile(np.arange(-255, 256), 511)
-    table = np.empty(511 * 511, dtype=np.int32)
-    table[511 * da + db] = offsets  # 511 * (a - c) + (b - c) == 511a + b - 512c
-    return table
-
-
-_paeth_table = lru_cache(maxsize=1)(_paeth_table)
 
 
 def _chain(head: U8, rows: U8, kind: int, bpp: int) -> U8:
@@ -240,7 +227,7 @@ def _wavefront(
         contiguous = bool(np.all(np.diff(byte_lanes) == 1))
         kinds.append((kind, byte_lanes, lo.tolist(), hi.tolist(), contiguous))
 
-    table = _paeth_offsets()
+    table = _paeth_table()
     for s in range(2, steps):
         now, left_row, corner_row = skew[s], skew[s - 1], skew[s - 2]
         fnow = filt[s]
@@ -263,7 +250,7 @@ def _wavefront(
                 x = fnow[sel] + ((left_row[sel] + b) >> 1)
             else:
                 a, c = left_row[sel], corner_row[up]
-                x = fnow[sel] + c + table[_paeth_index(a, b, c)]
+                x = fnow[sel] + c + table[_paeth_key(a, b, c)]
             now[sel] = x & 0xFF
     rows = moving - 1
     out[rows] = _gather_skewed(skew, moving, depth[moving], bpp, width)

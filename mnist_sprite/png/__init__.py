@@ -1,0 +1,31 @@
+"""PNG decoding for sprites: a chunk reader (``chunks.py``) and a pixel stage (``pixels.py``).
+
+Knows nothing of MNIST or datasets: a PNG in, checked rows of pixels out.
+"""
+
+from .chunks import COLOR_TYPES, COLOUR_CHUNKS, MAX_PIXELS, SIGNATURE, ChunkReader, Header
+from .pixels import (
+    DECODERS,
+    FILTER_NAMES,
+    Decoder,
+    PngFile,
+    Survey,
+    pixels_sha256,
+    read_red,
+)
+
+__all__ = [
+    "COLOR_TYPES",
+    "COLOUR_CHUNKS",
+    "DECODERS",
+    "FILTER_NAMES",
+    "MAX_PIXELS",
+    "SIGNATURE",
+    "ChunkReader",
+    "Decoder",
+    "Header",
+    "PngFile",
+    "Survey",
+    "pixels_sha256",
+    "read_red",
+]

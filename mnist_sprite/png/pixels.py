@@ -1,0 +1,313 @@
+"""The pixel stage: IDAT bytes -> inflated scanlines -> unfiltered rows -> the red channel.
+
+Inflates the zlib stream in bounded pieces (PNG spec section 10), undoes row filters a block
+of scanlines at a time (section 9, ``unfilter.py``), reassembles Adam7 passes (section 8.2)
+and reduces each pixel to the red sample a canvas would give: gray for grayscale, red for
+RGB, the palette entry's red for palette images; alpha is ignored. Samples of fewer than 8
+bits are scaled to 0..255 (``v * 255 / (2**depth - 1)``, exact); 16-bit samples are rounded
+to 8 bits (``(v * 255 + 32767) // 65535``).
+
+``decoder="pypng"`` takes pixels from pypng's reader instead (the decoder of record, pure
+Python), after the same structural checks, so the two paths can be compared.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import zlib
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Literal
+
+import numpy as np
+import numpy.typing as npt
+
+from ..errors import PathLike, PngFormatError
+from .chunks import ChunkReader, Header
+from .unfilter import unfilter_block
+
+U8 = npt.NDArray[np.uint8]
+Decoder = Literal["auto", "numpy", "pypng"]
+DECODERS: tuple[str, ...] = ("auto", "numpy", "pypng")
+FILTER_NAMES = ("none", "sub", "up", "average", "paeth")
+# Filtered bytes handed to the unfilter step at once. Larger blocks shorten the Average and
+# Paeth wavefronts (a block of k rows of w pixels takes k + w steps), smaller ones save memory.
+_BLOCK_BYTES = 4 << 20
+
+
+@dataclass(frozen=True)
+class Survey:
+    """What one full decode found: the pixel digest, and what the file is made of."""
+
+    pixels_sha256: str
+    filters: dict[str, int]  # scanlines per filter type
+    chunks: dict[str, int]  # chunks per type
+    idat_bytes: int
+    file_bytes: int
+
+
+@dataclass
+class _Tally:
+    filters: list[int] = field(default_factory=lambda: [0] * 5)
+
+
+class PngFile:
+    """An open PNG: the checked chunk stream (:attr:`chunks`) and its pixels.
+
+    Use as a context manager. Pixels come from :meth:`red_blocks`; the raw filtered
+    scanlines from :meth:`scanline_blocks`. Each may be iterated once.
+    """
+
+    def __init__(self, path: PathLike, **kwargs: int) -> None:
+        self.chunks = ChunkReader(path, **kwargs)
+        self.path = self.chunks.path
+        self.header: Header = self.chunks.header
+
+    def __enter__(self) -> PngFile:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self.chunks.close()
+
+    @property
+    def palette(self) -> U8 | None:
+        return self.chunks.palette
+
+    def scanline_blocks(self, tally: _Tally | None = None) -> Iterator[tuple[int, U8]]:
+        """Yield (pass index, ``(k, 1 + row bytes)`` filtered scanlines), in file order.
+
+        Checks that the stream holds exactly the scanlines the header declares, that every
+        filter type is 0..4, and that the zlib stream and the chunk stream end properly.
+        """
+        stream = _Inflater(self.chunks.idat(), self.chunks.fail)
+        rows_done = 0
+        total_rows = sum(p[5] for p in self.header.passes())
+        for index, (*_, w, h) in enumerate(self.header.passes()):
+            row_len = 1 + self.header.row_bytes(w)
+            per_block = max(1, _BLOCK_BYTES // row_len)
+            for start in range(0, h, per_block):
+                k = min(per_block, h - start)
+                data = stream.read(k * row_len, rows_done, total_rows, row_len)
+                block = np.frombuffer(data, dtype=np.uint8).reshape(k, row_len)
+                bad = np.flatnonzero(block[:, 0] > 4)
+                if bad.size:
+                    row = rows_done + int(bad[0])
+                    raise self.chunks.fail(
+                        f"scanline {row} has invalid filter type {block[bad[0], 0]}"
+                    )
+                rows_done += k
+                if tally is not None:
+                    counts = np.bincount(block[:, 0], minlength=5).tolist()
+                    tally.filters = [a + b for a, b in zip(tally.filters, counts, strict=True)]
+                yield index, block
+        stream.finish()
+
+    def red_blocks(self, decoder: Decoder = "auto", tally: _Tally | None = None) -> Iterator[U8]:
+        """Yield ``(k, width)`` uint8 blocks of the red channel, top to bottom."""
+        if decoder == "pypng":
+            yield from self._red_blocks_pypng()
+        elif self.header.interlace:
+            yield from _blocks_of(self._red_interlaced(tally))
+        else:
+            prev = np.zeros(self.header.row_bytes(self.header.width), dtype=np.uint8)
+            for _, block in self.scanline_blocks(tally):
+                rows = unfilter_block(block, prev, self.header.filter_unit)
+                prev = rows[-1]
+                yield self._red(rows, self.header.width)
+
+    def pixels_sha256(self, decoder: Decoder = "auto") -> str:
+        """Decode the whole image; sha256 of its red channel, ``(height, width)`` uint8, C order."""
+        return self.survey(decoder).pixels_sha256
+
+    def survey(self, decoder: Decoder = "auto") -> Survey:
+        """Decode the whole image once; its pixel digest, filters and chunks."""
+        digest = hashlib.sha256()
+        tally = _Tally()
+        for block in self.red_blocks(decoder, tally):
+            digest.update(np.ascontiguousarray(block).data)
+        if decoder == "pypng":  # pypng's rows carry no filter bytes: count them from ours
+            tally = _Tally()
+            for _ in self.scanline_blocks(tally):
+                pass
+        return Survey(
+            pixels_sha256=digest.hexdigest(),
+            filters=dict(zip(FILTER_NAMES, tally.filters, strict=True)),
+            chunks=dict(sorted(self.chunks.counts.items())),
+            idat_bytes=self.chunks.idat_bytes,
+            file_bytes=self.chunks.file_bytes,
+        )
+
+    def _red_interlaced(self, tally: _Tally | None) -> U8:
+        h = self.header
+        image = np.empty((h.height, h.width), dtype=np.uint8)
+        passes = h.passes()
+        prev: U8 | None = None
+        current = -1
+        filled = 0
+        for index, block in self.scanline_blocks(tally):
+            x0, y0, dx, dy, w, _ = passes[index]
+            if index != current:
+                current, filled = index, 0
+                prev = np.zeros(h.row_bytes(w), dtype=np.uint8)
+            assert prev is not None
+            rows = unfilter_block(block, prev, h.filter_unit)
+            prev = rows[-1]
+            k = rows.shape[0]
+            ys = slice(y0 + filled * dy, y0 + (filled + k) * dy, dy)
+            image[ys, x0::dx] = self._red(rows, w)
+            filled += k
+        return image
+
+    def _red(self, rows: U8, width: int) -> U8:
+        """Reconstructed scanlines -> the 8-bit red sample of each pixel."""
+        h = self.header
+        k = rows.shape[0]
+        if h.bit_depth == 8:
+            samples = rows[:, :: h.channels] if h.channels > 1 else rows
+        elif h.bit_depth == 16:
+            pairs = rows.reshape(k, width * h.channels, 2)[:, :: h.channels]
+            wide = pairs[:, :, 0].astype(np.uint32) << 8 | pairs[:, :, 1]
+            rounded: U8 = ((wide * 255 + 32767) // 65535).astype(np.uint8)
+            return rounded
+        else:
+            samples = _unpack(rows, h.bit_depth, width)
+            if h.color_type == 0:
+                scaled: U8 = samples * np.uint8(255 // ((1 << h.bit_depth) - 1))
+                return scaled
+        if h.color_type == 3:
+            return self._palette_red(samples)
+        return np.ascontiguousarray(samples)
+
+    def _palette_red(self, indices: U8) -> U8:
+        palette = self.chunks.palette
+        assert palette is not None
+        n = palette.shape[0]
+        if n < 256 and int(indices.max(initial=0)) >= n:
+            raise self.chunks.fail(
+                f"a pixel uses palette index {int(indices.max())}, past its {n} entries"
+            )
+        red: U8 = palette[:, 0]
+        return red[indices]
+
+    def _red_blocks_pypng(self) -> Iterator[U8]:
+        """pypng's reader, after our own walk of the whole file has passed."""
+        for _ in self.scanline_blocks():
+            pass
+        import png  # pypng, imported here: only this path needs it at run time
+
+        h = self.header
+        wanted = np.uint16 if h.bit_depth == 16 else np.uint8
+        out = np.empty((h.height, h.width), dtype=np.uint8)
+        n = 0
+        try:
+            with open(self.path, "rb") as f:
+                _, height, rows, _info = png.Reader(file=f).read()
+                for n, row in enumerate(rows, 1):
+                    values = np.asarray(row, dtype=wanted)[:: h.channels]
+                    if h.color_type == 3:
+                        out[n - 1] = self._palette_red(values.astype(np.uint8))
+                    elif h.bit_depth == 16:
+                        out[n - 1] = (values.astype(np.uint32) * 255 + 32767) // 65535
+                    else:
+                        out[n - 1] = values * (255 // ((1 << h.bit_depth) - 1))
+        except (png.Error, ValueError) as e:  # pypng's own refusal
+            raise self.chunks.fail(f"pypng refused it: {e}") from None
+        if n != height:
+            raise self.chunks.fail(f"pypng returned {n} of {height} rows")
+        yield from _blocks_of(out)
+
+
+class _Inflater:
+    """The IDAT zlib stream, inflated only as far as asked (a bomb cannot run ahead)."""
+
+    def __init__(self, pieces: Iterator[bytes], fail: Callable[[str], PngFormatError]) -> None:
+        self._pieces = pieces
+        self._fail = fail
+        self._z = zlib.decompressobj()
+        self._tail = b""
+
+    def _next_input(self) -> bytes | None:
+        if self._tail:
+            return self._tail
+        return next(self._pieces, None)
+
+    def _inflate(self, data: bytes, limit: int) -> bytes:
+        try:
+            out = self._z.decompress(data, limit)
+        except zlib.error as e:
+            raise self._fail(f"corrupt image data (zlib: {e})") from None
+        self._tail = self._z.unconsumed_tail
+        return out
+
+    def read(self, n: int, rows_done: int, total_rows: int, row_len: int) -> bytes:
+        """Exactly ``n`` more inflated bytes, or an error naming how far the data went."""
+        parts: list[bytes] = []
+        need = n
+        while need:
+            whole_rows = rows_done + (n - need) // row_len
+            if self._z.eof:
+                raise self._short(whole_rows, total_rows)
+            data = self._next_input()
+            # With no input left, flush what the output limit held back, if anything.
+            out = self._inflate(b"" if data is None else data, need)
+            if not out and data is None:
+                raise self._short(whole_rows, total_rows)
+            parts.append(out)
+            need -= len(out)
+        return parts[0] if len(parts) == 1 else b"".join(parts)
+
+    def _short(self, rows_done: int, total_rows: int) -> PngFormatError:
+        if self._z.eof:
+            return self._fail(
+                f"too few rows: the image data ends after {rows_done} of {total_rows} rows"
+            )
+        return self._fail("truncated image data: the zlib stream ends early")
+
+    def finish(self) -> None:
+        """The stream must end exactly here: no more pixels, then a proper zlib end."""
+        while not self._z.eof:
+            data = self._next_input()
+            if self._inflate(b"" if data is None else data, 1):
+                raise self._fail("extra data after the last row of the image")
+            if data is None:
+                raise self._fail("truncated image data: the zlib stream has no end")
+        if self._z.unused_data or self._tail or any(self._pieces):
+            raise self._fail("extra data after the end of the zlib stream")
+
+
+def _unpack(rows: U8, depth: int, width: int) -> U8:
+    """Split bytes of 1-, 2- or 4-bit samples into one byte each (section 7.2: big end first)."""
+    k = rows.shape[0]
+    if depth == 1:
+        bits: U8 = np.unpackbits(rows, axis=1)[:, :width]
+        return bits
+    per = 8 // depth
+    shifts = np.arange(8 - depth, -1, -depth, dtype=np.uint8)
+    mask = np.uint8((1 << depth) - 1)
+    out: U8 = ((rows[:, :, None] >> shifts) & mask).reshape(k, rows.shape[1] * per)
+    return out[:, :width]
+
+
+def _blocks_of(image: U8, rows: int = 4096) -> Iterator[U8]:
+    for start in range(0, image.shape[0], rows):
+        yield image[start : start + rows]
+
+
+def read_red(path: PathLike, decoder: Decoder = "auto") -> U8:
+    """The whole image's red channel as a ``(height, width)`` uint8 array."""
+    with PngFile(path) as png_file:
+        out = np.empty((png_file.header.height, png_file.header.width), dtype=np.uint8)
+        row = 0
+        for block in png_file.red_blocks(decoder):
+            out[row : row + block.shape[0]] = block
+            row += block.shape[0]
+    return out
+
+
+def pixels_sha256(path: PathLike, decoder: Decoder = "auto") -> str:
+    """sha256 of the decoded red channel, ``(height, width)`` uint8 in C order."""
+    with PngFile(path) as png_file:
+        return png_file.pixels_sha256(decoder)
