@@ -18,7 +18,7 @@ from typing import Any, NoReturn, TypeVar
 import click
 from click.core import ParameterSource
 
-from . import progress
+from . import datasets, progress
 from ._version import __version__
 from .convert import (
     DTYPES,
@@ -31,6 +31,7 @@ from .convert import (
     write_output,
 )
 from .datasets import DATASETS
+from .download import DEFAULT_RETRIES, DEFAULT_TIMEOUT, fetch_dataset
 from .errors import MnistSpriteError, OptionError
 from .files import file_sha256
 from .labels import LABEL_FORMATS
@@ -162,7 +163,7 @@ def quiet_option(f: F) -> F:
 def image_size_option(f: F) -> F:
     return click.option(
         "--image-size",
-        default="28x28",
+        default="{}x{}".format(*Options.image_size),
         show_default=True,
         metavar="HxW",
         help="Size of one image; a sprite's width must be H*W.",
@@ -239,28 +240,28 @@ def cli() -> None:
     "--format",
     "fmt",
     type=click.Choice(FORMATS),
-    default="npz",
+    default=FORMATS[0],
     show_default=True,
     help="npz: one archive; npy: a folder of four memory-mappable .npy files.",
 )
 @click.option(
     "--dtype",
     type=click.Choice(DTYPES),
-    default="float32",
+    default=Options.dtype,
     show_default=True,
     help="Pixel type: floats hold v / 255 exactly as TensorFlow.js; uint8 keeps 0..255.",
 )
 @click.option(
     "--label-format",
     type=click.Choice(LABEL_FORMATS),
-    default="onehot",
+    default=Options.label_format,
     show_default=True,
     help="onehot: (N, 10) uint8 rows as in the label file; index: (N,) uint8 class ids.",
 )
 @click.option(
     "--shape",
     type=click.Choice(SHAPES),
-    default="flat",
+    default=Options.shape,
     show_default=True,
     help="flat (N, 784), image (N, 28, 28) or channels (N, 28, 28, 1).",
 )
@@ -278,7 +279,7 @@ def cli() -> None:
 @click.option(
     "--decoder",
     type=click.Choice(DECODERS),
-    default="auto",
+    default=Options.decoder,
     show_default=True,
     help="PNG row decoder: auto/numpy (fast) or pypng (the reference, slow) to cross-check.",
 )
@@ -359,7 +360,7 @@ def convert_command(
 @click.option(
     "--dataset",
     type=click.Choice(sorted(DATASETS)),
-    default="mnist",
+    default=datasets.DEFAULT,
     show_default=True,
     help="Which dataset to fetch (the sample is bundled and needs no fetching).",
 )
@@ -385,7 +386,7 @@ def convert_command(
 @click.option(
     "--timeout",
     type=click.FloatRange(min=0.1),
-    default=30.0,
+    default=DEFAULT_TIMEOUT,
     show_default=True,
     metavar="S",
     help="Seconds to wait for a connection or for data before retrying.",
@@ -393,7 +394,7 @@ def convert_command(
 @click.option(
     "--retries",
     type=click.IntRange(min=0),
-    default=3,
+    default=DEFAULT_RETRIES,
     show_default=True,
     metavar="N",
     help="Retries per source after a connection error, a timeout or a 5xx (never after a 4xx).",
@@ -426,8 +427,6 @@ def fetch_command(
       mnist-sprite fetch --from /media/usb/   # an air-gapped machine
       sprite=$(mnist-sprite fetch --quiet | head -n 1)
     """
-    from .download import fetch_dataset  # imported here: start-up time counts in pipelines
-
     result = fetch_dataset(
         DATASETS[dataset],
         cache_dir=cache_dir,
@@ -444,8 +443,8 @@ def fetch_command(
     if as_json:
         _print_json(result.summary())
         return
-    for path in result.paths.values():
-        click.echo(str(path))
+    # One write: a reader that stops after the first line (head -n 1) still gets a whole write.
+    click.echo("\n".join(str(path) for path in result.paths.values()))
     if not quiet:
         click.echo(result.describe(), err=True)
 

@@ -331,7 +331,7 @@ def prefetch(items: Iterator[T], depth: int = 2) -> Generator[T, None, None]:
     """Produce ``items`` in a worker thread, at most ``depth`` ahead of the consumer.
 
     Inflating and unfiltering the next rows then overlaps with converting and writing these:
-    zlib, numpy and file writes all release the GIL, and the machines have two cores.
+    zlib, numpy and file writes all release the GIL, so two cores work at once.
     Exceptions in the worker are raised in the consumer; closing the consumer stops it.
     """
     channel: queue.Queue[tuple[object, BaseException | None]] = queue.Queue(depth)

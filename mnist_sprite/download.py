@@ -40,6 +40,8 @@ from .files import file_sha256, looks_like_html, read_json, write_json
 from .png import SIGNATURE, pixels_sha256
 
 MIRRORS_ENV = "MNIST_SPRITE_MIRRORS"
+DEFAULT_TIMEOUT = 30.0  # seconds to wait for a connection or for more data
+DEFAULT_RETRIES = 3  # per source, after a transient failure
 MARKER = ".verified.json"
 USER_AGENT = f"mnist-sprite/{__version__}"
 _PIECE = 1 << 16
@@ -215,8 +217,8 @@ def fetch_dataset(
     offline: bool = False,
     from_path: PathLike | None = None,
     force: bool = False,
-    timeout: float = 30.0,
-    retries: int = 3,
+    timeout: float = DEFAULT_TIMEOUT,
+    retries: int = DEFAULT_RETRIES,
     backoff: float = 1.0,
     show_progress: bool = False,
 ) -> FetchResult:

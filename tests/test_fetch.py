@@ -8,6 +8,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -341,3 +342,65 @@ def test_cli_all_options(server: Server, tmp_path: Path) -> None:
         cli, ["fetch", "--from", str(tmp_path / "none"), "--cache-dir", str(tmp_path)]
     )
     assert result.exit_code == 1 and f"{tmp_path / 'none'}: no such file" in result.stderr
+
+
+class FakeMsvcrt:
+    """Windows' msvcrt.locking on Linux: byte-range locks as flock, and LK_LOCK's give-up."""
+
+    LK_UNLCK, LK_LOCK = 0, 1
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[int, int, int]] = []
+        self.give_up_once = True
+
+    def locking(self, fd: int, mode: int, nbytes: int) -> None:
+        import fcntl
+
+        self.calls.append((mode, os.lseek(fd, 0, os.SEEK_CUR), nbytes))
+        if mode == self.LK_LOCK and self.give_up_once:  # LK_LOCK fails after ~10 s of waiting
+            self.give_up_once = False
+            raise OSError(36, "Resource deadlock avoided")
+        fcntl.flock(fd, fcntl.LOCK_EX if mode == self.LK_LOCK else fcntl.LOCK_UN)
+
+
+def test_lock_without_fcntl_uses_msvcrt_and_still_serializes(
+    server: Server, files: Files, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from mnist_sprite import download
+
+    fake = FakeMsvcrt()
+    monkeypatch.setattr(download, "LOCK_KIND", "msvcrt")
+    monkeypatch.setitem(sys.modules, "msvcrt", fake)
+    base = serve(server, files, slow=0.002)
+    errors: list[BaseException] = []
+
+    def one() -> None:
+        try:
+            fetch(files, tmp_path, mirrors=[base])
+        except BaseException as e:  # reported below
+            errors.append(e)
+
+    threads = [threading.Thread(target=one) for _ in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert server.hits["/data/tiny_images.png"] == 1 and server.hits["/data/tiny_labels_uint8"] == 1
+    locks = [c for c in fake.calls if c[0] == FakeMsvcrt.LK_LOCK]
+    unlocks = [c for c in fake.calls if c[0] == FakeMsvcrt.LK_UNLCK]
+    assert len(locks) == 4 and len(unlocks) == 3  # one give-up retried; every lock released
+    assert all(offset == 0 and n == 1 for _, offset, n in fake.calls)  # byte 0, always
+
+
+def test_nothing_posix_only_is_needed_to_import_or_load(tmp_path: Path) -> None:
+    code = (
+        "import sys; sys.modules['fcntl'] = None\n"  # as on Windows: import fcntl fails
+        "import mnist_sprite, mnist_sprite.cli, mnist_sprite.download\n"
+        "(x, y), _ = mnist_sprite.load_data('sample'); print(x.shape)\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, cwd=tmp_path
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "(800, 784)"
