@@ -3,6 +3,7 @@
 from ._version import __version__
 from .api import convert, fetch, load_data
 from .errors import (
+    ColourWarning,
     FetchError,
     IntegrityError,
     LabelError,
@@ -15,6 +16,7 @@ from .errors import (
 )
 
 __all__ = [
+    "ColourWarning",
     "FetchError",
     "IntegrityError",
     "LabelError",

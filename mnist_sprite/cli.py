@@ -170,6 +170,22 @@ def image_size_option(f: F) -> F:
     )(f)
 
 
+def train_size_option(f: F) -> F:
+    return click.option(
+        "--train-size",
+        type=click.IntRange(min=0),
+        metavar="N",
+        help="Images in the training split [default: 55000 of 65000 (TensorFlow.js), 800 of "
+        "the sample's 1000; required for other sprites].",
+    )(f)
+
+
+def _given(name: str) -> bool:
+    """Did the command line give this option (rather than leave its default)?"""
+    source = click.get_current_context().get_parameter_source(name)
+    return source is not None and source is not ParameterSource.DEFAULT
+
+
 def source_options(f: F) -> F:
     for decorator in reversed(
         [
@@ -266,13 +282,7 @@ def cli() -> None:
     help="flat (N, 784), image (N, 28, 28) or channels (N, 28, 28, 1).",
 )
 @image_size_option
-@click.option(
-    "--train-size",
-    type=click.IntRange(min=0),
-    metavar="N",
-    help="Images in the training split [default: 55000 of 65000 (TensorFlow.js), 800 of the "
-    "sample's 1000; required for other sprites].",
-)
+@train_size_option
 @click.option("--shuffle", is_flag=True, help="Permute each split (reproducibly, see --seed).")
 @click.option("--seed", type=int, metavar="S", help="Seed for --shuffle [default: 0].")
 @click.option("--compress", is_flag=True, help="Deflate the .npz members (smaller, slower).")
@@ -282,6 +292,15 @@ def cli() -> None:
     default=Options.decoder,
     show_default=True,
     help="PNG row decoder: auto/numpy (fast) or pypng (the reference, slow) to cross-check.",
+)
+@click.option(
+    "--draw-rows",
+    type=click.IntRange(min=1),
+    default=Options.draw_rows,
+    show_default=True,
+    metavar="N",
+    help="Rows the browser loader draws onto its canvas at once (data.js: 5000); changes "
+    "only sprites with transparency.",
 )
 @click.option("--force", "-f", is_flag=True, help="Replace an existing output.")
 @quiet_option
@@ -303,6 +322,7 @@ def convert_command(
     seed: int | None,
     compress: bool,
     decoder: Any,
+    draw_rows: int,
     force: bool,
     quiet: bool,
     as_json: bool,
@@ -330,6 +350,7 @@ def convert_command(
         shuffle=shuffle,
         seed=seed,
         decoder=decoder,
+        draw_rows=draw_rows,
     )
     check_out(out, fmt, compress)  # before any download: a wrong --out wastes nothing
     sources = _sources(dataset, sprite, labels, cache_dir, offline, quiet)
@@ -344,6 +365,8 @@ def convert_command(
             total, "decoding", "rows", enabled=progress.wanted(quiet)
         ),
     )
+    for warning in result.warnings:  # always shown: it is about the numbers, not progress
+        click.echo(f"warning: {warning}", err=True)
     if as_json:
         summary = result.summary()
         summary["sha256"] = _output_digest(Path(out), fmt)
@@ -499,8 +522,7 @@ def inspect_command(
     """
     from . import inspection
 
-    ctx = click.get_current_context()
-    if grid is None and ctx.get_parameter_source("count") is not ParameterSource.DEFAULT:
+    if grid is None and _given("count"):
         raise OptionError(None, "--count sets the size of a --grid contact sheet", "add --grid")
     if grid is None and force:
         raise OptionError(None, "--force replaces an existing --grid file", "add --grid")
@@ -521,12 +543,16 @@ def inspect_command(
         else:
             click.echo(f"wrote {grid}: {facts['digits']} digits", err=True)
         return
-    given = ctx.get_parameter_source("image_size") is not ParameterSource.DEFAULT
-    report = inspection.inspect(path, image_size=size if given else None, train_size=train_size)
+    report = inspection.inspect(
+        path, image_size=size if _given("image_size") else None, train_size=train_size
+    )
     if as_json:
         _print_json(report)
     else:
         click.echo(inspection.render(report))
+    if report.get("problems"):  # the facts are shown; the exit code still tells it is damaged
+        click.echo(f"error: {path}: {'; '.join(report['problems'])}; re-download it", err=True)
+        raise click.exceptions.Exit(1)
 
 
 @cli.command("verify")
@@ -539,6 +565,8 @@ def inspect_command(
     help="Check a cached dataset's files (default: mnist).",
 )
 @cache_dir_option
+@image_size_option
+@train_size_option
 @json_option
 def verify_command(
     output: Path | None,
@@ -546,14 +574,17 @@ def verify_command(
     labels: Path | None,
     dataset: str | None,
     cache_dir: Path | None,
+    image_size: str,
+    train_size: int | None,
     as_json: bool,
 ) -> None:
     """Prove that sources, and an output made from them, are intact and correct.
 
-    Checks that the sprite decodes completely and its pixels match the pinned digest, that the
-    labels match theirs and are one-hot with the published class counts, and that every array
-    of OUTPUT equals what convert writes from these sources with the options recorded in it.
-    Exit 0 when everything holds, 1 when anything does not.
+    Checks that the sprite decodes completely; that the files belong to the dataset any of them
+    identifies by a pinned digest (or says none is pinned); that the labels are one-hot with
+    the published class counts; that convert would accept them (image size, label count,
+    split); and that every array of OUTPUT equals what convert writes from these sources with
+    the options recorded in it. Exit 0 when everything holds, 1 when anything does not.
 
     \b
       mnist-sprite verify                      # the cached MNIST files
@@ -562,7 +593,15 @@ def verify_command(
     """
     from .verify import verify
 
-    report = verify(output, sprite=sprite, labels=labels, dataset=dataset, cache_dir=cache_dir)
+    report = verify(
+        output,
+        sprite=sprite,
+        labels=labels,
+        dataset=dataset,
+        cache_dir=cache_dir,
+        image_size=parse_image_size(image_size) if _given("image_size") else None,
+        train_size=train_size,
+    )
     if as_json:
         _print_json(report.to_dict())
     else:

@@ -9,6 +9,7 @@ import queue
 import sys
 import threading
 import time
+import warnings
 from collections.abc import Callable, Generator, Iterator
 from contextlib import AbstractContextManager
 from dataclasses import asdict, dataclass, field, fields
@@ -21,10 +22,11 @@ import numpy.typing as npt
 from . import datasets
 from ._version import __version__
 from .datasets import DEFAULT_TRAIN_SIZES, Dataset
-from .errors import OptionError, PathLike, SpriteError
+from .errors import ColourWarning, OptionError, PathLike, SpriteError
 from .files import file_sha256
 from .labels import LABEL_FORMATS, read_onehot, to_index
 from .png import DECODERS, Decoder, PngFile
+from .png.canvas import DRAW_ROWS, colour_warning
 from .writers import FORMATS, MemorySink, NpyDirSink, NpzSink, Sink, atomic_output, spooled_stdout
 
 DTYPES = ("float32", "float64", "float16", "uint8")
@@ -64,6 +66,8 @@ class Options:
     shuffle: bool = False
     seed: int | None = None
     decoder: Decoder = "auto"
+    # Rows the loader draws onto its canvas at once; changes only sprites with transparency.
+    draw_rows: int = DRAW_ROWS
 
     def __post_init__(self) -> None:
         self._check()
@@ -85,6 +89,10 @@ class Options:
             )
         if self.train_size is not None and self.train_size < 0:
             raise OptionError(None, "--train-size is negative", "give a count of images")
+        if self.draw_rows < 1:
+            raise OptionError(
+                None, f"--draw-rows {self.draw_rows} is not positive", "give e.g. 5000"
+            )
 
     def recorded(self) -> dict[str, Any]:
         """The options that shape the output (the decoder does not), for provenance."""
@@ -193,6 +201,7 @@ class Plan:
     onehot: npt.NDArray[np.uint8]
     shapes: dict[str, tuple[int, ...]] = field(default_factory=dict)
     dtypes: dict[str, np.dtype[Any]] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)  # what a browser would do differently
 
     def provenance(self) -> dict[str, Any]:
         return {
@@ -218,7 +227,8 @@ class Plan:
         }
 
 
-def _plan(png_file: PngFile, sources: Sources, options: Options) -> Plan:
+def plan_conversion(png_file: PngFile, sources: Sources, options: Options) -> Plan:
+    """Everything convert checks before it decodes: image size, label rows, the split."""
     header = png_file.header
     h, w = options.image_size
     check_width(sources.sprite, header.width, options.image_size)
@@ -242,6 +252,9 @@ def _plan(png_file: PngFile, sources: Sources, options: Options) -> Plan:
     pixel_shape = {"flat": (h * w,), "image": (h, w), "channels": (h, w, 1)}[options.shape]
     label_shape: tuple[int, ...] = (onehot.shape[1],) if options.label_format == "onehot" else ()
     plan = Plan(sources, options, images, train, onehot)
+    colours = colour_warning(png_file.chunks.colour_chunks)
+    if colours is not None:
+        plan.warnings.append(f"{sources.sprite}: {colours}")
     for split, n in (("train", train), ("test", images - train)):
         plan.shapes[f"x_{split}"] = (n, *pixel_shape)
         plan.shapes[f"y_{split}"] = (n, *label_shape)
@@ -267,7 +280,7 @@ def _run(
     as_output = _converter(plan.options.dtype)
     perms = _permutations(plan)
     labels = plan.onehot if plan.options.label_format == "onehot" else to_index(plan.onehot)
-    with contextlib.closing(_row_blocks(png_file, plan.options.decoder, progress)) as blocks:
+    with contextlib.closing(_row_blocks(png_file, plan.options, progress)) as blocks:
         _split(plan, sink, blocks, labels, perms, as_output)
     return plan.shapes
 
@@ -314,9 +327,10 @@ def _split(
 
 
 def _row_blocks(
-    png_file: PngFile, decoder: Decoder, progress: Progress | None
+    png_file: PngFile, options: Options, progress: Progress | None
 ) -> Generator[npt.NDArray[np.uint8], None, None]:
-    with contextlib.closing(prefetch(png_file.red_blocks(decoder))) as blocks:
+    blocks_of = png_file.red_blocks(options.decoder, draw_rows=options.draw_rows)
+    with contextlib.closing(prefetch(blocks_of)) as blocks:
         for block in blocks:
             yield block
             if progress is not None:
@@ -379,6 +393,7 @@ class Result:
     arrays: dict[str, dict[str, Any]]
     provenance: dict[str, Any]
     seconds: float
+    warnings: list[str] = field(default_factory=list)
 
     def summary(self) -> dict[str, Any]:
         return {
@@ -389,6 +404,7 @@ class Result:
             "options": self.provenance["options"],
             "dataset": self.provenance["dataset"],
             "seconds": round(self.seconds, 3),
+            "warnings": self.warnings,
         }
 
 
@@ -448,7 +464,7 @@ def write_output(
         )
     inputs = (sources.sprite, sources.labels)
     with PngFile(sources.sprite) as png_file:
-        plan = _plan(png_file, sources, options)
+        plan = plan_conversion(png_file, sources, options)
         provenance = plan.provenance()
         with progress(plan.images) if progress else contextlib.nullcontext(None) as advance:
             if stream is not None:
@@ -467,7 +483,8 @@ def write_output(
         name: {"shape": list(plan.shapes[name]), "dtype": str(plan.dtypes[name])}
         for name in ARRAY_NAMES
     }
-    return Result(os.fspath(out), fmt, arrays, provenance, time.perf_counter() - started)
+    seconds = time.perf_counter() - started
+    return Result(os.fspath(out), fmt, arrays, provenance, seconds, plan.warnings)
 
 
 def _write_npz(
@@ -495,13 +512,18 @@ def _fill(png_file: PngFile, plan: Plan, sink: Sink, progress: Progress | None) 
 def run_into(sources: Sources, options: Options, sink: Sink) -> Plan:
     """Run the pipeline into any sink (memory, a file, or verify's comparison)."""
     with PngFile(sources.sprite) as png_file:
-        plan = _plan(png_file, sources, options)
+        plan = plan_conversion(png_file, sources, options)
         _fill(png_file, plan, sink, None)
     return plan
 
 
 def to_arrays(sources: Sources, options: Options | None = None) -> dict[str, npt.NDArray[Any]]:
-    """Convert ``sources`` into in-memory arrays keyed like an .npz output."""
+    """Convert ``sources`` into in-memory arrays keyed like an .npz output.
+
+    What a browser would do differently (a gamma chunk) is raised as a ColourWarning.
+    """
     sink = MemorySink()
-    run_into(sources, options or Options(), sink)
+    plan = run_into(sources, options or Options(), sink)
+    for message in plan.warnings:
+        warnings.warn(message, ColourWarning, stacklevel=2)
     return sink.arrays

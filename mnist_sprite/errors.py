@@ -114,3 +114,8 @@ class FetchError(MnistSpriteError):
 
 class IntegrityError(MnistSpriteError):
     """A file's digest or content does not match what it must be."""
+
+
+class ColourWarning(UserWarning):
+    """The sprite carries a colour chunk (gAMA, iCCP) that makes a browser's canvas change
+    its values; this tool gives the stored values (see README)."""

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+import os
 from typing import Any
 
 import numpy as np
@@ -17,10 +18,11 @@ from . import datasets
 from .convert import check_width
 from .datasets import DEFAULT_TRAIN_SIZES, Dataset
 from .errors import OptionError, PathLike, SourceError
-from .files import file_sha256, open_source
-from .labels import bad_rows, class_counts, read_onehot
+from .files import file_sha256, open_source, sniff
+from .labels import CLASSES, bad_rows, class_counts, read_onehot
 from .outputs import Output, kind_of
 from .png import COLOR_TYPES, SIGNATURE, PngFile
+from .png.canvas import colour_warning
 from .writers import atomic_output
 
 SCHEMA = 1
@@ -28,24 +30,33 @@ U8 = npt.NDArray[np.uint8]
 SHADES = " .:-=+*#%@"
 
 
+KINDS = "a sprite PNG, a label file (one-hot rows), an .npz or an .npy output folder"
+# A file is taken for a label file, perhaps a damaged one, when most of its first rows are
+# one-hot: random bytes or text almost never are.
+_LABEL_ROWS_SEEN = 10_000
+
+
 def kind(path: PathLike) -> str:
-    """What ``path`` holds, by content: sprite, labels, npz or npy."""
+    """What ``path`` holds, by content: sprite, labels, npz or npy.
+
+    Anything else is refused, saying what it looks like when that is known.
+    """
     found = kind_of(path)
     if found is not None:
         return found
     with open_source(path) as f:
-        head = f.read(8)
-        f.seek(0, 2)
-        size = f.tell()
-    if head == SIGNATURE:
+        head = f.read(CLASSES * _LABEL_ROWS_SEEN)
+        size = os.fstat(f.fileno()).st_size
+    if head.startswith(SIGNATURE):
         return "sprite"
-    if size and size % 10 == 0:
-        return "labels"
-    raise SourceError(
-        path,
-        "is not a PNG sprite, a label file (rows of 10 bytes), an .npz or an .npy folder",
-        "give one of those",
-    )
+    if size and size % CLASSES == 0:
+        rows = np.frombuffer(head[: len(head) // CLASSES * CLASSES], np.uint8)
+        onehot = rows.reshape(-1, CLASSES)
+        if bad_rows(onehot).size * 2 < onehot.shape[0]:
+            return "labels"
+    what = sniff(head[:1024])
+    looks = f"is {what}, not {KINDS}" if what else f"is none of {KINDS}"
+    raise SourceError(path, looks, "give one of those")
 
 
 def inspect(
@@ -75,6 +86,8 @@ def inspect_sprite(path: PathLike, image_size: tuple[int, int] | None = None) ->
             check_width(path, png_file.header.width, image_size)
         survey = png_file.survey()
         h = png_file.header
+        colour_chunks = sorted(png_file.chunks.colour_chunks)
+        browser = colour_warning(png_file.chunks.colour_chunks)
     image_size = image_size or (28, 28)
     per_image = image_size[0] * image_size[1]
     return {
@@ -94,6 +107,8 @@ def inspect_sprite(path: PathLike, image_size: tuple[int, int] | None = None) ->
         "file_bytes": survey.file_bytes,
         "compression_ratio": round(h.data_bytes() / max(1, survey.idat_bytes), 3),
         "filters": survey.filters,
+        "colour_chunks": colour_chunks,
+        "browser_warning": browser,
         "pixels_sha256": survey.pixels_sha256,
         "sha256": file_sha256(path),
         "dataset": _name(datasets.identify(pixels_sha256=survey.pixels_sha256)),
@@ -104,9 +119,9 @@ def inspect_labels(path: PathLike, train_size: int | None = None) -> dict[str, A
     """Rows, class counts per split, rows that are not one-hot, and which dataset it is."""
     with open_source(path) as f:
         data = f.read()
-    if not data or len(data) % 10:
+    if not data or len(data) % CLASSES:
         read_onehot(path)  # raises the one-line error for this file
-    onehot = np.frombuffer(data, dtype=np.uint8).reshape(-1, 10)
+    onehot = np.frombuffer(data, dtype=np.uint8).reshape(-1, CLASSES)
     rows = onehot.shape[0]
     if train_size is not None and train_size > rows:
         raise OptionError(
@@ -121,9 +136,12 @@ def inspect_labels(path: PathLike, train_size: int | None = None) -> dict[str, A
         counts["train"] = class_counts(onehot[:train])
         counts["test"] = class_counts(onehot[train:])
     digest = hashlib.sha256(data).hexdigest()
+    problems = [f"{bad.size:,} of {rows:,} rows are not one-hot"] if bad.size else []
     return {
         "schema": SCHEMA,
         "kind": "labels",
+        "ok": not problems,
+        "problems": problems,
         "path": str(path),
         "rows": rows,
         "train_size": train,
@@ -331,6 +349,10 @@ def render(facts: dict[str, Any]) -> str:
         row("chunks", ", ".join(f"{k} {v}" for k, v in facts["chunks"].items()))
         row("IDAT bytes", f"{facts['idat_bytes']:,} (ratio {facts['compression_ratio']})")
         row("row filters", ", ".join(f"{k} {v:,}" for k, v in facts["filters"].items()))
+        if facts["colour_chunks"]:
+            row("colour chunks", ", ".join(facts["colour_chunks"]))
+        if facts["browser_warning"]:
+            row("browser", f"warning: {facts['browser_warning']}")
         row("pixels sha256", facts["pixels_sha256"])
         row("file sha256", facts["sha256"])
         row("dataset", facts["dataset"] or "none known")

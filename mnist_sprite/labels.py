@@ -12,9 +12,10 @@ from .files import open_source
 
 U8 = npt.NDArray[np.uint8]
 LABEL_FORMATS = ("onehot", "index")
+CLASSES = 10  # bytes per row in TensorFlow.js's label files: every dataset it publishes has 10
 
 
-def read_onehot(path: PathLike, classes: int = 10, *, expected_rows: int | None = None) -> U8:
+def read_onehot(path: PathLike, classes: int = CLASSES, *, expected_rows: int | None = None) -> U8:
     """Read a label file as ``(rows, classes)`` uint8, checking every row is one-hot.
 
     ``expected_rows`` is checked from the file size before anything else is read, so a label

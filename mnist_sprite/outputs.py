@@ -71,6 +71,13 @@ class Output:
                 raise SourceError(
                     self.path, f"is not a readable .npz ({e})", "convert again"
                 ) from None
+            if not any(n.endswith(".npy") for n in self._zip.namelist()):
+                self._zip.close()
+                raise SourceError(
+                    self.path,
+                    "is a zip file that is not an output (it holds no .npy arrays)",
+                    "give an .npz that mnist-sprite convert or numpy.savez wrote",
+                )
 
     def __enter__(self) -> Output:
         return self

@@ -9,6 +9,7 @@ produces it, so nothing is held whole.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,14 +21,16 @@ from . import datasets
 from .convert import (
     ARRAY_NAMES,
     Options,
+    Plan,
     Sources,
     explicit_sources,
+    plan_conversion,
     run_into,
 )
 from .datasets import DATASETS, Dataset
 from .errors import MnistSpriteError, PathLike, SourceError
 from .files import file_sha256
-from .labels import class_counts, read_onehot
+from .labels import U8, class_counts, read_onehot
 from .outputs import Output
 from .png import PngFile
 
@@ -97,83 +100,159 @@ def verify(
     dataset: str | None = None,
     cache_dir: PathLike | None = None,
     options: Options | None = None,
+    image_size: tuple[int, int] | None = None,
+    train_size: int | None = None,
 ) -> Report:
-    """Check the sources, and ``output`` against them; every finding is in the report."""
+    """Check the sources, and ``output`` against them; every finding is in the report.
+
+    The dataset is the one named, else the one an output records, else the one any source
+    identifies by a pinned digest (sprite file, sprite pixels or label file): then every
+    source is checked against it. ``options`` (image size, split) are checked as convert
+    checks them; an output's recorded options are used where none are given.
+    """
     report = Report()
-    if output is not None and dataset is None and sprite is None and labels is None:
-        dataset = _recorded_dataset(Path(output))
-    sources = _sources(dataset, sprite, labels, cache_dir)
-    images, known = _check_sprite(report, sources)
-    if known is not None and sources.dataset is None:
-        sources = Sources(sources.sprite, sources.labels, known)
-    _check_labels(report, sources, images, known)
+    prov = None
     if output is not None:
-        _check_output(report, Path(output), sources, options)
+        with Output(output) as out:
+            prov = out.provenance()
+    if output is not None and dataset is None and sprite is None and labels is None:
+        dataset = _recorded_dataset(prov)
+    sources = _sources(dataset, sprite, labels, cache_dir)
+    options = options or _options_of(prov, None)
+    if image_size is not None:
+        options = dataclasses.replace(options, image_size=image_size)
+    if train_size is not None:
+        options = dataclasses.replace(options, train_size=train_size)
+    digests = _digests(sources)
+    pixels, images = _check_sprite_intact(report, sources)
+    known = sources.dataset or _identify(report, digests, pixels)
+    if known is not None:
+        sources = Sources(sources.sprite, sources.labels, known)
+        _check_pinned(report, known, digests, pixels)
+    else:
+        report.add(
+            "pinned digests",
+            True,
+            "these files match no known dataset: no pinned digest to check them against",
+        )
+    onehot = _check_labels(report, sources, images)
+    plan = _check_convertible(report, sources, options) if images is not None else None
+    if onehot is not None and known is not None and known.class_counts is not None:
+        _check_class_counts(report, known, onehot)
+    if output is not None and plan is not None:
+        _check_output(report, Path(output), sources, prov, options)
     return report
 
 
-def _recorded_dataset(output: Path) -> str | None:
+def _recorded_dataset(prov: dict[str, Any] | None) -> str | None:
     """The known dataset an output's provenance names, if any: its sources are the ones."""
-    with Output(output) as out:
-        prov = out.provenance()
     name = prov.get("dataset") if prov else None
     return name if isinstance(name, str) and name in DATASETS else None
 
 
-def _check_sprite(report: Report, sources: Sources) -> tuple[int | None, Dataset | None]:
+def _digests(sources: Sources) -> dict[str, str | None]:
+    """sha256 of each source file's bytes (None when it cannot be read)."""
+    out: dict[str, str | None] = {}
+    for role, path in (("sprite", sources.sprite), ("labels", sources.labels)):
+        try:
+            out[role] = file_sha256(path)
+        except MnistSpriteError:
+            out[role] = None
+    return out
+
+
+def _check_sprite_intact(report: Report, sources: Sources) -> tuple[str | None, int | None]:
+    """(pixel digest, image count) of a sprite that decodes completely; Nones if it does not."""
     try:
         with PngFile(sources.sprite) as png_file:
             pixels = png_file.pixels_sha256()
             height = png_file.header.height
     except MnistSpriteError as e:
         report.add("sprite intact", False, str(e))
-        return None, sources.dataset
+        return None, None
     report.add("sprite intact", True, f"{sources.sprite}: every CRC, row and the zlib end check")
-    known = sources.dataset or datasets.identify(pixels_sha256=pixels)
-    if known is None:
-        report.add("sprite pixels", True, f"sha256 {pixels}; no pinned digest for this sprite")
-    elif pixels == known.sprite.pixels_sha256:
+    return pixels, height
+
+
+def _identify(report: Report, digests: dict[str, str | None], pixels: str | None) -> Dataset | None:
+    """The dataset that any source belongs to by a pinned digest, saying which source told."""
+    for what, found in (
+        ("the sprite file", datasets.identify(sha256=digests["sprite"])),
+        ("the sprite's pixels", datasets.identify(pixels_sha256=pixels)),
+        ("the label file", datasets.identify(labels_sha256=digests["labels"])),
+    ):
+        if found is not None:
+            report.add("dataset", True, f"{found.name}, identified by {what}")
+            return found
+    return None
+
+
+def _check_pinned(
+    report: Report, known: Dataset, digests: dict[str, str | None], pixels: str | None
+) -> None:
+    """Every source against the dataset's pinned digests, naming the one that differs."""
+    want_pixels = known.sprite.pixels_sha256
+    if pixels is None:
+        report.add("sprite pixels", False, f"not checked against {known.name}: it does not decode")
+    elif digests["sprite"] == known.sprite.sha256 or pixels == want_pixels:
         report.add("sprite pixels", True, f"match the pinned digest of {known.name}")
     else:
         report.add(
             "sprite pixels",
             False,
-            f"sha256 {pixels[:16]}... is not {known.name}'s pinned "
-            f"{str(known.sprite.pixels_sha256)[:16]}...; fetch it again with --force",
+            f"the sprite is not {known.name}'s: pixel sha256 {pixels[:16]}... is not the pinned "
+            f"{str(want_pixels)[:16]}...; fetch it again with --force",
         )
-    return height, known
+    have = digests["labels"]
+    if have == known.labels.sha256:
+        report.add("labels digest", True, f"match the pinned digest of {known.name}")
+    else:
+        report.add(
+            "labels digest",
+            False,
+            f"the label file is not {known.name}'s: sha256 {str(have)[:16]}... is not the "
+            f"pinned {known.labels.sha256[:16]}...; fetch it again with --force",
+        )
 
 
-def _check_labels(
-    report: Report, sources: Sources, images: int | None, known: Dataset | None
-) -> None:
+def _check_labels(report: Report, sources: Sources, images: int | None) -> U8 | None:
     try:
         onehot = read_onehot(sources.labels, expected_rows=images)
     except MnistSpriteError as e:
         report.add("labels one-hot", False, str(e))
-        return
+        return None
     report.add("labels one-hot", True, f"{onehot.shape[0]:,} rows, each exactly one 1")
-    if known is None:
-        return
-    digest = file_sha256(sources.labels)
+    return onehot
+
+
+def _check_convertible(report: Report, sources: Sources, options: Options) -> Plan | None:
+    """What convert checks before it writes: image size, label count, split."""
+    try:
+        with PngFile(sources.sprite) as png_file:
+            plan = plan_conversion(png_file, sources, options)
+    except MnistSpriteError as e:
+        report.add("convert accepts them", False, str(e))
+        return None
+    h, w = options.image_size
     report.add(
-        "labels digest",
-        digest == known.labels.sha256,
-        f"match the pinned digest of {known.name}"
-        if digest == known.labels.sha256
-        else f"sha256 {digest[:16]}... is not {known.name}'s pinned {known.labels.sha256[:16]}...",
+        "convert accepts them",
+        True,
+        f"{plan.images:,} images of {h}x{w}, split {plan.train_size:,} / "
+        f"{plan.images - plan.train_size:,}",
     )
-    if known.class_counts is not None:
-        train, test = (
-            class_counts(onehot[: known.train_size]),
-            class_counts(onehot[known.train_size :]),
-        )
-        want_train, want_test = list(known.class_counts[0]), list(known.class_counts[1])
-        ok = (train, test) == (want_train, want_test)
-        detail = "train " + " ".join(map(str, train)) + "; test " + " ".join(map(str, test))
-        if not ok:
-            detail += f" (expected train {want_train}, test {want_test})"
-        report.add("class counts", ok, detail)
+    return plan
+
+
+def _check_class_counts(report: Report, known: Dataset, onehot: U8) -> None:
+    assert known.class_counts is not None
+    train = class_counts(onehot[: known.train_size])
+    test = class_counts(onehot[known.train_size :])
+    want_train, want_test = list(known.class_counts[0]), list(known.class_counts[1])
+    ok = (train, test) == (want_train, want_test)
+    detail = "train " + " ".join(map(str, train)) + "; test " + " ".join(map(str, test))
+    if not ok:
+        detail += f" (expected train {want_train}, test {want_test})"
+    report.add("class counts", ok, detail)
 
 
 def _options_of(prov: dict[str, Any] | None, given: Options | None) -> Options:
@@ -183,17 +262,16 @@ def _options_of(prov: dict[str, Any] | None, given: Options | None) -> Options:
     return Options.from_recorded(recorded if isinstance(recorded, dict) else {})
 
 
-def _check_output(report: Report, path: Path, sources: Sources, given: Options | None) -> None:
+def _check_output(
+    report: Report,
+    path: Path,
+    sources: Sources,
+    prov: dict[str, Any] | None,
+    options: Options,
+) -> None:
     with Output(path) as out:
-        prov = out.provenance()
-        options = _options_of(prov, given)
         if prov is None:
-            report.add(
-                "provenance",
-                True,
-                "none recorded: checked against "
-                + ("the options given" if given else "the default options"),
-            )
+            report.add("provenance", True, "none recorded: checked against the options given")
         else:
             _check_recorded_sources(report, prov, sources)
         sink = _CompareSink(out, report)

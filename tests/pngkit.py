@@ -156,10 +156,16 @@ def write_png(
     depth: int = 8,
     interlace: bool = False,
     palette: Sequence[tuple[int, ...]] | None = None,
+    transparent: int | tuple[int, int, int] | None = None,
 ) -> bytes:
-    """A PNG written by pypng (all scanlines with filter None)."""
+    """A PNG written by pypng (all scanlines with filter None).
+
+    Palette entries of four values get a tRNS chunk; ``transparent`` is tRNS's colour key.
+    """
     buf = io.BytesIO()
     kwargs: dict[str, Any] = {"bitdepth": depth, "interlace": interlace}
+    if transparent is not None:
+        kwargs["transparent"] = transparent
     if color == "palette":
         kwargs["palette"] = palette
     else:

@@ -414,8 +414,12 @@ def test_broken_label_file_fails_verify(good: Sprite, case: str) -> None:
     if case in ("empty", "ragged"):
         assert code == 1 and stderr.startswith(f"error: {good.labels}: ")
         assert json.loads(stdout) == {"ok": False, "error": stderr[7:-1], "exit_code": 1}
-    else:
-        assert code == 0 and json.loads(stdout)["kind"] == "labels"
+    elif case in ("long", "short"):  # whole one-hot rows: a good label file, of another sprite
+        assert code == 0 and json.loads(stdout)["ok"] is True
+    else:  # a damaged label file: its facts, bad rows included, and exit 1
+        facts = json.loads(stdout)
+        assert code == 1 and facts["kind"] == "labels" and facts["ok"] is False
+        assert stderr.startswith(f"error: {good.labels}: ") and "not one-hot" in stderr
 
 
 @pytest.mark.parametrize(

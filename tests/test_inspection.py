@@ -41,7 +41,7 @@ def test_kinds_are_recognized_by_content(small: Sprite, tmp_path: Path) -> None:
         "npz",
         "npy",
     ]
-    with pytest.raises(SourceError, match="is not a PNG sprite, a label file"):
+    with pytest.raises(SourceError, match="is a text file, not a sprite PNG, a label file"):
         kind(odd)
 
 

@@ -464,6 +464,8 @@ def test_hostile_option_values_never_give_a_traceback(
         result = CliRunner(env=env).invoke(cli, [command, *base, option, value])
         assert result.exception is None or isinstance(result.exception, SystemExit)
         assert "Traceback" not in result.stderr
+        if command == "verify" and result.exit_code == 1 and "FAILED:" in result.stdout:
+            continue  # a value that fails a check: the report says so, on stdout
         if result.exit_code:
             assert result.exit_code in (1, 2), (option, value, result.stderr)
             assert result.stderr.startswith("error: ") and result.stderr.count("\n") == 1, (

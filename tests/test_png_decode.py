@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import zlib
 from pathlib import Path
 from typing import Any
@@ -27,21 +28,38 @@ DEPTHS = {
 CHANNELS = {"gray": 1, "rgb": 3, "palette": 1, "gray_alpha": 2, "rgba": 4}
 
 
+def canvas_red(r: int, a: int) -> int:
+    """What Chromium's canvas gives back for red ``r`` at alpha ``a``, one pixel at a time,
+    as measured (premultiply rounded half up, then float32 unpremultiply rounded to even)."""
+    if a == 0:
+        return 0
+    f32 = np.float32
+    p = (2 * r * a + 255) // 510
+    v = (f32(p) * f32(1 / 255)) * (f32(1) / (f32(a) * f32(1 / 255)))
+    return int(np.rint(min(max(v, f32(0)), f32(1)) * f32(255)))
+
+
 def pypng_red(data: bytes) -> np.ndarray[Any, Any]:
-    """The red channel as the documented rules derive it from pypng's own rows."""
-    width, height, rows, info = png.Reader(bytes=data).read()
+    """The red channel as the browser's rules derive it from pypng's own rows.
+
+    pypng's asDirect() expands palettes and turns tRNS into an alpha channel; a sample keeps
+    its high byte (16 bits) or scales exactly (fewer than 8); alpha goes through the canvas.
+    """
+    width, height, rows, info = png.Reader(bytes=data).asDirect()
     planes = info["planes"]
     depth = info["bitdepth"]
     out = np.zeros((height, width), np.uint8)
+
+    def to8(v: int) -> int:
+        return v >> 8 if depth == 16 else v * 255 // ((1 << depth) - 1)
+
     for y, row in enumerate(rows):
-        values = np.asarray(row, dtype=np.int64)[::planes]
-        if "palette" in info:
-            values = np.array([info["palette"][v][0] for v in values])
-        elif depth == 16:
-            values = (values * 255 + 32767) // 65535
-        else:
-            values = values * 255 // ((1 << depth) - 1)
-        out[y] = values
+        values = list(row)
+        for x in range(width):
+            red = to8(values[x * planes])
+            if info["alpha"]:
+                red = canvas_red(red, to8(values[x * planes + planes - 1]))
+            out[y, x] = red
     return out
 
 
@@ -53,16 +71,28 @@ def images(draw: st.DrawFn) -> tuple[bytes, str]:
     height = draw(st.integers(1, 19))
     top = (1 << depth) - 1
     palette = None
+    transparent: Any = None
     if color == "palette":
         n = draw(st.integers(1, min(256, top + 1)))
-        palette = [tuple(draw(st.integers(0, 255)) for _ in range(3)) for _ in range(n)]
+        planes = draw(st.sampled_from([3, 4]))  # 4: a tRNS chunk of alphas
+        palette = [tuple(draw(st.integers(0, 255)) for _ in range(planes)) for _ in range(n)]
         top = n - 1
     samples = width * CHANNELS[color]
     seed = draw(st.integers(0, 2**32 - 1))
     rows = np.random.default_rng(seed).integers(0, top + 1, (height, samples))
+    if color in ("gray", "rgb") and draw(st.booleans()):  # a tRNS colour key that occurs
+        first = rows[0, : CHANNELS[color]].tolist()
+        transparent = first[0] if color == "gray" else tuple(first)
     interlace = draw(st.booleans())
     data = pngkit.write_png(
-        rows, width, height, color=color, depth=depth, interlace=interlace, palette=palette
+        rows,
+        width,
+        height,
+        color=color,
+        depth=depth,
+        interlace=interlace,
+        palette=palette,
+        transparent=transparent,
     )
     filters = draw(st.lists(st.integers(0, 4), min_size=1, max_size=8))
     level = draw(st.integers(0, 9))
@@ -100,10 +130,12 @@ def test_filters_equal_pypng_on_larger_images(
     assert np.array_equal(read_red(path), rows)
 
 
-def test_sixteen_bit_samples_round_to_eight_bits(tmp_path: Path) -> None:
+def test_sixteen_bit_samples_keep_their_high_byte_as_chromium_does(tmp_path: Path) -> None:
+    # Measured with ../shared/browser (Chromium 156): all 65,536 gray values give v >> 8,
+    # where rounding (v * 255 + 32767) // 65535 agrees for only 49,280 of them.
     values = np.array([[0, 128, 129, 257, 32767, 32768, 65279, 65535]])
     path = write(tmp_path, pngkit.write_png(values, 8, 1, depth=16))
-    assert read_red(path).tolist() == [[0, 0, 1, 1, 127, 128, 254, 255]]
+    assert read_red(path).tolist() == [[0, 0, 0, 1, 127, 128, 254, 255]]
 
 
 def test_low_bit_depths_scale_to_full_range(tmp_path: Path) -> None:
@@ -119,9 +151,35 @@ def test_palette_images_take_the_entrys_red(tmp_path: Path) -> None:
     assert read_red(path).tolist() == [[10, 200, 7, 200]]
 
 
-def test_alpha_is_ignored(tmp_path: Path) -> None:
-    path = write(tmp_path, pngkit.write_png([[9, 0, 8, 255]], 2, 1, color="gray_alpha"))
-    assert read_red(path).tolist() == [[9, 8]]
+def test_alpha_goes_through_the_canvas(tmp_path: Path) -> None:
+    # Measured with ../shared/browser: red 77 at alpha 200 comes back as 76; alpha 0 as 0.
+    rows = [[77, 200, 77, 255, 255, 0, 22, 6, 64, 10]]
+    path = write(tmp_path, pngkit.write_png(rows, 5, 1, color="gray_alpha"))
+    assert read_red(path).tolist() == [[76, 77, 0, 42, 77]]
+
+
+def test_canvas_table_is_the_one_chromium_gave() -> None:
+    # The 256 x 256 table of (alpha, red) -> red that headless Chromium 156's canvas returned
+    # for one RGBA PNG holding every pair (the gray+alpha table was identical).
+    from mnist_sprite.png.canvas import alpha_table
+
+    table = alpha_table()
+    digest = hashlib.sha256(table.tobytes()).hexdigest()
+    assert digest == "5805d98ecffab5131be54d19085a2ac8d0010ac65c6b484729fe2763308b889e"
+    assert [canvas_red(r, a) for a, r in ((200, 77), (6, 22), (10, 64), (1, 1), (255, 9))] == [
+        int(table[a, r]) for a, r in ((200, 77), (6, 22), (10, 64), (1, 1), (255, 9))
+    ]
+
+
+def test_trns_palette_alpha_and_colour_key(tmp_path: Path) -> None:
+    palette = [(77, 0, 0, 200), (9, 9, 9, 255), (50, 1, 1)]
+    path = write(tmp_path, pngkit.write_png([[0, 1, 2]], 3, 1, color="palette", palette=palette))
+    assert read_red(path).tolist() == [[76, 9, 50]]
+    path = write(tmp_path, pngkit.write_png([[5, 6, 5]], 3, 1, transparent=5))
+    assert read_red(path).tolist() == [[0, 6, 0]]
+    rgb = [[1, 2, 3, 1, 2, 4]]
+    path = write(tmp_path, pngkit.write_png(rgb, 2, 1, color="rgb", transparent=(1, 2, 3)))
+    assert read_red(path).tolist() == [[0, 1]]
 
 
 def test_filter_counts_are_read_from_scanlines(tmp_path: Path) -> None:
@@ -235,3 +293,83 @@ def test_real_sprite_filter_histogram() -> None:
         survey = p.survey()
     assert survey.filters == {"none": 64_808, "sub": 183, "up": 9, "average": 0, "paeth": 0}
     assert survey.chunks["IDAT"] == 164
+
+
+def canvas_over(dst: tuple[int, int], r: int, a: int) -> tuple[int, int]:
+    """One source-over draw of (r, a) onto a stored premultiplied (p, alpha), as measured."""
+    p, da = dst
+    keep = 256 - a
+    return (2 * r * a + 255) // 510 + (p * keep >> 8), a + (da * keep >> 8)
+
+
+def read_back(dst: tuple[int, int]) -> int:
+    """getImageData's red for a stored premultiplied (p, alpha)."""
+    p, a = dst
+    if a == 0:
+        return 0
+    f32 = np.float32
+    v = (f32(p) * f32(1 / 255)) * (f32(1) / (f32(a) * f32(1 / 255)))
+    return int(np.rint(min(max(v, f32(0)), f32(1)) * f32(255)))
+
+
+@pytest.mark.parametrize(
+    ("first", "second", "browser"),
+    [  # (red, alpha) drawn, then (red, alpha) over it: Chromium 156 gave (red, alpha) back
+        ((27, 66), (51, 2), (23, 67)),
+        ((124, 159), (149, 254), (148, 255)),
+        ((2, 21), (254, 2), (23, 22)),
+        ((171, 188), (80, 160), (108, 230)),
+        ((198, 1), (248, 1), (255, 1)),
+        ((12, 1), (95, 1), (0, 1)),
+        ((49, 2), (250, 95), (247, 96)),
+        ((26, 2), (226, 2), (170, 3)),
+    ],
+)
+def test_canvas_source_over_is_what_chromium_gave(
+    first: tuple[int, int], second: tuple[int, int], browser: tuple[int, int]
+) -> None:
+    state = canvas_over(canvas_over((0, 0), *first), *second)
+    assert (read_back(state), state[1]) == browser
+    from mnist_sprite.png.canvas import Canvas
+
+    canvas = Canvas(
+        1, 2, draw_rows=1
+    )  # two rows drawn one at a time: the second lands on the first
+    red = canvas.draw(
+        np.array([[first[0]], [second[0]]], np.uint8), np.array([[first[1]], [second[1]]], np.uint8)
+    )
+    assert int(red[1, 0]) == browser[0]
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    height=st.integers(1, 30),
+    draw_rows=st.integers(1, 12),
+    interlace=st.booleans(),
+)
+def test_transparent_sprite_rows_composite_as_data_js_draws_them(
+    tmp_path_factory: pytest.TempPathFactory,
+    seed: int,
+    height: int,
+    draw_rows: int,
+    interlace: bool,
+) -> None:
+    """data.js draws draw_rows rows at a time onto one canvas it never clears."""
+    rng = np.random.default_rng(seed)
+    width = 5
+    pixels = rng.integers(0, 256, (height, width, 2))
+    pixels[:, :, 1] = rng.choice([0, 1, 2, 128, 254, 255, *range(0, 256, 37)], (height, width))
+    data = pngkit.write_png(pixels.reshape(height, -1), width, height, color="gray_alpha",
+                            interlace=interlace)  # fmt: skip
+    path = write(tmp_path_factory.mktemp("c"), data)
+    expected = np.zeros((height, width), np.uint8)
+    state = [[(0, 0)] * width for _ in range(draw_rows)]
+    for y in range(height):
+        for x in range(width):
+            state[y % draw_rows][x] = canvas_over(state[y % draw_rows][x], *pixels[y, x])
+            expected[y, x] = read_back(state[y % draw_rows][x])
+    for decoder in ("numpy", "pypng"):
+        with PngFile(path) as p:
+            got = np.concatenate(list(p.red_blocks(decoder, draw_rows=draw_rows)))
+        assert np.array_equal(got, expected), decoder

@@ -44,12 +44,63 @@ def test_bundled_sample_and_a_fresh_output_pass(copies: Sources, tmp_path: Path)
     assert "verified: all" in report.render()
 
 
-def test_explicit_files_without_a_pinned_digest_are_reported_not_failed(copies: Sources) -> None:
+def test_one_changed_source_fails_when_the_other_identifies_the_dataset(copies: Sources) -> None:
+    # The label file is the sample's pinned one, so the pair can only be the sample: a sprite
+    # with one pixel changed is not the sample's sprite, and the report names the sprite.
     pixels = read_red(copies.sprite)
     pixels[123, 456] ^= 0x40
     copies.sprite.write_bytes(pngkit.gray_png(pixels))
     report = verify(sprite=copies.sprite, labels=copies.labels)
+    assert not report.ok
+    failed = [c for c in report.checks if not c.ok]
+    assert [c.name for c in failed] == ["sprite pixels"]
+    assert "the sprite is not sample's" in failed[0].detail
+    assert "identified by the label file" in report.render()
+
+
+def test_one_changed_label_row_fails_when_the_sprite_identifies_the_dataset(
+    copies: Sources,
+) -> None:
+    onehot = bytearray(copies.labels.read_bytes())
+    onehot[0:20] = onehot[10:20] + onehot[0:10]  # two rows swapped: still one-hot
+    copies.labels.write_bytes(bytes(onehot))
+    report = verify(sprite=copies.sprite, labels=copies.labels)
+    failed = [c for c in report.checks if not c.ok]
+    assert [c.name for c in failed] == ["labels digest"]
+    assert "the label file is not sample's" in failed[0].detail
+
+
+def test_explicit_files_without_a_pinned_digest_are_reported_not_failed(copies: Sources) -> None:
+    pixels = read_red(copies.sprite)
+    pixels[123, 456] ^= 0x40
+    copies.sprite.write_bytes(pngkit.gray_png(pixels))
+    onehot = bytearray(copies.labels.read_bytes())
+    onehot[0:20] = onehot[10:20] + onehot[0:10]
+    copies.labels.write_bytes(bytes(onehot))
+    report = verify(sprite=copies.sprite, labels=copies.labels)
     assert report.ok and "no pinned digest" in report.render()
+
+
+def test_verify_fails_what_convert_refuses(tmp_path: Path) -> None:
+    # 785 pixels wide (not one 28x28 image per row), 200 rows, 200 matching labels.
+    rng = np.random.default_rng(3)
+    sprite, labels = tmp_path / "s.png", tmp_path / "l"
+    sprite.write_bytes(pngkit.gray_png(rng.integers(0, 256, (200, 785), dtype=np.uint8)))
+    labels.write_bytes(np.eye(10, dtype=np.uint8)[rng.integers(0, 10, 200)].tobytes())
+    report = verify(sprite=sprite, labels=labels)
+    failed = [c for c in report.checks if not c.ok]
+    assert [c.name for c in failed] == ["convert accepts them"]
+    assert "is 785 pixels wide, but one 28x28 image is 784 pixels" in failed[0].detail
+    report = verify(sprite=sprite, labels=labels, image_size=(5, 157))
+    assert [c.detail for c in report.checks if not c.ok] == [
+        f"{sprite}: holds 200 images, with no known train/test split; give --train-size"
+    ]
+    assert verify(sprite=sprite, labels=labels, image_size=(5, 157), train_size=150).ok
+    labels.write_bytes(labels.read_bytes()[:-10])
+    report = verify(sprite=sprite, labels=labels, image_size=(5, 157), train_size=150)
+    assert any(
+        "holds 199 labels but the sprite holds 200 images" in c.detail for c in report.checks
+    )
 
 
 def test_changed_pixel_fails_against_the_pinned_digest(tmp_path: Path) -> None:
@@ -61,7 +112,7 @@ def test_changed_pixel_fails_against_the_pinned_digest(tmp_path: Path) -> None:
     (folder / "mnist_images.png").write_bytes(pngkit.gray_png(pixels))
     (folder / "mnist_labels_uint8").write_bytes(SAMPLE_LABELS.read_bytes())
     report = verify(dataset="mnist", cache_dir=cache)
-    assert "is not mnist's pinned" in failed(report)["sprite pixels"]
+    assert "is not the pinned" in failed(report)["sprite pixels"]
 
 
 def test_one_relabelled_digit_fails_with_the_output(copies: Sources, tmp_path: Path) -> None:

@@ -109,6 +109,7 @@ class ChunkReader:
             self.counts: Counter[str] = Counter()
             self.idat_bytes = 0
             self.colour_chunks: dict[str, bytes] = {}  # gAMA, cHRM, sRGB, iCCP: their data
+            self.transparency: bytes | None = None  # the tRNS chunk's data (section 11.3.2.1)
             self._chunks = self._walk()
             self.header = self._read_header(max_pixels)
             self.palette: U8 | None = None
@@ -234,6 +235,8 @@ class ChunkReader:
                 raise self.fail(f"unknown critical chunk {ctype}")
             elif ctype in COLOUR_CHUNKS:
                 self.colour_chunks[ctype] = b"".join(pieces)
+            elif ctype == "tRNS":
+                self._read_transparency(b"".join(pieces))
             else:
                 for _ in pieces:  # other ancillary chunks: checked (CRC) and skipped
                     pass
@@ -253,6 +256,21 @@ class ChunkReader:
                 f"can index ({1 << self.header.bit_depth})"
             )
         self.palette = np.frombuffer(data, dtype=np.uint8).reshape(n, 3)
+
+    def _read_transparency(self, data: bytes) -> None:
+        """Section 11.3.2.1: alpha per palette entry, or one colour that is transparent."""
+        ct = self.header.color_type
+        if self.transparency is not None:
+            raise self.fail("a second tRNS chunk")
+        if ct in (4, 6):  # images with alpha cannot have tRNS; libpng ignores it too
+            return
+        if ct == 3:
+            entries = 0 if self.palette is None else self.palette.shape[0]
+            if self.palette is None or len(data) > entries:
+                raise self.fail(f"tRNS chunk has {len(data)} entries for {entries} palette entries")
+        elif len(data) != (2 if ct == 0 else 6):
+            raise self.fail(f"tRNS chunk has {len(data)} bytes, not {2 if ct == 0 else 6}")
+        self.transparency = data
 
     def idat(self) -> Iterator[bytes]:
         """All IDAT data in order, then the rest of the chunks walked and checked."""

@@ -2,10 +2,11 @@
 
 Inflates the zlib stream in bounded pieces (PNG spec section 10), undoes row filters a block
 of scanlines at a time (section 9, ``unfilter.py``), reassembles Adam7 passes (section 8.2)
-and reduces each pixel to the red sample a canvas would give: gray for grayscale, red for
-RGB, the palette entry's red for palette images; alpha is ignored. Samples of fewer than 8
-bits are scaled to 0..255 (``v * 255 / (2**depth - 1)``, exact); 16-bit samples are rounded
-to 8 bits (``(v * 255 + 32767) // 65535``).
+and reduces each pixel to the red value a browser's canvas gives back: gray for grayscale,
+red for RGB, the palette entry's red for palette images. Samples of fewer than 8 bits are
+scaled to 0..255 (``v * 255 / (2**depth - 1)``, exact); 16-bit samples keep their high byte,
+as Chromium does; pixels with alpha below 255 go through the canvas's premultiplied storage
+(``canvas.py``).
 
 ``decoder="pypng"`` takes pixels from pypng's reader instead (the decoder of record, pure
 Python), after the same structural checks, so the two paths can be compared.
@@ -17,12 +18,13 @@ import hashlib
 import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import numpy.typing as npt
 
 from ..errors import PathLike, PngFormatError
+from .canvas import DRAW_ROWS, Canvas
 from .chunks import ChunkReader, Header
 from .unfilter import unfilter_block
 
@@ -105,18 +107,40 @@ class PngFile:
                 yield index, block
         stream.finish()
 
-    def red_blocks(self, decoder: Decoder = "auto", tally: _Tally | None = None) -> Iterator[U8]:
-        """Yield ``(k, width)`` uint8 blocks of the red channel, top to bottom."""
+    @property
+    def has_alpha(self) -> bool:
+        """Can a pixel be less than opaque (an alpha channel, or a tRNS chunk)?"""
+        return self.header.color_type in (4, 6) or self.chunks.transparency is not None
+
+    def red_blocks(
+        self,
+        decoder: Decoder = "auto",
+        tally: _Tally | None = None,
+        draw_rows: int = DRAW_ROWS,
+    ) -> Iterator[U8]:
+        """Yield ``(k, width)`` uint8 blocks of the red channel, top to bottom.
+
+        The values are the ones ``getImageData`` returns when the sprite is drawn ``draw_rows``
+        rows at a time onto one canvas (as data.js does); that matters only for a sprite whose
+        pixels are not all opaque.
+        """
+        h = self.header
+        canvas = Canvas(h.width, h.height, draw_rows) if self.has_alpha else None
         if decoder == "pypng":
-            yield from self._red_blocks_pypng()
+            blocks = self._pixel_blocks_pypng()
         elif self.header.interlace:
-            yield from _blocks_of(self._red_interlaced(tally))
+            blocks = self._pixel_blocks_interlaced(tally)
         else:
-            prev = np.zeros(self.header.row_bytes(self.header.width), dtype=np.uint8)
-            for _, block in self.scanline_blocks(tally):
-                rows = unfilter_block(block, prev, self.header.filter_unit)
-                prev = rows[-1]
-                yield self._red(rows, self.header.width)
+            blocks = self._pixel_blocks(tally)
+        for red, alpha in blocks:
+            yield red if canvas is None else canvas.draw(red, alpha)
+
+    def _pixel_blocks(self, tally: _Tally | None) -> Iterator[tuple[U8, U8 | None]]:
+        prev = np.zeros(self.header.row_bytes(self.header.width), dtype=np.uint8)
+        for _, block in self.scanline_blocks(tally):
+            rows = unfilter_block(block, prev, self.header.filter_unit)
+            prev = rows[-1]
+            yield self._pixels(rows, self.header.width)
 
     def pixels_sha256(self, decoder: Decoder = "auto") -> str:
         """Decode the whole image; sha256 of its red channel, ``(height, width)`` uint8, C order."""
@@ -140,9 +164,10 @@ class PngFile:
             file_bytes=self.chunks.file_bytes,
         )
 
-    def _red_interlaced(self, tally: _Tally | None) -> U8:
+    def _pixel_blocks_interlaced(self, tally: _Tally | None) -> Iterator[tuple[U8, U8 | None]]:
         h = self.header
-        image = np.empty((h.height, h.width), dtype=np.uint8)
+        red = np.empty((h.height, h.width), dtype=np.uint8)
+        alpha = np.full((h.height, h.width), 255, dtype=np.uint8) if self.has_alpha else None
         passes = h.passes()
         prev: U8 | None = None
         current = -1
@@ -157,31 +182,58 @@ class PngFile:
             prev = rows[-1]
             k = rows.shape[0]
             ys = slice(y0 + filled * dy, y0 + (filled + k) * dy, dy)
-            image[ys, x0::dx] = self._red(rows, w)
+            red[ys, x0::dx], pass_alpha = self._pixels(rows, w)
+            if alpha is not None and pass_alpha is not None:
+                alpha[ys, x0::dx] = pass_alpha
             filled += k
-        return image
+        yield from _blocks_of(red, alpha)
 
-    def _red(self, rows: U8, width: int) -> U8:
-        """Reconstructed scanlines -> the 8-bit red sample of each pixel."""
+    def _pixels(self, rows: U8, width: int) -> tuple[U8, U8 | None]:
+        """Reconstructed scanlines -> (red, alpha) of each pixel; alpha None when all opaque."""
         h = self.header
         k = rows.shape[0]
-        if h.bit_depth == 8:
-            samples = rows[:, :: h.channels] if h.channels > 1 else rows
-        elif h.bit_depth == 16:
-            pairs = rows.reshape(k, width * h.channels, 2)[:, :: h.channels]
-            wide = pairs[:, :, 0].astype(np.uint32) << 8 | pairs[:, :, 1]
-            rounded: U8 = ((wide * 255 + 32767) // 65535).astype(np.uint8)
-            return rounded
-        else:
+        if h.bit_depth == 16:
+            pairs = rows.reshape(k, width * h.channels, 2)
+            wide = pairs[:, :, 0].astype(np.uint16)
+            wide <<= 8
+            wide |= pairs[:, :, 1]
+            samples: npt.NDArray[np.unsignedinteger[Any]] = wide
+        elif h.bit_depth < 8:
             samples = _unpack(rows, h.bit_depth, width)
-            if h.color_type == 0:
-                scaled: U8 = samples * np.uint8(255 // ((1 << h.bit_depth) - 1))
-                return scaled
-        if h.color_type == 3:
-            return self._palette_red(samples)
-        return np.ascontiguousarray(samples)
+        else:
+            samples = rows
+        return self._reduce(samples)
 
-    def _palette_red(self, indices: U8) -> U8:
+    def _reduce(self, samples: npt.NDArray[np.unsignedinteger[Any]]) -> tuple[U8, U8 | None]:
+        """``(k, width * channels)`` samples at the file's bit depth -> ``(k, width)`` red and
+        alpha (None when every pixel is opaque).
+
+        Gray for grayscale, red for RGB, the palette entry's red; 16-bit samples keep their
+        high byte and fewer bits scale to 0..255 exactly. Alpha is the alpha channel, a
+        palette entry's tRNS alpha, or 0 for tRNS's transparent colour.
+        """
+        h = self.header
+        c, depth, ct = h.channels, h.bit_depth, h.color_type
+        alpha: U8 | None = None
+        if ct == 3:
+            red = self._palette_red(samples)
+            if self.chunks.transparency is not None:
+                entry_alpha = np.full(256, 255, dtype=np.uint8)
+                trns = np.frombuffer(self.chunks.transparency, dtype=np.uint8)
+                entry_alpha[: trns.size] = trns
+                alpha = entry_alpha[samples]
+        else:
+            red = _to8(samples[:, ::c] if c > 1 else samples, depth)
+            if ct in (4, 6):
+                alpha = _to8(samples[:, c - 1 :: c], depth)
+            elif self.chunks.transparency is not None:  # one colour is fully transparent
+                key = np.frombuffer(self.chunks.transparency, dtype=">u2").astype(samples.dtype)
+                hit = samples == key[0] if c == 1 else _rgb_equal(samples, key)
+                if hit.any():
+                    alpha = np.where(hit, np.uint8(0), np.uint8(255))
+        return np.ascontiguousarray(red), alpha
+
+    def _palette_red(self, indices: npt.NDArray[np.unsignedinteger[Any]]) -> U8:
         palette = self.chunks.palette
         assert palette is not None
         n = palette.shape[0]
@@ -189,10 +241,10 @@ class PngFile:
             raise self.chunks.fail(
                 f"a pixel uses palette index {int(indices.max())}, past its {n} entries"
             )
-        red: U8 = palette[:, 0]
-        return red[indices]
+        red: U8 = palette[:, 0][indices]
+        return red
 
-    def _red_blocks_pypng(self) -> Iterator[U8]:
+    def _pixel_blocks_pypng(self) -> Iterator[tuple[U8, U8 | None]]:
         """pypng's reader, after our own walk of the whole file has passed."""
         for _ in self.scanline_blocks():
             pass
@@ -200,24 +252,42 @@ class PngFile:
 
         h = self.header
         wanted = np.uint16 if h.bit_depth == 16 else np.uint8
-        out = np.empty((h.height, h.width), dtype=np.uint8)
+        red = np.empty((h.height, h.width), dtype=np.uint8)
+        alpha = np.full((h.height, h.width), 255, dtype=np.uint8) if self.has_alpha else None
         n = 0
         try:
             with open(self.path, "rb") as f:
                 _, height, rows, _info = png.Reader(file=f).read()
                 for n, row in enumerate(rows, 1):
-                    values = np.asarray(row, dtype=wanted)[:: h.channels]
-                    if h.color_type == 3:
-                        out[n - 1] = self._palette_red(values.astype(np.uint8))
-                    elif h.bit_depth == 16:
-                        out[n - 1] = (values.astype(np.uint32) * 255 + 32767) // 65535
-                    else:
-                        out[n - 1] = values * (255 // ((1 << h.bit_depth) - 1))
+                    row_red, row_alpha = self._reduce(np.asarray(row, dtype=wanted)[None, :])
+                    red[n - 1] = row_red[0]
+                    if alpha is not None and row_alpha is not None:
+                        alpha[n - 1] = row_alpha[0]
         except (png.Error, ValueError) as e:  # pypng's own refusal
             raise self.chunks.fail(f"pypng refused it: {e}") from None
         if n != height:
             raise self.chunks.fail(f"pypng returned {n} of {height} rows")
-        yield from _blocks_of(out)
+        yield from _blocks_of(red, alpha)
+
+
+def _to8(samples: npt.NDArray[np.unsignedinteger[Any]], depth: int) -> U8:
+    """Samples of ``depth`` bits as 0..255: exact scaling below 8 bits, the high byte of 16."""
+    if depth == 16:
+        high: U8 = (samples >> 8).astype(np.uint8)
+        return high
+    if depth < 8:
+        scaled: U8 = samples.astype(np.uint8) * np.uint8(255 // ((1 << depth) - 1))
+        return scaled
+    return samples.astype(np.uint8, copy=False)
+
+
+def _rgb_equal(
+    samples: npt.NDArray[np.unsignedinteger[Any]], key: npt.NDArray[np.unsignedinteger[Any]]
+) -> npt.NDArray[np.bool_]:
+    k = samples.shape[0]
+    rgb = samples.reshape(k, -1, 3)
+    hit: npt.NDArray[np.bool_] = (rgb == key[None, None, :]).all(axis=2)
+    return hit
 
 
 class _Inflater:
@@ -291,9 +361,10 @@ def _unpack(rows: U8, depth: int, width: int) -> U8:
     return out[:, :width]
 
 
-def _blocks_of(image: U8, rows: int = 4096) -> Iterator[U8]:
-    for start in range(0, image.shape[0], rows):
-        yield image[start : start + rows]
+def _blocks_of(red: U8, alpha: U8 | None, rows: int = 4096) -> Iterator[tuple[U8, U8 | None]]:
+    for start in range(0, red.shape[0], rows):
+        part = slice(start, start + rows)
+        yield red[part], None if alpha is None else alpha[part]
 
 
 def read_red(path: PathLike, decoder: Decoder = "auto") -> U8:
