@@ -12,23 +12,41 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from .convert import Options, Result, parse_image_size, resolve_sources, to_arrays, write_output
 from .errors import PathLike, speaking_python
+from .pipeline import (
+    Options,
+    Result,
+    options_for,
+    parse_image_size,
+    resolve_sources,
+    to_arrays,
+    write_output,
+)
 
 Split = tuple[npt.NDArray[Any], npt.NDArray[np.uint8]]
 
 
 def _options(
-    dtype: str,
-    label_format: str,
-    shape: str,
+    dtype: str | None,
+    label_format: str | None,
+    shape: str | None,
     image_size: tuple[int, int] | str,
     train_size: int | None,
     shuffle: bool,
     seed: int | None,
+    fmt: str = "npz",
 ) -> Options:
     size = parse_image_size(image_size) if isinstance(image_size, str) else tuple(image_size)
-    return Options(dtype, label_format, shape, size, train_size, shuffle, seed)  # type: ignore[arg-type]
+    return options_for(
+        fmt,
+        dtype=dtype,
+        label_format=label_format,
+        shape=shape,
+        image_size=size,
+        train_size=train_size,
+        shuffle=shuffle,
+        seed=seed,
+    )
 
 
 def load_data(
@@ -69,27 +87,38 @@ def convert(
     labels: PathLike | None = None,
     cache_dir: PathLike | None = None,
     offline: bool = False,
-    dtype: str = "float32",
-    label_format: str = "onehot",
-    shape: str = "flat",
+    dtype: str | None = None,
+    label_format: str | None = None,
+    shape: str | None = None,
     image_size: tuple[int, int] | str = (28, 28),
     train_size: int | None = None,
     shuffle: bool = False,
     seed: int | None = None,
     format: str = "npz",
     compress: bool = False,
+    layout: str = "plain",
     force: bool = False,
 ) -> Result:
     """Write what ``mnist-sprite convert`` writes to ``out``; return what was written.
 
-    The arguments are :func:`load_data`'s plus ``out`` (a file, a folder for
-    ``format="npy"``), ``format``, ``compress`` and ``force``, as the command's options.
+    The arguments are :func:`load_data`'s plus ``out`` (a file for npz, else a folder),
+    ``format``, ``compress``, ``layout`` and ``force``, as the command's options. ``dtype``,
+    ``label_format`` and ``shape`` default to the format's (float32 one-hot flat for npz and
+    npy; uint8 class ids for idx, csv and png-dir).
     """
     with speaking_python():
-        options = _options(dtype, label_format, shape, image_size, train_size, shuffle, seed)
+        options = _options(
+            dtype, label_format, shape, image_size, train_size, shuffle, seed, format
+        )
         sources = resolve_sources(dataset, sprite, labels, cache_dir=cache_dir, offline=offline)
         return write_output(
-            sources, out, options=options, fmt=format, compress=compress, force=force
+            sources,
+            out,
+            options=options,
+            fmt=format,
+            compress=compress,
+            layout=layout,
+            force=force,
         )
 
 

@@ -20,23 +20,24 @@ from click.core import ParameterSource
 
 from . import datasets, progress
 from ._version import __version__
-from .convert import (
+from .datasets import DATASETS
+from .download import DEFAULT_RETRIES, DEFAULT_TIMEOUT, fetch_dataset
+from .errors import MnistSpriteError, OptionError
+from .files import file_sha256
+from .formats import FORMATS, LAYOUTS
+from .labels import LABEL_FORMATS
+from .pipeline import (
     DTYPES,
     SHAPES,
     Options,
     Sources,
     check_out,
+    options_for,
     parse_image_size,
     resolve_sources,
     write_output,
 )
-from .datasets import DATASETS
-from .download import DEFAULT_RETRIES, DEFAULT_TIMEOUT, fetch_dataset
-from .errors import MnistSpriteError, OptionError
-from .files import file_sha256
-from .labels import LABEL_FORMATS
 from .png import DECODERS
-from .writers import FORMATS
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -250,7 +251,10 @@ def cli() -> None:
 @source_options
 @cache_dir_option
 @click.option(
-    "--out", "-o", required=True, help="Output: an .npz file, a folder for --format npy, or -."
+    "--out",
+    "-o",
+    required=True,
+    help="Output: an .npz file, a folder for the other formats, or - (npz on stdout).",
 )
 @click.option(
     "--format",
@@ -258,21 +262,32 @@ def cli() -> None:
     type=click.Choice(FORMATS),
     default=FORMATS[0],
     show_default=True,
-    help="npz: one archive; npy: a folder of four memory-mappable .npy files.",
+    help="npz: one archive; npy: memory-mappable .npy files; idx: MNIST's original files "
+    "(torchvision); csv: Kaggle's train.csv/test.csv; png-dir: <split>/<class>/<i>.png.",
+)
+@click.option(
+    "--layout",
+    type=click.Choice(LAYOUTS),
+    default=LAYOUTS[0],
+    show_default=True,
+    help="With --format idx: torchvision puts the files in DIR/MNIST/raw/ "
+    "(DIR/FashionMNIST/raw/ for fashion-mnist).",
 )
 @click.option(
     "--dtype",
     type=click.Choice(DTYPES),
     default=Options.dtype,
     show_default=True,
-    help="Pixel type: floats hold v / 255 exactly as TensorFlow.js; uint8 keeps 0..255.",
+    help="Pixel type: floats hold v / 255 exactly as TensorFlow.js; uint8 keeps 0..255 "
+    "(the default for idx, csv and png-dir).",
 )
 @click.option(
     "--label-format",
     type=click.Choice(LABEL_FORMATS),
     default=Options.label_format,
     show_default=True,
-    help="onehot: (N, 10) uint8 rows as in the label file; index: (N,) uint8 class ids.",
+    help="onehot: (N, 10) uint8 rows as in the label file; index: (N,) uint8 class ids "
+    "(what idx, csv and png-dir hold).",
 )
 @click.option(
     "--shape",
@@ -285,7 +300,11 @@ def cli() -> None:
 @train_size_option
 @click.option("--shuffle", is_flag=True, help="Permute each split (reproducibly, see --seed).")
 @click.option("--seed", type=int, metavar="S", help="Seed for --shuffle [default: 0].")
-@click.option("--compress", is_flag=True, help="Deflate the .npz members (smaller, slower).")
+@click.option(
+    "--compress",
+    is_flag=True,
+    help="Deflate the .npz members, or write .gz IDX files (smaller, slower).",
+)
 @click.option(
     "--decoder",
     type=click.Choice(DECODERS),
@@ -313,6 +332,7 @@ def convert_command(
     cache_dir: Path | None,
     out: str,
     fmt: str,
+    layout: str,
     dtype: str,
     label_format: str,
     shape: str,
@@ -337,14 +357,16 @@ def convert_command(
       mnist-sprite convert --dataset sample --out sample.npz
       mnist-sprite convert --sprite s.png --labels l_uint8 --train-size 900 --out my.npz
       mnist-sprite convert --format npy --out mnist_npy/ --shape image --dtype uint8
+      mnist-sprite convert --format idx --layout torchvision --out data/
       mnist-sprite convert --out - --quiet | python -c 'import numpy,sys,io; ...'
     """
     if as_json and out == "-":
         raise OptionError(None, "--json and --out - both want stdout", "drop one of them")
-    options = Options(
-        dtype=dtype,
-        label_format=label_format,
-        shape=shape,
+    options = options_for(
+        fmt,
+        dtype=dtype if _given("dtype") else None,
+        label_format=label_format if _given("label_format") else None,
+        shape=shape if _given("shape") else None,
         image_size=parse_image_size(image_size),
         train_size=train_size,
         shuffle=shuffle,
@@ -352,7 +374,7 @@ def convert_command(
         decoder=decoder,
         draw_rows=draw_rows,
     )
-    check_out(out, fmt, compress)  # before any download: a wrong --out wastes nothing
+    check_out(out, fmt, compress, layout)  # before any download: a wrong --out wastes nothing
     sources = _sources(dataset, sprite, labels, cache_dir, offline, quiet)
     result = write_output(
         sources,
@@ -360,6 +382,7 @@ def convert_command(
         options=options,
         fmt=fmt,
         compress=compress,
+        layout=layout,
         force=force,
         progress=lambda total: progress.bar(
             total, "decoding", "rows", enabled=progress.wanted(quiet)
@@ -613,7 +636,8 @@ def verify_command(
 def _output_digest(out: Path, fmt: str) -> str | dict[str, str]:
     if fmt == "npz":
         return file_sha256(out)
-    return {p.name: file_sha256(p) for p in sorted(out.iterdir())}
+    files = sorted(p for p in out.rglob("*") if p.is_file())
+    return {p.relative_to(out).as_posix(): file_sha256(p) for p in files}
 
 
 def main() -> NoReturn:

@@ -27,6 +27,7 @@ _PYTHON_WORDS = {
     "--from": "from_path",
     "--image-size": "image_size",
     "--label-format": "label_format",
+    "--layout": "layout",
     "--labels": "labels",
     "--offline": "offline=True",
     "--out": "out",

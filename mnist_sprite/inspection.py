@@ -9,18 +9,19 @@ from __future__ import annotations
 import hashlib
 import math
 import os
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
 from . import datasets
-from .convert import check_width
 from .datasets import DEFAULT_TRAIN_SIZES, Dataset
 from .errors import OptionError, PathLike, SourceError
 from .files import file_sha256, open_source, sniff
 from .labels import CLASSES, bad_rows, class_counts, read_onehot
 from .outputs import Output, kind_of
+from .pipeline import check_width
 from .png import COLOR_TYPES, SIGNATURE, PngFile
 from .png.canvas import colour_warning
 from .writers import atomic_output
@@ -41,7 +42,7 @@ def kind(path: PathLike) -> str:
 
     Anything else is refused, saying what it looks like when that is known.
     """
-    found = kind_of(path)
+    found = kind_of(Path(path))
     if found is not None:
         return found
     with open_source(path) as f:

@@ -18,7 +18,12 @@ import numpy as np
 import numpy.typing as npt
 
 from . import datasets
-from .convert import (
+from .datasets import DATASETS, Dataset
+from .errors import MnistSpriteError, PathLike, SourceError
+from .files import file_sha256
+from .labels import U8, class_counts, read_onehot
+from .outputs import Output
+from .pipeline import (
     ARRAY_NAMES,
     Options,
     Plan,
@@ -27,11 +32,6 @@ from .convert import (
     plan_conversion,
     run_into,
 )
-from .datasets import DATASETS, Dataset
-from .errors import MnistSpriteError, PathLike, SourceError
-from .files import file_sha256
-from .labels import U8, class_counts, read_onehot
-from .outputs import Output
 from .png import PngFile
 
 SCHEMA = 1
@@ -303,6 +303,8 @@ def _check_recorded_sources(report: Report, prov: dict[str, Any], sources: Sourc
 
 class _CompareSink:
     """Receives what convert would write and compares it with the output, piece by piece."""
+
+    labels_first = False
 
     def __init__(self, out: Output, report: Report) -> None:
         self._out = out

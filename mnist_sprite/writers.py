@@ -1,192 +1,25 @@
-"""Writing arrays as they are produced: .npz members, .npy files or memory; atomic, deterministic.
+"""Outputs that appear whole or not at all, and never at the cost of a user's files.
 
-An array is announced with its final shape and dtype (:meth:`Sink.begin`), then written in
-C-order pieces (:meth:`Sink.write`), so a 200 MB split never has to exist whole in memory:
-the ``.npy`` header (numpy's ``lib/format.py``, version 1.0) goes first, the data streams
-after it. Files appear only complete: they are written to a temporary name beside the
-target and renamed into place (:func:`atomic_output`).
+Every output is written to a temporary name beside its target and renamed into place only
+when complete (:func:`atomic_output`); :func:`check_target` is the one rule for what an output
+may replace; :func:`spooled_stdout` holds a stream until it is complete.
 """
 
 from __future__ import annotations
 
 import contextlib
 import errno
-import io
-import json
 import os
 import shutil
 import tempfile
-import zipfile
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import IO, Any, Protocol
-
-import numpy as np
-import numpy.lib.format as npformat
-import numpy.typing as npt
+from typing import IO
 
 from .errors import OptionError, OutputError, PathLike
+from .formats.base import MANIFEST, read_manifest
 
-FORMATS = ("npz", "npy")
-MANIFEST = "manifest.json"
 TEMP_MARK = ".mnist-sprite-"
-_ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)  # fixed member timestamps: same inputs, same bytes
-_COMPRESS_LEVEL = 6
-
-
-def npy_header(shape: tuple[int, ...], dtype: np.dtype[Any]) -> bytes:
-    """The ``.npy`` version 1.0 header for a C-order array of this shape and dtype."""
-    buf = io.BytesIO()
-    npformat.write_array_header_1_0(
-        buf, {"descr": npformat.dtype_to_descr(dtype), "fortran_order": False, "shape": shape}
-    )
-    return buf.getvalue()
-
-
-class Sink(Protocol):
-    """Where converted arrays go, one after another."""
-
-    def begin(self, name: str, shape: tuple[int, ...], dtype: np.dtype[Any]) -> None: ...
-
-    def write(self, data: npt.NDArray[Any]) -> None: ...
-
-    def end(self) -> None: ...
-
-    def close(self) -> None:
-        """All arrays are written: finish the output."""
-
-    def abort(self) -> None:
-        """A failure: release everything and write nothing more."""
-
-
-class MemorySink:
-    """Arrays kept in memory (what ``load_data()`` returns)."""
-
-    def __init__(self) -> None:
-        self.arrays: dict[str, npt.NDArray[Any]] = {}
-        self._flat: npt.NDArray[Any] | None = None
-        self._pos = 0
-
-    def begin(self, name: str, shape: tuple[int, ...], dtype: np.dtype[Any]) -> None:
-        array = np.empty(shape, dtype=dtype)
-        self.arrays[name] = array
-        self._flat = array.reshape(-1)
-        self._pos = 0
-
-    def write(self, data: npt.NDArray[Any]) -> None:
-        assert self._flat is not None
-        n = data.size
-        self._flat[self._pos : self._pos + n] = data.reshape(-1)
-        self._pos += n
-
-    def end(self) -> None:
-        assert self._flat is not None and self._pos == self._flat.size
-        self._flat = None
-
-    def close(self) -> None:
-        return None
-
-    def abort(self) -> None:
-        self.arrays.clear()
-
-
-class _Unseekable(io.RawIOBase):
-    """A write-only view of a stream, so ``zipfile`` writes the same bytes to a file or a pipe."""
-
-    def __init__(self, stream: IO[bytes]) -> None:
-        self._stream = stream
-        self.discard = False  # after a failure: swallow what zipfile still wants to write
-
-    def writable(self) -> bool:
-        return True
-
-    def write(self, b: Any) -> int:
-        if self.discard:
-            return len(b)
-        return self._stream.write(b)
-
-    def flush(self) -> None:
-        self._stream.flush()
-
-
-class NpzSink:
-    """An ``.npz`` archive streamed member by member, with provenance in the zip comment."""
-
-    def __init__(self, stream: IO[bytes], *, compress: bool, comment: bytes = b"") -> None:
-        self._out = _Unseekable(stream)
-        self._zip = zipfile.ZipFile(
-            self._out,
-            "w",
-            compression=zipfile.ZIP_DEFLATED if compress else zipfile.ZIP_STORED,
-            compresslevel=_COMPRESS_LEVEL if compress else None,
-        )
-        self._zip.comment = comment
-        self._member: IO[bytes] | None = None
-
-    def begin(self, name: str, shape: tuple[int, ...], dtype: np.dtype[Any]) -> None:
-        header = npy_header(shape, dtype)
-        info = zipfile.ZipInfo(name + ".npy", date_time=_ZIP_EPOCH)
-        info.compress_type = self._zip.compression
-        info.external_attr = 0o644 << 16
-        info.file_size = len(header) + int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
-        if self._zip.compression == zipfile.ZIP_DEFLATED:
-            info._compresslevel = _COMPRESS_LEVEL  # type: ignore[attr-defined]
-        self._member = self._zip.open(info, "w")
-        self._member.write(header)
-
-    def write(self, data: npt.NDArray[Any]) -> None:
-        assert self._member is not None
-        self._member.write(np.ascontiguousarray(data).data)
-
-    def end(self) -> None:
-        assert self._member is not None
-        self._member.close()
-        self._member = None
-
-    def close(self) -> None:
-        self._zip.close()
-
-    def abort(self) -> None:
-        """Give up after a failure: close everything, writing nothing more."""
-        self._out.discard = True
-        with contextlib.suppress(Exception):
-            if self._member is not None:
-                self._member.close()
-            self._zip.close()
-
-
-class NpyDirSink:
-    """One ``.npy`` file per array in a folder (memory-mappable), plus ``manifest.json``."""
-
-    def __init__(self, folder: Path, manifest: dict[str, Any]) -> None:
-        self._folder = folder
-        self._manifest = manifest
-        self._files: list[str] = []
-        self._file: IO[bytes] | None = None
-
-    def begin(self, name: str, shape: tuple[int, ...], dtype: np.dtype[Any]) -> None:
-        self._files.append(f"{name}.npy")
-        self._file = open(self._folder / f"{name}.npy", "wb")  # noqa: SIM115 - closed in end()
-        self._file.write(npy_header(shape, dtype))
-
-    def write(self, data: npt.NDArray[Any]) -> None:
-        assert self._file is not None
-        self._file.write(np.ascontiguousarray(data).data)
-
-    def end(self) -> None:
-        assert self._file is not None
-        self._file.close()
-        self._file = None
-
-    def abort(self) -> None:
-        if self._file is not None:
-            self._file.close()
-            self._file = None
-
-    def close(self) -> None:
-        manifest = {**self._manifest, "files": sorted(self._files)}
-        text = json.dumps(manifest, indent=2, sort_keys=True) + "\n"
-        (self._folder / MANIFEST).write_text(text, encoding="utf-8")
 
 
 def temp_name(target: Path) -> Path:
@@ -236,11 +69,8 @@ def output_files(folder: Path) -> set[str] | None:
     A folder is this tool's output when its ``manifest.json`` says so and the folder holds
     exactly the files the manifest names, nothing else: only such a folder may be replaced.
     """
-    try:
-        manifest = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    if not isinstance(manifest, dict) or manifest.get("tool") != "mnist-sprite":
+    manifest = read_manifest(folder)
+    if manifest is None:
         return None
     files = manifest.get("files")
     if not isinstance(files, list):  # manifests before "files": one .npy per array

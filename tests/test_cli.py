@@ -112,7 +112,11 @@ def test_force_replaces_and_its_absence_refuses(small: Sprite, tmp_path: Path) -
         (["--dataset", "sample", "--out", "-", "--json"], 2, "both want stdout"),
         (["--dataset", "sample", "--out", "o", "--seed", "3"], 2, "--seed without --shuffle"),
         (["--dataset", "sample", "--out", "o", "--train-size", "5000"], 2, "more than the 1,000"),
-        (["--dataset", "sample", "--out", "o", "--format", "npy", "--compress"], 2, "npz only"),
+        (
+            ["--dataset", "sample", "--out", "o", "--format", "npy", "--compress"],
+            2,
+            "npz and idx, not npy",
+        ),
         (["--dataset", "sample", "--out", "missing/o.npz"], 1, "does not exist; create it"),
     ],
 )

@@ -13,9 +13,9 @@ import pytest
 
 import mnist_sprite
 from mnist_sprite.api import load_data
-from mnist_sprite.convert import Options, Sources, to_arrays, write_output
 from mnist_sprite.errors import LabelError, OptionError, OutputError, PngFormatError, SpriteError
 from mnist_sprite.outputs import Output
+from mnist_sprite.pipeline import Options, Sources, to_arrays, write_output
 from tests.conftest import REAL_LABELS, REAL_SPRITE, Sprite, make_sprite, needs_real
 
 
@@ -39,7 +39,7 @@ def test_float32_pixels_are_tensorflowjs_division() -> None:
     tfjs = (v / 255).astype(np.float32)  # float64 division stored into a Float32Array
     assert np.array_equal(tfjs, np.float32(v) / np.float32(255))
     assert int((tfjs != v.astype(np.float32) * np.float32(1 / 255)).sum()) == 126
-    from mnist_sprite.convert import _converter
+    from mnist_sprite.pipeline import _converter
 
     assert _converter("float32")(v.astype(np.uint8)).tobytes() == tfjs.tobytes()
     assert _converter("float64")(v.astype(np.uint8)).tobytes() == (v / 255).tobytes()

@@ -11,10 +11,10 @@ import pytest
 from click.testing import CliRunner
 
 from mnist_sprite.cli import cli
-from mnist_sprite.convert import Options, Sources, write_output
 from mnist_sprite.datasets import DATA_DIR
 from mnist_sprite.errors import SourceError
 from mnist_sprite.inspection import digits, draw, inspect, kind, render, write_grid
+from mnist_sprite.pipeline import Options, Sources, write_output
 from tests.conftest import REAL_LABELS, REAL_SPRITE, Sprite, make_sprite, needs_real
 
 SAMPLE = DATA_DIR / "sample_images.png"

@@ -478,3 +478,13 @@ def test_hostile_option_values_never_give_a_traceback(
 @needs_real
 def test_real_files_are_here() -> None:
     assert REAL_SPRITE.is_file() and REAL_LABELS.is_file()
+
+
+def test_public_functions_are_not_shadowed_by_submodules() -> None:
+    import importlib
+    import pkgutil
+
+    for module in pkgutil.walk_packages(mnist_sprite.__path__, "mnist_sprite."):
+        importlib.import_module(module.name)
+    assert callable(mnist_sprite.convert) and callable(mnist_sprite.fetch)
+    assert callable(mnist_sprite.load_data)

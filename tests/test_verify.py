@@ -12,8 +12,8 @@ import pytest
 from click.testing import CliRunner
 
 from mnist_sprite.cli import cli
-from mnist_sprite.convert import Options, Sources, write_output
 from mnist_sprite.datasets import DATA_DIR
+from mnist_sprite.pipeline import Options, Sources, write_output
 from mnist_sprite.png import read_red
 from mnist_sprite.verify import verify
 from tests import pngkit

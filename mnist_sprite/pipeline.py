@@ -1,4 +1,8 @@
-"""The pipeline: sprite + labels -> train/test arrays -> a writer, as TensorFlow.js splits them."""
+"""The pipeline: sprite + labels -> train/test arrays -> a format's sink (TensorFlow.js's split).
+
+Named ``pipeline`` rather than ``convert`` so that ``mnist_sprite.convert`` is only ever the
+public function (a submodule of that name would shadow it once imported).
+"""
 
 from __future__ import annotations
 
@@ -24,10 +28,11 @@ from ._version import __version__
 from .datasets import DEFAULT_TRAIN_SIZES, Dataset
 from .errors import ColourWarning, OptionError, PathLike, SpriteError
 from .files import file_sha256
+from .formats import FORMATS, LAYOUTS, RULES, MemorySink, NpzSink, Sink, folder_sink
 from .labels import LABEL_FORMATS, read_onehot, to_index
 from .png import DECODERS, Decoder, PngFile
 from .png.canvas import DRAW_ROWS, colour_warning
-from .writers import FORMATS, MemorySink, NpyDirSink, NpzSink, Sink, atomic_output, spooled_stdout
+from .writers import atomic_output, spooled_stdout
 
 DTYPES = ("float32", "float64", "float16", "uint8")
 SHAPES = ("flat", "image", "channels")
@@ -298,8 +303,11 @@ def _split(
     for split in ("train", "test"):
         start, stop = bounds[split]
         x_name, y_name = f"x_{split}", f"y_{split}"
-        sink.begin(x_name, plan.shapes[x_name], plan.dtypes[x_name])
         perm = perms[split]
+        ys = labels[start:stop] if perm is None else labels[start:stop][perm]
+        if sink.labels_first:
+            _write_whole(sink, y_name, ys, plan)
+        sink.begin(x_name, plan.shapes[x_name], plan.dtypes[x_name])
         held: list[npt.NDArray[np.uint8]] = []  # a shuffled split is permuted whole
         row = start
         while row < stop:
@@ -317,13 +325,17 @@ def _split(
                 part = whole[perm[i : i + 4096]]
                 sink.write(as_output(part))
         sink.end()
-        ys = labels[start:stop] if perm is None else labels[start:stop][perm]
-        sink.begin(y_name, plan.shapes[y_name], plan.dtypes[y_name])
-        sink.write(ys)
-        sink.end()
+        if not sink.labels_first:
+            _write_whole(sink, y_name, ys, plan)
     # Reading on to the end checks the rest of the file (rows, zlib end, chunks, IEND).
     extra = sum(block.shape[0] for block in blocks)
     assert pending is None and extra == 0, "the decoder gave more rows than the header"
+
+
+def _write_whole(sink: Sink, name: str, values: npt.NDArray[Any], plan: Plan) -> None:
+    sink.begin(name, plan.shapes[name], plan.dtypes[name])
+    sink.write(values)
+    sink.end()
 
 
 def _row_blocks(
@@ -408,18 +420,38 @@ class Result:
         }
 
 
-def check_out(out: PathLike, fmt: str, compress: bool) -> None:
+def options_for(
+    fmt: str,
+    *,
+    dtype: str | None = None,
+    label_format: str | None = None,
+    shape: str | None = None,
+    **rest: Any,
+) -> Options:
+    """Options for writing ``fmt``: what was given, else the format's defaults (IDX, CSV and
+    PNG folders hold uint8 and class ids), else :class:`Options`' defaults. Refuses what the
+    format cannot hold."""
+    _choice("--format", fmt, FORMATS)
+    given = {"dtype": dtype, "label_format": label_format, "shape": shape}
+    settled = RULES[fmt].settled(fmt, given)
+    return Options(**rest, **settled)
+
+
+def check_out(out: PathLike, fmt: str, compress: bool, layout: str = "plain") -> None:
     """Refuse an ``out`` that cannot be what ``fmt`` writes, before any work is done."""
     _choice("--format", fmt, FORMATS)
+    _choice("--layout", layout, LAYOUTS)
     text = os.fspath(out)
+    if layout != "plain" and fmt != "idx":
+        raise OptionError(None, "--layout applies to --format idx only", "drop --layout")
+    if compress and fmt not in ("npz", "idx"):
+        raise OptionError(None, f"--compress applies to npz and idx, not {fmt}", "drop --compress")
     if text == "-":
         if fmt != "npz":
             raise OptionError(
                 None, "--out - writes an .npz stream", "use --format npz with --out -"
             )
         return
-    if fmt == "npy" and compress:
-        raise OptionError(None, "--compress applies to .npz only", "drop --compress")
     if fmt == "npz" and text.endswith(("/", os.sep)):
         raise OptionError(
             text,
@@ -441,11 +473,13 @@ def write_output(
     options: Options | None = None,
     fmt: str = "npz",
     compress: bool = False,
+    layout: str = "plain",
     force: bool = False,
     stdout: IO[bytes] | None = None,
     progress: ProgressFactory | None = None,
 ) -> Result:
-    """Convert ``sources`` into ``out`` (an .npz file, an .npy folder, or ``-`` for stdout).
+    """Convert ``sources`` into ``out`` (an .npz file, a folder for the other formats, or
+    ``-`` for an npz stream on stdout).
 
     Nothing is written unless the whole conversion succeeds: the output appears complete or
     not at all, an existing output is replaced only with ``force``, and an input never is.
@@ -453,7 +487,9 @@ def write_output(
     """
     started = time.perf_counter()
     options = options or Options()
-    check_out(out, fmt, compress)
+    check_out(out, fmt, compress, layout)
+    current = {"dtype": options.dtype, "label_format": options.label_format}
+    RULES[fmt].settled(fmt, {**current, "shape": options.shape})  # refuses what fmt cannot hold
     to_stdout = os.fspath(out) == "-"
     stream = (stdout or sys.stdout.buffer) if to_stdout else None
     if stream is not None and stream.isatty():
@@ -465,7 +501,9 @@ def write_output(
     inputs = (sources.sprite, sources.labels)
     with PngFile(sources.sprite) as png_file:
         plan = plan_conversion(png_file, sources, options)
-        provenance = plan.provenance()
+        provenance = {**plan.provenance(), "format": fmt}
+        if fmt == "idx":
+            provenance["layout"] = layout
         with progress(plan.images) if progress else contextlib.nullcontext(None) as advance:
             if stream is not None:
                 with spooled_stdout(stream) as spool:
@@ -478,7 +516,11 @@ def write_output(
                     _write_npz(png_file, plan, f, compress, provenance, advance)
             else:
                 with atomic_output(out, folder=True, force=force, inputs=inputs) as tmp:
-                    _fill(png_file, plan, NpyDirSink(tmp, provenance), advance)
+                    classes = [str(i) for i in range(plan.onehot.shape[1])]
+                    sink = folder_sink(
+                        fmt, tmp, provenance, compress=compress, layout=layout, classes=classes
+                    )
+                    _fill(png_file, plan, sink, advance)
     arrays = {
         name: {"shape": list(plan.shapes[name]), "dtype": str(plan.dtypes[name])}
         for name in ARRAY_NAMES

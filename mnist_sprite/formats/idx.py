@@ -1,0 +1,183 @@
+"""The IDX format of the original MNIST files, as torchvision, idx2numpy and python-mnist read it.
+
+Per split an images file and a labels file: ``train-images-idx3-ubyte``,
+``train-labels-idx1-ubyte``, ``t10k-images-idx3-ubyte``, ``t10k-labels-idx1-ubyte``. Each is a
+big-endian header, magic ``0x00 0x00 0x08 ndim`` (0x08: unsigned bytes) then ``ndim`` uint32
+sizes, then the values in C order. Colour images have a 4th dimension of 3 (``idx4``), which
+readers made for MNIST do not expect. ``--layout torchvision`` puts the files where
+``torchvision.datasets.MNIST(root=DIR)`` (or ``FashionMNIST``) looks: ``DIR/MNIST/raw/``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gzip
+import struct
+from collections.abc import Iterator
+from pathlib import Path
+from typing import IO, Any
+
+import numpy as np
+import numpy.typing as npt
+
+from ..errors import SourceError
+from .base import Member, pieces_of, read_manifest, write_manifest
+
+UBYTE = 0x08
+LAYOUTS = ("plain", "torchvision")
+_SPLIT_PREFIX = {"train": "train", "test": "t10k"}
+# torchvision's class for each dataset: its raw folder is DIR/<class>/raw.
+TORCHVISION_CLASS = {"fashion-mnist": "FashionMNIST"}
+
+
+def file_name(array: str, ndim: int) -> str:
+    """``x_train`` -> ``train-images-idx3-ubyte``; ``y_test`` -> ``t10k-labels-idx1-ubyte``."""
+    kind, split = array.split("_")
+    what = "images" if kind == "x" else "labels"
+    return f"{_SPLIT_PREFIX[split]}-{what}-idx{ndim}-ubyte"
+
+
+def folder_for(layout: str, dataset: str | None) -> str:
+    """The sub-folder the files go in: none, or torchvision's ``MNIST/raw``."""
+    if layout == "plain":
+        return ""
+    return f"{TORCHVISION_CLASS.get(dataset or '', 'MNIST')}/raw"
+
+
+def header(shape: tuple[int, ...]) -> bytes:
+    return bytes((0, 0, UBYTE, len(shape))) + struct.pack(f">{len(shape)}I", *shape)
+
+
+class IdxSink:
+    """The four IDX files, raw, gzipped (``compress``) or both (``both``)."""
+
+    labels_first = False
+
+    def __init__(
+        self,
+        folder: Path,
+        provenance: dict[str, Any],
+        *,
+        sub: str = "",
+        compress: bool = False,
+        both: bool = False,
+    ) -> None:
+        self._root = folder
+        self._dir = folder / sub if sub else folder
+        self._dir.mkdir(parents=True, exist_ok=True)
+        self._sub = sub
+        self._provenance = provenance
+        self._gz, self._raw = compress, both or not compress
+        self._files: list[str] = []
+        self._writers: list[IO[bytes]] = []  # where the values go
+        self._closers: list[IO[bytes]] = []  # closed in this order: a gzip stream, then its file
+
+    def begin(self, name: str, shape: tuple[int, ...], dtype: np.dtype[Any]) -> None:
+        assert dtype == np.uint8, "IDX holds bytes: the format layer allows only uint8"
+        base = file_name(name, len(shape))
+        if self._raw:
+            f = self._start(base)
+            self._writers.append(f)
+            self._closers.append(f)
+        if self._gz:
+            raw = self._start(base + ".gz")
+            # mtime 0 and no file name in the gzip header: same inputs, same bytes.
+            g = gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0)
+            self._writers.append(g)  # type: ignore[arg-type]
+            self._closers += [g, raw]  # type: ignore[list-item]
+        for w in self._writers:
+            w.write(header(shape))
+
+    def _start(self, name: str) -> IO[bytes]:
+        self._files.append(f"{self._sub}/{name}" if self._sub else name)
+        return open(self._dir / name, "wb")
+
+    def write(self, data: npt.NDArray[Any]) -> None:
+        block = np.ascontiguousarray(data).data
+        for w in self._writers:
+            w.write(block)
+
+    def end(self) -> None:
+        for c in self._closers:
+            c.close()
+        self._writers, self._closers = [], []
+
+    def abort(self) -> None:
+        self.end()
+
+    def close(self) -> None:
+        write_manifest(self._root, self._provenance, self._files)
+
+
+def find_files(folder: Path) -> dict[str, Path]:
+    """The IDX files of a folder by array name: from its manifest, else by their names in the
+    folder or in ``*/raw`` (torchvision's layout), raw files before gzipped ones."""
+    manifest = read_manifest(folder)
+    candidates: list[Path] = []
+    if manifest is not None and isinstance(manifest.get("files"), list):
+        candidates = [folder / str(f) for f in manifest["files"]]
+    else:
+        for place in (folder, *sorted(folder.glob("*/raw"))):
+            candidates += sorted(p for p in place.iterdir() if p.is_file())
+    found: dict[str, Path] = {}
+    for path in sorted(candidates, key=lambda p: p.name.endswith(".gz")):
+        name = path.name.removesuffix(".gz")
+        for array in ("x_train", "y_train", "x_test", "y_test"):
+            kind, split = array.split("_")
+            what = "images" if kind == "x" else "labels"
+            if name.startswith(f"{_SPLIT_PREFIX[split]}-{what}-idx") and name.endswith("-ubyte"):
+                found.setdefault(array, path)
+    return found
+
+
+def looks_like_idx(folder: Path) -> bool:
+    return folder.is_dir() and {"x_train", "x_test"} <= set(find_files(folder))
+
+
+class IdxReader:
+    """A folder of IDX files (this tool's, torchvision's raw folder, or MNIST's own)."""
+
+    kind = "idx"
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._files = find_files(path)
+
+    def close(self) -> None:
+        return None
+
+    def names(self) -> list[str]:
+        return [n for n in ("x_train", "y_train", "x_test", "y_test") if n in self._files]
+
+    def provenance(self) -> dict[str, Any] | None:
+        return read_manifest(self.path)
+
+    @contextlib.contextmanager
+    def array(self, name: str) -> Iterator[tuple[Member, Iterator[npt.NDArray[Any]]]]:
+        path = self._files.get(name)
+        if path is None:
+            raise SourceError(self.path, f"has no IDX file for {name}", "give the whole folder")
+        opener = gzip.open if path.suffix == ".gz" else open
+        with opener(path, "rb") as f:
+            member = self._header(f, name, path)  # type: ignore[arg-type]
+            yield member, pieces_of(f, member, path)
+
+    @staticmethod
+    def _header(f: IO[bytes], name: str, path: Path) -> Member:
+        try:
+            magic = f.read(4)
+            if len(magic) < 4 or magic[:2] != b"\0\0":
+                raise SourceError(path, "is not an IDX file (bad magic number)", "give IDX files")
+            if magic[2] != UBYTE:
+                raise SourceError(
+                    path,
+                    f"holds IDX type 0x{magic[2]:02X}, not unsigned bytes (0x08)",
+                    "give IDX files of bytes, as MNIST's are",
+                )
+            ndim = magic[3]
+            dims = f.read(4 * ndim)
+        except (OSError, EOFError) as e:  # a broken gzip stream
+            raise SourceError(path, f"cannot be read ({e})", "give intact IDX files") from None
+        if ndim < 1 or len(dims) != 4 * ndim:
+            raise SourceError(path, "has a truncated IDX header", "give intact IDX files")
+        return Member(name, struct.unpack(f">{ndim}I", dims), np.dtype(np.uint8))

@@ -1,0 +1,78 @@
+"""The ``npy`` format: a folder of one ``.npy`` file per array (memory-mappable with
+``np.load(..., mmap_mode="r")``) and ``manifest.json``."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from pathlib import Path
+from typing import IO, Any
+
+import numpy as np
+import numpy.typing as npt
+
+from ..errors import SourceError
+from .base import Member, npy_header, pieces_of, read_manifest, write_manifest
+from .npz import read_npy_header
+
+
+class NpyDirSink:
+    """One ``.npy`` file per array in a folder, plus ``manifest.json``."""
+
+    labels_first = False
+
+    def __init__(self, folder: Path, provenance: dict[str, Any]) -> None:
+        self._folder = folder
+        self._provenance = provenance
+        self._files: list[str] = []
+        self._file: IO[bytes] | None = None
+
+    def begin(self, name: str, shape: tuple[int, ...], dtype: np.dtype[Any]) -> None:
+        self._files.append(f"{name}.npy")
+        self._file = open(self._folder / f"{name}.npy", "wb")  # noqa: SIM115 - closed in end()
+        self._file.write(npy_header(shape, dtype))
+
+    def write(self, data: npt.NDArray[Any]) -> None:
+        assert self._file is not None
+        self._file.write(np.ascontiguousarray(data).data)
+
+    def end(self) -> None:
+        assert self._file is not None
+        self._file.close()
+        self._file = None
+
+    def abort(self) -> None:
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+
+    def close(self) -> None:
+        write_manifest(self._folder, self._provenance, self._files)
+
+
+class NpyReader:
+    """A folder of ``.npy`` files."""
+
+    kind = "npy"
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def close(self) -> None:
+        return None
+
+    def names(self) -> list[str]:
+        return sorted(p.stem for p in self.path.glob("*.npy"))
+
+    def provenance(self) -> dict[str, Any] | None:
+        return read_manifest(self.path)
+
+    @contextlib.contextmanager
+    def array(self, name: str) -> Iterator[tuple[Member, Iterator[npt.NDArray[Any]]]]:
+        try:
+            f = open(self.path / f"{name}.npy", "rb")  # noqa: SIM115 - closed below
+        except FileNotFoundError:
+            raise SourceError(self.path, f"has no array {name}", "convert again") from None
+        with f:
+            member = read_npy_header(f, name, self.path)
+            yield member, pieces_of(f, member, self.path)

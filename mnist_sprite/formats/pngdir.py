@@ -1,0 +1,175 @@
+"""Folders of PNG files per class, the layout of torchvision's ``ImageFolder``, keras'
+``image_dataset_from_directory`` and Hugging Face's imagefolder:
+``DIR/<split>/<class>/<index>.png``, plus ``classes.json`` naming the classes in order.
+
+Images are 8-bit grayscale PNGs written with pypng; names are zero-padded indices, so sorted
+order is the order of the split.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import re
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from ..errors import SourceError
+from .base import Member, read_manifest, write_manifest
+
+CLASSES_FILE = "classes.json"
+_SAFE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 ._+-]*$")
+
+
+def folder_names(classes: Sequence[str]) -> list[str]:
+    """A folder name per class: its name where that is safe as a file name, else its index."""
+    names = [
+        c if _SAFE.match(c) and c not in (".", "..") else str(i) for i, c in enumerate(classes)
+    ]
+    if len({n.lower() for n in names}) != len(names):  # equal ignoring case: use indices
+        names = [str(i) for i in range(len(classes))]
+    return names
+
+
+class PngDirSink:
+    """One PNG per image under ``<split>/<class>/``; labels arrive first to place each file."""
+
+    labels_first = True
+
+    def __init__(self, folder: Path, provenance: dict[str, Any], classes: Sequence[str]) -> None:
+        self._folder = folder
+        self._provenance = provenance
+        self._classes = list(classes)
+        self._folders = folder_names(self._classes)
+        self._files: list[str] = []
+        self._labels: list[npt.NDArray[Any]] = []
+        self._pending: npt.NDArray[Any] = np.empty(0, np.intp)
+        self._name = ""
+        self._split = ""
+        self._index = 0
+        self._digits = 1
+        self._shape: tuple[int, ...] = ()
+
+    def begin(self, name: str, shape: tuple[int, ...], dtype: np.dtype[Any]) -> None:
+        assert dtype == np.uint8, "PNG holds bytes: the format layer allows only uint8"
+        self._name = name
+        if name.startswith("y_"):
+            self._labels = []
+            return
+        self._split = name[2:]
+        self._pending = np.concatenate(self._labels) if self._labels else np.empty(0, np.intp)
+        self._index = 0
+        self._digits = len(str(max(shape[0] - 1, 0)))
+        self._shape = shape[1:]
+        for f in self._folders:
+            (self._folder / self._split / f).mkdir(parents=True, exist_ok=True)
+
+    def write(self, data: npt.NDArray[Any]) -> None:
+        if self._name.startswith("y_"):
+            self._labels.append(np.asarray(data).astype(np.intp))
+            return
+        import png  # pypng: only this format needs it
+
+        h, w = self._shape[0], self._shape[1]
+        writer = png.Writer(w, h, greyscale=True, bitdepth=8, compression=9)
+        images = np.asarray(data).reshape(-1, h, w)
+        for image in images:
+            label = int(self._pending[0])
+            self._pending = self._pending[1:]
+            rel = f"{self._split}/{self._folders[label]}/{self._index:0{self._digits}d}.png"
+            with open(self._folder / rel, "wb") as f:
+                writer.write(f, image)
+            self._files.append(rel)
+            self._index += 1
+
+    def end(self) -> None:
+        return None
+
+    def abort(self) -> None:
+        return None
+
+    def close(self) -> None:
+        classes = {"classes": self._classes, "folders": self._folders}
+        text = json.dumps(classes, indent=2) + "\n"
+        (self._folder / CLASSES_FILE).write_text(text, encoding="utf-8")
+        self._files.append(CLASSES_FILE)
+        write_manifest(self._folder, self._provenance, self._files)
+
+
+def looks_like_png_dir(folder: Path) -> bool:
+    return folder.is_dir() and any(folder.glob("*/*/*.png"))
+
+
+def class_folders(root: Path) -> list[str]:
+    """The class folders of a split, in class order: ``classes.json``'s, else sorted names
+    (numerically when all are numbers)."""
+    listed = root.parent / CLASSES_FILE
+    with contextlib.suppress(OSError, ValueError, KeyError, TypeError):
+        folders = json.loads(listed.read_text(encoding="utf-8"))["folders"]
+        return [str(f) for f in folders]
+    names = sorted(p.name for p in root.iterdir() if p.is_dir())
+    if names and all(n.isdigit() for n in names):
+        names.sort(key=int)
+    return names
+
+
+class PngDirReader:
+    """``<split>/<class>/*.png`` read back in file-name order."""
+
+    kind = "png-dir"
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def close(self) -> None:
+        return None
+
+    def names(self) -> list[str]:
+        splits = [s for s in ("train", "test") if (self.path / s).is_dir()]
+        return [f"{kind}_{s}" for s in splits for kind in ("x", "y")]
+
+    def provenance(self) -> dict[str, Any] | None:
+        return read_manifest(self.path)
+
+    def files(self, split: str) -> list[tuple[Path, int]]:
+        """(PNG, class id) of a split, in order."""
+        root = self.path / split
+        entries = []
+        for label, folder in enumerate(class_folders(root)):
+            for p in (root / folder).glob("*.png"):
+                entries.append((p.stem, p, label))
+        entries.sort(key=lambda e: (len(e[0]), e[0]))
+        return [(p, label) for _, p, label in entries]
+
+    @contextlib.contextmanager
+    def array(self, name: str) -> Iterator[tuple[Member, Iterator[npt.NDArray[Any]]]]:
+        from ..png import read_red
+
+        kind, split = name.split("_")
+        files = self.files(split)
+        if not files:
+            raise SourceError(self.path / split, "holds no PNG files", "give the whole folder")
+        if kind == "y":
+            labels = np.array([label for _, label in files], dtype=np.uint8)
+            yield Member(name, labels.shape, labels.dtype), iter([labels])
+            return
+        first = read_red(files[0][0])
+        member = Member(name, (len(files), *first.shape), np.dtype(np.uint8))
+
+        def pieces() -> Iterator[npt.NDArray[Any]]:
+            for path, _ in files:
+                image = read_red(path)
+                if image.shape != first.shape:
+                    raise SourceError(
+                        path,
+                        f"is {image.shape[1]}x{image.shape[0]} where {files[0][0].name} is "
+                        f"{first.shape[1]}x{first.shape[0]}",
+                        "give images of one size",
+                    )
+                yield image.reshape(-1)
+
+        yield member, pieces()
