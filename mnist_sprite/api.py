@@ -30,20 +30,24 @@ def _options(
     dtype: str | None,
     label_format: str | None,
     shape: str | None,
-    image_size: tuple[int, int] | str,
+    image_size: tuple[int, int] | str | None,
     train_size: int | None,
+    split: str | None,
+    channels: str | None,
     shuffle: bool,
     seed: int | None,
     fmt: str = "npz",
 ) -> Options:
-    size = parse_image_size(image_size) if isinstance(image_size, str) else tuple(image_size)
+    size = parse_image_size(image_size) if isinstance(image_size, str) else image_size
     return options_for(
         fmt,
         dtype=dtype,
         label_format=label_format,
         shape=shape,
-        image_size=size,
+        image_size=None if size is None else (int(size[0]), int(size[1])),
         train_size=train_size,
+        split=split,
+        channels=channels,
         shuffle=shuffle,
         seed=seed,
     )
@@ -59,8 +63,10 @@ def load_data(
     dtype: str = "float32",
     label_format: str = "onehot",
     shape: str = "flat",
-    image_size: tuple[int, int] | str = (28, 28),
+    image_size: tuple[int, int] | str | None = None,
     train_size: int | None = None,
+    split: str | None = None,
+    channels: str | None = None,
     shuffle: bool = False,
     seed: int | None = None,
 ) -> tuple[Split, Split]:
@@ -68,12 +74,16 @@ def load_data(
 
     By default the arrays are TensorFlow.js's: float32 pixels ``v / 255`` of shape
     ``(N, 784)`` and one-hot uint8 labels of shape ``(N, 10)``, 55,000 train and 10,000 test.
-    ``dataset`` is ``"mnist"`` (the default) or ``"sample"`` (1,000 digits shipped with the
-    package, 800 / 200). Pass ``sprite=`` and ``labels=`` instead to read files of your own.
+    ``dataset`` is ``"mnist"`` (the default), ``"sample"`` (1,000 digits shipped with the
+    package, 800 / 200), ``"fashion-mnist"`` or ``"cifar10"`` (RGB unless ``channels="red"``;
+    give ``split=`` or ``train_size=``). Pass ``sprite=`` and ``labels=`` instead to read files
+    of your own.
     Missing dataset files are fetched into the cache unless ``offline``.
     """
     with speaking_python():
-        options = _options(dtype, label_format, shape, image_size, train_size, shuffle, seed)
+        options = _options(
+            dtype, label_format, shape, image_size, train_size, split, channels, shuffle, seed
+        )
         sources = resolve_sources(dataset, sprite, labels, cache_dir=cache_dir, offline=offline)
         arrays = to_arrays(sources, options)
     return (arrays["x_train"], arrays["y_train"]), (arrays["x_test"], arrays["y_test"])
@@ -90,8 +100,10 @@ def convert(
     dtype: str | None = None,
     label_format: str | None = None,
     shape: str | None = None,
-    image_size: tuple[int, int] | str = (28, 28),
+    image_size: tuple[int, int] | str | None = None,
     train_size: int | None = None,
+    split: str | None = None,
+    channels: str | None = None,
     shuffle: bool = False,
     seed: int | None = None,
     format: str = "npz",
@@ -108,7 +120,16 @@ def convert(
     """
     with speaking_python():
         options = _options(
-            dtype, label_format, shape, image_size, train_size, shuffle, seed, format
+            dtype,
+            label_format,
+            shape,
+            image_size,
+            train_size,
+            split,
+            channels,
+            shuffle,
+            seed,
+            format,
         )
         sources = resolve_sources(dataset, sprite, labels, cache_dir=cache_dir, offline=offline)
         return write_output(

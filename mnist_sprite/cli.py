@@ -20,13 +20,14 @@ from click.core import ParameterSource
 
 from . import datasets, progress
 from ._version import __version__
-from .datasets import DATASETS
+from .datasets import DATASETS, SPLITS
 from .download import DEFAULT_RETRIES, DEFAULT_TIMEOUT, fetch_dataset
 from .errors import MnistSpriteError, OptionError
 from .files import file_sha256
 from .formats import FORMATS, LAYOUTS
 from .labels import LABEL_FORMATS
 from .pipeline import (
+    CHANNELS,
     DTYPES,
     SHAPES,
     Options,
@@ -164,10 +165,18 @@ def quiet_option(f: F) -> F:
 def image_size_option(f: F) -> F:
     return click.option(
         "--image-size",
-        default="{}x{}".format(*Options.image_size),
-        show_default=True,
         metavar="HxW",
-        help="Size of one image; a sprite's width must be H*W.",
+        help="Size of one image; a sprite's width must be H*W [default: the dataset's "
+        "(32x32 for cifar10), else 28x28].",
+    )(f)
+
+
+def split_option(f: F) -> F:
+    return click.option(
+        "--split",
+        type=click.Choice(list(SPLITS)),
+        help="A named train/test split: tfjs (55,000 / 10,000, mnist/data.js), tfjs-core "
+        "(floor(5/6 N), mnist-core/data.js), course-fashion (floor(1/7 N)).",
     )(f)
 
 
@@ -298,6 +307,13 @@ def cli() -> None:
 )
 @image_size_option
 @train_size_option
+@split_option
+@click.option(
+    "--channels",
+    type=click.Choice(CHANNELS),
+    help="red: one value per pixel, as mnist/data.js reads; rgb: red, green, blue per pixel "
+    "[default: rgb for cifar10, else red].",
+)
 @click.option("--shuffle", is_flag=True, help="Permute each split (reproducibly, see --seed).")
 @click.option("--seed", type=int, metavar="S", help="Seed for --shuffle [default: 0].")
 @click.option(
@@ -336,8 +352,10 @@ def convert_command(
     dtype: str,
     label_format: str,
     shape: str,
-    image_size: str,
+    image_size: str | None,
     train_size: int | None,
+    split: str | None,
+    channels: str | None,
     shuffle: bool,
     seed: int | None,
     compress: bool,
@@ -367,8 +385,10 @@ def convert_command(
         dtype=dtype if _given("dtype") else None,
         label_format=label_format if _given("label_format") else None,
         shape=shape if _given("shape") else None,
-        image_size=parse_image_size(image_size),
+        image_size=parse_image_size(image_size) if image_size else None,
         train_size=train_size,
+        split=split,
+        channels=channels,
         shuffle=shuffle,
         seed=seed,
         decoder=decoder,
@@ -486,6 +506,8 @@ def fetch_command(
         retries=retries,
         show_progress=progress.wanted(quiet),
     )
+    if result.recorded and not quiet:  # once: the first fetch of a dataset with no pinned digest
+        click.echo(result.note(), err=True)
     if as_json:
         _print_json(result.summary())
         return
@@ -526,7 +548,7 @@ def inspect_command(
     show: int | None,
     grid: Path | None,
     count: int,
-    image_size: str,
+    image_size: str | None,
     train_size: int | None,
     force: bool,
     as_json: bool,
@@ -551,7 +573,7 @@ def inspect_command(
         raise OptionError(None, "--force replaces an existing --grid file", "add --grid")
     if show is not None and grid is not None:
         raise OptionError(None, "--show and --grid both given", "give one of them")
-    size = parse_image_size(image_size)
+    size = parse_image_size(image_size or "28x28")
     if show is not None:
         images, labels = inspection.digits(path, show, 1, size)
         if as_json:
@@ -567,7 +589,7 @@ def inspect_command(
             click.echo(f"wrote {grid}: {facts['digits']} digits", err=True)
         return
     report = inspection.inspect(
-        path, image_size=size if _given("image_size") else None, train_size=train_size
+        path, image_size=size if image_size else None, train_size=train_size
     )
     if as_json:
         _print_json(report)
@@ -590,6 +612,7 @@ def inspect_command(
 @cache_dir_option
 @image_size_option
 @train_size_option
+@split_option
 @json_option
 def verify_command(
     output: Path | None,
@@ -597,8 +620,9 @@ def verify_command(
     labels: Path | None,
     dataset: str | None,
     cache_dir: Path | None,
-    image_size: str,
+    image_size: str | None,
     train_size: int | None,
+    split: str | None,
     as_json: bool,
 ) -> None:
     """Prove that sources, and an output made from them, are intact and correct.
@@ -622,8 +646,9 @@ def verify_command(
         labels=labels,
         dataset=dataset,
         cache_dir=cache_dir,
-        image_size=parse_image_size(image_size) if _given("image_size") else None,
+        image_size=parse_image_size(image_size) if image_size else None,
         train_size=train_size,
+        split=split,
     )
     if as_json:
         _print_json(report.to_dict())

@@ -1,11 +1,18 @@
-"""Each known dataset: its files, where they come from and live, their digests and its split.
+"""Each known dataset: its files, where they come from and live, their digests, classes and
+splits.
 
-The one answer to "where are this dataset's files" (:meth:`Dataset.paths`) and to "which
-dataset is this" (:func:`identify`, by a file digest, a pixel digest or a label digest).
+The one answer to "where are this dataset's files" (:meth:`Dataset.paths`), to "which
+dataset is this" (:func:`identify`, by a file digest, a pixel digest or a label digest) and to
+"how does it split" (:data:`SPLITS`). TensorFlow.js's model-builder demo lists three datasets
+in sprite form (``tensorflow/tfjs``, ``demos/model-builder/model-builder-datasets-config.json``):
+mnist, fashion-mnist and cifar10. Only mnist's digests are known; the others are verified as far
+as their content allows and their digests recorded on first fetch (``download.py``).
 """
 
 from __future__ import annotations
 
+import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,8 +33,8 @@ class SourceFile:
     """
 
     name: str
-    sha256: str
-    size: int
+    sha256: str | None = None  # None: not published, recorded on first fetch instead
+    size: int | None = None
     pixels_sha256: str | None = None
 
     def url(self, base: str = OFFICIAL_BASE) -> str:
@@ -41,13 +48,19 @@ class Dataset:
     name: str
     sprite: SourceFile
     labels: SourceFile
-    images: int
-    train_size: int
+    images: int | None  # None: not published; the PNG header says
+    train_size: int | None  # the split TensorFlow.js's own loader uses, where there is one
     image_size: tuple[int, int] = (28, 28)
-    classes: int = 10
+    channels: str = "red"  # what --channels defaults to: red for gray sprites, rgb for colour
+    class_names: tuple[str, ...] = tuple(str(i) for i in range(10))
     bundled: bool = False
     # Images per class in the train and the test split, where they are published.
     class_counts: tuple[tuple[int, ...], tuple[int, ...]] | None = None
+
+    @property
+    def pinned(self) -> bool:
+        """Are both files' digests known in advance (else they are recorded on first fetch)?"""
+        return self.sprite.sha256 is not None and self.labels.sha256 is not None
 
     def roles(self) -> tuple[tuple[str, SourceFile], tuple[str, SourceFile]]:
         """(role, file) for the sprite and the label file, in that order."""
@@ -103,11 +116,91 @@ SAMPLE = Dataset(
     bundled=True,
 )
 
-DATASETS: dict[str, Dataset] = {d.name: d for d in (MNIST, SAMPLE)}
+FASHION_MNIST = Dataset(
+    name="fashion-mnist",
+    sprite=SourceFile("fashion_mnist_images.png"),
+    labels=SourceFile("fashion_mnist_labels_uint8"),
+    images=None,
+    train_size=None,
+    class_names=(
+        "T-shirt/top",
+        "Trouser",
+        "Pullover",
+        "Dress",
+        "Coat",
+        "Sandal",
+        "Shirt",
+        "Sneaker",
+        "Bag",
+        "Ankle boot",
+    ),
+)
+
+CIFAR10 = Dataset(
+    name="cifar10",
+    sprite=SourceFile("cifar10_images.png"),
+    labels=SourceFile("cifar10_labels_uint8"),
+    images=None,
+    train_size=None,
+    image_size=(32, 32),
+    channels="rgb",
+    class_names=(
+        "airplane",
+        "automobile",
+        "bird",
+        "cat",
+        "deer",
+        "dog",
+        "frog",
+        "horse",
+        "ship",
+        "truck",
+    ),
+)
+
+DATASETS: dict[str, Dataset] = {d.name: d for d in (MNIST, SAMPLE, FASHION_MNIST, CIFAR10)}
 DEFAULT = MNIST.name
 
 # The split TensorFlow.js uses, applied to any sprite of that many images.
-DEFAULT_TRAIN_SIZES: dict[int, int] = {d.images: d.train_size for d in DATASETS.values()}
+DEFAULT_TRAIN_SIZES: dict[int, int] = {
+    d.images: d.train_size
+    for d in DATASETS.values()
+    if d.images is not None and d.train_size is not None
+}
+
+
+@dataclass(frozen=True)
+class Split:
+    """A named train/test split: how many of N images train, and the file it comes from."""
+
+    name: str
+    source: str
+    train: Callable[[int], int | None]
+
+
+# JavaScript computes these in float64, as Python does: Math.floor(5 / 6 * N) is
+# math.floor(5 / 6 * n) here, to the last image.
+SPLITS: dict[str, Split] = {
+    s.name: s
+    for s in (
+        Split(
+            "tfjs",
+            "tfjs-examples mnist/data.js: NUM_TRAIN_ELEMENTS = 55000 of 65000 (MNIST only)",
+            DEFAULT_TRAIN_SIZES.get,
+        ),
+        Split(
+            "tfjs-core",
+            "tfjs-examples mnist-core/data.js and the first mnist/data.js: "
+            "Math.floor(5 / 6 * N) train, the rest test",
+            lambda n: math.floor(5 / 6 * n),
+        ),
+        Split(
+            "course-fashion",
+            "a widely used course file for Fashion-MNIST: Math.floor(1 / 7 * N) train",
+            lambda n: math.floor(1 / 7 * n),
+        ),
+    )
+}
 
 
 def get(name: str | None) -> Dataset:
@@ -125,6 +218,8 @@ def identify(
 ) -> Dataset | None:
     """The known dataset a digest belongs to: a sprite's file or pixel digest, or a label file's."""
     for ds in DATASETS.values():
+        if not ds.pinned:
+            continue
         if sha256 is not None and sha256 in (ds.sprite.sha256, ds.labels.sha256):
             return ds
         if pixels_sha256 is not None and pixels_sha256 == ds.sprite.pixels_sha256:

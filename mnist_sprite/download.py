@@ -9,6 +9,7 @@ the next run trust the cache after a stat, without decoding again.
 from __future__ import annotations
 
 import contextlib
+import functools
 import http.client
 import importlib
 import importlib.util
@@ -20,7 +21,7 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -37,7 +38,8 @@ from .errors import (
     SourceError,
 )
 from .files import file_sha256, looks_like_html, read_json, write_json
-from .png import SIGNATURE, pixels_sha256
+from .labels import CLASSES, read_onehot
+from .png import SIGNATURE, PngFile, pixels_sha256
 
 MIRRORS_ENV = "MNIST_SPRITE_MIRRORS"
 DEFAULT_TIMEOUT = 30.0  # seconds to wait for a connection or for more data
@@ -64,6 +66,9 @@ class FetchResult:
     downloaded: list[str] = field(default_factory=list)
     sources: dict[str, str] = field(default_factory=dict)
     imported: list[str] = field(default_factory=list)
+    # Files of a dataset with no pinned digest whose digest this run recorded, by name.
+    recorded: dict[str, str] = field(default_factory=dict)
+    pinned: bool = True
 
     def summary(self) -> dict[str, Any]:
         return {
@@ -72,7 +77,17 @@ class FetchResult:
             "downloaded": self.downloaded,
             "imported": self.imported,
             "sources": self.sources,
+            "pinned": self.pinned,
+            "recorded": self.recorded,
         }
+
+    def note(self) -> str:
+        """The one line that says a dataset has no pinned digest, and what was recorded."""
+        files = ", ".join(f"{name} sha256 {digest}" for name, digest in self.recorded.items())
+        return (
+            f"note: {self.dataset} has no pinned digest; recorded {files}: from now on these "
+            "files must match them"
+        )
 
     def describe(self) -> str:
         """What this run did, in a few words for stderr."""
@@ -81,13 +96,25 @@ class FetchResult:
         return "; ".join(done) if done else "nothing to do: the cache is complete and verified"
 
 
-def verify_file(path: Path, spec: SourceFile, role: str) -> str:
-    """Check a file against its pinned digest; return the sha256 of its bytes.
+def verify_file(
+    path: Path,
+    spec: SourceFile,
+    role: str,
+    *,
+    image_size: tuple[int, int] = (28, 28),
+    recorded: str | None = None,
+) -> str:
+    """Check a file against its pinned digest, or the digest recorded when it was first
+    fetched; with neither, check what its content allows. Return the sha256 of its bytes.
 
     Raises IntegrityError (or PngFormatError for a sprite that is no valid PNG).
     """
     digest = file_sha256(path)
-    if digest == spec.sha256:
+    expected = spec.sha256 or recorded
+    if expected is None:  # no digest to hold it to yet: verify what can be verified
+        _check_content(path, role, image_size)
+        return digest
+    if digest == expected:
         return digest
     if role == "sprite" and spec.pixels_sha256:
         if pixels_sha256(path) == spec.pixels_sha256:
@@ -97,11 +124,47 @@ def verify_file(path: Path, spec: SourceFile, role: str) -> str:
             f"its pixels are not those of {spec.name} (pixel sha256 differs)",
             "download it again, or pass --from with the right file",
         )
+    if spec.sha256 is None:
+        raise IntegrityError(
+            path,
+            f"sha256 {digest[:16]}... is not the {expected[:16]}... recorded when {spec.name} "
+            "was first fetched (this dataset has no pinned digest)",
+            "restore the file, or fetch again with --force to record a new one",
+        )
     raise IntegrityError(
         path,
-        f"sha256 {digest[:16]}... is not the pinned {spec.sha256[:16]}... of {spec.name}",
+        f"sha256 {digest[:16]}... is not the pinned {expected[:16]}... of {spec.name}",
         "download it again, or pass --from with the right file",
     )
+
+
+def _check_content(path: Path, role: str, image_size: tuple[int, int]) -> None:
+    """A sprite that decodes completely, one image per row; whole one-hot label rows."""
+    if role == "labels":
+        read_onehot(path)
+        return
+    with PngFile(path) as png_file:
+        h, w = image_size
+        if png_file.header.width != h * w:
+            raise IntegrityError(
+                path,
+                f"is {png_file.header.width} pixels wide, not one {h}x{w} image per row",
+                "download it again, or check that it is this dataset's sprite",
+            )
+        png_file.pixels_sha256()  # every chunk, row and the zlib end
+
+
+def _check_pair(paths: dict[str, Path]) -> None:
+    """The label file holds one row per sprite image (for files with no pinned digest)."""
+    with PngFile(paths["sprite"]) as png_file:
+        images = png_file.header.height
+    rows = paths["labels"].stat().st_size // CLASSES
+    if rows != images:
+        raise IntegrityError(
+            paths["labels"],
+            f"holds {rows:,} labels but the sprite holds {images:,} images",
+            "fetch both files again from the same place",
+        )
 
 
 def _stamp(path: Path, digest: str) -> dict[str, Any]:
@@ -109,7 +172,23 @@ def _stamp(path: Path, digest: str) -> dict[str, Any]:
     return {"size": st.st_size, "mtime_ns": st.st_mtime_ns, "sha256": digest}
 
 
-def _cached(path: Path, spec: SourceFile, role: str, marker: dict[str, Any]) -> str | None:
+def _recorded(spec: SourceFile, marker: dict[str, Any]) -> str | None:
+    """The digest recorded on first fetch for a file with no pinned digest, if any."""
+    known = marker.get(spec.name)
+    if spec.sha256 is None and isinstance(known, dict) and isinstance(known.get("sha256"), str):
+        return str(known["sha256"])
+    return None
+
+
+def expected_digests(dataset: Dataset, cache_dir: PathLike | None = None) -> dict[str, str | None]:
+    """Each file's digest: pinned, else recorded in the cache on first fetch, else None."""
+    marker = {} if dataset.bundled else read_json(dataset.folder(cache_dir) / MARKER)
+    return {role: spec.sha256 or _recorded(spec, marker) for role, spec in dataset.roles()}
+
+
+def _cached(
+    path: Path, dataset: Dataset, spec: SourceFile, role: str, marker: dict[str, Any]
+) -> str | None:
     """The file's sha256 if the cache holds it verified (cheap when unchanged); None if absent.
 
     Raises the verification error when the file is there but is not the right file.
@@ -124,13 +203,16 @@ def _cached(path: Path, spec: SourceFile, role: str, marker: dict[str, Any]) -> 
             return str(known.get("sha256"))
         if file_sha256(path) == known.get("sha256"):
             return str(known["sha256"])
-    return verify_file(path, spec, role)
+    recorded = _recorded(spec, marker)
+    return verify_file(path, spec, role, image_size=dataset.image_size, recorded=recorded)
 
 
-def _cached_ok(path: Path, spec: SourceFile, role: str, marker: dict[str, Any]) -> str | None:
+def _cached_ok(
+    path: Path, dataset: Dataset, spec: SourceFile, role: str, marker: dict[str, Any]
+) -> str | None:
     """The file's sha256 if the cache holds it verified, else None."""
     try:
-        return _cached(path, spec, role, marker)
+        return _cached(path, dataset, spec, role, marker)
     except MnistSpriteError:
         return None
 
@@ -142,7 +224,7 @@ def cached_paths(dataset: Dataset, cache_dir: PathLike | None = None) -> dict[st
         return paths
     marker = read_json(dataset.folder(cache_dir) / MARKER)
     for role, spec in dataset.roles():
-        if _cached_ok(paths[role], spec, role, marker) is None:
+        if _cached_ok(paths[role], dataset, spec, role, marker) is None:
             return None
     return paths
 
@@ -161,6 +243,8 @@ def ensure_dataset(
     result = fetch_dataset(
         dataset, cache_dir=cache_dir, offline=offline, show_progress=show_progress
     )
+    if result.recorded:  # said once, where the files were first fetched
+        progress.say(result.note())
     return result.paths
 
 
@@ -247,20 +331,27 @@ def fetch_dataset(
         ) from None
     with _locked(folder):
         marker = read_json(folder / MARKER)
-        result = FetchResult(dataset.name, {})
+        result = FetchResult(dataset.name, {}, pinned=dataset.pinned)
         for role, spec in dataset.roles():
             target = folder / spec.name
             result.paths[role] = target
             digest, failure = None, None
             if not force:
                 try:
-                    digest = _cached(target, spec, role, marker)
+                    digest = _cached(target, dataset, spec, role, marker)
                 except MnistSpriteError as e:
                     failure = e
+            check = functools.partial(
+                verify_file,
+                spec=spec,
+                role=role,
+                image_size=dataset.image_size,
+                recorded=None if force else _recorded(spec, marker),
+            )
             if digest is not None:
                 result.sources[role] = "cache"
             elif from_path is not None:
-                digest = _import(Path(from_path), target, spec, role)
+                digest = _import(Path(from_path), target, spec, role, check)
                 result.imported.append(spec.name)
                 result.sources[role] = str(from_path)
             elif offline:
@@ -268,10 +359,22 @@ def fetch_dataset(
             else:
                 todo = _sources_for(spec, urls[role], mirrors)
                 policy = _Policy(timeout, retries, backoff, show_progress)
-                url, digest = _download_any(todo, target, spec, role, policy)
+                url, digest = _download_any(todo, target, spec, role, policy, check)
                 result.downloaded.append(spec.name)
                 result.sources[role] = url
-            marker[spec.name] = _stamp(target, digest)
+            if spec.sha256 is None and _recorded(spec, marker) != digest:
+                result.recorded[spec.name] = digest  # first fetch, or --force: a new record
+            marker[spec.name] = {**_stamp(target, digest), "pinned": spec.sha256 is not None}
+        if not dataset.pinned and (result.downloaded or result.imported):
+            try:
+                _check_pair(result.paths)
+            except MnistSpriteError:  # nothing unverified stays in the cache
+                for role, spec in dataset.roles():
+                    if spec.name in result.downloaded + result.imported:
+                        result.paths[role].unlink(missing_ok=True)
+                        marker.pop(spec.name, None)
+                write_json(folder / MARKER, marker)
+                raise
         write_json(folder / MARKER, marker)
     return result
 
@@ -302,7 +405,9 @@ def check_url(url: str, where: str) -> None:
         )
 
 
-def _import(source: Path, target: Path, spec: SourceFile, role: str) -> str:
+def _import(
+    source: Path, target: Path, spec: SourceFile, role: str, check: Callable[[Path], str]
+) -> str:
     """Copy a file brought by hand into the cache, verified like a download."""
     if source.is_dir():
         candidate: Path | None = source / spec.name
@@ -315,7 +420,7 @@ def _import(source: Path, target: Path, spec: SourceFile, role: str) -> str:
     part = target.with_name(target.name + ".part")
     shutil.copyfile(candidate, part)
     try:
-        digest = verify_file(part, spec, role)
+        digest = check(part)
     except MnistSpriteError as e:
         part.unlink(missing_ok=True)
         raise IntegrityError(candidate, e.problem, e.fix) from None
@@ -340,7 +445,12 @@ class _Policy:
 
 
 def _download_any(
-    urls: list[str], target: Path, spec: SourceFile, role: str, policy: _Policy
+    urls: list[str],
+    target: Path,
+    spec: SourceFile,
+    role: str,
+    policy: _Policy,
+    check: Callable[[Path], str],
 ) -> tuple[str, str]:
     """Try each source in order; return (url, sha256) of the verified file now at ``target``."""
     failures = []
@@ -348,7 +458,7 @@ def _download_any(
     for url in urls:
         try:
             _download_with_retries(url, part, spec, role, policy)
-            digest = verify_file(part, spec, role)
+            digest = check(part)
         except _Fatal as e:
             failures.append(f"{url}: {e}")
             _discard(part)

@@ -18,6 +18,7 @@ PathLike = Union[str, "os.PathLike[str]"]
 # How the command line's options read to a Python caller of load_data(), convert(), fetch().
 _PYTHON_WORDS = {
     "--cache-dir": "cache_dir",
+    "--channels": "channels",
     "--compress": "compress=True",
     "--dataset": "dataset",
     "--decoder": "decoder",
@@ -34,6 +35,7 @@ _PYTHON_WORDS = {
     "--seed": "seed",
     "--shape": "shape",
     "--shuffle": "shuffle=True",
+    "--split": "split",
     "--sprite": "sprite",
     "--train-size": "train_size",
 }

@@ -21,7 +21,7 @@ from .errors import OptionError, PathLike, SourceError
 from .files import file_sha256, open_source, sniff
 from .labels import CLASSES, bad_rows, class_counts, read_onehot
 from .outputs import Output, kind_of
-from .pipeline import check_width
+from .pipeline import check_width, class_names
 from .png import COLOR_TYPES, SIGNATURE, PngFile
 from .png.canvas import colour_warning
 from .writers import atomic_output
@@ -161,13 +161,19 @@ def inspect_output(path: PathLike) -> dict[str, Any]:
         for name in out.names():
             with out.array(name) as (member, pieces):
                 arrays[name] = _array_facts(member.shape, member.dtype, pieces)
-        return {
-            "schema": SCHEMA,
-            "kind": out.kind,
-            "path": str(path),
-            "arrays": arrays,
-            "provenance": out.provenance(),
-        }
+        prov = out.provenance()
+    recorded = prov.get("dataset") if prov else None
+    dataset = datasets.DATASETS.get(recorded) if isinstance(recorded, str) else None
+    count = arrays.get("y_train", {}).get("shape", [0, 10])
+    classes = class_names(dataset, count[1] if len(count) > 1 else 10)
+    return {
+        "schema": SCHEMA,
+        "kind": out.kind,
+        "path": str(path),
+        "arrays": arrays,
+        "classes": classes,
+        "provenance": prov,
+    }
 
 
 def _array_facts(shape: tuple[int, ...], dtype: np.dtype[Any], pieces: Any) -> dict[str, Any]:
@@ -373,6 +379,7 @@ def render(facts: dict[str, Any]) -> str:
                 f"{tuple(a['shape'])} {a['dtype']} min {a['min']} max {a['max']} mean {a['mean']}",
             )
             row("", f"sha256 {a['sha256']}")
+        row("classes", ", ".join(facts["classes"]))
         prov = facts["provenance"]
         if prov is None:
             row("provenance", "none recorded")

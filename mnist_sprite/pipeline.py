@@ -25,7 +25,7 @@ import numpy.typing as npt
 
 from . import datasets
 from ._version import __version__
-from .datasets import DEFAULT_TRAIN_SIZES, Dataset
+from .datasets import DEFAULT_TRAIN_SIZES, SPLITS, Dataset
 from .errors import ColourWarning, OptionError, PathLike, SpriteError
 from .files import file_sha256
 from .formats import FORMATS, LAYOUTS, RULES, MemorySink, NpzSink, Sink, folder_sink
@@ -35,6 +35,7 @@ from .png.canvas import DRAW_ROWS, colour_warning
 from .writers import atomic_output, spooled_stdout
 
 DTYPES = ("float32", "float64", "float16", "uint8")
+CHANNELS = ("red", "rgb")
 SHAPES = ("flat", "image", "channels")
 ARRAY_NAMES = ("x_train", "y_train", "x_test", "y_test")
 PROVENANCE_SCHEMA = 1
@@ -66,8 +67,10 @@ class Options:
     dtype: str = "float32"
     label_format: str = "onehot"
     shape: str = "flat"
-    image_size: tuple[int, int] = (28, 28)
+    image_size: tuple[int, int] | None = None  # None: the dataset's, else 28x28
     train_size: int | None = None
+    split: str | None = None  # a named split (datasets.SPLITS) instead of train_size
+    channels: str | None = None  # red or rgb; None: the dataset's (rgb for cifar10), else red
     shuffle: bool = False
     seed: int | None = None
     decoder: Decoder = "auto"
@@ -83,8 +86,14 @@ class Options:
         _choice("--label-format", self.label_format, LABEL_FORMATS)
         _choice("--shape", self.shape, SHAPES)
         _choice("--decoder", self.decoder, DECODERS)
-        h, w = self.image_size
-        if h < 1 or w < 1:
+        if self.channels is not None:
+            _choice("--channels", self.channels, CHANNELS)
+        if self.split is not None:
+            _choice("--split", self.split, tuple(SPLITS))
+            if self.train_size is not None:
+                raise OptionError(None, "--split and --train-size both given", "give one")
+        if self.image_size is not None and min(self.image_size) < 1:
+            h, w = self.image_size
             raise OptionError(None, f"--image-size {h}x{w} is empty", "give e.g. 28x28")
         if self.seed is not None and not self.shuffle:
             raise OptionError(None, "--seed without --shuffle has no effect", "add --shuffle")
@@ -103,7 +112,8 @@ class Options:
         """The options that shape the output (the decoder does not), for provenance."""
         out = asdict(self)
         out.pop("decoder")
-        out["image_size"] = "{}x{}".format(*self.image_size)
+        if self.image_size is not None:
+            out["image_size"] = "{}x{}".format(*self.image_size)
         out["seed"] = self.effective_seed
         return out
 
@@ -115,8 +125,10 @@ class Options:
         """
         known = {f.name for f in fields(cls)} - {"decoder"}
         given = {k: v for k, v in recorded.items() if k in known}
-        if "image_size" in given:
+        if given.get("image_size") is not None:
             given["image_size"] = parse_image_size(str(given["image_size"]))
+        if given.get("train_size") is not None:
+            given["split"] = None  # the recorded split is resolved into train_size
         if not given.get("shuffle"):
             given["seed"] = None
         return cls(**given)
@@ -204,6 +216,8 @@ class Plan:
     images: int
     train_size: int
     onehot: npt.NDArray[np.uint8]
+    image_size: tuple[int, int]
+    channels: str
     shapes: dict[str, tuple[int, ...]] = field(default_factory=dict)
     dtypes: dict[str, np.dtype[Any]] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)  # what a browser would do differently
@@ -214,7 +228,12 @@ class Plan:
             "tool": "mnist-sprite",
             "version": __version__,
             "dataset": self.sources.dataset.name if self.sources.dataset else None,
-            "options": {**self.options.recorded(), "train_size": self.train_size},
+            "options": {
+                **self.options.recorded(),
+                "train_size": self.train_size,
+                "image_size": "{}x{}".format(*self.image_size),
+                "channels": self.channels,
+            },
             "sources": {
                 "sprite": {
                     "name": self.sources.sprite.name,
@@ -233,39 +252,74 @@ class Plan:
 
 
 def plan_conversion(png_file: PngFile, sources: Sources, options: Options) -> Plan:
-    """Everything convert checks before it decodes: image size, label rows, the split."""
+    """Everything convert checks before it decodes: image size, label rows, the split.
+
+    What the options leave open comes from the dataset (its image size, its channels) or,
+    for the split, from TensorFlow.js's own loader where there is one.
+    """
     header = png_file.header
-    h, w = options.image_size
-    check_width(sources.sprite, header.width, options.image_size)
+    ds = sources.dataset
+    size = options.image_size or (ds.image_size if ds else (28, 28))
+    channels = options.channels or (ds.channels if ds else "red")
+    h, w = size
+    check_width(sources.sprite, header.width, size)
     images = header.height
     onehot = read_onehot(sources.labels, expected_rows=images)
-    train = options.train_size
-    if train is None:
-        if images not in DEFAULT_TRAIN_SIZES:
-            raise OptionError(
-                sources.sprite,
-                f"holds {images:,} images, with no known train/test split",
-                "give --train-size",
-            )
-        train = DEFAULT_TRAIN_SIZES[images]
-    if train > images:
-        raise OptionError(
-            sources.sprite,
-            f"--train-size {train:,} is more than the {images:,} images it holds",
-            f"give at most {images:,}",
-        )
-    pixel_shape = {"flat": (h * w,), "image": (h, w), "channels": (h, w, 1)}[options.shape]
+    train = _train_size(sources, options, images)
+    colours = 3 if channels == "rgb" else 1
+    pixel_shape = {
+        "flat": (h * w * colours,),
+        "image": (h, w) if colours == 1 else (h, w, 3),
+        "channels": (h, w, colours),
+    }[options.shape]
     label_shape: tuple[int, ...] = (onehot.shape[1],) if options.label_format == "onehot" else ()
-    plan = Plan(sources, options, images, train, onehot)
-    colours = colour_warning(png_file.chunks.colour_chunks)
-    if colours is not None:
-        plan.warnings.append(f"{sources.sprite}: {colours}")
+    plan = Plan(sources, options, images, train, onehot, size, channels)
+    warning = colour_warning(png_file.chunks.colour_chunks)
+    if warning is not None:
+        plan.warnings.append(f"{sources.sprite}: {warning}")
     for split, n in (("train", train), ("test", images - train)):
         plan.shapes[f"x_{split}"] = (n, *pixel_shape)
         plan.shapes[f"y_{split}"] = (n, *label_shape)
         plan.dtypes[f"x_{split}"] = np.dtype(options.dtype)
         plan.dtypes[f"y_{split}"] = np.dtype(np.uint8)
     return plan
+
+
+def _train_size(sources: Sources, options: Options, images: int) -> int:
+    presets = ", ".join(SPLITS)
+    if options.train_size is not None:
+        train = options.train_size
+    elif options.split is not None:
+        found = SPLITS[options.split].train(images)
+        if found is None:
+            raise OptionError(
+                sources.sprite,
+                f"--split {options.split} is defined for MNIST's 65,000 images, not {images:,}",
+                f"give another --split ({presets}) or --train-size",
+            )
+        train = found
+    elif images in DEFAULT_TRAIN_SIZES:
+        train = DEFAULT_TRAIN_SIZES[images]
+    else:
+        raise OptionError(
+            sources.sprite,
+            f"holds {images:,} images, with no known train/test split",
+            f"give --split ({presets}) or --train-size",
+        )
+    if train > images:
+        raise OptionError(
+            sources.sprite,
+            f"--train-size {train:,} is more than the {images:,} images it holds",
+            f"give at most {images:,}",
+        )
+    return train
+
+
+def class_names(dataset: Dataset | None, count: int) -> list[str]:
+    """The names of a dataset's classes (T-shirt/top, ...), else their numbers."""
+    if dataset is not None and len(dataset.class_names) == count:
+        return list(dataset.class_names)
+    return [str(i) for i in range(count)]
 
 
 def _permutations(plan: Plan) -> dict[str, npt.NDArray[np.intp] | None]:
@@ -285,7 +339,7 @@ def _run(
     as_output = _converter(plan.options.dtype)
     perms = _permutations(plan)
     labels = plan.onehot if plan.options.label_format == "onehot" else to_index(plan.onehot)
-    with contextlib.closing(_row_blocks(png_file, plan.options, progress)) as blocks:
+    with contextlib.closing(_row_blocks(png_file, plan.options, plan.channels, progress)) as blocks:
         _split(plan, sink, blocks, labels, perms, as_output)
     return plan.shapes
 
@@ -339,9 +393,11 @@ def _write_whole(sink: Sink, name: str, values: npt.NDArray[Any], plan: Plan) ->
 
 
 def _row_blocks(
-    png_file: PngFile, options: Options, progress: Progress | None
+    png_file: PngFile, options: Options, channels: str, progress: Progress | None
 ) -> Generator[npt.NDArray[np.uint8], None, None]:
-    blocks_of = png_file.red_blocks(options.decoder, draw_rows=options.draw_rows)
+    blocks_of = png_file.canvas_blocks(
+        options.decoder, draw_rows=options.draw_rows, rgb=channels == "rgb"
+    )
     with contextlib.closing(prefetch(blocks_of)) as blocks:
         for block in blocks:
             yield block
@@ -516,7 +572,7 @@ def write_output(
                     _write_npz(png_file, plan, f, compress, provenance, advance)
             else:
                 with atomic_output(out, folder=True, force=force, inputs=inputs) as tmp:
-                    classes = [str(i) for i in range(plan.onehot.shape[1])]
+                    classes = class_names(sources.dataset, plan.onehot.shape[1])
                     sink = folder_sink(
                         fmt, tmp, provenance, compress=compress, layout=layout, classes=classes
                     )

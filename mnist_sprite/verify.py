@@ -19,6 +19,7 @@ import numpy.typing as npt
 
 from . import datasets
 from .datasets import DATASETS, Dataset
+from .download import expected_digests
 from .errors import MnistSpriteError, PathLike, SourceError
 from .files import file_sha256
 from .labels import U8, class_counts, read_onehot
@@ -102,6 +103,7 @@ def verify(
     options: Options | None = None,
     image_size: tuple[int, int] | None = None,
     train_size: int | None = None,
+    split: str | None = None,
 ) -> Report:
     """Check the sources, and ``output`` against them; every finding is in the report.
 
@@ -121,14 +123,14 @@ def verify(
     options = options or _options_of(prov, None)
     if image_size is not None:
         options = dataclasses.replace(options, image_size=image_size)
-    if train_size is not None:
-        options = dataclasses.replace(options, train_size=train_size)
+    if train_size is not None or split is not None:
+        options = dataclasses.replace(options, train_size=train_size, split=split)
     digests = _digests(sources)
     pixels, images = _check_sprite_intact(report, sources)
     known = sources.dataset or _identify(report, digests, pixels)
     if known is not None:
         sources = Sources(sources.sprite, sources.labels, known)
-        _check_pinned(report, known, digests, pixels)
+        _check_pinned(report, known, digests, pixels, cache_dir)
     else:
         report.add(
             "pinned digests",
@@ -188,30 +190,45 @@ def _identify(report: Report, digests: dict[str, str | None], pixels: str | None
 
 
 def _check_pinned(
-    report: Report, known: Dataset, digests: dict[str, str | None], pixels: str | None
+    report: Report,
+    known: Dataset,
+    digests: dict[str, str | None],
+    pixels: str | None,
+    cache_dir: PathLike | None,
 ) -> None:
-    """Every source against the dataset's pinned digests, naming the one that differs."""
+    """Every source against the dataset's pinned digests (or, for a dataset with none, the
+    ones recorded on first fetch), naming the one that differs."""
+    expected = expected_digests(known, cache_dir)
+    how = "pinned" if known.pinned else "recorded"
     want_pixels = known.sprite.pixels_sha256
     if pixels is None:
         report.add("sprite pixels", False, f"not checked against {known.name}: it does not decode")
-    elif digests["sprite"] == known.sprite.sha256 or pixels == want_pixels:
-        report.add("sprite pixels", True, f"match the pinned digest of {known.name}")
+    elif expected["sprite"] is None:
+        report.add("sprite pixels", True, f"{known.name} has no pinned or recorded digest yet")
+    elif digests["sprite"] == expected["sprite"] or (want_pixels and pixels == want_pixels):
+        report.add("sprite pixels", True, f"match the {how} digest of {known.name}")
     else:
+        have, want = (
+            (pixels, want_pixels) if want_pixels else (digests["sprite"], expected["sprite"])
+        )
         report.add(
             "sprite pixels",
             False,
-            f"the sprite is not {known.name}'s: pixel sha256 {pixels[:16]}... is not the pinned "
-            f"{str(want_pixels)[:16]}...; fetch it again with --force",
+            f"the sprite is not {known.name}'s: {'pixel ' if want_pixels else ''}sha256 "
+            f"{str(have)[:16]}... is not the {how} {str(want)[:16]}...; "
+            "fetch it again with --force",
         )
-    have = digests["labels"]
-    if have == known.labels.sha256:
-        report.add("labels digest", True, f"match the pinned digest of {known.name}")
+    have_labels, want_labels = digests["labels"], expected["labels"]
+    if want_labels is None:
+        report.add("labels digest", True, f"{known.name} has no pinned or recorded digest yet")
+    elif have_labels == want_labels:
+        report.add("labels digest", True, f"match the {how} digest of {known.name}")
     else:
         report.add(
             "labels digest",
             False,
-            f"the label file is not {known.name}'s: sha256 {str(have)[:16]}... is not the "
-            f"pinned {known.labels.sha256[:16]}...; fetch it again with --force",
+            f"the label file is not {known.name}'s: sha256 {str(have_labels)[:16]}... is not the "
+            f"{how} {want_labels[:16]}...; fetch it again with --force",
         )
 
 
@@ -233,7 +250,7 @@ def _check_convertible(report: Report, sources: Sources, options: Options) -> Pl
     except MnistSpriteError as e:
         report.add("convert accepts them", False, str(e))
         return None
-    h, w = options.image_size
+    h, w = plan.image_size
     report.add(
         "convert accepts them",
         True,

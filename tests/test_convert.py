@@ -180,7 +180,7 @@ def test_refuses_label_count_that_differs(small: Sprite, tmp_path: Path) -> None
 
 
 def test_split_needs_a_train_size_for_unknown_sprites(small: Sprite) -> None:
-    with pytest.raises(OptionError, match="give --train-size"):
+    with pytest.raises(OptionError, match="or --train-size"):
         to_arrays(src(small), opts(image_size=(4, 4)))
     with pytest.raises(OptionError, match="more than the 30 images"):
         to_arrays(src(small), opts(image_size=(4, 4), train_size=31))

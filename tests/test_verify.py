@@ -93,7 +93,8 @@ def test_verify_fails_what_convert_refuses(tmp_path: Path) -> None:
     assert "is 785 pixels wide, but one 28x28 image is 784 pixels" in failed[0].detail
     report = verify(sprite=sprite, labels=labels, image_size=(5, 157))
     assert [c.detail for c in report.checks if not c.ok] == [
-        f"{sprite}: holds 200 images, with no known train/test split; give --train-size"
+        f"{sprite}: holds 200 images, with no known train/test split; "
+        "give --split (tfjs, tfjs-core, course-fashion) or --train-size"
     ]
     assert verify(sprite=sprite, labels=labels, image_size=(5, 157), train_size=150).ok
     labels.write_bytes(labels.read_bytes()[:-10])

@@ -74,38 +74,44 @@ def alpha_table() -> U8:
 class Canvas:
     """One canvas, drawn ``draw_rows`` image rows at a time and never cleared, as data.js does.
 
-    :meth:`draw` takes the next rows of a sprite, top to bottom, and returns the red values
-    ``getImageData`` gives for them, given what earlier draws left on the canvas.
+    :meth:`draw` takes the next rows of a sprite, top to bottom, as ``(k, width)`` red or
+    ``(k, width, 3)`` RGB values with their ``(k, width)`` alpha, and returns what
+    ``getImageData`` gives for them, given what earlier draws left on the canvas. Every colour
+    channel is composited the same way (measured for red, green and blue).
     """
 
-    def __init__(self, width: int, height: int, draw_rows: int = DRAW_ROWS) -> None:
+    def __init__(self, width: int, height: int, draw_rows: int = DRAW_ROWS, colours: int = 1):
         self._rows = draw_rows
         places = min(draw_rows, height)  # no more than the image has: memory stays bounded
-        self._colour = np.zeros((places, width), dtype=np.uint8)  # premultiplied
+        extra = (colours,) if colours > 1 else ()
+        self._colour = np.zeros((places, width, *extra), dtype=np.uint8)  # premultiplied
         self._alpha = np.zeros((places, width), dtype=np.uint8)
         self._y = 0  # the sprite row drawn next
 
-    def draw(self, red: U8, alpha: U8 | None) -> U8:
-        out = np.empty_like(red)
+    def draw(self, colour: U8, alpha: U8 | None) -> U8:
+        out = np.empty_like(colour)
         done = 0
-        while done < red.shape[0]:
+        while done < colour.shape[0]:
             at = self._y % self._rows
-            n = min(red.shape[0] - done, self._rows - at)
+            n = min(colour.shape[0] - done, self._rows - at)
             rows = slice(done, done + n)
-            a = np.full_like(red[rows], 255) if alpha is None else alpha[rows]
-            out[rows] = self._over(red[rows], a, slice(at, at + n))
+            a = np.full(colour.shape[:2], 255, np.uint8)[rows] if alpha is None else alpha[rows]
+            out[rows] = self._over(colour[rows], a, slice(at, at + n))
             done += n
             self._y += n
         return out
 
-    def _over(self, red: U8, alpha: U8, place: slice) -> U8:
+    def _over(self, colour: U8, alpha: U8, place: slice) -> U8:
         """Source-over onto the stored pixels at ``place`` (Skia's SkPMSrcOver), read back."""
         keep = 256 - alpha.astype(np.uint16)
-        colour = premultiply_table()[alpha, red] + (self._colour[place] * keep >> 8)
-        total = alpha + (self._alpha[place] * keep >> 8)
-        self._colour[place] = colour
-        self._alpha[place] = total
-        out: U8 = unpremultiply_table()[self._alpha[place], self._colour[place]]
+        per = alpha[..., None] if colour.ndim == 3 else alpha  # alpha for each colour sample
+        keep_per = keep[..., None] if colour.ndim == 3 else keep
+        self._colour[place] = premultiply_table()[per, colour] + (
+            self._colour[place] * keep_per >> 8
+        )
+        self._alpha[place] = alpha + (self._alpha[place] * keep >> 8)
+        stored = self._alpha[place][..., None] if colour.ndim == 3 else self._alpha[place]
+        out: U8 = unpremultiply_table()[stored, self._colour[place]]
         return out
 
 

@@ -64,6 +64,7 @@ class PngFile:
         self.chunks = ChunkReader(path, **kwargs)
         self.path = self.chunks.path
         self.header: Header = self.chunks.header
+        self._rgb = False  # what the pixel stage reduces to: red, or red, green and blue
 
     def __enter__(self) -> PngFile:
         return self
@@ -118,22 +119,37 @@ class PngFile:
         tally: _Tally | None = None,
         draw_rows: int = DRAW_ROWS,
     ) -> Iterator[U8]:
-        """Yield ``(k, width)`` uint8 blocks of the red channel, top to bottom.
+        """Yield ``(k, width)`` uint8 blocks of the red channel, top to bottom."""
+        return self.canvas_blocks(decoder, tally, draw_rows, rgb=False)
+
+    def canvas_blocks(
+        self,
+        decoder: Decoder = "auto",
+        tally: _Tally | None = None,
+        draw_rows: int = DRAW_ROWS,
+        *,
+        rgb: bool = False,
+    ) -> Iterator[U8]:
+        """Yield uint8 blocks of rows, top to bottom: ``(k, width)`` red, or with ``rgb``
+        ``(k, width * 3)`` red, green, blue for each pixel in turn (ImageData's order).
 
         The values are the ones ``getImageData`` returns when the sprite is drawn ``draw_rows``
         rows at a time onto one canvas (as data.js does); that matters only for a sprite whose
         pixels are not all opaque.
         """
         h = self.header
-        canvas = Canvas(h.width, h.height, draw_rows) if self.has_alpha else None
+        self._rgb = rgb
+        colours = 3 if rgb else 1
+        canvas = Canvas(h.width, h.height, draw_rows, colours) if self.has_alpha else None
         if decoder == "pypng":
             blocks = self._pixel_blocks_pypng()
         elif self.header.interlace:
             blocks = self._pixel_blocks_interlaced(tally)
         else:
             blocks = self._pixel_blocks(tally)
-        for red, alpha in blocks:
-            yield red if canvas is None else canvas.draw(red, alpha)
+        for colour, alpha in blocks:
+            out = colour if canvas is None else canvas.draw(colour, alpha)
+            yield out.reshape(out.shape[0], -1) if rgb else out
 
     def _pixel_blocks(self, tally: _Tally | None) -> Iterator[tuple[U8, U8 | None]]:
         prev = np.zeros(self.header.row_bytes(self.header.width), dtype=np.uint8)
@@ -166,7 +182,7 @@ class PngFile:
 
     def _pixel_blocks_interlaced(self, tally: _Tally | None) -> Iterator[tuple[U8, U8 | None]]:
         h = self.header
-        red = np.empty((h.height, h.width), dtype=np.uint8)
+        red = np.empty((h.height, h.width, *((3,) if self._rgb else ())), dtype=np.uint8)
         alpha = np.full((h.height, h.width), 255, dtype=np.uint8) if self.has_alpha else None
         passes = h.passes()
         prev: U8 | None = None
@@ -214,16 +230,22 @@ class PngFile:
         """
         h = self.header
         c, depth, ct = h.channels, h.bit_depth, h.color_type
+        k = samples.shape[0]
         alpha: U8 | None = None
         if ct == 3:
-            red = self._palette_red(samples)
+            red = self._palette_colour(samples)
             if self.chunks.transparency is not None:
                 entry_alpha = np.full(256, 255, dtype=np.uint8)
                 trns = np.frombuffer(self.chunks.transparency, dtype=np.uint8)
                 entry_alpha[: trns.size] = trns
                 alpha = entry_alpha[samples]
         else:
-            red = _to8(samples[:, ::c] if c > 1 else samples, depth)
+            if ct in (2, 6) and self._rgb:  # red, green and blue of each pixel
+                red = _to8(samples.reshape(k, -1, c)[:, :, :3], depth)
+            else:
+                red = _to8(samples[:, ::c] if c > 1 else samples, depth)
+                if self._rgb:  # gray: the canvas gives red = green = blue
+                    red = np.repeat(red[:, :, None], 3, axis=2)
             if ct in (4, 6):
                 alpha = _to8(samples[:, c - 1 :: c], depth)
             elif self.chunks.transparency is not None:  # one colour is fully transparent
@@ -233,7 +255,8 @@ class PngFile:
                     alpha = np.where(hit, np.uint8(0), np.uint8(255))
         return np.ascontiguousarray(red), alpha
 
-    def _palette_red(self, indices: npt.NDArray[np.unsignedinteger[Any]]) -> U8:
+    def _palette_colour(self, indices: npt.NDArray[np.unsignedinteger[Any]]) -> U8:
+        """The palette entries' red (or red, green and blue) for these indices."""
         palette = self.chunks.palette
         assert palette is not None
         n = palette.shape[0]
@@ -241,8 +264,8 @@ class PngFile:
             raise self.chunks.fail(
                 f"a pixel uses palette index {int(indices.max())}, past its {n} entries"
             )
-        red: U8 = palette[:, 0][indices]
-        return red
+        colour: U8 = palette[indices] if self._rgb else palette[:, 0][indices]
+        return colour
 
     def _pixel_blocks_pypng(self) -> Iterator[tuple[U8, U8 | None]]:
         """pypng's reader, after our own walk of the whole file has passed."""
@@ -252,7 +275,7 @@ class PngFile:
 
         h = self.header
         wanted = np.uint16 if h.bit_depth == 16 else np.uint8
-        red = np.empty((h.height, h.width), dtype=np.uint8)
+        red = np.empty((h.height, h.width, *((3,) if self._rgb else ())), dtype=np.uint8)
         alpha = np.full((h.height, h.width), 255, dtype=np.uint8) if self.has_alpha else None
         n = 0
         try:
