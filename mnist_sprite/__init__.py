@@ -1,7 +1,7 @@
 """mnist-sprite: TensorFlow.js's dataset sprites as NumPy arrays, exactly, without a browser."""
 
 from ._version import __version__
-from .api import convert, fetch, load_data
+from .api import convert, fetch, load_data, pack
 from .errors import (
     ColourWarning,
     FetchError,
@@ -30,4 +30,5 @@ __all__ = [
     "convert",
     "fetch",
     "load_data",
+    "pack",
 ]

@@ -1,4 +1,4 @@
-"""The Python API: load_data(), convert() and fetch(), in a Python caller's words.
+"""The Python API: load_data(), convert(), pack() and fetch(), in a Python caller's words.
 
 Each takes the command's options as keyword arguments and raises a subclass of
 :class:`~mnist_sprite.errors.MnistSpriteError` whose message names parameters, not flags.
@@ -13,6 +13,8 @@ import numpy as np
 import numpy.typing as npt
 
 from .errors import PathLike, speaking_python
+from .pack import PackResult
+from .pack import pack as pack_files
 from .pipeline import (
     Options,
     Result,
@@ -139,6 +141,33 @@ def convert(
             fmt=format,
             compress=compress,
             layout=layout,
+            force=force,
+        )
+
+
+def pack(
+    source: PathLike,
+    out: PathLike,
+    *,
+    name: str = "data",
+    classes: int | None = None,
+    image_size: tuple[int, int] | str | None = None,
+    quantize: bool = False,
+    level: int = 6,
+    force: bool = False,
+) -> PackResult:
+    """Write what ``mnist-sprite pack`` writes: ``source`` (npz, npy, idx, csv or PNG folders)
+    as ``NAME_images.png``, ``NAME_labels_uint8`` and ``NAME.json`` in ``out``."""
+    with speaking_python():
+        size = parse_image_size(image_size) if isinstance(image_size, str) else image_size
+        return pack_files(
+            source,
+            out,
+            name=name,
+            classes=classes,
+            image_size=size,
+            quantize=quantize,
+            level=level,
             force=force,
         )
 

@@ -613,6 +613,12 @@ def inspect_command(
 @image_size_option
 @train_size_option
 @split_option
+@click.option(
+    "--source",
+    type=click.Path(path_type=Path),
+    help="With a packed NAME.json: the input it was packed from; convert must give its "
+    "arrays back.",
+)
 @json_option
 def verify_command(
     output: Path | None,
@@ -623,6 +629,7 @@ def verify_command(
     image_size: str | None,
     train_size: int | None,
     split: str | None,
+    source: Path | None,
     as_json: bool,
 ) -> None:
     """Prove that sources, and an output made from them, are intact and correct.
@@ -637,18 +644,27 @@ def verify_command(
       mnist-sprite verify                      # the cached MNIST files
       mnist-sprite verify mnist.npz            # and an output made from them
       mnist-sprite verify out/ --sprite s.png --labels l_uint8 --json
+      mnist-sprite verify web/mnist.json --source mnist.npz   # a packed sprite
     """
-    from .verify import verify
+    from .inspection import kind
+    from .verify import verify, verify_packed
 
-    report = verify(
-        output,
-        sprite=sprite,
-        labels=labels,
-        dataset=dataset,
-        cache_dir=cache_dir,
-        image_size=parse_image_size(image_size) if image_size else None,
-        train_size=train_size,
-        split=split,
+    packed = output is not None and output.is_file() and kind(output) == "packed"
+    if source is not None and not packed:
+        raise OptionError(None, "--source goes with a packed NAME.json", "give the NAME.json")
+    report = (
+        verify_packed(output, source)
+        if packed and output
+        else verify(
+            output,
+            sprite=sprite,
+            labels=labels,
+            dataset=dataset,
+            cache_dir=cache_dir,
+            image_size=parse_image_size(image_size) if image_size else None,
+            train_size=train_size,
+            split=split,
+        )
     )
     if as_json:
         _print_json(report.to_dict())
@@ -656,6 +672,93 @@ def verify_command(
         click.echo(report.render())
     if not report.ok:
         raise click.exceptions.Exit(1)
+
+
+@cli.command("pack")
+@click.argument("source", type=click.Path(path_type=Path))
+@click.option(
+    "--out", "-o", required=True, type=click.Path(path_type=Path), help="The folder to write into."
+)
+@click.option(
+    "--name",
+    default="data",
+    show_default=True,
+    help="The files' stem: NAME_images.png, NAME_labels_uint8, NAME.json.",
+)
+@click.option(
+    "--classes",
+    type=click.IntRange(min=1, max=255),
+    metavar="C",
+    help="Number of classes (bytes per label row) [default: from the data].",
+)
+@image_size_option
+@click.option(
+    "--quantize",
+    is_flag=True,
+    help="Round float pixels to the nearest k/255 (and say how many changed) instead of "
+    "refusing values that are not exactly k/255.",
+)
+@click.option(
+    "--level",
+    type=click.IntRange(0, 9),
+    default=6,
+    show_default=True,
+    help="zlib level of the PNG.",
+)
+@click.option("--force", "-f", is_flag=True, help="Replace existing NAME files in the folder.")
+@quiet_option
+@json_option
+def pack_command(
+    source: Path,
+    out: Path,
+    name: str,
+    classes: int | None,
+    image_size: str | None,
+    quantize: bool,
+    level: int,
+    force: bool,
+    quiet: bool,
+    as_json: bool,
+) -> None:
+    """Pack your own images into a TensorFlow.js sprite that data.js loads exactly.
+
+    SOURCE is recognized by content: an .npz (keras' mnist.npz layout, or any convert
+    output), an npy, idx or csv output folder, or PNG folders (root/<class>/*.png, or
+    root/train/<class>/... and root/test/<class>/...). Training images come first in the sprite.
+
+    \b
+      mnist-sprite pack mnist.npz --out web/ --name mnist
+      mnist-sprite pack my_pngs/ --out web/ --name flowers
+      mnist-sprite pack floats.npz --out web/ --quantize
+    """
+    from .pack import pack
+
+    with progress.bar(None, "packing", "rows", enabled=progress.wanted(quiet)) as advance:
+        result = pack(
+            source,
+            out,
+            name=name,
+            classes=classes,
+            image_size=parse_image_size(image_size) if image_size else None,
+            quantize=quantize,
+            level=level,
+            force=force,
+            progress=advance,
+        )
+    for warning in result.warnings:
+        click.echo(f"warning: {warning}", err=True)
+    if as_json:
+        _print_json(result.summary())
+    elif not quiet:
+        facts = result.facts
+        size = f"{facts['image_height']}x{facts['image_width']}x{facts['channels']}"
+        moved = f"; --quantize moved {result.changed:,} values" if quantize else ""
+        click.echo(
+            f"wrote {result.files['images']}: {facts['images']:,} images of {size} "
+            f"({facts['train_images']:,} train), {facts['classes']} classes, "
+            f"{facts['files']['images']['bytes']:,} bytes in {result.seconds:.2f} s{moved}",
+            err=True,
+        )
 
 
 def _output_digest(out: Path, fmt: str) -> str | dict[str, str]:

@@ -7,6 +7,7 @@ or ``npy``); :func:`render` turns one into aligned text for a person.
 from __future__ import annotations
 
 import hashlib
+import json
 import math
 import os
 from pathlib import Path
@@ -50,6 +51,8 @@ def kind(path: PathLike) -> str:
         size = os.fstat(f.fileno()).st_size
     if head.startswith(SIGNATURE):
         return "sprite"
+    if head.lstrip().startswith(b"{") and _packed_json(path) is not None:
+        return "packed"
     if size and size % CLASSES == 0:
         rows = np.frombuffer(head[: len(head) // CLASSES * CLASSES], np.uint8)
         onehot = rows.reshape(-1, CLASSES)
@@ -69,11 +72,23 @@ def inspect(
     fit), else of 28x28 when that fits.
     """
     what = kind(path)
+    if what == "packed":
+        return inspect_packed(path)
     if what == "sprite":
         return inspect_sprite(path, image_size)
     if what == "labels":
         return inspect_labels(path, train_size)
     return inspect_output(path)
+
+
+def _json_or_none(text: str | None) -> Any:
+    """What ``pack`` recorded in the sprite's tEXt chunk, if anything."""
+    if text is None:
+        return None
+    try:
+        return json.loads(text)
+    except ValueError:
+        return {"text": text}
 
 
 def _name(dataset: Dataset | None) -> str | None:
@@ -88,6 +103,7 @@ def inspect_sprite(path: PathLike, image_size: tuple[int, int] | None = None) ->
         survey = png_file.survey()
         h = png_file.header
         colour_chunks = sorted(png_file.chunks.colour_chunks)
+        packed_by = png_file.chunks.text.get("mnist-sprite")
         browser = colour_warning(png_file.chunks.colour_chunks)
     image_size = image_size or (28, 28)
     per_image = image_size[0] * image_size[1]
@@ -109,11 +125,35 @@ def inspect_sprite(path: PathLike, image_size: tuple[int, int] | None = None) ->
         "compression_ratio": round(h.data_bytes() / max(1, survey.idat_bytes), 3),
         "filters": survey.filters,
         "colour_chunks": colour_chunks,
+        "provenance": _json_or_none(packed_by),
         "browser_warning": browser,
         "pixels_sha256": survey.pixels_sha256,
         "sha256": file_sha256(path),
         "dataset": _name(datasets.identify(pixels_sha256=survey.pixels_sha256)),
     }
+
+
+def _packed_json(path: PathLike) -> dict[str, Any] | None:
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) and data.get("kind") == "packed" else None
+
+
+def inspect_packed(path: PathLike) -> dict[str, Any]:
+    """A pack's ``NAME.json``: its facts, and whether the files beside it are the ones named."""
+    facts = _packed_json(path)
+    assert facts is not None
+    problems = []
+    folder = Path(path).parent
+    for role, entry in facts.get("files", {}).items():
+        file = folder / str(entry.get("name"))
+        if not file.is_file():
+            problems.append(f"its {role} file {file.name} is missing")
+        elif file_sha256(file) != entry.get("sha256"):
+            problems.append(f"its {role} file {file.name} is not the one packed (sha256 differs)")
+    return {**facts, "path": str(path), "ok": not problems, "problems": problems}
 
 
 def inspect_labels(path: PathLike, train_size: int | None = None) -> dict[str, Any]:
@@ -358,6 +398,8 @@ def render(facts: dict[str, Any]) -> str:
         row("row filters", ", ".join(f"{k} {v:,}" for k, v in facts["filters"].items()))
         if facts["colour_chunks"]:
             row("colour chunks", ", ".join(facts["colour_chunks"]))
+        if facts["provenance"]:
+            row("packed by", json.dumps(facts["provenance"], sort_keys=True))
         if facts["browser_warning"]:
             row("browser", f"warning: {facts['browser_warning']}")
         row("pixels sha256", facts["pixels_sha256"])
@@ -372,6 +414,18 @@ def render(facts: dict[str, Any]) -> str:
             row(f"  row {bad['row']}", bad["values"])
         row("sha256", facts["sha256"])
         row("dataset", facts["dataset"] or "none known")
+    elif what == "packed":
+        size = f"{facts['image_height']}x{facts['image_width']}"
+        row("images", f"{facts['images']:,} of {size}, {facts['channels']} channel(s)")
+        row("train images", f"{facts['train_images']:,} (the first rows)")
+        row("classes", f"{facts['classes']}: " + ", ".join(facts["class_names"]))
+        for role, entry in facts["files"].items():
+            row(
+                f"{role} file",
+                f"{entry['name']} ({entry['bytes']:,} bytes) sha256 {entry['sha256']}",
+            )
+        for problem in facts["problems"]:
+            row("problem", problem)
     else:
         for name, a in facts["arrays"].items():
             row(

@@ -15,14 +15,19 @@ LABEL_FORMATS = ("onehot", "index")
 CLASSES = 10  # bytes per row in TensorFlow.js's label files: every dataset it publishes has 10
 
 
-def read_onehot(path: PathLike, classes: int = CLASSES, *, expected_rows: int | None = None) -> U8:
+def read_onehot(
+    path: PathLike, classes: int | None = None, *, expected_rows: int | None = None
+) -> U8:
     """Read a label file as ``(rows, classes)`` uint8, checking every row is one-hot.
 
-    ``expected_rows`` is checked from the file size before anything else is read, so a label
-    file that does not match its sprite is refused at once.
+    With ``expected_rows`` (the sprite's image count), the file must hold exactly that many
+    rows, checked from its size before anything else is read, and the number of classes is
+    the bytes per row (10 for every TensorFlow.js dataset; other counts for packed sprites).
+    Without it, rows are ``classes`` bytes (default 10).
     """
     with open_source(path) as f:
         size = os.fstat(f.fileno()).st_size
+        classes = classes or _classes_of(size, expected_rows)
         _check_size(path, size, classes, expected_rows)
         data = f.read()
     if len(data) != size:
@@ -30,6 +35,13 @@ def read_onehot(path: PathLike, classes: int = CLASSES, *, expected_rows: int | 
     onehot = np.frombuffer(data, dtype=np.uint8).reshape(-1, classes)
     check_onehot(path, onehot)
     return onehot
+
+
+def _classes_of(size: int, rows: int | None) -> int:
+    """Bytes per row when a file of ``size`` bytes holds ``rows`` one-hot rows, else 10."""
+    if rows and size % rows == 0 and 1 <= size // rows <= 255:
+        return size // rows
+    return CLASSES
 
 
 def _check_size(path: PathLike, size: int, classes: int, expected_rows: int | None) -> None:

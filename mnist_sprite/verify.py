@@ -32,6 +32,7 @@ from .pipeline import (
     explicit_sources,
     plan_conversion,
     run_into,
+    to_arrays,
 )
 from .png import PngFile
 
@@ -415,3 +416,65 @@ class _CompareSink:
         if self._ctx is not None:
             self._ctx.__exit__(None, None, None)
             self._ctx = None
+
+
+def verify_packed(packed: PathLike, source: PathLike | None = None) -> Report:
+    """Check a folder ``pack`` wrote (by its ``NAME.json``): the sprite, the labels and the
+    json agree; and, given the ``source`` it was packed from, that convert gives its arrays
+    back, value for value."""
+    from .inspection import inspect_packed
+    from .pack import source_bytes
+
+    report = Report()
+    facts = inspect_packed(packed)
+    folder = Path(packed).parent
+    report.add(
+        "files",
+        facts["ok"],
+        "; ".join(facts["problems"]) or "the sprite and the label file are the ones packed",
+    )
+    sprite = folder / facts["files"]["images"]["name"]
+    labels = folder / facts["files"]["labels"]["name"]
+    h, w, c = facts["image_height"], facts["image_width"], facts["channels"]
+    options = Options(
+        dtype="uint8",
+        label_format="index",
+        image_size=(h, w),
+        train_size=facts["train_images"],
+        channels="rgb" if c == 3 else "red",
+    )
+    try:
+        arrays = to_arrays(Sources(sprite, labels), options)
+    except MnistSpriteError as e:
+        report.add("convert reads it", False, str(e))
+        return report
+    report.add(
+        "convert reads it",
+        True,
+        f"{facts['images']:,} images of {h}x{w}x{c}, {facts['train_images']:,} train, "
+        f"{facts['classes']} classes",
+    )
+    if source is None:
+        return report
+    quantize = bool(facts.get("provenance", {}).get("options", {}).get("quantize"))
+    try:
+        want = source_bytes(source, quantize=quantize)
+    except MnistSpriteError as e:
+        report.add("source", False, str(e))
+        return report
+    for name, expected in want.items():
+        got = arrays[name].reshape(arrays[name].shape[0], -1)
+        expected = expected.reshape(expected.shape[0], -1)
+        if got.shape != expected.shape:
+            report.add(name, False, f"is {got.shape}, the source's is {expected.shape}")
+            continue
+        differ = np.flatnonzero(got.reshape(-1) != expected.reshape(-1))
+        report.add(
+            name,
+            not differ.size,
+            f"all {got.size:,} values equal the source's"
+            if not differ.size
+            else f"{differ.size:,} of {got.size:,} values differ from the source's; first at "
+            f"index {int(differ[0]):,}",
+        )
+    return report

@@ -441,6 +441,7 @@ BASES = {
     "fetch": ["--dataset", "sample", "--cache-dir", "{tmp}/c"],
     "inspect": [str(SAMPLE_SPRITE)],
     "verify": ["--dataset", "sample"],
+    "pack": ["{tmp}/in.npz", "--out", "{tmp}/web"],
 }
 
 
@@ -459,6 +460,11 @@ def test_hostile_option_values_never_give_a_traceback(
     tmp_path: Path, command: str, option: str
 ) -> None:
     base = [a.replace("{tmp}", str(tmp_path)) for a in BASES[command]]
+    if command == "pack":  # something to pack
+        import numpy as np
+
+        x, y = np.zeros((3, 2, 2), np.uint8), np.array([0, 1, 2])
+        np.savez(tmp_path / "in.npz", x_train=x, y_train=y, x_test=x, y_test=y)
     env = {"MNIST_SPRITE_CACHE": str(tmp_path / "cache")}
     for value in HOSTILE:
         result = CliRunner(env=env).invoke(cli, [command, *base, option, value])

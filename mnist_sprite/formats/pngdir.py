@@ -101,13 +101,14 @@ class PngDirSink:
 
 
 def looks_like_png_dir(folder: Path) -> bool:
-    return folder.is_dir() and any(folder.glob("*/*/*.png"))
+    """``<split>/<class>/*.png``, or ``<class>/*.png`` (one split: all images train)."""
+    return folder.is_dir() and (any(folder.glob("*/*/*.png")) or any(folder.glob("*/*.png")))
 
 
 def class_folders(root: Path) -> list[str]:
     """The class folders of a split, in class order: ``classes.json``'s, else sorted names
     (numerically when all are numbers)."""
-    listed = root.parent / CLASSES_FILE
+    listed = (root if (root / CLASSES_FILE).is_file() else root.parent) / CLASSES_FILE
     with contextlib.suppress(OSError, ValueError, KeyError, TypeError):
         folders = json.loads(listed.read_text(encoding="utf-8"))["folders"]
         return [str(f) for f in folders]
@@ -117,6 +118,11 @@ def class_folders(root: Path) -> list[str]:
     return names
 
 
+def _size(image: npt.NDArray[Any]) -> str:
+    colour = " colour" if image.ndim == 3 else " gray"
+    return f"{image.shape[1]}x{image.shape[0]}{colour}"
+
+
 class PngDirReader:
     """``<split>/<class>/*.png`` read back in file-name order."""
 
@@ -124,22 +130,45 @@ class PngDirReader:
 
     def __init__(self, path: Path) -> None:
         self.path = path
+        # root/<class>/*.png with no train/ or test/: one split, read as train.
+        self.flat = not (path / "train").is_dir() and not (path / "test").is_dir()
 
     def close(self) -> None:
         return None
 
     def names(self) -> list[str]:
-        splits = [s for s in ("train", "test") if (self.path / s).is_dir()]
+        splits = (
+            ["train"] if self.flat else [s for s in ("train", "test") if (self.path / s).is_dir()]
+        )
         return [f"{kind}_{s}" for s in splits for kind in ("x", "y")]
+
+    def class_names(self) -> list[str]:
+        """The classes in order: ``classes.json``'s names, else the folder names (numbers
+        0 to the largest when every folder is named by a number)."""
+        with contextlib.suppress(OSError, ValueError, KeyError, TypeError):
+            listed = json.loads((self.path / CLASSES_FILE).read_text(encoding="utf-8"))
+            return [str(c) for c in listed["classes"]]
+        folders = class_folders(self._root("train"))
+        if folders and all(f.isdigit() for f in folders):
+            return [str(i) for i in range(max(int(f) for f in folders) + 1)]
+        return folders
+
+    def _root(self, split: str) -> Path:
+        return self.path if self.flat else self.path / split
 
     def provenance(self) -> dict[str, Any] | None:
         return read_manifest(self.path)
 
     def files(self, split: str) -> list[tuple[Path, int]]:
         """(PNG, class id) of a split, in order."""
-        root = self.path / split
+        root = self._root(split)
         entries = []
-        for label, folder in enumerate(class_folders(root)):
+        folders = class_folders(root)
+        numbered = not (self.path / CLASSES_FILE).is_file() and all(f.isdigit() for f in folders)
+        for index, folder in enumerate(folders):
+            # Folders named by numbers are those classes; others count in sorted order, as
+            # torchvision's ImageFolder does.
+            label = int(folder) if numbered else index
             for p in (root / folder).glob("*.png"):
                 entries.append((p.stem, p, label))
         entries.sort(key=lambda e: (len(e[0]), e[0]))
@@ -147,28 +176,27 @@ class PngDirReader:
 
     @contextlib.contextmanager
     def array(self, name: str) -> Iterator[tuple[Member, Iterator[npt.NDArray[Any]]]]:
-        from ..png import read_red
+        from ..png import read_image
 
         kind, split = name.split("_")
         files = self.files(split)
         if not files:
-            raise SourceError(self.path / split, "holds no PNG files", "give the whole folder")
+            raise SourceError(self._root(split), "holds no PNG files", "give the whole folder")
         if kind == "y":
             labels = np.array([label for _, label in files], dtype=np.uint8)
             yield Member(name, labels.shape, labels.dtype), iter([labels])
             return
-        first = read_red(files[0][0])
+        first = read_image(files[0][0])
         member = Member(name, (len(files), *first.shape), np.dtype(np.uint8))
 
         def pieces() -> Iterator[npt.NDArray[Any]]:
             for path, _ in files:
-                image = read_red(path)
+                image = read_image(path)
                 if image.shape != first.shape:
                     raise SourceError(
                         path,
-                        f"is {image.shape[1]}x{image.shape[0]} where {files[0][0].name} is "
-                        f"{first.shape[1]}x{first.shape[0]}",
-                        "give images of one size",
+                        f"is {_size(image)} where {files[0][0]} is {_size(first)}",
+                        "give images of one size (and all gray or all colour)",
                     )
                 yield image.reshape(-1)
 

@@ -11,6 +11,7 @@ from .pixels import (
     PngFile,
     Survey,
     pixels_sha256,
+    read_image,
     read_red,
 )
 
@@ -27,5 +28,6 @@ __all__ = [
     "PngFile",
     "Survey",
     "pixels_sha256",
+    "read_image",
     "read_red",
 ]

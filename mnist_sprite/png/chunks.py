@@ -110,6 +110,7 @@ class ChunkReader:
             self.idat_bytes = 0
             self.colour_chunks: dict[str, bytes] = {}  # gAMA, cHRM, sRGB, iCCP: their data
             self.transparency: bytes | None = None  # the tRNS chunk's data (section 11.3.2.1)
+            self.text: dict[str, str] = {}  # tEXt chunks before the image data (11.3.4.3)
             self._chunks = self._walk()
             self.header = self._read_header(max_pixels)
             self.palette: U8 | None = None
@@ -237,6 +238,9 @@ class ChunkReader:
                 self.colour_chunks[ctype] = b"".join(pieces)
             elif ctype == "tRNS":
                 self._read_transparency(b"".join(pieces))
+            elif ctype == "tEXt":
+                keyword, _, value = b"".join(pieces).partition(b"\0")
+                self.text[keyword.decode("latin-1")] = value.decode("latin-1")
             else:
                 for _ in pieces:  # other ancillary chunks: checked (CRC) and skipped
                     pass

@@ -401,6 +401,16 @@ def read_red(path: PathLike, decoder: Decoder = "auto") -> U8:
     return out
 
 
+def read_image(path: PathLike) -> U8:
+    """One image as the canvas gives it: ``(height, width)`` for gray, ``(height, width, 3)``
+    for colour (RGB, palette) PNGs."""
+    with PngFile(path) as png_file:
+        h = png_file.header
+        rgb = h.color_type in (2, 3, 6)
+        rows = np.concatenate(list(png_file.canvas_blocks(rgb=rgb)))
+    return rows.reshape(h.height, h.width, 3) if rgb else rows
+
+
 def pixels_sha256(path: PathLike, decoder: Decoder = "auto") -> str:
     """sha256 of the decoded red channel, ``(height, width)`` uint8 in C order."""
     with PngFile(path) as png_file:

@@ -1,0 +1,470 @@
+"""pack: images and labels in any format this tool reads -> a TensorFlow.js sprite.
+
+The reverse of convert: ``NAME_images.png`` (one image per row, training rows first, 8-bit
+gray or RGB, no alpha and no colour chunks, so every browser draws exactly these values),
+``NAME_labels_uint8`` (one-hot, one row of C bytes per image) and ``NAME.json`` (what a
+data.js needs: sizes, classes, counts, file names and digests). The input is read through the
+format layer (``formats/``) a piece at a time and the PNG is written as it comes
+(``png/encode.py``), so the sprite and the array are never held whole.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import math
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from ._version import __version__
+from .errors import OptionError, OutputError, PathLike, SourceError
+from .files import file_sha256
+from .formats import Member
+from .labels import bad_rows
+from .outputs import Output
+from .png import MAX_PIXELS
+from .png.encode import write_png
+from .writers import atomic_output
+
+U8 = npt.NDArray[np.uint8]
+Progress = Callable[[int], None]
+PACK_SCHEMA = 1
+# The tallest sprite measured to load in Chromium 156 through data.js (784 pixels wide, every
+# value checked; see README): a sprite with more rows gets a warning, not a refusal.
+BROWSER_MAX_ROWS = 300_000
+
+
+@dataclass
+class PackResult:
+    """What pack wrote."""
+
+    out: Path
+    name: str
+    files: dict[str, Path]
+    facts: dict[str, Any]
+    changed: int  # values --quantize moved to the nearest k / 255
+    seconds: float
+    warnings: list[str] = field(default_factory=list)
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            **self.facts,
+            "out": str(self.out),
+            "quantized": self.changed,
+            "seconds": round(self.seconds, 3),
+            "warnings": self.warnings,
+        }
+
+
+@dataclass(frozen=True)
+class _Layout:
+    """What the input holds: image size, channels, counts per split, classes."""
+
+    height: int
+    width: int
+    channels: int
+    counts: dict[str, int]
+    classes: int
+    class_names: list[str]
+
+
+def pack(
+    source: PathLike,
+    out: PathLike,
+    *,
+    name: str = "data",
+    classes: int | None = None,
+    image_size: tuple[int, int] | None = None,
+    quantize: bool = False,
+    level: int = 6,
+    force: bool = False,
+    workers: int = 2,
+    progress: Progress | None = None,
+) -> PackResult:
+    """Pack ``source`` (npz, npy, idx, csv or a folder of PNGs) into a sprite in ``out``."""
+    started = time.perf_counter()
+    _check_name(name)
+    if not 0 <= level <= 9:
+        raise OptionError(None, f"--level {level} is not 0 to 9", "give a zlib level, e.g. 6")
+    source, folder = Path(source), Path(out)
+    if not folder.parent.is_dir():
+        raise OutputError(folder, f"the folder {folder.parent} does not exist", "create it first")
+    if folder.exists() and not folder.is_dir():
+        raise OutputError(folder, "is a file; pack writes into a folder", "choose another --out")
+    with Output(source) as data:
+        layout = _layout(data, source, classes, image_size)
+        labels = _labels(data, layout)
+        files = {
+            "images": folder / f"{name}_images.png",
+            "labels": folder / f"{name}_labels_uint8",
+            "json": folder / f"{name}.json",
+        }
+        created = not folder.exists()
+        folder.mkdir(exist_ok=True)
+        try:
+            facts, changed = _write(
+                data, source, layout, labels, files, name, quantize, level, force, workers, progress
+            )
+        except BaseException:
+            if created:
+                with contextlib.suppress(OSError):
+                    folder.rmdir()  # only if nothing else is in it
+            raise
+    result = PackResult(folder, name, files, facts, changed, time.perf_counter() - started)
+    if facts["images"] > BROWSER_MAX_ROWS:
+        result.warnings.append(
+            f"{files['images']}: {facts['images']:,} rows; the tallest sprite measured to load in "
+            f"Chromium through data.js is {BROWSER_MAX_ROWS:,} rows (see README)"
+        )
+    pixels = facts["images"] * facts["image_height"] * facts["image_width"]
+    if pixels > MAX_PIXELS:
+        result.warnings.append(
+            f"{files['images']}: {pixels:,} pixels, more than the {MAX_PIXELS:,} convert decodes: "
+            "it cannot read this sprite back"
+        )
+    return result
+
+
+def _check_name(name: str) -> None:
+    if not name or not all(c.isalnum() or c in "-_." for c in name) or name.startswith("."):
+        raise OptionError(
+            None, f"--name {name!r} is not a plain file name", "use letters, digits, - _ ."
+        )
+
+
+def _layout(
+    data: Output, source: Path, classes: int | None, image_size: tuple[int, int] | None
+) -> _Layout:
+    names = data.names()
+    if "x_train" not in names or "y_train" not in names:
+        raise SourceError(
+            source, "holds no x_train and y_train", "give a convert output or keras' mnist.npz"
+        )
+    splits = [s for s in ("train", "test") if f"x_{s}" in names and f"y_{s}" in names]
+    members = {s: _member(data, f"x_{s}") for s in splits}
+    prov = data.provenance() or {}
+    recorded = prov.get("options")
+    options: dict[str, Any] = recorded if isinstance(recorded, dict) else {}
+    shapes = {s: _image_shape(members[s], source, image_size, options) for s in splits}
+    if len(set(shapes.values())) > 1:
+        raise SourceError(
+            source,
+            f"x_train is {shapes['train']} images but x_test is {shapes['test']}",
+            "give arrays of one image size",
+        )
+    height, width, channels = shapes["train"]
+    counts = {s: members[s].shape[0] for s in splits}
+    found = _classes_in(data, splits)
+    total = classes if classes is not None else found
+    if total > 255:
+        raise SourceError(
+            source, f"its labels use {total} classes; a label row holds at most 255",
+            "give class ids 0 to 254",
+        )  # fmt: skip
+    if classes is not None and classes < found:
+        raise OptionError(
+            source, f"its labels use {found} classes, more than --classes {classes}",
+            f"give --classes {found} or more",
+        )  # fmt: skip
+    return _Layout(height, width, channels, counts, total, _class_names(data, prov, total))
+
+
+def _member(data: Output, name: str) -> Member:
+    with data.array(name) as (member, _):
+        return member
+
+
+def _image_shape(
+    member: Member, source: Path, size: tuple[int, int] | None, options: dict[str, Any]
+) -> tuple[int, int, int]:
+    shape = member.shape[1:]
+    if len(shape) == 3 and shape[2] in (1, 3):
+        return shape[0], shape[1], shape[2]
+    if len(shape) == 2:
+        return shape[0], shape[1], 1
+    if len(shape) == 1:
+        channels = 3 if options.get("channels") == "rgb" else 1
+        recorded = options.get("image_size")
+        if size is None and isinstance(recorded, str) and "x" in recorded:
+            h, w = (int(v) for v in recorded.split("x"))
+            size = (h, w)
+        if size is None:
+            side = math.isqrt(shape[0] // channels)
+            if side * side * channels == shape[0]:
+                size = (side, side)
+        if size is not None and size[0] * size[1] * channels == shape[0]:
+            return size[0], size[1], channels
+        raise OptionError(
+            source,
+            f"{member.name} holds flat rows of {shape[0]} values, not one square image each",
+            "give --image-size HxW",
+        )
+    raise SourceError(
+        source,
+        f"{member.name} has shape {member.shape}, not images (N, H, W), (N, H, W, 1 or 3) "
+        "or flat rows",
+        "give image arrays",
+    )
+
+
+def _labels_of(data: Output, name: str) -> npt.NDArray[Any]:
+    with data.array(name) as (member, pieces):
+        return np.concatenate(list(pieces)).reshape(member.shape)
+
+
+def _classes_in(data: Output, splits: list[str]) -> int:
+    most = 0
+    for s in splits:
+        y = _labels_of(data, f"y_{s}")
+        top = int(y.max()) + 1 if y.size else 0
+        most = max(most, y.shape[1] if y.ndim == 2 else top)
+    return most
+
+
+def _class_names(data: Output, prov: dict[str, Any], count: int) -> list[str]:
+    from . import datasets
+
+    reader = data._reader  # the png-dir reader knows its class folders
+    listed = getattr(reader, "class_names", None)
+    if callable(listed):
+        names = [str(n) for n in listed()]
+        if len(names) == count:
+            return names
+    ds = datasets.DATASETS.get(str(prov.get("dataset")))
+    if ds is not None and len(ds.class_names) == count:
+        return list(ds.class_names)
+    return [str(i) for i in range(count)]
+
+
+def _labels(data: Output, layout: _Layout) -> U8:
+    """One-hot rows of every image, training first: from class ids or one-hot rows."""
+    parts = []
+    for s in layout.counts:
+        y = _labels_of(data, f"y_{s}")
+        if y.ndim == 2:  # one-hot already: every row must be
+            bad = bad_rows(y.astype(np.uint8) if y.max(initial=0) <= 255 else y)
+            if bad.size or y.shape[1] > layout.classes:
+                i = int(bad[0]) if bad.size else 0
+                raise SourceError(
+                    data.path,
+                    f"y_{s} row {i} is not one-hot: {y[i].tolist()}",
+                    "give class ids or one-hot rows",
+                )
+            ids = y.argmax(axis=1)
+        else:
+            if y.dtype.kind not in "iu" or (y.size and (y.min() < 0 or y.max() >= layout.classes)):
+                raise SourceError(
+                    data.path,
+                    f"y_{s} holds values that are not class ids 0 to {layout.classes - 1}",
+                    "give class ids or one-hot rows",
+                )
+            ids = y.astype(np.intp)
+        parts.append(np.eye(layout.classes, dtype=np.uint8)[ids])
+    return np.concatenate(parts)
+
+
+def _write(
+    data: Output,
+    source: Path,
+    layout: _Layout,
+    labels: U8,
+    files: dict[str, Path],
+    name: str,
+    quantize: bool,
+    level: int,
+    force: bool,
+    workers: int,
+    progress: Progress | None,
+) -> tuple[dict[str, Any], int]:
+    row_values = layout.height * layout.width * layout.channels
+    images = sum(layout.counts.values())
+    changed = [0]
+    provenance = {
+        "tool": "mnist-sprite",
+        "version": __version__,
+        "source": {"name": source.name, "sha256": _source_digest(source)},
+        "options": {"name": name, "quantize": quantize, "level": level},
+    }
+
+    def rows() -> Iterator[U8]:
+        for s in layout.counts:
+            start = 0
+            for block in _row_blocks(data, f"x_{s}", row_values):
+                exact, moved = _as_bytes(block, f"x_{s}", data.path, quantize, start)
+                start += block.shape[0]
+                changed[0] += moved
+                if progress is not None:
+                    progress(exact.shape[0])
+                yield exact
+
+    text = {"mnist-sprite": json.dumps(provenance, sort_keys=True, separators=(",", ":"))}
+    inputs = [source]
+    with (
+        atomic_output(files["images"], folder=False, force=force, inputs=inputs) as png_tmp,
+        atomic_output(files["labels"], folder=False, force=force, inputs=inputs) as labels_tmp,
+        atomic_output(files["json"], folder=False, force=force, inputs=inputs) as json_tmp,
+    ):
+        with open(png_tmp, "wb") as f:
+            try:
+                write_png(
+                    f,
+                    rows(),
+                    layout.height * layout.width,
+                    images,
+                    channels=layout.channels,
+                    level=level,
+                    text=text,
+                    workers=workers,
+                )
+            except ValueError as e:  # the encoder's own check of what it was given
+                raise SourceError(source, f"cannot be packed ({e})", "check its arrays") from None
+        labels_tmp.write_bytes(labels.tobytes())
+        facts = _facts(name, layout, files, png_tmp, labels_tmp, provenance)
+        json_tmp.write_text(json.dumps(facts, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    return facts, changed[0]
+
+
+def _facts(
+    name: str,
+    layout: _Layout,
+    files: dict[str, Path],
+    png_tmp: Path,
+    labels_tmp: Path,
+    provenance: dict[str, Any],
+) -> dict[str, Any]:
+    """``NAME.json``: what a data.js needs to load the sprite."""
+    return {
+        "schema": PACK_SCHEMA,
+        "kind": "packed",
+        "name": name,
+        "image_height": layout.height,
+        "image_width": layout.width,
+        "channels": layout.channels,
+        "classes": layout.classes,
+        "class_names": layout.class_names,
+        "images": sum(layout.counts.values()),
+        "train_images": layout.counts.get("train", 0),
+        "files": {
+            role: {
+                "name": files[role].name,
+                "sha256": file_sha256(tmp),
+                "bytes": tmp.stat().st_size,
+            }
+            for role, tmp in (("images", png_tmp), ("labels", labels_tmp))
+        },
+        "provenance": provenance,
+    }
+
+
+def _source_digest(source: Path) -> str:
+    """sha256 of the input file, or of every file of an input folder (path and digest)."""
+    if source.is_file():
+        return file_sha256(source)
+    digest = hashlib.sha256()
+    for p in sorted(q for q in source.rglob("*") if q.is_file()):
+        digest.update(f"{p.relative_to(source).as_posix()}\0{file_sha256(p)}\n".encode())
+    return digest.hexdigest()
+
+
+def _row_blocks(data: Output, name: str, row_values: int) -> Iterator[npt.NDArray[Any]]:
+    """An array's values as blocks of whole image rows, however its pieces are cut."""
+    with data.array(name) as (_, pieces):
+        carry: npt.NDArray[Any] | None = None
+        for piece in pieces:
+            flat = (
+                piece.reshape(-1) if carry is None else np.concatenate([carry, piece.reshape(-1)])
+            )
+            whole = flat.size // row_values * row_values
+            if whole:
+                yield flat[:whole].reshape(-1, row_values)
+            carry = flat[whole:]
+        if carry is not None and carry.size:
+            raise SourceError(data.path, f"{name} ends inside an image", "give whole arrays")
+
+
+def _as_bytes(
+    block: npt.NDArray[Any], name: str, path: Path, quantize: bool, start: int = 0
+) -> tuple[U8, int]:
+    """Pixel values as 0..255 bytes: uint8 as it is, whole numbers 0..255, or k / 255 floats.
+
+    Anything else is refused, naming the first value, unless ``quantize`` (then rounded to
+    the nearest k / 255 and counted).
+    """
+    if block.dtype == np.uint8:
+        return block, 0
+    if block.dtype.kind in "iu":
+        bad = np.flatnonzero((block < 0) | (block > 255))
+        if bad.size:
+            _refuse(block, bad, name, path, start, "is not a whole number from 0 to 255")
+        return block.astype(np.uint8), 0
+    if block.dtype.kind != "f":
+        raise SourceError(path, f"{name} holds {block.dtype} values", "give uint8 or float pixels")
+    k = np.rint(np.nan_to_num(block.astype(np.float64), nan=-1.0) * 255)
+    inside = (k >= 0) & (k <= 255)
+    kk = np.clip(k, 0, 255).astype(np.uint8)
+    exact = inside & (_k_over_255(kk, block.dtype) == block)
+    if bool(exact.all()):
+        return kk, 0
+    if not quantize:
+        problem = "is not k / 255 for a whole k from 0 to 255"
+        _refuse(block, np.flatnonzero(~exact), name, path, start, problem)
+    return kk, int((~exact).sum())
+
+
+def _k_over_255(k: U8, dtype: np.dtype[Any]) -> npt.NDArray[Any]:
+    """``k / 255`` as TensorFlow.js and convert make it, in ``dtype``."""
+    if dtype == np.float16:
+        table = (np.arange(256, dtype=np.float64) / 255).astype(np.float16)
+        values: npt.NDArray[Any] = table[k]
+        return values
+    values = np.divide(k, dtype.type(255), dtype=dtype)
+    return values
+
+
+def _refuse(
+    block: npt.NDArray[Any],
+    bad: npt.NDArray[np.intp],
+    name: str,
+    path: Path,
+    start: int,
+    problem: str,
+) -> None:
+    i = int(bad[0])
+    row, col = divmod(i, block.shape[1])
+    value = block.reshape(-1)[i].item()
+    raise SourceError(
+        path,
+        f"{name}[{start + row}] element {col} is {value!r}, which {problem}",
+        "pass --quantize to round every value to the nearest k / 255",
+    )
+
+
+def source_bytes(source: PathLike, *, quantize: bool = False) -> dict[str, U8]:
+    """A pack source's arrays as pack writes them: uint8 pixels ``(N, H*W*C)`` and class ids
+    (what convert gives back from the packed sprite with ``--dtype uint8 --label-format
+    index``)."""
+    with Output(source) as data:
+        layout = _layout(data, Path(source), None, None)
+        onehot = _labels(data, layout)
+        out: dict[str, U8] = {}
+        row_values = layout.height * layout.width * layout.channels
+        start = 0
+        for s in layout.counts:
+            blocks = [
+                _as_bytes(block, f"x_{s}", data.path, quantize)[0]
+                for block in _row_blocks(data, f"x_{s}", row_values)
+            ]
+            n = layout.counts[s]
+            out[f"x_{s}"] = (
+                np.concatenate(blocks) if blocks else np.empty((0, row_values), np.uint8)
+            )
+            out[f"y_{s}"] = onehot[start : start + n].argmax(axis=1).astype(np.uint8)
+            start += n
+    return out
