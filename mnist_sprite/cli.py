@@ -246,13 +246,14 @@ def _print_json(data: Any) -> None:
 @click.group(cls=_Cli, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="mnist-sprite")
 def cli() -> None:
-    """Turn the TensorFlow.js MNIST sprite into NumPy arrays.
+    """Turn TensorFlow.js's dataset sprites into NumPy arrays, and back.
 
     \b
       mnist-sprite fetch                      # download and verify the two files
       mnist-sprite convert --out mnist.npz    # x_train, y_train, x_test, y_test
       mnist-sprite inspect mnist.npz          # what is in a file
       mnist-sprite verify mnist.npz           # prove sources and output are right
+      mnist-sprite pack mnist.npz --out web   # your images as a sprite for the browser
     """
 
 
