@@ -574,7 +574,7 @@ def inspect_command(
         raise OptionError(None, "--force replaces an existing --grid file", "add --grid")
     if show is not None and grid is not None:
         raise OptionError(None, "--show and --grid both given", "give one of them")
-    size = parse_image_size(image_size or "28x28")
+    size = parse_image_size(image_size) if image_size else None
     if show is not None:
         images, labels = inspection.digits(path, show, 1, size)
         if as_json:
@@ -589,9 +589,7 @@ def inspect_command(
         else:
             click.echo(f"wrote {grid}: {facts['digits']} digits", err=True)
         return
-    report = inspection.inspect(
-        path, image_size=size if image_size else None, train_size=train_size
-    )
+    report = inspection.inspect(path, image_size=size, train_size=train_size)
     if as_json:
         _print_json(report)
     else:

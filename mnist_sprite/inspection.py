@@ -240,18 +240,19 @@ def _array_facts(shape: tuple[int, ...], dtype: np.dtype[Any], pieces: Any) -> d
 
 
 def digits(
-    path: PathLike, start: int, count: int, image_size: tuple[int, int] = (28, 28)
+    path: PathLike, start: int, count: int, image_size: tuple[int, int] | None = None
 ) -> tuple[U8, list[int | None]]:
     """Digits ``start .. start + count`` as uint8 ``(n, h, w)``, with labels when known.
 
     From a sprite (no labels: a sprite does not say which label file is its) or from an
-    output (train then test, labels from its y arrays).
+    output (train then test, labels from its y arrays; its recorded image size unless one is
+    given). Colour images are drawn in gray, the mean of red, green and blue.
     """
-    h, w = image_size
     what = kind(path)
     if what == "sprite":
-        images = _sprite_rows(path, start, count, image_size)
-        return images.reshape(-1, h, w), [None] * images.shape[0]
+        size = image_size or (28, 28)
+        images = _sprite_rows(path, start, count, size)
+        return images.reshape(-1, *size), [None] * images.shape[0]
     if what == "labels":
         raise OptionError(path, "a label file has no pixels to draw", "give a sprite or an output")
     return _output_rows(path, start, count, image_size)
@@ -283,12 +284,14 @@ def _check_index(path: PathLike, index: int, total: int) -> None:
 
 
 def _output_rows(
-    path: PathLike, start: int, count: int, image_size: tuple[int, int]
+    path: PathLike, start: int, count: int, image_size: tuple[int, int] | None
 ) -> tuple[U8, list[int | None]]:
     images: list[U8] = []
     labels: list[int | None] = []
     seen = 0
     with Output(path) as out:
+        recorded = (out.provenance() or {}).get("options")
+        size = image_size or _recorded_size(recorded) or (28, 28)
         names = out.names()
         total = sum(out.shape(f"x_{s}")[0] for s in ("train", "test") if f"x_{s}" in names)
         _check_index(path, start, total)
@@ -298,14 +301,39 @@ def _output_rows(
             n = out.shape(f"x_{split}")[0]
             lo, hi = max(start - seen, 0), min(start + count - seen, n)
             if lo < hi:  # read only the rows shown, not the whole split
-                x = out.rows(f"x_{split}", lo, hi)
-                images.append(_to_u8(x).reshape(hi - lo, *image_size))
+                x = _to_u8(out.rows(f"x_{split}", lo, hi)).reshape(hi - lo, -1)
+                images.append(_as_gray(path, x, size).reshape(hi - lo, *size))
                 if f"y_{split}" in names:
                     labels += [_label(row) for row in out.rows(f"y_{split}", lo, hi)]
                 else:
                     labels += [None] * (hi - lo)
             seen += n
     return np.concatenate(images), labels
+
+
+def _recorded_size(options: Any) -> tuple[int, int] | None:
+    text = options.get("image_size") if isinstance(options, dict) else None
+    if isinstance(text, str):
+        h, _, w = text.partition("x")
+        if h.isdigit() and w.isdigit():
+            return int(h), int(w)
+    return None
+
+
+def _as_gray(path: PathLike, x: U8, size: tuple[int, int]) -> U8:
+    """Flat rows of one image each, as gray pixels of ``size`` (RGB drawn as its mean)."""
+    per = size[0] * size[1]
+    if x.shape[1] == per * 3:
+        gray: U8 = np.rint(x.reshape(-1, per, 3).mean(axis=2)).astype(np.uint8)
+        return gray
+    if x.shape[1] != per:
+        h, w = size
+        raise OptionError(
+            path,
+            f"its images hold {x.shape[1]} values, not {h}x{w} pixels",
+            "give the right --image-size",
+        )
+    return x
 
 
 def _to_u8(x: npt.NDArray[Any]) -> U8:
@@ -342,7 +370,7 @@ def write_grid(
     out: PathLike,
     *,
     count: int = 100,
-    image_size: tuple[int, int] = (28, 28),
+    image_size: tuple[int, int] | None = None,
     force: bool = False,
 ) -> dict[str, Any]:
     """A contact sheet of the first ``count`` digits as an 8-bit grayscale PNG (via pypng)."""
@@ -351,8 +379,7 @@ def write_grid(
     if count < 1:
         raise OptionError(None, "--count must be at least 1", "give a number of digits")
     images, _ = digits(path, 0, count, image_size)
-    n = images.shape[0]
-    h, w = image_size
+    n, h, w = images.shape
     cols = math.ceil(math.sqrt(n))
     grid_rows = math.ceil(n / cols)
     gap = 2

@@ -262,3 +262,22 @@ def test_every_dataset_is_known_to_every_command() -> None:
     for command in ("fetch", "convert", "verify"):
         param = next(p for p in cli.commands[command].params if p.name == "dataset")
         assert set(param.type.choices) == {"mnist", "sample", "fashion-mnist", "cifar10"}  # type: ignore[attr-defined]
+
+
+def test_inspect_draws_rgb_outputs_in_gray_at_their_recorded_size(tmp_path: Path) -> None:
+    data, pixels = rgb_sprite(6, 32)
+    sprite, labels = tmp_path / "c.png", tmp_path / "l"
+    sprite.write_bytes(data)
+    labels.write_bytes(labels_for(6))
+    out = tmp_path / "rgb.npz"
+    code, _, stderr = run(
+        "convert", "--sprite", str(sprite), "--labels", str(labels), "--image-size", "32x32",
+        "--channels", "rgb", "--train-size", "4", "--out", str(out), "-q",
+    )  # fmt: skip
+    assert code == 0, stderr
+    code, stdout, _ = run("inspect", str(out), "--show", "5", "--json")
+    digit = json.loads(stdout)
+    gray = np.rint(pixels[5].reshape(32 * 32, 3).mean(axis=1)).astype(np.uint8)
+    assert code == 0 and digit["pixels"] == gray.reshape(32, 32).tolist()
+    code, _, stderr = run("inspect", str(out), "--grid", str(tmp_path / "g.png"))
+    assert code == 0 and (tmp_path / "g.png").is_file()
