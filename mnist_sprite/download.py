@@ -355,11 +355,21 @@ def fetch_dataset(
                 result.imported.append(spec.name)
                 result.sources[role] = str(from_path)
             elif offline:
-                raise _offline_error(target, failure)
+                raise _offline_error(target, failure, dataset.name)
             else:
                 todo = _sources_for(spec, urls[role], mirrors)
                 policy = _Policy(timeout, retries, backoff, show_progress)
-                url, digest = _download_any(todo, target, spec, role, policy, check)
+                try:
+                    url, digest = _download_any(todo, target, spec, role, policy, check)
+                except FetchError as e:
+                    if failure is None:
+                        raise
+                    raise FetchError(  # say why the cached copy was not used
+                        target,
+                        f"is in the cache but fails verification ({failure.problem}), and "
+                        f"{e.problem}",
+                        e.fix,
+                    ) from None
                 result.downloaded.append(spec.name)
                 result.sources[role] = url
             if spec.sha256 is None and _recorded(spec, marker) != digest:
@@ -379,18 +389,19 @@ def fetch_dataset(
     return result
 
 
-def _offline_error(target: Path, failure: MnistSpriteError | None) -> FetchError:
+def _offline_error(target: Path, failure: MnistSpriteError | None, dataset: str) -> FetchError:
+    fetch = f"mnist-sprite fetch --dataset {dataset}"
     if failure is None:
         return FetchError(
             target,
             "not in the cache, and --offline forbids downloading",
-            "run 'mnist-sprite fetch' where there is a network, or pass --from PATH",
+            f"run '{fetch}' where there is a network, or '{fetch} --from PATH'",
         )
     return FetchError(
         target,
         f"is in the cache but fails verification ({failure.problem})",
-        "repair it with 'mnist-sprite fetch --force' where there is a network, "
-        "or 'mnist-sprite fetch --from PATH' with a good copy",
+        f"repair it with '{fetch} --force' where there is a network, "
+        f"or '{fetch} --from PATH' with a good copy",
     )
 
 
@@ -476,7 +487,8 @@ def _download_any(
     raise FetchError(
         spec.name,
         f"could not download from any source ({', '.join(failures)})",
-        "check the network or the URL, or pass --mirror PREFIX or --from PATH",
+        "check the network or the URL, or run 'mnist-sprite fetch' with --mirror PREFIX or "
+        "--from PATH",
     )
 
 

@@ -47,8 +47,12 @@ _FLAG = re.compile(r"--[a-z][a-z-]*")
 
 
 def python_words(text: str) -> str:
-    """``text`` with each command-line option replaced by the Python parameter it is."""
-    return _FLAG.sub(lambda m: _PYTHON_WORDS.get(m.group(0), m.group(0)), text)
+    """``text`` with each command-line option replaced by the Python parameter it is; a
+    command quoted to run (``'mnist-sprite fetch --from PATH'``) keeps its flags."""
+    parts = text.split("'")
+    for i in range(0, len(parts), 2):  # outside quotes only
+        parts[i] = _FLAG.sub(lambda m: _PYTHON_WORDS.get(m.group(0), m.group(0)), parts[i])
+    return "'".join(parts)
 
 
 class MnistSpriteError(Exception):

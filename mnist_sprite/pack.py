@@ -94,6 +94,18 @@ def pack(
     if not 0 <= level <= 9:
         raise OptionError(None, f"--level {level} is not 0 to 9", "give a zlib level, e.g. 6")
     source, folder = Path(source), Path(out)
+    if classes is not None and not 1 <= classes <= 255:
+        raise OptionError(
+            None, f"--classes {classes} is not 1 to 255", "a label row holds one byte per class"
+        )
+    if source.is_dir() and (
+        folder.resolve() == source.resolve() or source.resolve() in (folder.resolve().parents)
+    ):
+        raise OptionError(
+            folder,
+            f"is inside the input folder {source}",
+            "choose an --out outside it; pack never writes into its input",
+        )
     if not folder.parent.is_dir():
         raise OutputError(folder, f"the folder {folder.parent} does not exist", "create it first")
     if folder.exists() and not folder.is_dir():
@@ -161,6 +173,14 @@ def _layout(
         )
     height, width, channels = shapes["train"]
     counts = {s: members[s].shape[0] for s in splits}
+    for s in splits:
+        labels = _member(data, f"y_{s}").shape[0]
+        if labels != counts[s]:
+            raise SourceError(
+                source,
+                f"y_{s} holds {labels:,} labels but x_{s} holds {counts[s]:,} images",
+                "give one label per image",
+            )
     found = _classes_in(data, splits)
     total = classes if classes is not None else found
     if total > 255:
@@ -201,6 +221,13 @@ def _image_shape(
                 size = (side, side)
         if size is not None and size[0] * size[1] * channels == shape[0]:
             return size[0], size[1], channels
+        if size is not None:
+            raise OptionError(
+                source,
+                f"{member.name} holds flat rows of {shape[0]} values, not one {size[0]}x{size[1]} "
+                f"image of {channels} channel(s) each",
+                "give the right --image-size",
+            )
         raise OptionError(
             source,
             f"{member.name} holds flat rows of {shape[0]} values, not one square image each",
@@ -402,19 +429,23 @@ def _as_bytes(
     if block.dtype.kind in "iu":
         bad = np.flatnonzero((block < 0) | (block > 255))
         if bad.size:
-            _refuse(block, bad, name, path, start, "is not a whole number from 0 to 255")
+            _refuse(block, bad, name, path, start, "is not a pixel value from 0 to 255", "")
         return block.astype(np.uint8), 0
     if block.dtype.kind != "f":
         raise SourceError(path, f"{name} holds {block.dtype} values", "give uint8 or float pixels")
-    k = np.rint(np.nan_to_num(block.astype(np.float64), nan=-1.0) * 255)
-    inside = (k >= 0) & (k <= 255)
-    kk = np.clip(k, 0, 255).astype(np.uint8)
-    exact = inside & (_k_over_255(kk, block.dtype) == block)
+    wide = block.astype(np.float64)
+    outside = ~((wide >= 0) & (wide <= 1))  # NaN too: no k / 255 is near it
+    if outside.any():
+        problem = "is not a pixel value from 0 to 1"
+        _refuse(block, np.flatnonzero(outside), name, path, start, problem, "")
+    kk = np.rint(wide * 255).astype(np.uint8)
+    exact = _k_over_255(kk, block.dtype) == block
     if bool(exact.all()):
         return kk, 0
     if not quantize:
         problem = "is not k / 255 for a whole k from 0 to 255"
-        _refuse(block, np.flatnonzero(~exact), name, path, start, problem)
+        fix = "pass --quantize to round every value to the nearest k / 255"
+        _refuse(block, np.flatnonzero(~exact), name, path, start, problem, fix)
     return kk, int((~exact).sum())
 
 
@@ -435,6 +466,7 @@ def _refuse(
     path: Path,
     start: int,
     problem: str,
+    fix: str,
 ) -> None:
     i = int(bad[0])
     row, col = divmod(i, block.shape[1])
@@ -442,7 +474,7 @@ def _refuse(
     raise SourceError(
         path,
         f"{name}[{start + row}] element {col} is {value!r}, which {problem}",
-        "pass --quantize to round every value to the nearest k / 255",
+        fix or "give pixel values 0 to 255, or floats k / 255",
     )
 
 

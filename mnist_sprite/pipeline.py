@@ -82,6 +82,15 @@ class Options:
 
     def _check(self) -> None:
         """Refuse options that cannot work, once, when they are made."""
+        for flag, value, kind in (
+            ("--train-size", self.train_size, int),
+            ("--seed", self.seed, int),
+            ("--draw-rows", self.draw_rows, int),
+        ):
+            if value is not None and (isinstance(value, bool) or not isinstance(value, kind)):
+                raise OptionError(None, f"{flag} {value!r} is not a whole number", "give e.g. 0")
+        if not isinstance(self.shuffle, bool):
+            raise OptionError(None, f"--shuffle {self.shuffle!r} is not True or False", "")
         _choice("--dtype", self.dtype, DTYPES)
         _choice("--label-format", self.label_format, LABEL_FORMATS)
         _choice("--shape", self.shape, SHAPES)
@@ -498,6 +507,8 @@ def check_out(out: PathLike, fmt: str, compress: bool, layout: str = "plain") ->
     _choice("--format", fmt, FORMATS)
     _choice("--layout", layout, LAYOUTS)
     text = os.fspath(out)
+    if not text:
+        raise OptionError(None, "--out is empty", "give a file or folder name")
     if layout != "plain" and fmt != "idx":
         raise OptionError(None, "--layout applies to --format idx only", "drop --layout")
     if compress and fmt not in ("npz", "idx"):
@@ -557,6 +568,12 @@ def write_output(
     inputs = (sources.sprite, sources.labels)
     with PngFile(sources.sprite) as png_file:
         plan = plan_conversion(png_file, sources, options)
+        if fmt == "idx" and layout == "torchvision" and plan.channels == "rgb":
+            raise OptionError(
+                None,
+                "--layout torchvision is for MNIST's 3-dimensional IDX; RGB images are idx4",
+                "use --channels red, or --layout plain",
+            )
         provenance = {**plan.provenance(), "format": fmt}
         if fmt == "idx":
             provenance["layout"] = layout

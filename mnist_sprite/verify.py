@@ -30,6 +30,7 @@ from .pipeline import (
     Plan,
     Sources,
     explicit_sources,
+    options_for,
     plan_conversion,
     run_into,
     to_arrays,
@@ -115,13 +116,17 @@ def verify(
     """
     report = Report()
     prov = None
+    fmt = "npz"
     if output is not None:
         with Output(output) as out:
             prov = out.provenance()
+            fmt = out.kind
     if output is not None and dataset is None and sprite is None and labels is None:
         dataset = _recorded_dataset(prov)
     sources = _sources(dataset, sprite, labels, cache_dir)
-    options = options or _options_of(prov, None)
+    # Without provenance, an output is checked against its format's defaults (uint8 class
+    # ids for IDX, CSV and PNG folders), which a torchvision raw folder, say, was made with.
+    options = options or _options_of(prov, None if prov else options_for(fmt))
     if image_size is not None:
         options = dataclasses.replace(options, image_size=image_size)
     if train_size is not None or split is not None:
@@ -329,6 +334,7 @@ class _CompareSink:
         self._report = report
         self._ctx: Any = None
         self._pieces: Any = None
+        self._broken = ""  # why the member could not be read further, if it could not
         self._buffer: npt.NDArray[Any] | None = None
         self._name = ""
         self._shape: tuple[int, ...] = ()
@@ -339,6 +345,7 @@ class _CompareSink:
 
     def begin(self, name: str, shape: tuple[int, ...], dtype: np.dtype[Any]) -> None:
         self._name, self._shape, self._offset, self._differ, self._first = name, shape, 0, 0, None
+        self._broken = ""
         self._skip = False
         try:
             self._ctx = self._out.array(name)
@@ -361,7 +368,8 @@ class _CompareSink:
         while have < n:
             try:
                 piece = next(self._pieces, None)
-            except MnistSpriteError:  # a short member: reported as truncated by write()
+            except MnistSpriteError as e:  # a short or damaged member: reported by write()
+                self._broken = e.problem
                 piece = None
             if piece is None:
                 break
@@ -377,7 +385,7 @@ class _CompareSink:
         expected = np.ascontiguousarray(data).reshape(-1)
         found = self._take(expected.size)
         if found.size < expected.size:
-            self._report.add(self._name, False, "is truncated")
+            self._report.add(self._name, False, self._broken or "is truncated")
             self._skip = True
             return
         diff = np.flatnonzero(expected != found)
@@ -389,6 +397,18 @@ class _CompareSink:
         self._offset += expected.size
 
     def end(self) -> None:
+        if not self._skip and self._pieces is not None:
+            try:  # read the member to its end: checksums, and nothing after the values
+                extra = sum(piece.size for piece in self._pieces) + (
+                    self._buffer.size if self._buffer is not None else 0
+                )
+            except MnistSpriteError as e:
+                self._report.add(self._name, False, e.problem)
+                self._skip = True
+            else:
+                if extra:
+                    self._report.add(self._name, False, f"has {extra:,} values more than expected")
+                    self._skip = True
         if self._ctx is not None:
             self._ctx.__exit__(None, None, None)
             self._ctx = None

@@ -128,6 +128,12 @@ def check_target(
             )
     if not (target.exists() or target.is_symlink()):
         return target
+    if target.exists() and not (target.is_dir() or target.is_file()):
+        raise OutputError(
+            target,
+            "is not a regular file (a device, FIFO or socket)",
+            "choose another --out; such a file is never replaced",
+        )
     if target.is_dir() and not folder:
         raise OutputError(target, "is a folder; an .npz output is a file", "choose another --out")
     if folder and not target.is_dir():

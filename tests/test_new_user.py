@@ -234,7 +234,7 @@ def test_8_offline_with_a_damaged_cached_file_says_so(tmp_path: Path, damage: st
         fetch_dataset(files.dataset, cache_dir=cache, offline=True)
     message = str(info.value)
     assert "is in the cache but fails verification" in message
-    assert "fetch --force" in message and "not in the cache" not in message
+    assert "--force" in message and "not in the cache" not in message
 
 
 # -- 9. an --out that cannot be what the format writes ---------------------------------------

@@ -176,6 +176,7 @@ class CsvReader:
     def _pieces(
         f: IO[bytes], path: Path, member: Member, labels: bool, pixels: int
     ) -> Iterator[npt.NDArray[Any]]:
+        first = 0  # lines read so far, after the header
         while True:
             lines = [line for line in (f.readline() for _ in range(_LINES_PER_PIECE)) if line]
             if not lines:
@@ -196,4 +197,16 @@ class CsvReader:
                 raise SourceError(
                     path, f"holds a value that is not a number ({e})", "convert again"
                 ) from None
+            if member.dtype.kind in "iu":
+                info = np.iinfo(member.dtype)
+                bad = np.flatnonzero((values < info.min) | (values > info.max))
+                if bad.size:
+                    line = first + 2 + int(bad[0]) // (1 if labels else pixels)
+                    raise SourceError(
+                        path,
+                        f"line {line} holds {values[bad[0]]}, outside {info.min}..{info.max} "
+                        f"of {member.dtype}",
+                        "give values that fit the recorded dtype",
+                    )
+            first += len(lines)
             yield values.astype(member.dtype)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import gzip
 import struct
+import zlib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
@@ -130,6 +131,20 @@ def find_files(folder: Path) -> dict[str, Path]:
     return found
 
 
+def _to_the_end(
+    pieces: Iterator[npt.NDArray[Any]], f: IO[bytes], path: Path
+) -> Iterator[npt.NDArray[Any]]:
+    """The values, then the file read to its end: nothing after them, and (gzip) its CRC."""
+    try:
+        yield from pieces
+        if f.read(1):
+            raise SourceError(
+                path, "has data after the values its header declares", "give intact IDX files"
+            )
+    except (OSError, EOFError, zlib.error) as e:  # gzip.BadGzipFile is an OSError
+        raise SourceError(path, f"is damaged ({e})", "give intact IDX files") from None
+
+
 def looks_like_idx(folder: Path) -> bool:
     return folder.is_dir() and {"x_train", "x_test"} <= set(find_files(folder))
 
@@ -157,10 +172,19 @@ class IdxReader:
         path = self._files.get(name)
         if path is None:
             raise SourceError(self.path, f"has no IDX file for {name}", "give the whole folder")
-        opener = gzip.open if path.suffix == ".gz" else open
+        gz = path.suffix == ".gz"
+        opener = gzip.open if gz else open
         with opener(path, "rb") as f:
             member = self._header(f, name, path)  # type: ignore[arg-type]
-            yield member, pieces_of(f, member, path)
+            header_bytes = 4 + 4 * len(member.shape)
+            if not gz and path.stat().st_size != header_bytes + member.size:
+                raise SourceError(
+                    path,
+                    f"holds {path.stat().st_size - header_bytes:,} bytes of values, but its IDX "
+                    f"header declares {member.size:,}",
+                    "give intact IDX files",
+                )
+            yield member, _to_the_end(pieces_of(f, member, path), f, path)  # type: ignore[arg-type]
 
     @staticmethod
     def _header(f: IO[bytes], name: str, path: Path) -> Member:

@@ -7,6 +7,7 @@ import contextlib
 import io
 import json
 import zipfile
+import zlib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
@@ -146,4 +147,12 @@ class NpzReader:
             raise SourceError(self.path, f"has no array {name}", "convert again") from None
         with f:
             member = read_npy_header(f, name, self.path)
-            yield member, pieces_of(f, member, self.path)
+            yield member, _checked(pieces_of(f, member, self.path), name, self.path)
+
+
+def _checked(pieces: Iterator[npt.NDArray[Any]], name: str, path: Path) -> Iterator[Any]:
+    """A member's pieces, with a damaged member (bad CRC, broken deflate) one clear error."""
+    try:
+        yield from pieces
+    except (zipfile.BadZipFile, zlib.error, EOFError) as e:
+        raise SourceError(path, f"array {name} is damaged ({e})", "convert again") from None

@@ -26,13 +26,16 @@ _SAFE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 ._+-]*$")
 
 
 def folder_names(classes: Sequence[str]) -> list[str]:
-    """A folder name per class: its name where that is safe as a file name, else its index."""
-    names = [
-        c if _SAFE.match(c) and c not in (".", "..") else str(i) for i, c in enumerate(classes)
-    ]
-    if len({n.lower() for n in names}) != len(names):  # equal ignoring case: use indices
-        names = [str(i) for i in range(len(classes))]
-    return names
+    """A folder name per class that sorts in class order, as ImageFolder and keras number
+    folders by sorted name: the class names where they are safe as file names and already in
+    that order (0 to 9 for mnist), else each name after its zero-padded index
+    (``0_T-shirt-top``)."""
+    width = len(str(len(classes) - 1))
+    safe = [c if _SAFE.match(c) else re.sub(r"[^A-Za-z0-9._+-]+", "-", c) for c in classes]
+    unique = len({n.lower() for n in safe}) == len(safe)
+    if safe == list(classes) and safe == sorted(safe) and unique:
+        return safe
+    return [f"{i:0{width}d}_{name}".rstrip("_-") for i, name in enumerate(safe)]
 
 
 class PngDirSink:
@@ -75,8 +78,9 @@ class PngDirSink:
         import png  # pypng: only this format needs it
 
         h, w = self._shape[0], self._shape[1]
-        writer = png.Writer(w, h, greyscale=True, bitdepth=8, compression=9)
-        images = np.asarray(data).reshape(-1, h, w)
+        rgb = len(self._shape) == 3 and self._shape[2] == 3
+        writer = png.Writer(w, h, greyscale=not rgb, bitdepth=8, compression=9)
+        images = np.asarray(data).reshape(-1, h, w * (3 if rgb else 1))
         for image in images:
             label = int(self._pending[0])
             self._pending = self._pending[1:]
@@ -148,7 +152,7 @@ class PngDirReader:
         with contextlib.suppress(OSError, ValueError, KeyError, TypeError):
             listed = json.loads((self.path / CLASSES_FILE).read_text(encoding="utf-8"))
             return [str(c) for c in listed["classes"]]
-        folders = class_folders(self._root("train"))
+        folders = self._folders()
         if folders and all(f.isdigit() for f in folders):
             return [str(i) for i in range(max(int(f) for f in folders) + 1)]
         return folders
@@ -159,19 +163,35 @@ class PngDirReader:
     def provenance(self) -> dict[str, Any] | None:
         return read_manifest(self.path)
 
+    def _folders(self) -> list[str]:
+        """Class folders over every split, in class order (a class may be missing from one)."""
+        listed = self.path / CLASSES_FILE
+        if listed.is_file():
+            return class_folders(self._root("train"))
+        roots = [self._root(s) for s in ("train", "test") if self._root(s).is_dir()]
+        names = sorted(
+            {p.name for root in dict.fromkeys(roots) for p in root.iterdir() if p.is_dir()}
+        )
+        if names and all(n.isdigit() for n in names):
+            names.sort(key=int)
+        return names
+
     def files(self, split: str) -> list[tuple[Path, int]]:
         """(PNG, class id) of a split, in order."""
         root = self._root(split)
         entries = []
-        folders = class_folders(root)
+        folders = self._folders()
         numbered = not (self.path / CLASSES_FILE).is_file() and all(f.isdigit() for f in folders)
         for index, folder in enumerate(folders):
             # Folders named by numbers are those classes; others count in sorted order, as
             # torchvision's ImageFolder does.
             label = int(folder) if numbered else index
-            for p in (root / folder).glob("*.png"):
-                entries.append((p.stem, p, label))
-        entries.sort(key=lambda e: (len(e[0]), e[0]))
+            if not (root / folder).is_dir():
+                continue
+            for p in (root / folder).iterdir():
+                if p.suffix.lower() == ".png" and p.is_file():
+                    entries.append((p.stem, p, label))
+        entries.sort(key=lambda e: (len(e[0]), e[0], str(e[1])))
         return [(p, label) for _, p, label in entries]
 
     @contextlib.contextmanager
