@@ -358,7 +358,7 @@ def fetch_dataset(
                 raise _offline_error(target, failure, dataset.name)
             else:
                 todo = _sources_for(spec, urls[role], mirrors)
-                policy = _Policy(timeout, retries, backoff, show_progress)
+                policy = _Policy(timeout, retries, backoff, show_progress, dataset.name)
                 try:
                     url, digest = _download_any(todo, target, spec, role, policy, check)
                 except FetchError as e:
@@ -453,6 +453,7 @@ class _Policy:
     retries: int
     backoff: float
     show_progress: bool  # a bar, and a line for each wait before a retry
+    dataset: str = "mnist"  # named in the commands an error suggests
 
 
 def _download_any(
@@ -487,8 +488,8 @@ def _download_any(
     raise FetchError(
         spec.name,
         f"could not download from any source ({', '.join(failures)})",
-        "check the network or the URL, or run 'mnist-sprite fetch' with --mirror PREFIX or "
-        "--from PATH",
+        f"check the network or the URL, or run 'mnist-sprite fetch --dataset {policy.dataset} "
+        f"--mirror PREFIX' or 'mnist-sprite fetch --dataset {policy.dataset} --from PATH'",
     )
 
 

@@ -190,3 +190,16 @@ def test_pack_never_writes_into_its_input(tmp_path: Path) -> None:
 def test_api_arguments_of_the_wrong_type_are_option_errors(kwargs: dict[str, object]) -> None:
     with pytest.raises(OptionError):
         mnist_sprite.load_data("sample", **kwargs)  # type: ignore[arg-type]
+
+
+def test_verify_checks_the_gz_copy_beside_a_raw_idx_file(tmp_path: Path) -> None:
+    out = tmp_path / "tv"
+    run("convert", "--dataset", "sample", "--format", "idx", "--layout", "torchvision",
+        "--compress", "--out", str(out), "-q")  # fmt: skip
+    assert run("verify", str(out))[0] == 0
+    gz = out / "MNIST" / "raw" / "t10k-labels-idx1-ubyte.gz"
+    data = bytearray(gzip.decompress(gz.read_bytes()))
+    data[20] = (data[20] + 1) % 10
+    gz.write_bytes(gzip.compress(bytes(data)))
+    code, stdout, _ = run("verify", str(out))
+    assert code == 1 and "does not hold the same values as t10k-labels-idx1-ubyte" in stdout

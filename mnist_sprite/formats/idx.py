@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import gzip
+import hashlib
 import struct
 import zlib
 from collections.abc import Iterator
@@ -145,6 +146,26 @@ def _to_the_end(
         raise SourceError(path, f"is damaged ({e})", "give intact IDX files") from None
 
 
+def _same_as(
+    pieces: Iterator[npt.NDArray[Any]], twin: Path, header_bytes: int
+) -> Iterator[npt.NDArray[Any]]:
+    """The raw file's values, then a check that its .gz copy holds the same bytes."""
+    digest = hashlib.sha256()
+    for piece in pieces:
+        digest.update(piece.tobytes())
+        yield piece
+    copy = hashlib.sha256()
+    try:
+        with gzip.open(twin, "rb") as g:
+            g.read(header_bytes)
+            for block in iter(lambda: g.read(1 << 20), b""):
+                copy.update(block)
+    except (OSError, EOFError, zlib.error) as e:
+        raise SourceError(twin, f"is damaged ({e})", "give intact IDX files") from None
+    if copy.digest() != digest.digest():
+        raise SourceError(twin, f"does not hold the same values as {twin.stem}", "convert again")
+
+
 def looks_like_idx(folder: Path) -> bool:
     return folder.is_dir() and {"x_train", "x_test"} <= set(find_files(folder))
 
@@ -157,6 +178,12 @@ class IdxReader:
     def __init__(self, path: Path) -> None:
         self.path = path
         self._files = find_files(path)
+        # A raw file's .gz copy beside it (torchvision's layout with --compress) must agree.
+        self._twins = {
+            name: p.with_name(p.name + ".gz")
+            for name, p in self._files.items()
+            if p.suffix != ".gz" and p.with_name(p.name + ".gz").is_file()
+        }
 
     def close(self) -> None:
         return None
@@ -184,7 +211,9 @@ class IdxReader:
                     f"header declares {member.size:,}",
                     "give intact IDX files",
                 )
-            yield member, _to_the_end(pieces_of(f, member, path), f, path)  # type: ignore[arg-type]
+            pieces = _to_the_end(pieces_of(f, member, path), f, path)  # type: ignore[arg-type]
+            twin = self._twins.get(name)
+            yield member, pieces if twin is None else _same_as(pieces, twin, header_bytes)
 
     @staticmethod
     def _header(f: IO[bytes], name: str, path: Path) -> Member:
