@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from .errors import PathLike, speaking_python
+from .errors import OptionError, PathLike, speaking_python
 from .pack import PackResult
 from .pack import pack as pack_files
 from .pipeline import (
@@ -26,6 +26,13 @@ from .pipeline import (
 )
 
 Split = tuple[npt.NDArray[Any], npt.NDArray[np.uint8]]
+
+
+def _flags(**flags: object) -> None:
+    """Refuse a flag that is not True or False (``compress="no"`` would read as True)."""
+    for name, value in flags.items():
+        if not isinstance(value, bool):
+            raise OptionError(None, f"{name}={value!r} is not True or False", f"give {name}=True")
 
 
 def _options(
@@ -83,6 +90,7 @@ def load_data(
     Missing dataset files are fetched into the cache unless ``offline``.
     """
     with speaking_python():
+        _flags(offline=offline)
         options = _options(
             dtype, label_format, shape, image_size, train_size, split, channels, shuffle, seed
         )
@@ -121,6 +129,7 @@ def convert(
     npy; uint8 class ids for idx, csv and png-dir).
     """
     with speaking_python():
+        _flags(offline=offline, compress=compress, force=force)
         options = _options(
             dtype,
             label_format,
@@ -159,6 +168,7 @@ def pack(
     """Write what ``mnist-sprite pack`` writes: ``source`` (npz, npy, idx, csv or PNG folders)
     as ``NAME_images.png``, ``NAME_labels_uint8`` and ``NAME.json`` in ``out``."""
     with speaking_python():
+        _flags(quantize=quantize, force=force)
         size = parse_image_size(image_size) if isinstance(image_size, str) else image_size
         return pack_files(
             source,

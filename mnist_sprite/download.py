@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import progress
+from . import datasets, progress
 from ._version import __version__
 from .datasets import Dataset, SourceFile
 from .errors import (
@@ -184,6 +184,14 @@ def expected_digests(dataset: Dataset, cache_dir: PathLike | None = None) -> dic
     """Each file's digest: pinned, else recorded in the cache on first fetch, else None."""
     marker = {} if dataset.bundled else read_json(dataset.folder(cache_dir) / MARKER)
     return {role: spec.sha256 or _recorded(spec, marker) for role, spec in dataset.roles()}
+
+
+def recorded_dataset(sha256: str, cache_dir: PathLike | None = None) -> Dataset | None:
+    """The dataset with no pinned digest whose recorded digest (in the cache) this is."""
+    for dataset in datasets.DATASETS.values():
+        if not dataset.pinned and sha256 in expected_digests(dataset, cache_dir).values():
+            return dataset
+    return None
 
 
 def _cached(

@@ -18,6 +18,7 @@ import numpy.typing as npt
 
 from . import datasets
 from .datasets import DEFAULT_TRAIN_SIZES, Dataset
+from .download import recorded_dataset
 from .errors import OptionError, PathLike, SourceError
 from .files import file_sha256, open_source, sniff
 from .labels import CLASSES, bad_rows, class_counts, read_onehot
@@ -105,7 +106,9 @@ def inspect_sprite(path: PathLike, image_size: tuple[int, int] | None = None) ->
         colour_chunks = sorted(png_file.chunks.colour_chunks)
         packed_by = png_file.chunks.text.get("mnist-sprite")
         browser = colour_warning(png_file.chunks.colour_chunks)
-    image_size = image_size or (28, 28)
+    digest = file_sha256(path)
+    dataset = datasets.identify(pixels_sha256=survey.pixels_sha256) or recorded_dataset(digest)
+    image_size = image_size or (dataset.image_size if dataset else (28, 28))
     per_image = image_size[0] * image_size[1]
     return {
         "schema": SCHEMA,
@@ -128,8 +131,8 @@ def inspect_sprite(path: PathLike, image_size: tuple[int, int] | None = None) ->
         "provenance": _json_or_none(packed_by),
         "browser_warning": browser,
         "pixels_sha256": survey.pixels_sha256,
-        "sha256": file_sha256(path),
-        "dataset": _name(datasets.identify(pixels_sha256=survey.pixels_sha256)),
+        "sha256": digest,
+        "dataset": _name(dataset),
     }
 
 
@@ -190,7 +193,7 @@ def inspect_labels(path: PathLike, train_size: int | None = None) -> dict[str, A
         "not_one_hot": [{"row": int(i), "values": [int(v) for v in onehot[i]]} for i in bad[:20]],
         "not_one_hot_count": int(bad.size),
         "sha256": digest,
-        "dataset": _name(datasets.identify(labels_sha256=digest)),
+        "dataset": _name(datasets.identify(labels_sha256=digest) or recorded_dataset(digest)),
     }
 
 

@@ -202,6 +202,11 @@ def test_cifar10_converts_to_rgb_by_default_with_its_class_names(
     code, stdout, _ = run("verify", str(out), "--cache-dir", str(tmp_path / "c"))
     assert code == 0, stdout
     assert "match the recorded digest of cifar10" in stdout
+    cached = tmp_path / "c" / "cifar10" / CIFAR10.sprite.name
+    code, stdout, _ = run("inspect", str(cached), "--json", env=env)
+    facts = json.loads(stdout)  # known by its recorded digest: its image size is cifar10's
+    assert facts["dataset"] == "cifar10" and facts["images"] == 60
+    assert facts["image_size"] == "32x32"
     (x, _), (xt, _) = mnist_sprite.load_data(
         "cifar10", cache_dir=tmp_path / "c", offline=True, split="tfjs-core", shape="image"
     )

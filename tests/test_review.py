@@ -203,3 +203,8 @@ def test_verify_checks_the_gz_copy_beside_a_raw_idx_file(tmp_path: Path) -> None
     gz.write_bytes(gzip.compress(bytes(data)))
     code, stdout, _ = run("verify", str(out))
     assert code == 1 and "does not hold the same values as t10k-labels-idx1-ubyte" in stdout
+
+
+def test_api_flags_must_be_true_or_false(tmp_path: Path) -> None:
+    with pytest.raises(OptionError, match="compress='no' is not True or False"):
+        mnist_sprite.convert(tmp_path / "o.npz", "sample", compress="no")  # type: ignore[arg-type]
