@@ -35,6 +35,11 @@ class Output:
     def names(self) -> list[str]:
         return self._reader.names()
 
+    def class_names(self) -> list[str] | None:
+        """The class names the output itself records (a PNG folder's), else None."""
+        listed = getattr(self._reader, "class_names", None)
+        return [str(n) for n in listed()] if callable(listed) else None
+
     def provenance(self) -> dict[str, Any] | None:
         """What convert recorded: the npz comment, or the folder's manifest.json."""
         return self._reader.provenance()

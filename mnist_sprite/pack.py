@@ -258,12 +258,9 @@ def _classes_in(data: Output, splits: list[str]) -> int:
 def _class_names(data: Output, prov: dict[str, Any], count: int) -> list[str]:
     from . import datasets
 
-    reader = data._reader  # the png-dir reader knows its class folders
-    listed = getattr(reader, "class_names", None)
-    if callable(listed):
-        names = [str(n) for n in listed()]
-        if len(names) == count:
-            return names
+    names = data.class_names()  # a PNG folder knows its class folders
+    if names is not None and len(names) == count:
+        return names
     ds = datasets.DATASETS.get(str(prov.get("dataset")))
     if ds is not None and len(ds.class_names) == count:
         return list(ds.class_names)

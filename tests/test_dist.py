@@ -51,14 +51,18 @@ def test_wheel_installs_and_runs_in_a_fresh_venv(wheel: Path, tmp_path: Path) ->
     assert install.returncode == 0, install.stderr
     work = tmp_path / "elsewhere"  # not the repository: nothing of it on sys.path
     work.mkdir()
-    run = subprocess.run(
-        [str(bin_dir / "mnist-sprite"), "convert", "--dataset", "sample", "--out", "s.npz"],
-        cwd=work,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env=env,
-    )
+
+    def in_venv(*argv: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [str(bin_dir / argv[0]), *argv[1:]],
+            cwd=work,
+            capture_output=True,
+            text=True,
+            timeout=300,
+            env=env,
+        )
+
+    run = in_venv("mnist-sprite", "convert", "--dataset", "sample", "--out", "s.npz")
     assert run.returncode == 0, run.stderr
     code = (
         "import mnist_sprite, sys\n"
@@ -66,22 +70,9 @@ def test_wheel_installs_and_runs_in_a_fresh_venv(wheel: Path, tmp_path: Path) ->
         "(x, y), (xt, yt) = mnist_sprite.load_data('sample')\n"
         "print(x.shape, xt.shape, mnist_sprite.__version__)\n"
     )
-    run = subprocess.run(
-        [str(bin_dir / "python"), "-c", code],
-        cwd=work,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env=env,
-    )
+    run = in_venv("python", "-c", code)
     assert run.returncode == 0, run.stderr
     assert run.stdout.split()[:4] == ["(800,", "784)", "(200,", "784)"]
-    pip_list = subprocess.run(
-        [str(bin_dir / "python"), "-m", "pip", "list", "--format=freeze"],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env=env,
-    ).stdout.lower()
+    pip_list = in_venv("python", "-m", "pip", "list", "--format=freeze").stdout.lower()
     for dev_only in ("pytest", "hypothesis", "pillow", "mypy", "ruff"):
         assert f"{dev_only}==" not in pip_list
