@@ -22,7 +22,7 @@ from . import datasets, progress
 from ._version import __version__
 from .datasets import DATASETS, SPLITS
 from .download import DEFAULT_RETRIES, DEFAULT_TIMEOUT, fetch_dataset
-from .errors import MnistSpriteError, OptionError
+from .errors import MnistSpriteError, OptionError, StdoutClosed
 from .files import file_sha256
 from .formats import FORMATS, LAYOUTS
 from .labels import LABEL_FORMATS
@@ -116,6 +116,9 @@ class _Cli(click.Group):
             code = _error(e.format_message().rstrip(".") + hint, 2, as_json)
         except click.ClickException as e:
             code = _error(e.format_message(), e.exit_code, as_json)
+        except StdoutClosed:  # as for a closed pipe: the reader has gone, nobody to tell
+            _silence_stdout()
+            code = 1
         except MnistSpriteError as e:
             code = _error(str(e), e.exit_code, as_json)
         except (Interrupted, KeyboardInterrupt, click.Abort):

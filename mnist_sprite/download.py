@@ -9,6 +9,7 @@ the next run trust the cache after a stat, without decoding again.
 from __future__ import annotations
 
 import contextlib
+import errno
 import functools
 import http.client
 import importlib
@@ -37,7 +38,7 @@ from .errors import (
     PathLike,
     SourceError,
 )
-from .files import file_sha256, looks_like_html, read_json, write_json
+from .files import file_sha256, looks_like_html, open_source, read_json, write_json
 from .labels import CLASSES, read_onehot
 from .png import SIGNATURE, PngFile, pixels_sha256
 
@@ -437,14 +438,36 @@ def _import(
     if candidate is None or not candidate.is_file():
         raise FetchError(source, f"holds no {spec.name}", "give the folder or file that holds it")
     part = target.with_name(target.name + ".part")
-    shutil.copyfile(candidate, part)
     try:
-        digest = check(part)
-    except MnistSpriteError as e:
-        part.unlink(missing_ok=True)
-        raise IntegrityError(candidate, e.problem, e.fix) from None
+        _copy_in(candidate, part, target)
+        try:
+            digest = check(part)
+        except MnistSpriteError as e:
+            raise IntegrityError(candidate, e.problem, e.fix) from None
+    except BaseException:
+        part.unlink(missing_ok=True)  # a copy that did not finish is never left behind
+        raise
     os.replace(part, target)
     return digest
+
+
+def _copy_in(source: Path, part: Path, target: Path) -> None:
+    """Copy ``source`` to ``part``; a failure to write names the cache file ``target``."""
+    with open_source(source) as src:
+        try:
+            with open(part, "wb") as dst:
+                shutil.copyfileobj(src, dst, 1 << 20)
+        except OSError as e:  # the source is open and regular: the cache side failed
+            raise _cache_write_error(target, e) from None
+
+
+def _cache_write_error(target: Path, e: OSError) -> FetchError:
+    fix = (
+        "free some space on its disk, or choose another --cache-dir"
+        if e.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)
+        else "check the cache folder's permissions, or choose another --cache-dir"
+    )
+    return FetchError(target, f"cannot write: {e.strerror or e}", fix)
 
 
 def _looks_like(path: Path, role: str) -> bool:

@@ -108,6 +108,10 @@ class OutputError(MnistSpriteError):
     """The output cannot be written: it exists, its folder is missing, or the disk is full."""
 
 
+class StdoutClosed(OutputError):
+    """The program reading standard output closed it before the output was complete."""
+
+
 class OptionError(MnistSpriteError):
     """Options that cannot work together, or do not fit the input."""
 

@@ -19,7 +19,7 @@ import numpy.typing as npt
 from . import datasets
 from .datasets import DEFAULT_TRAIN_SIZES, Dataset
 from .download import recorded_dataset
-from .errors import OptionError, PathLike, SourceError
+from .errors import OptionError, OutputError, PathLike, SourceError
 from .files import file_sha256, open_source, sniff
 from .labels import CLASSES, bad_rows, class_counts, read_onehot
 from .outputs import Output, kind_of
@@ -391,7 +391,10 @@ def write_grid(
         r, c = divmod(i, cols)
         y, x = gap + r * (h + gap), gap + c * (w + gap)
         sheet[y : y + h, x : x + w] = images[i]
-    with atomic_output(out, folder=False, force=force) as tmp, open(tmp, "wb") as f:
+    grid = atomic_output(
+        out, folder=False, force=force, inputs=[path], guard=_png_only, flag="--grid"
+    )
+    with grid as tmp, open(tmp, "wb") as f:
         png.Writer(sheet.shape[1], sheet.shape[0], greyscale=True, bitdepth=8).write(f, sheet)
     return {
         "grid": str(out),
@@ -400,6 +403,18 @@ def write_grid(
         "width": sheet.shape[1],
         "height": sheet.shape[0],
     }
+
+
+def _png_only(path: Path) -> None:
+    """``--force`` replaces a PNG image (an earlier contact sheet), never another kind of file."""
+    with open_source(path) as f:
+        head = f.read(8)
+    if head != SIGNATURE:
+        raise OutputError(
+            path,
+            f"is {sniff(head) or 'not a PNG image'}; --grid --force replaces only a PNG image",
+            "choose another --grid",
+        )
 
 
 # -- text ----------------------------------------------------------------------------------

@@ -25,13 +25,13 @@ import numpy.typing as npt
 
 from ._version import __version__
 from .errors import OptionError, OutputError, PathLike, SourceError
-from .files import file_sha256
+from .files import file_sha256, read_json
 from .formats import Member
 from .labels import bad_rows
 from .outputs import Output
 from .png import MAX_PIXELS
 from .png.encode import write_png
-from .writers import atomic_output
+from .writers import Guard, atomic_output
 
 U8 = npt.NDArray[np.uint8]
 Progress = Callable[[int], None]
@@ -329,12 +329,12 @@ def _write(
                 yield exact
 
     text = {"mnist-sprite": json.dumps(provenance, sort_keys=True, separators=(",", ":"))}
-    inputs = [source]
-    with (
-        atomic_output(files["images"], folder=False, force=force, inputs=inputs) as png_tmp,
-        atomic_output(files["labels"], folder=False, force=force, inputs=inputs) as labels_tmp,
-        atomic_output(files["json"], folder=False, force=force, inputs=inputs) as json_tmp,
-    ):
+    guard = _earlier_pack(files)
+
+    def output(role: str) -> contextlib.AbstractContextManager[Path]:
+        return atomic_output(files[role], folder=False, force=force, inputs=[source], guard=guard)
+
+    with output("images") as png_tmp, output("labels") as labels_tmp, output("json") as json_tmp:
         with open(png_tmp, "wb") as f:
             try:
                 write_png(
@@ -353,6 +353,34 @@ def _write(
         facts = _facts(name, layout, files, png_tmp, labels_tmp, provenance)
         json_tmp.write_text(json.dumps(facts, indent=2, sort_keys=True) + "\n", encoding="utf-8")
     return facts, changed[0]
+
+
+def _earlier_pack(files: dict[str, Path]) -> Guard:
+    """``--force`` replaces only the files an earlier pack wrote, as its ``NAME.json`` says."""
+    record = files["json"]
+    earlier = _packed_names(record)  # as it was before this run wrote anything
+
+    def guard(path: Path) -> None:
+        if path.name not in earlier:
+            raise OutputError(
+                path,
+                f"is not a file an earlier pack wrote ({record.name} does not list it)",
+                "choose another --out or --name; --force replaces only an earlier pack's files",
+            )
+
+    return guard
+
+
+def _packed_names(record: Path) -> set[str]:
+    """The files an earlier pack's ``NAME.json`` lists (itself included); none if not one."""
+    if record.is_symlink() or not record.is_file():
+        return set()
+    facts = read_json(record)
+    files = facts.get("files")
+    if facts.get("kind") != "packed" or not isinstance(files, dict):
+        return set()
+    names = {f.get("name") for f in files.values() if isinstance(f, dict)}
+    return {record.name} | {n for n in names if isinstance(n, str) and Path(n).name == n}
 
 
 def _facts(

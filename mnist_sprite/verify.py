@@ -455,6 +455,8 @@ def verify_packed(packed: PathLike, source: PathLike | None = None) -> Report:
     )
     sprite = folder / facts["files"]["images"]["name"]
     labels = folder / facts["files"]["labels"]["name"]
+    if not _check_packed_fields(report, facts, sprite, labels):
+        return report
     h, w, c = facts["image_height"], facts["image_width"], facts["channels"]
     options = Options(
         dtype="uint8",
@@ -498,3 +500,49 @@ def verify_packed(packed: PathLike, source: PathLike | None = None) -> Report:
             f"index {int(differ[0]):,}",
         )
     return report
+
+
+_PACKED_COUNTS = ("image_height", "image_width", "channels", "classes", "images", "train_images")
+_PACKED_COLOUR = {1: 0, 3: 2}  # channels -> the PNG colour type pack writes (gray, RGB)
+
+
+def _check_packed_fields(report: Report, facts: dict[str, Any], sprite: Path, labels: Path) -> bool:
+    """Every number of ``NAME.json`` against the files themselves: a loader takes them as
+    they are, so a tampered record must fail even when its files are intact."""
+    bad = [k for k in _PACKED_COUNTS if type(facts.get(k)) is not int or facts[k] < 0]
+    if bad:
+        return report.add("record", False, f"{', '.join(bad)}: not whole numbers")
+    h, w, c = facts["image_height"], facts["image_width"], facts["channels"]
+    classes, images, train = facts["classes"], facts["images"], facts["train_images"]
+    try:
+        with PngFile(sprite) as png:
+            header = png.header
+        label_bytes = labels.stat().st_size
+    except (MnistSpriteError, OSError):
+        return report.add("record", False, "its files cannot be read (see above)")
+    name = sprite.name
+    problems = []
+    if header.height != images:
+        problems.append(f"images is {images:,}, but {name} has {header.height:,} rows")
+    if header.width != h * w:
+        problems.append(
+            f"image size {h}x{w} is {h * w:,} pixels, but a row of {name} holds {header.width:,}"
+        )
+    if _PACKED_COLOUR.get(c) != header.color_type:
+        problems.append(f"channels is {c}, but {name} has PNG colour type {header.color_type}")
+    if label_bytes != images * classes:
+        problems.append(
+            f"classes is {classes} for {images:,} images, {images * classes:,} label bytes, "
+            f"but {labels.name} holds {label_bytes:,}"
+        )
+    if train > images:
+        problems.append(f"train_images {train:,} is more than images {images:,}")
+    names = facts.get("class_names")
+    if not (isinstance(names, list) and len(names) == classes):
+        problems.append(f"class_names does not list {classes} names")
+    return report.add(
+        "record",
+        not problems,
+        "; ".join(problems)
+        or f"{images:,} images of {h}x{w}x{c}, {classes} classes: as the files hold",
+    )

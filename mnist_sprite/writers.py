@@ -8,15 +8,17 @@ may replace; :func:`spooled_stdout` holds a stream until it is complete.
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import errno
 import os
 import shutil
+import sys
 import tempfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import IO
 
-from .errors import OptionError, OutputError, PathLike
+from .errors import OptionError, OutputError, PathLike, StdoutClosed
 from .formats.base import MANIFEST, read_manifest
 
 TEMP_MARK = ".mnist-sprite-"
@@ -99,20 +101,40 @@ def _same_file(a: Path, b: Path) -> bool:
         return False
 
 
+Guard = Callable[[Path], None]
+"""A caller's own rule for what ``--force`` may replace: raises :class:`OutputError` if not."""
+
+
 def check_target(
-    target: Path, *, folder: bool, force: bool, inputs: Sequence[PathLike] = ()
+    target: Path,
+    *,
+    folder: bool,
+    force: bool,
+    inputs: Sequence[PathLike] = (),
+    guard: Guard | None = None,
+    flag: str = "--out",
 ) -> Path:
     """Refuse an output that would lose something; return the target as a path with a name.
 
     Never an input (however spelled, links included) or a folder holding one; never a folder
     of the user's (``--force`` replaces a file, or a folder that is an earlier output of this
-    tool); without ``force``, nothing that exists.
+    tool, and only what ``guard`` allows); without ``force``, nothing that exists.
     """
     if target.name in ("", ".", ".."):
         target = target.resolve()
     parent = target.parent
     if not parent.is_dir():
         raise OutputError(target, f"the folder {parent} does not exist", "create it first")
+    _check_not_input(target, inputs, flag)
+    if not (target.exists() or target.is_symlink()):
+        return target
+    _check_replaceable(target, folder=folder, guard=guard)
+    if not force:
+        raise _exists(target)
+    return target
+
+
+def _check_not_input(target: Path, inputs: Sequence[PathLike], flag: str = "--out") -> None:
     for source in inputs:
         src = Path(source)
         inside = (
@@ -124,10 +146,18 @@ def check_target(
             raise OptionError(
                 target,
                 f"is {'a folder holding ' if inside else ''}an input of this command ({src})",
-                "choose another --out; an input is never replaced",
+                f"choose another {flag}; an input is never replaced",
             )
-    if not (target.exists() or target.is_symlink()):
-        return target
+        if src.is_dir() and src.resolve() in target.resolve().parents:
+            raise OptionError(
+                target,
+                f"is inside the input folder {src}",
+                f"choose a {flag} outside it; an input is never changed",
+            )
+
+
+def _check_replaceable(target: Path, *, folder: bool, guard: Guard | None) -> None:
+    """What exists at ``target`` is something ``--force`` may replace, or an error says why."""
     if target.exists() and not (target.is_dir() or target.is_file()):
         raise OutputError(
             target,
@@ -135,7 +165,7 @@ def check_target(
             "choose another --out; such a file is never replaced",
         )
     if target.is_dir() and not folder:
-        raise OutputError(target, "is a folder; an .npz output is a file", "choose another --out")
+        raise OutputError(target, "is a folder; this output is a file", "choose another --out")
     if folder and not target.is_dir():
         raise OutputError(target, "is a file; this format writes a folder", "choose another --out")
     if folder and not _replaceable_folder(target):
@@ -144,9 +174,12 @@ def check_target(
             "is a folder that is not an output of mnist-sprite (it holds other files)",
             "choose a new folder name for --out; --force never replaces such a folder",
         )
-    if not force:
-        raise OutputError(target, "already exists", "pass --force to replace it")
-    return target
+    if guard is not None:
+        guard(target)
+
+
+def _exists(target: Path) -> OutputError:
+    return OutputError(target, "already exists", "pass --force to replace it")
 
 
 def _write_error(target: Path, e: OSError) -> OutputError:
@@ -163,15 +196,32 @@ def _write_error(target: Path, e: OSError) -> OutputError:
 
 @contextlib.contextmanager
 def atomic_output(
-    target: PathLike, *, folder: bool, force: bool, inputs: Sequence[PathLike] = ()
+    target: PathLike,
+    *,
+    folder: bool,
+    force: bool,
+    inputs: Sequence[PathLike] = (),
+    guard: Guard | None = None,
+    flag: str = "--out",
 ) -> Iterator[Path]:
-    """Yield a temporary path beside ``target``; on success rename it into place.
+    """Yield a temporary path beside ``target``; on success move it into place.
 
-    ``target`` is first checked by :func:`check_target`. On any exception (Ctrl-C included)
-    the temporary file or folder is removed and an existing ``target`` is left exactly as it
-    was. Errors name ``target``, never the temporary name.
+    ``target`` is checked by :func:`check_target` before and again at the moment of the
+    move (:func:`commit`), so nothing that appeared meanwhile is lost. On any exception
+    (Ctrl-C included) the temporary file or folder is removed and an existing ``target`` is
+    left exactly as it was. Errors name ``target``, never the temporary name.
     """
-    target = check_target(Path(target), folder=folder, force=force, inputs=inputs)
+    target = check_target(
+        Path(target), folder=folder, force=force, inputs=inputs, guard=guard, flag=flag
+    )
+    with staged(target, folder=folder) as tmp:
+        yield tmp
+        commit(tmp, target, folder=folder, force=force, inputs=inputs, guard=guard)
+
+
+@contextlib.contextmanager
+def staged(target: Path, *, folder: bool) -> Iterator[Path]:
+    """A new temporary file or folder beside ``target``, removed unless moved away."""
     clean_stale_temps(target)
     tmp = temp_name(target)
     try:
@@ -186,29 +236,101 @@ def atomic_output(
             yield tmp
         except OSError as e:
             raise _write_error(target, e) from None
-        _commit(tmp, target, folder=folder)
-    except BaseException:
+    finally:
         with contextlib.suppress(OSError):
             _remove(tmp)
-        raise
 
 
-def _commit(tmp: Path, target: Path, *, folder: bool) -> None:
+def commit(
+    tmp: Path,
+    target: Path,
+    *,
+    folder: bool,
+    force: bool,
+    inputs: Sequence[PathLike] = (),
+    guard: Guard | None = None,
+) -> None:
+    """Move the finished ``tmp`` to ``target`` under the one replace rule, checked now.
+
+    Without ``force`` the move never replaces anything, even what appeared during the run
+    (losing that race is the ordinary "already exists"). With ``force`` what is there is
+    first moved aside under a private name, where nobody can add to it, and checked again;
+    whatever fails the rule is put back untouched.
+    """
     try:
-        if folder and target.is_dir():
-            # A folder cannot be swapped in one rename: move the old one aside first.
-            old = tmp.with_suffix(".old")
-            os.replace(target, old)
-            try:
-                os.replace(tmp, target)
-            except BaseException:
-                os.replace(old, target)
-                raise
-            _remove(old)
-        else:
-            os.replace(tmp, target)
+        if not (target.exists() or target.is_symlink()):
+            _move_noreplace(tmp, target)
+            return
+        if not force:
+            raise _exists(target)
+        _check_not_input(target, inputs)
+        _check_replaceable(target, folder=folder, guard=guard)
+        old = target.with_name(f".{target.name}{TEMP_MARK}{os.getpid()}.old")
+        _move_noreplace(target, old)
+        try:
+            _check_not_input(old, inputs)
+            _check_replaceable(old, folder=folder, guard=None)  # guard judged it by name
+            _move_noreplace(tmp, target)
+        except BaseException:
+            _put_back(old, target)
+            raise
+        _remove(old)
+    except FileExistsError:
+        raise _exists(target) from None
     except OSError as e:
         raise _write_error(target, e) from None
+
+
+def _put_back(old: Path, target: Path) -> None:
+    try:
+        _move_noreplace(old, target)
+    except OSError:
+        # Something new took the name meanwhile: keep both, the old one under a name of its
+        # own that no clean-up ever removes.
+        kept = target.with_name(f"{target.name}.kept-{os.getpid()}")
+        with contextlib.suppress(OSError):
+            os.rename(old, kept)
+
+
+_RENAME_NOREPLACE = 1
+_AT_FDCWD = -100
+
+
+def _renameat2() -> Callable[..., int] | None:
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        function: Callable[..., int] = libc.renameat2
+    except (OSError, AttributeError):
+        return None
+    return function
+
+
+_RENAMEAT2 = _renameat2()
+
+
+def _move_noreplace(src: Path, dst: Path) -> None:
+    """Rename ``src`` to ``dst`` only if ``dst`` does not exist: FileExistsError if it does."""
+    if _RENAMEAT2 is not None:
+        if (
+            _RENAMEAT2(_AT_FDCWD, os.fsencode(src), _AT_FDCWD, os.fsencode(dst), _RENAME_NOREPLACE)
+            == 0
+        ):
+            return
+        err = ctypes.get_errno()
+        if err not in (errno.EINVAL, errno.ENOSYS, errno.ENOTSUP):  # else: this file system
+            raise OSError(err, os.strerror(err), os.fspath(dst))
+    if os.name == "nt":  # Windows' rename never replaces
+        os.rename(src, dst)
+    elif src.is_dir() and not src.is_symlink():
+        # A folder cannot be hard-linked; renaming onto an absent name is the next best.
+        if dst.exists() or dst.is_symlink():
+            raise FileExistsError(errno.EEXIST, os.strerror(errno.EEXIST), os.fspath(dst))
+        os.rename(src, dst)
+    else:
+        os.link(src, dst, follow_symlinks=False)
+        os.unlink(src)
 
 
 @contextlib.contextmanager
@@ -220,5 +342,12 @@ def spooled_stdout(stdout: IO[bytes]) -> Iterator[IO[bytes]]:
     with tempfile.TemporaryFile(prefix="mnist-sprite-") as spool:
         yield spool
         spool.seek(0)
-        shutil.copyfileobj(spool, stdout, 1 << 20)
-        stdout.flush()
+        try:
+            shutil.copyfileobj(spool, stdout, 1 << 20)
+            stdout.flush()
+        except BrokenPipeError:
+            raise StdoutClosed(
+                "-",
+                "the program reading standard output closed it before the output was complete",
+                "let it read to the end, or write to a file with --out FILE",
+            ) from None

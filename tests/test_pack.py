@@ -226,3 +226,32 @@ def test_source_bytes_are_what_convert_gives_back(tmp_path: Path) -> None:
     source = keras_npz(tmp_path / "k.npz", x, np.arange(5) % 10, 3)
     want = source_bytes(source)
     assert np.array_equal(want["x_test"], x[3:].reshape(2, -1))
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "says"),
+    [
+        ("image_height", 14, "image size 14x28 is 392 pixels"),
+        ("image_width", 56, "image size 28x56 is 1,568 pixels"),
+        ("classes", 12, "classes is 12 for 1,000 images"),
+        ("images", 900, "images is 900, but data_images.png has 1,000 rows"),
+        ("train_images", 1001, "train_images 1,001 is more than images 1,000"),
+        ("channels", 3, "channels is 3, but data_images.png has PNG colour type 0"),
+        ("classes", "10", "classes: not whole numbers"),
+    ],
+)
+def test_verify_checks_every_number_of_a_packed_record(
+    tmp_path: Path, field: str, value: object, says: str
+) -> None:
+    """Issue 18.11: data.js takes NAME.json's numbers as they are, so verify checks each."""
+    source = tmp_path / "s.npz"
+    assert run("convert", "--dataset", "sample", "--out", str(source), "-q")[0] == 0
+    web = tmp_path / "web"
+    assert run("pack", str(source), "--out", str(web), "-q")[0] == 0
+    assert run("verify", str(web / "data.json"))[0] == 0
+    record = web / "data.json"
+    facts = json.loads(record.read_text())
+    facts[field] = value
+    record.write_text(json.dumps(facts))
+    code, out, _ = run("verify", str(web / "data.json"))
+    assert code == 1 and says in out, out
