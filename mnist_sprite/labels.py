@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -88,3 +89,48 @@ def to_index(onehot: U8) -> U8:
 
 def class_counts(onehot: U8) -> list[int]:
     return [int(n) for n in onehot.sum(axis=0, dtype=np.int64)]
+
+
+MAX_CLASSES = 255  # a label row holds one byte per class
+
+
+def class_ids(values: npt.NDArray[Any], name: str, path: PathLike, first_row: int = 0) -> U8:
+    """Class ids (uint8) from a block of an array of labels: ids ``(k,)`` or one-hot ``(k, C)``.
+
+    Labels are exactly class ids or nothing: whole numbers 0 to 254, or rows of zeros with a
+    single one. Anything else (a negative id, 0.5, NaN, a row with two ones) is refused,
+    naming the array, the row and the value, never wrapped, rounded or guessed.
+    """
+    if values.dtype.kind not in "biuf":
+        raise LabelError(path, f"{name} holds {values.dtype} values, not class ids", _LABELS_FIX)
+    if values.ndim == 2:
+        bad = _not_onehot(values)
+        if bad.size:
+            i = int(bad[0])
+            row = values[i].tolist()
+            shown = row if len(row) <= 12 else [*row[:12], "..."]
+            raise LabelError(
+                path, f"{name} row {first_row + i:,} is not one-hot: {shown}", _LABELS_FIX
+            )
+        ids: U8 = values.argmax(axis=1).astype(np.uint8)
+        return ids
+    whole = np.isfinite(values) & (values == np.trunc(values)) if values.dtype.kind == "f" else True
+    bad = np.flatnonzero(~(whole & (values >= 0) & (values < MAX_CLASSES)))
+    if bad.size:
+        i = int(bad[0])
+        raise LabelError(
+            path,
+            f"{name} row {first_row + i:,} is {values[i].item()!r}, not a class id 0 to "
+            f"{MAX_CLASSES - 1}",
+            _LABELS_FIX,
+        )
+    return values.astype(np.uint8)
+
+
+_LABELS_FIX = "give whole-number class ids, or one-hot rows of zeros and a single one"
+
+
+def _not_onehot(rows: npt.NDArray[Any]) -> npt.NDArray[np.intp]:
+    zero_or_one = (rows == 0) | (rows == 1)
+    ok = zero_or_one.all(axis=1) & ((rows == 1).sum(axis=1) == 1)
+    return np.flatnonzero(~ok)

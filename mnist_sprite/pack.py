@@ -27,7 +27,7 @@ from ._version import __version__
 from .errors import OptionError, OutputError, PathLike, SourceError
 from .files import file_sha256, read_json
 from .formats import Member
-from .labels import bad_rows
+from .labels import MAX_CLASSES, class_ids
 from .outputs import Output
 from .png import MAX_PIXELS
 from .png.encode import write_png
@@ -111,8 +111,8 @@ def pack(
     if folder.exists() and not folder.is_dir():
         raise OutputError(folder, "is a file; pack writes into a folder", "choose another --out")
     with Output(source) as data:
-        layout = _layout(data, source, classes, image_size)
-        labels = _labels(data, layout)
+        layout, ids = _layout(data, source, classes, image_size)
+        labels = _labels(ids, layout)
         files = {
             "images": folder / f"{name}_images.png",
             "labels": folder / f"{name}_labels_uint8",
@@ -153,7 +153,8 @@ def _check_name(name: str) -> None:
 
 def _layout(
     data: Output, source: Path, classes: int | None, image_size: tuple[int, int] | None
-) -> _Layout:
+) -> tuple[_Layout, dict[str, U8]]:
+    """What the source holds, and the class id of every image (checked, never guessed)."""
     names = data.names()
     if "x_train" not in names or "y_train" not in names:
         raise SourceError(
@@ -174,14 +175,9 @@ def _layout(
     height, width, channels = shapes["train"]
     counts = {s: members[s].shape[0] for s in splits}
     for s in splits:
-        labels = _member(data, f"y_{s}").shape[0]
-        if labels != counts[s]:
-            raise SourceError(
-                source,
-                f"y_{s} holds {labels:,} labels but x_{s} holds {counts[s]:,} images",
-                "give one label per image",
-            )
-    found = _classes_in(data, splits)
+        _check_label_shape(_member(data, f"y_{s}"), source, counts[s])
+    ids = {s: _label_ids(data, f"y_{s}") for s in splits}
+    found = max(_classes_of(_member(data, f"y_{s}"), ids[s]) for s in splits)
     total = classes if classes is not None else found
     if total > 255:
         raise SourceError(
@@ -193,7 +189,8 @@ def _layout(
             source, f"its labels use {found} classes, more than --classes {classes}",
             f"give --classes {found} or more",
         )  # fmt: skip
-    return _Layout(height, width, channels, counts, total, _class_names(data, prov, total))
+    names = _class_names(data, prov, total)
+    return _Layout(height, width, channels, counts, total, names), ids
 
 
 def _member(data: Output, name: str) -> Member:
@@ -241,18 +238,43 @@ def _image_shape(
     )
 
 
-def _labels_of(data: Output, name: str) -> npt.NDArray[Any]:
-    with data.array(name) as (member, pieces):
-        return np.concatenate(list(pieces)).reshape(member.shape)
+def _check_label_shape(member: Member, source: Path, images: int) -> None:
+    """From the array's header, before a byte of it is read: one label per image, as class
+    ids ``(N,)`` or one-hot rows ``(N, C)`` of at most 255 classes."""
+    shape = member.shape
+    if len(shape) not in (1, 2) or (len(shape) == 2 and not 1 <= shape[1] <= MAX_CLASSES):
+        raise SourceError(
+            source,
+            f"{member.name} has shape {shape}, not class ids (N,) or one-hot rows (N, C) of "
+            f"at most {MAX_CLASSES} classes",
+            "give one label per image",
+        )
+    if shape[0] != images:
+        x = member.name.replace("y_", "x_", 1)
+        raise SourceError(
+            source,
+            f"{member.name} holds {shape[0]:,} labels but {x} holds {images:,} images",
+            "give one label per image",
+        )
 
 
-def _classes_in(data: Output, splits: list[str]) -> int:
-    most = 0
-    for s in splits:
-        y = _labels_of(data, f"y_{s}")
-        top = int(y.max()) + 1 if y.size else 0
-        most = max(most, y.shape[1] if y.ndim == 2 else top)
-    return most
+def _label_ids(data: Output, name: str) -> U8:
+    """The class id of each row of a label array, read a block at a time."""
+    member = _member(data, name)
+    columns = member.shape[1] if len(member.shape) == 2 else 1
+    parts, start = [], 0
+    for block in _row_blocks(data, name, columns):
+        values = block if len(member.shape) == 2 else block.reshape(-1)
+        parts.append(class_ids(values, name, data.path, first_row=start))
+        start += block.shape[0]
+    return np.concatenate(parts) if parts else np.zeros(0, dtype=np.uint8)
+
+
+def _classes_of(member: Member, ids: U8) -> int:
+    """Classes a label array implies: its one-hot width, or its largest id plus one."""
+    if len(member.shape) == 2:
+        return int(member.shape[1])
+    return int(ids.max()) + 1 if ids.size else 0
 
 
 def _class_names(data: Output, prov: dict[str, Any], count: int) -> list[str]:
@@ -267,31 +289,11 @@ def _class_names(data: Output, prov: dict[str, Any], count: int) -> list[str]:
     return [str(i) for i in range(count)]
 
 
-def _labels(data: Output, layout: _Layout) -> U8:
-    """One-hot rows of every image, training first: from class ids or one-hot rows."""
-    parts = []
-    for s in layout.counts:
-        y = _labels_of(data, f"y_{s}")
-        if y.ndim == 2:  # one-hot already: every row must be
-            bad = bad_rows(y.astype(np.uint8) if y.max(initial=0) <= 255 else y)
-            if bad.size or y.shape[1] > layout.classes:
-                i = int(bad[0]) if bad.size else 0
-                raise SourceError(
-                    data.path,
-                    f"y_{s} row {i} is not one-hot: {y[i].tolist()}",
-                    "give class ids or one-hot rows",
-                )
-            ids = y.argmax(axis=1)
-        else:
-            if y.dtype.kind not in "iu" or (y.size and (y.min() < 0 or y.max() >= layout.classes)):
-                raise SourceError(
-                    data.path,
-                    f"y_{s} holds values that are not class ids 0 to {layout.classes - 1}",
-                    "give class ids or one-hot rows",
-                )
-            ids = y.astype(np.intp)
-        parts.append(np.eye(layout.classes, dtype=np.uint8)[ids])
-    return np.concatenate(parts)
+def _labels(ids: dict[str, U8], layout: _Layout) -> U8:
+    """One-hot rows of every image, training first."""
+    every = np.concatenate([ids[s] for s in layout.counts])
+    onehot: U8 = np.eye(layout.classes, dtype=np.uint8)[every]
+    return onehot
 
 
 def _write(
@@ -508,20 +510,16 @@ def source_bytes(source: PathLike, *, quantize: bool = False) -> dict[str, U8]:
     (what convert gives back from the packed sprite with ``--dtype uint8 --label-format
     index``)."""
     with Output(source) as data:
-        layout = _layout(data, Path(source), None, None)
-        onehot = _labels(data, layout)
+        layout, ids = _layout(data, Path(source), None, None)
         out: dict[str, U8] = {}
         row_values = layout.height * layout.width * layout.channels
-        start = 0
         for s in layout.counts:
             blocks = [
                 _as_bytes(block, f"x_{s}", data.path, quantize)[0]
                 for block in _row_blocks(data, f"x_{s}", row_values)
             ]
-            n = layout.counts[s]
             out[f"x_{s}"] = (
                 np.concatenate(blocks) if blocks else np.empty((0, row_values), np.uint8)
             )
-            out[f"y_{s}"] = onehot[start : start + n].argmax(axis=1).astype(np.uint8)
-            start += n
+            out[f"y_{s}"] = ids[s]
     return out

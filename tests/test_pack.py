@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 import mnist_sprite
 from mnist_sprite.cli import cli
-from mnist_sprite.errors import SourceError
+from mnist_sprite.errors import LabelError
 from mnist_sprite.pack import pack, source_bytes
 from mnist_sprite.pipeline import Options, Sources, to_arrays, write_output
 from tests import pngkit
@@ -214,7 +214,7 @@ def test_verify_finds_a_packed_file_changed_and_a_wrong_source(tmp_path: Path) -
 def test_labels_that_are_not_classes_are_refused(tmp_path: Path) -> None:
     x = np.zeros((2, 2, 2), np.uint8)
     source = keras_npz(tmp_path / "k.npz", x, np.array([0, 300]), 1)
-    with pytest.raises(SourceError, match="its labels use 301 classes; a label row holds at most"):
+    with pytest.raises(LabelError, match="y_test row 0 is 300, not a class id 0 to 254"):
         pack(source, tmp_path / "p")
     source = keras_npz(tmp_path / "k.npz", x, np.array([0, 5]), 1)
     code, _, stderr = run("pack", str(source), "--out", str(tmp_path / "p"), "--classes", "3")
@@ -255,3 +255,49 @@ def test_verify_checks_every_number_of_a_packed_record(
     record.write_text(json.dumps(facts))
     code, out, _ = run("verify", str(web / "data.json"))
     assert code == 1 and says in out, out
+
+
+def _onehot(ids: list[int], dtype: str) -> np.ndarray:
+    return np.eye(10, dtype=dtype)[ids]
+
+
+@pytest.mark.parametrize(
+    ("labels", "says"),
+    [
+        (
+            np.array([[-255, 0, 0], [0, 1, 0]], np.int16),
+            "y_train row 0 is not one-hot: [-255, 0, 0]",
+        ),
+        (
+            np.array([[1, 0, 0.5], [0, 1, 0]], np.float32),
+            "y_train row 0 is not one-hot: [1.0, 0.0, 0.5]",
+        ),
+        (np.array([[1, 1, 0], [0, 1, 0]], np.uint8), "y_train row 0 is not one-hot: [1, 1, 0]"),
+        (np.array([1.0, np.nan]), "y_train row 1 is nan, not a class id"),
+        (np.array([1.5, 2.0]), "y_train row 0 is 1.5, not a class id"),
+        (np.array([-1, 2], np.int8), "y_train row 0 is -1, not a class id"),
+        (np.zeros((2, 3, 1), np.uint8), "y_train has shape (2, 3, 1), not class ids (N,)"),
+        (np.zeros((2, 256), np.uint8), "not class ids (N,) or one-hot rows (N, C) of at most 255"),
+        (np.array(["a", "b"]), "y_train holds <U1 values, not class ids"),
+    ],
+)
+def test_labels_are_exactly_class_ids(tmp_path: Path, labels: np.ndarray, says: str) -> None:
+    """Issue 18.10: never wrapped, rounded or guessed; the array, the row and the value named."""
+    source = tmp_path / "k.npz"
+    np.savez(source, x_train=np.zeros((2, 2, 2), np.uint8), y_train=labels)
+    code, _, err = run("pack", str(source), "--out", str(tmp_path / "p"))
+    assert code == 1 and says in err and err.count("\n") == 1, err
+    assert not (tmp_path / "p").exists()
+
+
+def test_whole_float_and_bool_labels_are_class_ids(tmp_path: Path) -> None:
+    """keras' to_categorical gives float32 one-hot rows: whole numbers are class ids."""
+    x = np.arange(3 * 4, dtype=np.uint8).reshape(3, 2, 2)
+    for labels in (
+        _onehot([2, 0, 9], "float32"),
+        np.array([2.0, 0.0, 9.0]),
+        _onehot([2, 0, 9], "bool"),
+    ):
+        source = tmp_path / "k.npz"
+        np.savez(source, x_train=x, y_train=labels)
+        assert source_bytes(source)["y_train"].tolist() == [2, 0, 9]
