@@ -213,17 +213,56 @@ def get(name: str | None) -> Dataset:
         ) from None
 
 
+@dataclass(frozen=True)
+class Known:
+    """What a pinned digest is: ``dataset``'s file in ``role`` (sprite or labels)."""
+
+    dataset: Dataset
+    role: str
+    file: SourceFile
+
+
+def _known_digests() -> dict[str, Known]:
+    table: dict[str, Known] = {}
+    for ds in DATASETS.values():
+        for role, spec in ds.roles():
+            for digest in (spec.sha256, spec.pixels_sha256):
+                if digest is not None:
+                    table[digest] = Known(ds, role, spec)
+    return table
+
+
+# The one table of known digests (file bytes, and a sprite's pixels): fetch, convert and verify
+# all ask it which dataset a file is.
+KNOWN_DIGESTS: dict[str, Known] = _known_digests()
+
+
+def known(*digests: str | None) -> Known | None:
+    """The known file any of these digests (file bytes or decoded pixels) is, if any."""
+    for digest in digests:
+        if digest is not None and digest in KNOWN_DIGESTS:
+            return KNOWN_DIGESTS[digest]
+    return None
+
+
 def identify(
     *, sha256: str | None = None, pixels_sha256: str | None = None, labels_sha256: str | None = None
 ) -> Dataset | None:
     """The known dataset a digest belongs to: a sprite's file or pixel digest, or a label file's."""
-    for ds in DATASETS.values():
-        if not ds.pinned:
-            continue
-        if sha256 is not None and sha256 in (ds.sprite.sha256, ds.labels.sha256):
-            return ds
-        if pixels_sha256 is not None and pixels_sha256 == ds.sprite.pixels_sha256:
-            return ds
-        if labels_sha256 is not None and labels_sha256 == ds.labels.sha256:
-            return ds
+    for digest, roles in (
+        (sha256, ("sprite", "labels")),
+        (pixels_sha256, ("sprite",)),
+        (labels_sha256, ("labels",)),
+    ):
+        found = known(digest)
+        if found is not None and found.role in roles:
+            return found.dataset
     return None
+
+
+def identify_pair(sprite_sha256: str | None, labels_sha256: str | None) -> Dataset | None:
+    """The known dataset both files are (sprite and label file, each in its role), if any."""
+    sprite, labels = known(sprite_sha256), known(labels_sha256)
+    if sprite is None or labels is None or sprite.dataset is not labels.dataset:
+        return None
+    return sprite.dataset if (sprite.role, labels.role) == ("sprite", "labels") else None

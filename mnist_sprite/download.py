@@ -37,6 +37,7 @@ from .errors import (
     OptionError,
     PathLike,
     SourceError,
+    command,
 )
 from .files import file_sha256, looks_like_html, open_source, read_json, write_json
 from .labels import CLASSES, read_onehot
@@ -112,10 +113,11 @@ def verify_file(
     """
     digest = file_sha256(path)
     expected = spec.sha256 or recorded
-    if expected is None:  # no digest to hold it to yet: verify what can be verified
-        _check_content(path, role, image_size)
-        return digest
     if digest == expected:
+        return digest
+    refuse_other_dataset(path, spec, digest)
+    if expected is None:  # no digest to hold it to yet: verify what can be verified
+        refuse_other_dataset(path, spec, _check_content(path, role, image_size))
         return digest
     if role == "sprite" and spec.pixels_sha256:
         if pixels_sha256(path) == spec.pixels_sha256:
@@ -139,11 +141,27 @@ def verify_file(
     )
 
 
-def _check_content(path: Path, role: str, image_size: tuple[int, int]) -> None:
-    """A sprite that decodes completely, one image per row; whole one-hot label rows."""
+def refuse_other_dataset(path: PathLike, spec: SourceFile, digest: str | None) -> None:
+    """Refuse a file that the table of known digests says is another file (another dataset's,
+    or the other role's): MNIST's sprite renamed ``fashion_mnist_images.png`` is MNIST's."""
+    found = datasets.known(digest)
+    if found is None or found.file is spec:
+        return
+    raise IntegrityError(
+        path,
+        f"is {found.dataset.name}'s {found.file.name} (by its sha256), not {spec.name}",
+        f"give the right file, or use it as {found.dataset.name}: "
+        f"'{command('fetch', dataset=found.dataset.name)}'",
+    )
+
+
+def _check_content(path: Path, role: str, image_size: tuple[int, int]) -> str | None:
+    """A sprite that decodes completely, one image per row; whole one-hot label rows.
+
+    Returns the sprite's pixel digest (None for a label file)."""
     if role == "labels":
         read_onehot(path)
-        return
+        return None
     with PngFile(path) as png_file:
         h, w = image_size
         if png_file.header.width != h * w:
@@ -152,7 +170,7 @@ def _check_content(path: Path, role: str, image_size: tuple[int, int]) -> None:
                 f"is {png_file.header.width} pixels wide, not one {h}x{w} image per row",
                 "download it again, or check that it is this dataset's sprite",
             )
-        png_file.pixels_sha256()  # every chunk, row and the zlib end
+        return png_file.pixels_sha256()  # every chunk, row and the zlib end
 
 
 def _check_pair(paths: dict[str, Path]) -> None:
@@ -208,10 +226,10 @@ def _cached(
         return None
     known = marker.get(spec.name)
     if isinstance(known, dict) and known.get("size") == st.st_size:
-        if known.get("mtime_ns") == st.st_mtime_ns:
-            return str(known.get("sha256"))
-        if file_sha256(path) == known.get("sha256"):
-            return str(known["sha256"])
+        stamped = str(known.get("sha256"))
+        if known.get("mtime_ns") == st.st_mtime_ns or file_sha256(path) == stamped:
+            refuse_other_dataset(path, spec, stamped)  # recorded before this check existed
+            return stamped
     recorded = _recorded(spec, marker)
     return verify_file(path, spec, role, image_size=dataset.image_size, recorded=recorded)
 
@@ -329,6 +347,15 @@ def fetch_dataset(
     if dataset.bundled:
         bundled = dataset.paths()
         return FetchResult(dataset.name, bundled, [], {role: "bundled" for role in bundled})
+    if not force and from_path is None:  # reading a complete cache takes no lock and writes nothing
+        found = _from_cache(dataset, cache_dir)
+        if isinstance(found, FetchResult):
+            return found
+        if (
+            found is not None and offline
+        ):  # and an incomplete one, offline, is said without creating anything
+            raise _offline_error(*found, dataset.name, cache_dir)
+    candidates = {} if from_path is None else _candidates(Path(from_path), dataset)
     folder = dataset.folder(cache_dir)
     try:
         folder.mkdir(parents=True, exist_ok=True)
@@ -341,49 +368,26 @@ def fetch_dataset(
     with _locked(folder):
         marker = read_json(folder / MARKER)
         result = FetchResult(dataset.name, {}, pinned=dataset.pinned)
+        policy = _Policy(timeout, retries, backoff, show_progress, dataset.name, cache_dir)
+        digests = _gather(
+            dataset,
+            folder,
+            marker,
+            result,
+            candidates,
+            from_path,
+            offline,
+            force,
+            urls,
+            mirrors,
+            policy,
+        )
         for role, spec in dataset.roles():
-            target = folder / spec.name
-            result.paths[role] = target
-            digest, failure = None, None
-            if not force:
-                try:
-                    digest = _cached(target, dataset, spec, role, marker)
-                except MnistSpriteError as e:
-                    failure = e
-            check = functools.partial(
-                verify_file,
-                spec=spec,
-                role=role,
-                image_size=dataset.image_size,
-                recorded=None if force else _recorded(spec, marker),
-            )
-            if digest is not None:
-                result.sources[role] = "cache"
-            elif from_path is not None:
-                digest = _import(Path(from_path), target, spec, role, check)
-                result.imported.append(spec.name)
-                result.sources[role] = str(from_path)
-            elif offline:
-                raise _offline_error(target, failure, dataset.name)
-            else:
-                todo = _sources_for(spec, urls[role], mirrors)
-                policy = _Policy(timeout, retries, backoff, show_progress, dataset.name)
-                try:
-                    url, digest = _download_any(todo, target, spec, role, policy, check)
-                except FetchError as e:
-                    if failure is None:
-                        raise
-                    raise FetchError(  # say why the cached copy was not used
-                        target,
-                        f"is in the cache but fails verification ({failure.problem}), and "
-                        f"{e.problem}",
-                        e.fix,
-                    ) from None
-                result.downloaded.append(spec.name)
-                result.sources[role] = url
+            digest = digests[role]
             if spec.sha256 is None and _recorded(spec, marker) != digest:
                 result.recorded[spec.name] = digest  # first fetch, or --force: a new record
-            marker[spec.name] = {**_stamp(target, digest), "pinned": spec.sha256 is not None}
+            stamp = _stamp(result.paths[role], digest)
+            marker[spec.name] = {**stamp, "pinned": spec.sha256 is not None}
         if not dataset.pinned and (result.downloaded or result.imported):
             try:
                 _check_pair(result.paths)
@@ -398,8 +402,108 @@ def fetch_dataset(
     return result
 
 
-def _offline_error(target: Path, failure: MnistSpriteError | None, dataset: str) -> FetchError:
-    fetch = f"mnist-sprite fetch --dataset {dataset}"
+def _gather(
+    dataset: Dataset,
+    folder: Path,
+    marker: dict[str, Any],
+    result: FetchResult,
+    candidates: dict[str, Path],
+    from_path: PathLike | None,
+    offline: bool,
+    force: bool,
+    urls: dict[str, str | None],
+    mirrors: Sequence[str],
+    policy: _Policy,
+) -> dict[str, str]:
+    """Each file's verified sha256: from --from, the cache, or a download."""
+    digests: dict[str, str] = {}
+    for role, spec in dataset.roles():
+        target = folder / spec.name
+        result.paths[role] = target
+        digest, failure = None, None
+        if not force and role not in candidates:  # a file given with --from is always checked
+            try:
+                digest = _cached(target, dataset, spec, role, marker)
+            except MnistSpriteError as e:
+                failure = e
+        check = functools.partial(
+            verify_file,
+            spec=spec,
+            role=role,
+            image_size=dataset.image_size,
+            recorded=None if force else _recorded(spec, marker),
+        )
+        if role in candidates:
+            digest = _import(candidates[role], target, check)
+            result.imported.append(spec.name)
+            result.sources[role] = str(candidates[role])
+        elif digest is not None:
+            result.sources[role] = "cache"
+        elif from_path is not None:
+            done = f" (imported {', '.join(result.imported)})" if result.imported else ""
+            raise FetchError(
+                from_path,
+                f"holds no {spec.name}, and the cache has no good copy{done}",
+                f"give the file or folder that holds it with --from, or run "
+                f"'{command('fetch', dataset=dataset.name, cache_dir=policy.cache_dir)}' where "
+                "there is a network",
+            )
+        elif offline:
+            raise _offline_error(target, failure, dataset.name, policy.cache_dir)
+        else:
+            todo = _sources_for(spec, urls[role], mirrors)
+            try:
+                url, digest = _download_any(todo, target, spec, role, policy, check)
+            except FetchError as e:
+                if failure is None:
+                    raise
+                raise FetchError(  # say why the cached copy was not used
+                    target,
+                    f"is in the cache but fails verification ({failure.problem}), and {e.problem}",
+                    e.fix,
+                ) from None
+            result.downloaded.append(spec.name)
+            result.sources[role] = url
+        digests[role] = digest
+    return digests
+
+
+def _from_cache(
+    dataset: Dataset, cache_dir: PathLike | None
+) -> FetchResult | tuple[Path, MnistSpriteError | None] | None:
+    """The result of a fetch that finds the cache complete, read without a lock or a write (a
+    read-only shared cache works); else the first file it lacks and why it was refused.
+
+    None for a complete cache whose stamps are stale (the files were copied, say) in a folder
+    that is writable: the locked pass refreshes them."""
+    folder = dataset.folder(cache_dir)
+    marker = read_json(folder / MARKER)
+    paths = dataset.paths(cache_dir)
+    stale = False
+    for role, spec in dataset.roles():
+        try:
+            digest = _cached(paths[role], dataset, spec, role, marker)
+        except MnistSpriteError as e:
+            return paths[role], e
+        if digest is None:
+            return paths[role], None
+        known = marker.get(spec.name)
+        st = paths[role].stat()
+        stale = stale or not (
+            isinstance(known, dict)
+            and (known.get("size"), known.get("mtime_ns")) == (st.st_size, st.st_mtime_ns)
+        )
+    if stale and os.access(folder, os.W_OK):
+        return None
+    return FetchResult(
+        dataset.name, paths, sources={role: "cache" for role in paths}, pinned=dataset.pinned
+    )
+
+
+def _offline_error(
+    target: Path, failure: MnistSpriteError | None, dataset: str, cache_dir: PathLike | None
+) -> FetchError:
+    fetch = command("fetch", dataset=dataset, cache_dir=cache_dir)
     if failure is None:
         return FetchError(
             target,
@@ -425,18 +529,25 @@ def check_url(url: str, where: str) -> None:
         )
 
 
-def _import(
-    source: Path, target: Path, spec: SourceFile, role: str, check: Callable[[Path], str]
-) -> str:
+def _candidates(source: Path, dataset: Dataset) -> dict[str, Path]:
+    """The files ``--from`` gives, by role: a folder's files by name; one file by its name, or
+    by its content (a PNG is the sprite, anything else the label file)."""
+    found: dict[str, Path] = {}
+    for role, spec in dataset.roles():
+        if source.is_dir():
+            candidate = source / spec.name
+            if candidate.is_file():
+                found[role] = candidate
+        elif source.is_file() and (source.name == spec.name or _looks_like(source, role)):
+            found[role] = source
+    if not found:
+        names = " or ".join(spec.name for _, spec in dataset.roles())
+        raise FetchError(source, f"holds no {names}", "give the folder or file that holds them")
+    return found
+
+
+def _import(candidate: Path, target: Path, check: Callable[[Path], str]) -> str:
     """Copy a file brought by hand into the cache, verified like a download."""
-    if source.is_dir():
-        candidate: Path | None = source / spec.name
-    elif source.is_file() and (source.name == spec.name or _looks_like(source, role)):
-        candidate = source
-    else:
-        candidate = None
-    if candidate is None or not candidate.is_file():
-        raise FetchError(source, f"holds no {spec.name}", "give the folder or file that holds it")
     part = target.with_name(target.name + ".part")
     try:
         _copy_in(candidate, part, target)
@@ -485,6 +596,7 @@ class _Policy:
     backoff: float
     show_progress: bool  # a bar, and a line for each wait before a retry
     dataset: str = "mnist"  # named in the commands an error suggests
+    cache_dir: PathLike | None = None  # and the cache they fill
 
 
 def _download_any(
@@ -516,11 +628,11 @@ def _download_any(
         os.replace(part, target)
         _discard(part, meta_only=True)
         return url, digest
+    fetch = command("fetch", dataset=policy.dataset, cache_dir=policy.cache_dir)
     raise FetchError(
         spec.name,
         f"could not download from any source ({', '.join(failures)})",
-        f"check the network or the URL, or run 'mnist-sprite fetch --dataset {policy.dataset} "
-        f"--mirror PREFIX' or 'mnist-sprite fetch --dataset {policy.dataset} --from PATH'",
+        f"check the network or the URL, or run '{fetch} --mirror PREFIX' or '{fetch} --from PATH'",
     )
 
 

@@ -55,6 +55,30 @@ def python_words(text: str) -> str:
     return "'".join(parts)
 
 
+def _shell_word(text: str) -> str:
+    """``text`` as one shell word, in double quotes when it needs any (a message quotes a
+    whole command in single quotes)."""
+    if text and re.fullmatch(r"[A-Za-z0-9_@%+=:,./~-]+", text):
+        return text
+    return '"' + re.sub(r'(["\\$`])', r"\\\1", text) + '"'
+
+
+def command(
+    name: str,
+    *args: str,
+    dataset: str | None = None,
+    cache_dir: PathLike | None = None,
+) -> str:
+    """The one builder of a command an error suggests: ``mnist-sprite NAME`` with the options in
+    force that make it do what was meant (the dataset, the cache folder), then ``args``."""
+    words = ["mnist-sprite", name]
+    if dataset is not None:
+        words += ["--dataset", dataset]
+    if cache_dir is not None:
+        words += ["--cache-dir", _shell_word(os.fspath(cache_dir))]
+    return " ".join([*words, *args])
+
+
 class MnistSpriteError(Exception):
     """Base class. ``str(error)`` is ``"<file>: <what is wrong>; <what to do>"``.
 

@@ -244,20 +244,40 @@ class Plan:
                 "channels": self.channels,
             },
             "sources": {
-                "sprite": {
-                    "name": self.sources.sprite.name,
-                    "sha256": file_sha256(self.sources.sprite),
-                },
-                "labels": {
-                    "name": self.sources.labels.name,
-                    "sha256": file_sha256(self.sources.labels),
-                },
+                role: self._source(path)
+                for role, path in (("sprite", self.sources.sprite), ("labels", self.sources.labels))
             },
             "arrays": {
                 name: {"shape": list(self.shapes[name]), "dtype": str(self.dtypes[name])}
                 for name in ARRAY_NAMES
             },
         }
+
+    def _source(self, path: Path) -> dict[str, str]:
+        """A source's name and sha256; for files given by path (not a known dataset's, which
+        are found by name), the absolute path too, where verify looks for them again."""
+        record = {"name": path.name, "sha256": file_sha256(path)}
+        if self.sources.dataset is None:
+            record["path"] = os.path.abspath(path)
+        return record
+
+
+def label_warning(sources: Sources, recorded: dict[str, Any]) -> str | None:
+    """A warning when the sprite given is a known dataset's and the label file is not that
+    dataset's: the labels may not belong to these images (only verify would tell)."""
+    if sources.dataset is not None:
+        return None
+    sprite = datasets.known(recorded["sprite"]["sha256"])
+    if sprite is None or sprite.role != "sprite":
+        return None
+    theirs = sprite.dataset.labels
+    if recorded["labels"]["sha256"] == theirs.sha256:
+        return None
+    return (
+        f"{sources.labels}: the sprite is {sprite.dataset.name}'s {sprite.file.name}, but this is "
+        f"not {sprite.dataset.name}'s {theirs.name} (sha256 differs): the labels may not belong "
+        f"to these images; use the label file that came with the sprite"
+    )
 
 
 def plan_conversion(png_file: PngFile, sources: Sources, options: Options) -> Plan:
@@ -575,6 +595,9 @@ def write_output(
                 "use --channels red, or --layout plain",
             )
         provenance = {**plan.provenance(), "format": fmt}
+        mismatch = label_warning(sources, provenance["sources"])
+        if mismatch is not None:
+            plan.warnings.append(mismatch)
         if fmt == "idx":
             provenance["layout"] = layout
         with progress(plan.images) if progress else contextlib.nullcontext(None) as advance:

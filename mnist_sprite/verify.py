@@ -19,8 +19,8 @@ import numpy.typing as npt
 
 from . import datasets
 from .datasets import DATASETS, Dataset
-from .download import expected_digests
-from .errors import MnistSpriteError, PathLike, SourceError
+from .download import expected_digests, recorded_dataset
+from .errors import MnistSpriteError, OptionError, PathLike, SourceError, command
 from .files import file_sha256
 from .labels import U8, class_counts, read_onehot
 from .outputs import Output
@@ -77,22 +77,67 @@ class Report:
         return "\n".join(lines)
 
 
-def _sources(
-    dataset: str | None,
-    sprite: PathLike | None,
-    labels: PathLike | None,
-    cache_dir: PathLike | None,
-) -> Sources:
-    """The files to check, as they are: a cached dataset is not re-fetched or repaired."""
-    explicit = explicit_sources(dataset, sprite, labels)
-    if explicit is not None:
-        return explicit
+def _dataset_sources(dataset: str | None, cache_dir: PathLike | None) -> Sources:
+    """A known dataset's files, as they are: a cached dataset is not re-fetched or repaired."""
     ds = datasets.get(dataset)
     paths = ds.paths(cache_dir)
     for p in paths.values():
         if not p.is_file():
-            raise SourceError(p, "not in the cache", "run 'mnist-sprite fetch' first")
+            fetch = command("fetch", dataset=ds.name, cache_dir=cache_dir)
+            raise SourceError(p, "not in the cache", f"run '{fetch}' first")
     return Sources(paths["sprite"], paths["labels"], ds)
+
+
+def sources_of(
+    output: PathLike, prov: dict[str, Any] | None, cache_dir: PathLike | None
+) -> Sources:
+    """The files ``output`` was made from, by the rules convert followed, from its provenance:
+    the known dataset it records, else the known dataset its recorded digests are (by the table
+    of known digests, or the digests recorded in the cache), else the files at its recorded
+    paths if they still have the recorded digests. An output with no provenance is checked
+    against the default dataset (the report says so)."""
+    if prov is None:
+        return _dataset_sources(None, cache_dir)
+    name = _recorded_dataset(prov)
+    if name is not None:
+        return _dataset_sources(name, cache_dir)
+    recorded = prov.get("sources")
+    recorded = recorded if isinstance(recorded, dict) else {}
+    entries = {role: recorded.get(role) for role in ("sprite", "labels")}
+    digests = {
+        role: e.get("sha256") if isinstance(e, dict) and isinstance(e.get("sha256"), str) else None
+        for role, e in entries.items()
+    }
+    found = datasets.identify_pair(digests["sprite"], digests["labels"])
+    if found is None and digests["sprite"] and digests["labels"]:
+        by_record = recorded_dataset(digests["sprite"], cache_dir)
+        if by_record is not None and by_record is recorded_dataset(digests["labels"], cache_dir):
+            found = by_record
+    if found is not None:
+        return _dataset_sources(found.name, cache_dir)
+    paths: dict[str, Path] = {}
+    for role, entry in entries.items():
+        path = entry.get("path") if isinstance(entry, dict) else None
+        if isinstance(path, str) and _has_digest(Path(path), digests[role]):
+            paths[role] = Path(path)
+    if len(paths) == 2:
+        return Sources(paths["sprite"], paths["labels"])
+    names = " and ".join(
+        str(e.get("name")) for e in entries.values() if isinstance(e, dict) and e.get("name")
+    )
+    raise OptionError(
+        output,
+        f"was made from files that are no known dataset's{f' ({names})' if names else ''}, "
+        "and they are not at the paths it records with the digests it records",
+        "give them with --sprite and --labels",
+    )
+
+
+def _has_digest(path: Path, digest: str | None) -> bool:
+    try:
+        return digest is not None and path.is_file() and file_sha256(path) == digest
+    except (OSError, MnistSpriteError):
+        return False
 
 
 def verify(
@@ -121,12 +166,18 @@ def verify(
         with Output(output) as out:
             prov = out.provenance()
             fmt = out.kind
-    if output is not None and dataset is None and sprite is None and labels is None:
-        dataset = _recorded_dataset(prov)
-    sources = _sources(dataset, sprite, labels, cache_dir)
+    explicit = explicit_sources(dataset, sprite, labels)
+    if explicit is not None:
+        sources = explicit
+    elif output is not None and dataset is None:
+        sources = sources_of(output, prov, cache_dir)
+    else:
+        sources = _dataset_sources(dataset, cache_dir)
     # Without provenance, an output is checked against its format's defaults (uint8 class
     # ids for IDX, CSV and PNG folders), which a torchvision raw folder, say, was made with.
-    options = options or _options_of(prov, None if prov else options_for(fmt))
+    options = options or _options_of(prov, None if prov else options_for(fmt), output)
+    if prov is not None:  # an output is checked with what it was made with, not other options
+        _refuse_other_options(output, options, image_size, train_size)
     if image_size is not None:
         options = dataclasses.replace(options, image_size=image_size)
     if train_size is not None or split is not None:
@@ -278,11 +329,42 @@ def _check_class_counts(report: Report, known: Dataset, onehot: U8) -> None:
     report.add("class counts", ok, detail)
 
 
-def _options_of(prov: dict[str, Any] | None, given: Options | None) -> Options:
+def _options_of(
+    prov: dict[str, Any] | None, given: Options | None, output: PathLike | None = None
+) -> Options:
     if prov is None:
         return given or Options()
     recorded = prov.get("options", {})
-    return Options.from_recorded(recorded if isinstance(recorded, dict) else {})
+    try:
+        return Options.from_recorded(recorded if isinstance(recorded, dict) else {})
+    except (MnistSpriteError, TypeError, ValueError) as e:  # the record, not the user's options
+        problem = e.problem if isinstance(e, MnistSpriteError) else str(e)
+        raise SourceError(
+            output,
+            f"its provenance (the npz comment or manifest.json) is damaged: {problem}",
+            "convert it again",
+        ) from None
+
+
+def _refuse_other_options(
+    output: PathLike | None,
+    options: Options,
+    image_size: tuple[int, int] | None,
+    train_size: int | None,
+) -> None:
+    """An option given to verify that differs from what the output records: the check would
+    pass or fail for the wrong reason (a flat output looks the same at 14x56 as at 28x28)."""
+    recorded_size = "{}x{}".format(*options.image_size) if options.image_size else None
+    for flag, given, recorded in (
+        ("--image-size", "{}x{}".format(*image_size) if image_size else None, recorded_size),
+        ("--train-size", train_size, options.train_size),
+    ):
+        if given is not None and recorded is not None and given != recorded:
+            raise OptionError(
+                output,
+                f"was made with {flag} {recorded}, not {given}",
+                f"drop {flag}: verify checks an output with the options it records",
+            )
 
 
 def _check_output(

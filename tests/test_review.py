@@ -162,10 +162,11 @@ def test_offline_messages_name_the_dataset_and_keep_commands_as_commands(tmp_pat
         "--split", "tfjs-core", "--out", out,
     )  # fmt: skip
     assert code == 1
-    one_line(stderr, "run 'mnist-sprite fetch --dataset fashion-mnist' where there is a network")
+    fetch = f"mnist-sprite fetch --dataset fashion-mnist --cache-dir {tmp_path}"
+    one_line(stderr, f"run '{fetch}' where there is a network")
     with pytest.raises(mnist_sprite.FetchError) as info:
         mnist_sprite.fetch("fashion-mnist", cache_dir=tmp_path, offline=True)
-    assert "'mnist-sprite fetch --dataset fashion-mnist --from PATH'" in str(info.value)
+    assert f"'{fetch} --from PATH'" in str(info.value)
 
 
 def test_pack_never_writes_into_its_input(tmp_path: Path) -> None:
