@@ -147,11 +147,16 @@ class _Cli(click.Group):
 
 # -- options shared by several commands, defined once ------------------------------------
 
+# Every path option is only a Path to click: the library checks it (exists, a regular file,
+# readable, a folder) and says what is wrong in its own one line with README's exit code (1
+# for a file that cannot be read), where click's own checks would say it as a usage error.
+PATH = click.Path(path_type=Path, readable=False)
+
 
 def cache_dir_option(f: F) -> F:
     return click.option(
         "--cache-dir",
-        type=click.Path(file_okay=False, path_type=Path),
+        type=PATH,
         help="Cache folder (default: $MNIST_SPRITE_CACHE, else $XDG_CACHE_HOME/mnist-sprite, "
         "else ~/.cache/mnist-sprite).",
     )(f)
@@ -204,12 +209,12 @@ def source_options(f: F) -> F:
         [
             click.option(
                 "--sprite",
-                type=click.Path(path_type=Path),
+                type=PATH,
                 help="The sprite PNG (one image per row). Give with --labels.",
             ),
             click.option(
                 "--labels",
-                type=click.Path(path_type=Path),
+                type=PATH,
                 help="The label file (one-hot rows of 10 bytes). Give with --sprite.",
             ),
             click.option(
@@ -448,7 +453,7 @@ def convert_command(
 @click.option(
     "--from",
     "from_path",
-    type=click.Path(path_type=Path),
+    type=PATH,
     metavar="PATH",
     help="Import files copied by hand (a folder, or a file), verified like a download.",
 )
@@ -522,11 +527,11 @@ def fetch_command(
 
 
 @cli.command("inspect")
-@click.argument("path", type=click.Path(path_type=Path))
+@click.argument("path", type=PATH)
 @click.option("--show", type=click.IntRange(min=0), metavar="I", help="Draw digit I as text.")
 @click.option(
     "--grid",
-    type=click.Path(path_type=Path),
+    type=PATH,
     metavar="OUT.png",
     help="Write a contact sheet of the first digits as a PNG.",
 )
@@ -603,9 +608,9 @@ def inspect_command(
 
 
 @cli.command("verify")
-@click.argument("output", required=False, type=click.Path(path_type=Path))
-@click.option("--sprite", type=click.Path(path_type=Path), help="The sprite PNG to check.")
-@click.option("--labels", type=click.Path(path_type=Path), help="The label file to check.")
+@click.argument("output", required=False, type=PATH)
+@click.option("--sprite", type=PATH, help="The sprite PNG to check.")
+@click.option("--labels", type=PATH, help="The label file to check.")
 @click.option(
     "--dataset",
     type=click.Choice(sorted(DATASETS)),
@@ -617,7 +622,7 @@ def inspect_command(
 @split_option
 @click.option(
     "--source",
-    type=click.Path(path_type=Path),
+    type=PATH,
     help="With a packed NAME.json: the input it was packed from; convert must give its "
     "arrays back.",
 )
@@ -677,10 +682,8 @@ def verify_command(
 
 
 @cli.command("pack")
-@click.argument("source", type=click.Path(path_type=Path))
-@click.option(
-    "--out", "-o", required=True, type=click.Path(path_type=Path), help="The folder to write into."
-)
+@click.argument("source", type=PATH)
+@click.option("--out", "-o", required=True, type=PATH, help="The folder to write into.")
 @click.option(
     "--name",
     default="data",

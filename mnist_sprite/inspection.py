@@ -33,7 +33,10 @@ U8 = npt.NDArray[np.uint8]
 SHADES = " .:-=+*#%@"
 
 
-KINDS = "a sprite PNG, a label file (one-hot rows), an .npz or an .npy output folder"
+KINDS = (
+    "a sprite PNG, a label file (one-hot rows), an output (an .npz file, or an npy, idx, csv "
+    "or png-dir folder) or a packed NAME.json"
+)
 # A file is taken for a label file, perhaps a damaged one, when most of its first rows are
 # one-hot: random bytes or text almost never are.
 _LABEL_ROWS_SEEN = 10_000

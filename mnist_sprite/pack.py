@@ -98,9 +98,11 @@ def pack(
         raise OptionError(
             None, f"--classes {classes} is not 1 to 255", "a label row holds one byte per class"
         )
-    if source.is_dir() and (
-        folder.resolve() == source.resolve() or source.resolve() in (folder.resolve().parents)
-    ):
+    if folder.resolve() == source.resolve():
+        raise OptionError(
+            folder, "is an input of this command", "choose another --out; pack never writes over it"
+        )
+    if source.is_dir() and source.resolve() in folder.resolve().parents:
         raise OptionError(
             folder,
             f"is inside the input folder {source}",
@@ -110,7 +112,7 @@ def pack(
         raise OutputError(folder, f"the folder {folder.parent} does not exist", "create it first")
     if folder.exists() and not folder.is_dir():
         raise OutputError(folder, "is a file; pack writes into a folder", "choose another --out")
-    with Output(source) as data:
+    with _open_source(source) as data:
         layout, ids = _layout(data, source, classes, image_size)
         labels = _labels(ids, layout)
         files = {
@@ -142,6 +144,27 @@ def pack(
             "it cannot read this sprite back"
         )
     return result
+
+
+READS = (
+    "an .npz (keras' mnist.npz, or a convert output), an npy, idx or csv output folder, or PNG "
+    "folders (root/<class>/*.png)"
+)
+
+
+def _open_source(source: Path) -> Output:
+    """The source as an output; what pack reads, said in pack's words when it is none of it."""
+    try:
+        return Output(source)
+    except SourceError as e:
+        if not source.is_dir() or "is not an output" not in e.problem:
+            raise
+        files = [p for p in source.rglob("*") if p.is_file()]
+        kinds = sorted({p.suffix.lower() or "(no suffix)" for p in files})
+        holds = (
+            f"it holds {len(files):,} files ({', '.join(kinds[:5])})" if files else "it is empty"
+        )
+        raise SourceError(source, f"is nothing pack reads: {holds}", f"give {READS}") from None
 
 
 def _check_name(name: str) -> None:
@@ -202,6 +225,12 @@ def _image_shape(
     member: Member, source: Path, size: tuple[int, int] | None, options: dict[str, Any]
 ) -> tuple[int, int, int]:
     shape = member.shape[1:]
+    if len(shape) in (2, 3) and size is not None and tuple(shape[:2]) != tuple(size):
+        raise OptionError(
+            source,
+            f"{member.name} holds {shape[0]}x{shape[1]} images, not {size[0]}x{size[1]}",
+            "drop --image-size: it is for flat rows, which carry no size",
+        )
     if len(shape) == 3 and shape[2] in (1, 3):
         return shape[0], shape[1], shape[2]
     if len(shape) == 2:
@@ -463,8 +492,13 @@ def _as_bytes(
     wide = block.astype(np.float64)
     outside = ~((wide >= 0) & (wide <= 1))  # NaN too: no k / 255 is near it
     if outside.any():
-        problem = "is not a pixel value from 0 to 1"
-        _refuse(block, np.flatnonzero(outside), name, path, start, problem, "")
+        out = wide[outside]
+        if bool(((out <= 255) & (out == np.rint(out))).all()):  # floats of 0..255, not of 0..1
+            problem = "is above 1: float pixels are k / 255, and these look like 0..255 values"
+            fix = f"divide them by 255, or store them as uint8 ({name}.astype('uint8'))"
+        else:
+            problem, fix = "is not a pixel value from 0 to 1", ""
+        _refuse(block, np.flatnonzero(outside), name, path, start, problem, fix)
     kk = np.rint(wide * 255).astype(np.uint8)
     exact = _k_over_255(kk, block.dtype) == block
     if bool(exact.all()):

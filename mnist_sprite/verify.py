@@ -433,7 +433,7 @@ class _CompareSink:
             self._ctx = self._out.array(name)
             member, self._pieces = self._ctx.__enter__()
         except MnistSpriteError as e:
-            self._report.add(name, False, e.problem)
+            self._report.add(name, False, str(e))  # with the file: a folder output has many
             self._skip, self._ctx = True, None
             return
         if member.shape != shape or member.dtype != dtype:
@@ -451,7 +451,7 @@ class _CompareSink:
             try:
                 piece = next(self._pieces, None)
             except MnistSpriteError as e:  # a short or damaged member: reported by write()
-                self._broken = e.problem
+                self._broken = str(e)
                 piece = None
             if piece is None:
                 break
@@ -485,7 +485,7 @@ class _CompareSink:
                     self._buffer.size if self._buffer is not None else 0
                 )
             except MnistSpriteError as e:
-                self._report.add(self._name, False, e.problem)
+                self._report.add(self._name, False, str(e))
                 self._skip = True
             else:
                 if extra:

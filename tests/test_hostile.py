@@ -448,4 +448,5 @@ def test_truncated_npy_member_is_reported(good: Sprite, tmp_path: Path) -> None:
     code, stdout, stderr = invoke(["inspect", str(out)])
     assert_one_error(code, stdout, stderr, out, "array x_train is truncated")
     result = CliRunner().invoke(cli, ["verify", str(out), *good.args()])
-    assert result.exit_code == 1 and "FAIL  x_train: array x_train is truncated" in result.stdout
+    assert result.exit_code == 1
+    assert f"FAIL  x_train: {out}: array x_train is truncated" in result.stdout  # names the file

@@ -152,7 +152,7 @@ def test_images_of_different_sizes_are_refused_naming_one_of_each(tmp_path: Path
             png.Writer(w, h, greyscale=True).write(f, np.zeros((h, w), np.uint8).tolist())
     code, _, stderr = run("pack", str(root), "--out", str(tmp_path / "p"))
     assert code == 1
-    assert "dog/a.png: is 5x4 gray where" in stderr and "cat/a.png is 4x4 gray" in stderr
+    assert "dog/a.png: is 4x5 gray where" in stderr and "cat/a.png is 4x4 gray" in stderr  # HxW
 
 
 def test_a_plain_class_folder_packs_with_its_class_names(tmp_path: Path) -> None:

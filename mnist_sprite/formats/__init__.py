@@ -82,7 +82,9 @@ def open_output(path: Path) -> Reader:
         if not (path.exists() or path.is_symlink()):
             raise SourceError(path, "no such file or folder", "check the path")
         raise SourceError(
-            path, "is not an output (npz, npy, idx, csv or png-dir)", "give a convert output"
+            path,
+            "is not an output of convert (an .npz file, or an npy, idx, csv or png-dir folder)",
+            "give a convert output",
         )
     readers: dict[str, type[Any]] = {
         "npz": NpzReader,
@@ -102,8 +104,8 @@ def kind_of(path: Path) -> str | None:
         recorded = manifest.get("format") if manifest else None
         if isinstance(recorded, str) and recorded in FORMATS and recorded != "npz":
             return recorded
-        if any(path.glob("*.npy")):
-            return "npy"
+        if all((path / f"{name}.npy").is_file() for name in ("x_train", "y_train")):
+            return "npy"  # a stray .npy does not make a folder an output
         if looks_like_idx(path):
             return "idx"
         if looks_like_csv(path):

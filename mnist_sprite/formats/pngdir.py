@@ -123,8 +123,9 @@ def class_folders(root: Path) -> list[str]:
 
 
 def _size(image: npt.NDArray[Any]) -> str:
+    """Height x width, as --image-size spells a size."""
     colour = " colour" if image.ndim == 3 else " gray"
-    return f"{image.shape[1]}x{image.shape[0]}{colour}"
+    return f"{image.shape[0]}x{image.shape[1]}{colour}"
 
 
 class PngDirReader:

@@ -148,7 +148,9 @@ class ChunkReader:
                 raise self.fail("the file is empty", "re-download it")
             if looks_like_html(head + self._f.read(1024)):
                 raise self.fail("is an HTML page, not a PNG", "re-download the image")
-            raise self.fail("not a PNG file (bad signature)", "give the sprite's .png file")
+            raise self.fail(
+                "not a PNG file (bad signature)", "give a PNG file, or re-export it as PNG"
+            )
         while True:
             pos = self._f.tell()
             raw = self._f.read(8)
