@@ -35,6 +35,18 @@ def _flags(**flags: object) -> None:
             raise OptionError(None, f"{name}={value!r} is not True or False", f"give {name}=True")
 
 
+def _whole(**numbers: object) -> None:
+    """Refuse a count that is not an int (``train_size="900"``), saying what to pass instead."""
+    for name, value in numbers.items():
+        if value is None or (isinstance(value, int) and not isinstance(value, bool)):
+            continue
+        text = str(value).strip()
+        fix = (
+            f"give {name}={int(text)}" if text.isdigit() else f"give a whole number, e.g. {name}=0"
+        )
+        raise OptionError(None, f"{name}={value!r} is not a whole number", fix)
+
+
 def _options(
     dtype: str | None,
     label_format: str | None,
@@ -47,6 +59,8 @@ def _options(
     seed: int | None,
     fmt: str = "npz",
 ) -> Options:
+    _flags(shuffle=shuffle)
+    _whole(train_size=train_size, seed=seed)
     size = parse_image_size(image_size) if isinstance(image_size, str) else image_size
     return options_for(
         fmt,

@@ -179,6 +179,19 @@ def image_size_option(f: F) -> F:
     )(f)
 
 
+def _dataset_names() -> str:
+    """The known datasets as help lists them: the default first, the bundled one said."""
+    names = [datasets.DEFAULT] + [n for n in DATASETS if n != datasets.DEFAULT]
+    return ", ".join(
+        f"{n} (the default)"
+        if n == datasets.DEFAULT
+        else f"{n} (bundled)"
+        if DATASETS[n].bundled
+        else n
+        for n in names
+    )
+
+
 def split_option(f: F) -> F:
     return click.option(
         "--split",
@@ -220,7 +233,7 @@ def source_options(f: F) -> F:
             click.option(
                 "--dataset",
                 type=click.Choice(sorted(DATASETS)),
-                help="A known dataset from the cache: mnist (default) or the bundled sample.",
+                help=f"A known dataset, from the cache: {_dataset_names()}.",
             ),
             click.option("--offline", is_flag=True, help="Never download; use only the cache."),
         ]
@@ -562,11 +575,13 @@ def inspect_command(
     force: bool,
     as_json: bool,
 ) -> None:
-    """Show what is in a sprite, a label file, an .npz or an .npy folder.
+    """Show what is in a sprite, a label file, an output or a packed NAME.json.
 
     The kind is recognized by content. A sprite: size, format, chunks, row filters, pixel
     digest and which known dataset it is. A label file: class counts, rows that are not
-    one-hot. An output: each array's shape, dtype, range, mean, digest, and how it was made.
+    one-hot. An output of convert (an .npz file, or an npy, idx, csv or png-dir folder): each
+    array's shape, dtype, range, mean, digest, and how it was made. A packed NAME.json: its
+    facts, and whether its files are the ones packed.
 
     \b
       mnist-sprite inspect ~/.cache/mnist-sprite/mnist/mnist_images.png
@@ -614,7 +629,7 @@ def inspect_command(
 @click.option(
     "--dataset",
     type=click.Choice(sorted(DATASETS)),
-    help="Check a cached dataset's files (default: mnist).",
+    help=f"Check a known dataset's files as they are in the cache: {_dataset_names()}.",
 )
 @cache_dir_option
 @image_size_option
@@ -640,6 +655,11 @@ def verify_command(
     as_json: bool,
 ) -> None:
     """Prove that sources, and an output made from them, are intact and correct.
+
+    OUTPUT is an .npz file, an npy, idx, csv or png-dir folder, or a packed NAME.json. Its
+    sources come from its provenance: the dataset it records, else the known dataset its
+    recorded digests are, else the files at its recorded paths if they still have those
+    digests; otherwise give --sprite and --labels.
 
     Checks that the sprite decodes completely; that the files belong to the dataset any of them
     identifies by a pinned digest (or says none is pinned); that the labels are one-hot with
@@ -696,7 +716,12 @@ def verify_command(
     metavar="C",
     help="Number of classes (bytes per label row) [default: from the data].",
 )
-@image_size_option
+@click.option(
+    "--image-size",
+    metavar="HxW",
+    help="The size of one image of flat rows (N, H*W) that record none [default: what "
+    "convert recorded, else square]; images (N, H, W) carry their own.",
+)
 @click.option(
     "--quantize",
     is_flag=True,
@@ -710,7 +735,13 @@ def verify_command(
     show_default=True,
     help="zlib level of the PNG.",
 )
-@click.option("--force", "-f", is_flag=True, help="Replace existing NAME files in the folder.")
+@click.option(
+    "--force",
+    "-f",
+    is_flag=True,
+    help="Replace the files an earlier pack wrote: NAME.json and the NAME_images.png, "
+    "NAME_labels_uint8 it lists (never a file of yours).",
+)
 @quiet_option
 @json_option
 def pack_command(

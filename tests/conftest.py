@@ -9,13 +9,27 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from mnist_sprite.cache import dataset_dir
 from tests import pngkit
 from tests.httpkit import Server
 
 SHARED = Path(__file__).resolve().parent.parent.parent / "shared" / "data"
-REAL_SPRITE = SHARED / "mnist_images.png"
-REAL_LABELS = SHARED / "mnist_labels_uint8"
-needs_real = pytest.mark.skipif(not REAL_SPRITE.is_file(), reason="../shared/data is absent")
+
+
+def _real_folder() -> Path:
+    """Where the real MNIST files are: the team's shared copy, else the user's cache."""
+    for folder in (SHARED, dataset_dir("mnist")):
+        if (folder / "mnist_images.png").is_file() and (folder / "mnist_labels_uint8").is_file():
+            return folder
+    return SHARED
+
+
+REAL_SPRITE = _real_folder() / "mnist_images.png"
+REAL_LABELS = REAL_SPRITE.parent / "mnist_labels_uint8"
+needs_real = pytest.mark.skipif(
+    not REAL_SPRITE.is_file(),
+    reason="needs the real MNIST files: run '.venv/bin/mnist-sprite fetch' once to make it run",
+)
 
 
 @dataclass

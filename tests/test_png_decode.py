@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 from mnist_sprite.errors import PngFormatError
 from mnist_sprite.png import PngFile, pixels_sha256, read_red
 from tests import pngkit
+from tests.conftest import REAL_SPRITE, needs_real
 
 COLORS = {"gray": 0, "rgb": 2, "palette": 3, "gray_alpha": 4, "rgba": 6}
 DEPTHS = {
@@ -274,9 +275,7 @@ def test_refuses_a_bomb_without_inflating_it(tmp_path: Path) -> None:
 
 # -- the real sprite ---------------------------------------------------------------------
 
-SHARED = Path(__file__).resolve().parent.parent.parent / "shared" / "data"
-SPRITE = SHARED / "mnist_images.png"
-needs_real = pytest.mark.skipif(not SPRITE.is_file(), reason="../shared/data is absent")
+SPRITE = REAL_SPRITE
 
 
 @needs_real

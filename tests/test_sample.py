@@ -6,7 +6,7 @@ from mnist_sprite.datasets import DATA_DIR, SAMPLE
 from mnist_sprite.files import file_sha256
 from mnist_sprite.png import pixels_sha256
 from tests import make_sample
-from tests.conftest import SHARED, needs_real
+from tests.conftest import REAL_SPRITE, needs_real
 
 
 def test_bundled_files_match_their_pinned_digests() -> None:
@@ -18,6 +18,6 @@ def test_bundled_files_match_their_pinned_digests() -> None:
 
 @needs_real
 def test_bundled_sample_is_what_the_script_makes_from_the_real_files() -> None:
-    image, labels = make_sample.make(SHARED)
+    image, labels = make_sample.make(REAL_SPRITE.parent)
     assert image == (DATA_DIR / SAMPLE.sprite.name).read_bytes()
     assert labels == (DATA_DIR / SAMPLE.labels.name).read_bytes()
