@@ -95,3 +95,148 @@ def test_readme_examples_run_as_written_in_order(tmp_path: Path) -> None:
         assert server.hits["/m/mnist_images.png"] == 1  # fetched once, then the cache
     finally:
         server.close()
+
+
+# -- README's tables against the code (issue 19) ---------------------------------------------
+
+
+def _source_text() -> str:
+    """The package's source, and the system's words that messages quote (``e.strerror``)."""
+    import errno
+
+    package = Path(__file__).resolve().parent.parent / "mnist_sprite"
+    texts = [p.read_text(encoding="utf-8") for p in package.rglob("*.py")]
+    texts += [os.strerror(n) for n in (errno.ENOSPC, errno.EFBIG, errno.EACCES, errno.EROFS)]
+    return "\n".join(texts)
+
+
+SOURCE_TEXT = _source_text()
+
+
+def _section(title: str) -> str:
+    start = README.index(f"\n## {title}\n")
+    end = README.find("\n## ", start + 1)
+    return README[start : end if end != -1 else len(README)]
+
+
+def error_rows() -> list[tuple[str, str, str]]:
+    """The "When things go wrong" table: (you see, what it means, what to do)."""
+    rows = []
+    for line in _section("When things go wrong").splitlines():
+        cells = [c.strip() for c in re.split(r"(?<!\\)\|", line)[1:-1]]
+        if len(cells) == 3 and cells[0] not in ("you see", "---"):
+            rows.append((cells[0], cells[1], cells[2]))
+    return rows
+
+
+def _pieces(message: str) -> list[str]:
+    """The literal runs of a README message, between its placeholders (N, W, HxW, 28x28...)."""
+    text = message.replace("\\|", "|")
+    parts = re.split(r"\.\.\.|\b[A-Z]{1,5}\b|\bHxW\b|\b\d[\d,x.]*\b|; ", text)
+    return [p.strip(" ,;()[]") for p in parts if len(p.strip(" ,;()[]").split()) >= 2]
+
+
+def _said(piece: str) -> bool:
+    """Can ``piece`` be cut, at spaces, into runs the source says (a message joins f-string
+    parts), most of its words in runs of two or more?"""
+    words = piece.split()
+    best: list[int | None] = [None] * len(words) + [0]  # words covered by multi-word runs
+    for i in range(len(words) - 1, -1, -1):
+        for j in range(i + 1, len(words) + 1):
+            rest = best[j]
+            if rest is not None and " ".join(words[i:j]) in SOURCE_TEXT:
+                covered = rest + (j - i if j - i >= 2 else 0)
+                best[i] = max(best[i] or 0, covered)
+    if len(words) <= 3:  # a few words between placeholders: each is said
+        return all(word in SOURCE_TEXT for word in words)
+    return best[0] is not None and best[0] >= 0.6 * len(words)
+
+
+@pytest.mark.parametrize("row", error_rows(), ids=lambda r: r[0][:40])
+def test_readme_error_table_messages_are_the_codes(row: tuple[str, str, str]) -> None:
+    """Each message README quotes is one the code says, word for word between placeholders."""
+    for quoted in re.findall(r"`([^`]+)`", row[0]):
+        for piece in _pieces(quoted):
+            assert _said(piece), f"README quotes {piece!r}, which no message says"
+
+
+def test_readme_exit_codes_are_the_ones_errors_have() -> None:
+    import mnist_sprite.errors as errors
+
+    table = _section("Exit codes")
+    listed = {int(code) for code in re.findall(r"^\| (\d) \|", table, flags=re.M)}
+    codes = {
+        cls.exit_code
+        for cls in vars(errors).values()
+        if isinstance(cls, type) and issubclass(cls, errors.MnistSpriteError)
+    }
+    assert codes | {0} == listed
+
+
+def _readme_code(phrase: str) -> int:
+    row = next(r for r in error_rows() if phrase in r[0])
+    return 2 if "(exit 2)" in " ".join(row) else 1
+
+
+@pytest.mark.parametrize(
+    ("phrase", "args"),
+    [
+        ("is an input of this command", ["convert", "--sprite", "{s}", "--labels", "{l}",
+                                         "--out", "{l}", "--train-size", "5", "--image-size",
+                                         "4x4", "--force"]),
+        ("is an input of this command", ["pack", "{tmp}/in.npz", "--out", "{tmp}/in.npz"]),
+        ("ends with a slash", ["convert", "--dataset", "sample", "--out", "{tmp}/d/"]),
+        ("is not an http:// or https:// URL", ["fetch", "--mirror", "ftp://x/", "--cache-dir",
+                                               "{tmp}/c"]),
+        ("cannot hold --dtype float32", ["convert", "--dataset", "sample", "--format", "idx",
+                                         "--dtype", "float32", "--out", "{tmp}/i"]),
+        ("is 16 pixels wide", ["convert", "--sprite", "{s}", "--labels", "{l}", "--out",
+                               "{tmp}/o.npz"]),
+        ("already exists; pass --force", ["convert", "--dataset", "sample", "--out", "{l}"]),
+        ("no such file", ["inspect", "{tmp}/nothing"]),
+        ("holds N images, with no known train/test split", ["convert", "--sprite", "{s}",
+                                                            "--labels", "{l}", "--image-size",
+                                                            "4x4", "--out", "{tmp}/o.npz"]),
+    ],
+)  # fmt: skip
+def test_readme_error_table_exit_codes_are_the_tools(
+    tmp_path: Path, phrase: str, args: list[str]
+) -> None:
+    import numpy as np
+
+    from tests import pngkit
+
+    sprite, labels = tmp_path / "s.png", tmp_path / "l_uint8"
+    sprite.write_bytes(pngkit.gray_png(np.zeros((5, 16), np.uint8)))
+    labels.write_bytes(np.eye(10, dtype=np.uint8)[[0, 1, 2, 3, 4]].tobytes())
+    x = np.zeros((3, 2, 2), np.uint8)
+    np.savez(tmp_path / "in.npz", x_train=x, y_train=np.array([0, 1, 2]))
+    argv = [
+        a.replace("{tmp}", str(tmp_path)).replace("{s}", str(sprite)).replace("{l}", str(labels))
+        for a in args
+    ]
+    from click.testing import CliRunner
+
+    result = CliRunner().invoke(cli, argv)
+    found = phrase.replace("holds N images", "holds 5 images")
+    assert found in result.stderr, result.stderr
+    assert result.exit_code == _readme_code(phrase), (phrase, result.stderr)
+
+
+@pytest.mark.parametrize(
+    ("name", "option"),
+    [
+        (name, param.opts[0])
+        for name in COMMANDS
+        for param in cli.commands[name].params
+        if isinstance(param, click.Option) and isinstance(param.type, click.Choice)
+    ],
+)
+def test_readme_lists_each_choice_an_option_takes(name: str, option: str) -> None:
+    param = next(p for p in cli.commands[name].params if option in p.opts)
+    assert isinstance(param.type, click.Choice)
+    row = rf"^\| `{re.escape(option)} ([a-z0-9|\\-]+)`"
+    listed = re.findall(row, _section(name), flags=re.M)
+    assert listed, f"README's {name} table has no row `{option} A|B|...`"
+    for text in listed:
+        assert set(text.split("\\|")) == set(param.type.choices), (name, option, text)
