@@ -101,11 +101,29 @@ def test_readme_examples_run_as_written_in_order(tmp_path: Path) -> None:
 
 
 def _source_text() -> str:
-    """The package's source, and the system's words that messages quote (``e.strerror``)."""
+    """The package's string literals (f-string parts each alone; no docstrings, no comments),
+    and the system's words that messages quote (``e.strerror``)."""
+    import ast
     import errno
 
     package = Path(__file__).resolve().parent.parent / "mnist_sprite"
-    texts = [p.read_text(encoding="utf-8") for p in package.rglob("*.py")]
+    texts = []
+    for path in package.rglob("*.py"):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        docstrings = {
+            id(node.body[0].value)
+            for node in ast.walk(tree)
+            if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef))
+            and node.body
+            and isinstance(node.body[0], ast.Expr)
+        }
+        texts += [
+            node.value
+            for node in ast.walk(tree)
+            if isinstance(node, ast.Constant)
+            and isinstance(node.value, str)
+            and id(node) not in docstrings
+        ]
     texts += [os.strerror(n) for n in (errno.ENOSPC, errno.EFBIG, errno.EACCES, errno.EROFS)]
     return "\n".join(texts)
 
