@@ -50,6 +50,8 @@ def kind(path: PathLike) -> str:
     found = kind_of(Path(path))
     if found is not None:
         return found
+    if Path(path).is_dir():
+        raise SourceError(path, "is a folder that holds no output", f"give {KINDS}")
     with open_source(path) as f:
         head = f.read(CLASSES * _LABEL_ROWS_SEEN)
         size = os.fstat(f.fileno()).st_size

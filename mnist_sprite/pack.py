@@ -161,9 +161,8 @@ def _open_source(source: Path) -> Output:
             raise
         files = [p for p in source.rglob("*") if p.is_file()]
         kinds = sorted({p.suffix.lower() or "(no suffix)" for p in files})
-        holds = (
-            f"it holds {len(files):,} files ({', '.join(kinds[:5])})" if files else "it is empty"
-        )
+        count = f"{len(files):,} file{'' if len(files) == 1 else 's'}"
+        holds = f"it holds {count} ({', '.join(kinds[:5])})" if files else "it is empty"
         raise SourceError(source, f"is nothing pack reads: {holds}", f"give {READS}") from None
 
 

@@ -169,7 +169,7 @@ def test_4_a_folder_with_a_stray_npy_is_not_an_npy_output(tmp_path: Path) -> Non
     np.save(tmp_path / "weights.npy", np.zeros(3))
     code, stdout, stderr = run("inspect", str(tmp_path))
     assert code == 1 and "npy" not in stdout
-    one_line(stderr, str(tmp_path))
+    one_line(stderr, f"{tmp_path}: is a folder that holds no output; give a sprite PNG")
 
 
 def test_4_a_damaged_manifest_is_said_to_be_damaged(tmp_path: Path) -> None:
