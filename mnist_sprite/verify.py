@@ -186,8 +186,9 @@ def verify(
     pixels, images = _check_sprite_intact(report, sources)
     known = sources.dataset or _identify(report, digests, pixels)
     if known is not None:
+        cached = sources.dataset is not None  # the cache's files, not files the user gave
         sources = Sources(sources.sprite, sources.labels, known)
-        _check_pinned(report, known, digests, pixels, cache_dir)
+        _check_pinned(report, known, digests, pixels, cache_dir, cached)
     else:
         report.add(
             "pinned digests",
@@ -252,10 +253,17 @@ def _check_pinned(
     digests: dict[str, str | None],
     pixels: str | None,
     cache_dir: PathLike | None,
+    cached: bool = True,
 ) -> None:
     """Every source against the dataset's pinned digests (or, for a dataset with none, the
     ones recorded on first fetch), naming the one that differs."""
     expected = expected_digests(known, cache_dir)
+    fetch = command("fetch", dataset=known.name, cache_dir=cache_dir)
+    again = (
+        f"fetch it again: '{fetch} --force'"
+        if cached
+        else f"use {known.name}'s own file ('{fetch}' gets it verified)"
+    )
     how = "pinned" if known.pinned else "recorded"
     want_pixels = known.sprite.pixels_sha256
     if pixels is None:
@@ -272,8 +280,7 @@ def _check_pinned(
             "sprite pixels",
             False,
             f"the sprite is not {known.name}'s: {'pixel ' if want_pixels else ''}sha256 "
-            f"{str(have)[:16]}... is not the {how} {str(want)[:16]}...; "
-            "fetch it again with --force",
+            f"{str(have)[:16]}... is not the {how} {str(want)[:16]}...; {again}",
         )
     have_labels, want_labels = digests["labels"], expected["labels"]
     if want_labels is None:
@@ -285,7 +292,7 @@ def _check_pinned(
             "labels digest",
             False,
             f"the label file is not {known.name}'s: sha256 {str(have_labels)[:16]}... is not the "
-            f"{how} {want_labels[:16]}...; fetch it again with --force",
+            f"{how} {want_labels[:16]}...; {again}",
         )
 
 

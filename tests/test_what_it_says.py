@@ -210,6 +210,42 @@ def test_5_a_cache_folder_with_a_space_is_quoted_as_one_word() -> None:
     )
 
 
+def test_5_a_changed_cached_file_names_the_fetch_that_repairs_it(tmp_path: Path) -> None:
+    usb = tmp_path / "usb"
+    usb.mkdir()
+    rng = np.random.default_rng(5)
+    (usb / FASHION_MNIST.sprite.name).write_bytes(
+        pngkit.gray_png(rng.integers(0, 256, (12, 784), dtype=np.uint8))
+    )
+    onehot = np.eye(10, dtype=np.uint8)[np.arange(12) % 10]
+    (usb / FASHION_MNIST.labels.name).write_bytes(onehot.tobytes())
+    cache = tmp_path / "my cache"
+    code, _, stderr = run("fetch", "--dataset", "fashion-mnist", "--cache-dir", str(cache),
+                          "--from", str(usb), "-q")  # fmt: skip
+    assert code == 0, stderr
+    (cache / "fashion-mnist" / FASHION_MNIST.labels.name).write_bytes(onehot[::-1].tobytes())
+    code, stdout, _ = run(
+        "verify", "--dataset", "fashion-mnist", "--cache-dir", str(cache), "--train-size", "10"
+    )
+    assert code == 1
+    fetch = f'mnist-sprite fetch --dataset fashion-mnist --cache-dir "{cache}" --force'
+    assert f"fetch it again: '{fetch}'" in stdout, stdout
+
+
+def test_5_a_changed_file_of_ones_own_is_not_told_to_fetch_again(tmp_path: Path) -> None:
+    from mnist_sprite.png import read_red
+
+    pixels = read_red(SAMPLE_SPRITE)
+    pixels[0, 0] ^= 1
+    sprite = tmp_path / "mine.png"
+    sprite.write_bytes(pngkit.gray_png(pixels))
+    code, stdout, _ = run("verify", "--sprite", str(sprite), "--labels", str(SAMPLE_LABELS))
+    assert code == 1
+    line = next(ln for ln in stdout.splitlines() if ln.startswith("FAIL  sprite pixels"))
+    assert "use sample's own file ('mnist-sprite fetch --dataset sample' gets it" in line, line
+    assert "--force" not in line
+
+
 # -- 6. a complete read-only cache needs no lock -------------------------------------------
 
 
