@@ -373,18 +373,13 @@ def test_9_pack_says_what_it_reads(tmp_path: Path, what: str) -> None:
         ),
         (
             np.zeros((2, 2, 2), np.uint8),
-            np.array([0.0, 9.0], np.float32),
-            "y_train holds float32 values; class ids are whole numbers; store them as integers",
+            np.array([0.5, 9.0], np.float32),
+            "y_train row 0 is 0.5, not a class id 0 to 254",
         ),
         (
             np.zeros((2, 2, 2), np.uint8),
             np.array([-1, -1]),
-            "y_train[0] is -1, which is not a class id 0 or more",
-        ),
-        (
-            np.zeros((2, 2, 2), np.uint8),
-            np.array([3, -1]),
-            "y_train[1] is -1, which is not a class id 0 to 3",
+            "y_train row 0 is -1, not a class id 0 to 254",  # not "0 to -1"
         ),
     ],
 )
@@ -393,6 +388,14 @@ def test_9_pack_values_messages(tmp_path: Path, x: object, y: object, message: s
     code, _, stderr = run("pack", str(tmp_path / "in.npz"), "--out", str(tmp_path / "w"))
     assert code == 1
     one_line(stderr, message)
+
+
+def test_9_float_labels_that_are_whole_numbers_are_class_ids(tmp_path: Path) -> None:
+    x, y = np.zeros((2, 2, 2), np.uint8), np.array([0.0, 9.0], np.float32)
+    np.savez(tmp_path / "in.npz", x_train=x, y_train=y)
+    assert run("pack", str(tmp_path / "in.npz"), "--out", str(tmp_path / "w"), "-q")[0] == 0
+    facts = json.loads((tmp_path / "w" / "data.json").read_text())
+    assert facts["classes"] == 10
 
 
 def test_9_a_bad_class_image_is_not_called_a_sprite(tmp_path: Path) -> None:
@@ -412,7 +415,7 @@ def test_9_a_folder_where_the_json_goes_is_not_called_an_npz(tmp_path: Path) -> 
     (tmp_path / "mine" / "data.json").mkdir(parents=True)
     code, _, stderr = run("pack", str(tmp_path / "in.npz"), "--out", str(tmp_path / "mine"))
     assert code == 1
-    one_line(stderr, "data.json: is a folder, where a file is to be written")
+    one_line(stderr, "data.json: is a folder; this output is a file")
     assert ".npz" not in stderr.split(":", 2)[2]
 
 
@@ -497,13 +500,15 @@ def test_15_pack_force_replaces_the_json_too_and_readme_says_so(tmp_path: Path) 
     x, y = np.zeros((3, 2, 2), np.uint8), np.array([0, 1, 2])
     np.savez(tmp_path / "in.npz", x_train=x, y_train=y)
     web = tmp_path / "web"
-    web.mkdir()
-    (web / "data.json").write_text("{}")
+    assert run("pack", str(tmp_path / "in.npz"), "--out", str(web), "-q")[0] == 0
+    np.savez(tmp_path / "in.npz", x_train=x[:2], y_train=y[:2])
     code, _, stderr = run("pack", str(tmp_path / "in.npz"), "--out", str(web))
-    assert code == 1 and "data.json" in stderr
+    assert code == 1 and "already exists" in stderr
     assert run("pack", str(tmp_path / "in.npz"), "--out", str(web), "--force")[0] == 0
-    assert json.loads((web / "data.json").read_text())["images"] == 3
-    assert "Replace existing `NAME_images.png`, `NAME_labels_uint8` and `NAME.json`" in README
+    assert json.loads((web / "data.json").read_text())["images"] == 2  # NAME.json too
+    assert "Replace the files an earlier pack wrote: `NAME.json` and the files it lists" in README
+    force = next(p for p in cli.commands["pack"].params if p.name == "force")
+    assert "NAME.json" in str(getattr(force, "help", ""))
 
 
 def test_15_png_folders_are_packed_in_file_name_order_across_classes(tmp_path: Path) -> None:
