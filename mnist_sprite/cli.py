@@ -157,6 +157,7 @@ def cache_dir_option(f: F) -> F:
     return click.option(
         "--cache-dir",
         type=PATH,
+        metavar="DIR",
         help="Cache folder (default: $MNIST_SPRITE_CACHE, else $XDG_CACHE_HOME/mnist-sprite, "
         "else ~/.cache/mnist-sprite).",
     )(f)
@@ -223,11 +224,13 @@ def source_options(f: F) -> F:
             click.option(
                 "--sprite",
                 type=PATH,
+                metavar="PNG",
                 help="The sprite PNG (one image per row). Give with --labels.",
             ),
             click.option(
                 "--labels",
                 type=PATH,
+                metavar="FILE",
                 help="The label file (one-hot rows of 10 bytes). Give with --sprite.",
             ),
             click.option(
@@ -624,12 +627,12 @@ def inspect_command(
 
 @cli.command("verify")
 @click.argument("output", required=False, type=PATH)
-@click.option("--sprite", type=PATH, help="The sprite PNG to check.")
-@click.option("--labels", type=PATH, help="The label file to check.")
+@click.option("--sprite", type=PATH, metavar="PNG", help="The sprite PNG to check.")
+@click.option("--labels", type=PATH, metavar="FILE", help="The label file to check.")
 @click.option(
     "--dataset",
     type=click.Choice(sorted(DATASETS)),
-    help=f"Check a known dataset's files as they are in the cache: {_dataset_names()}.",
+    help=f"Check a known dataset's files as they are (never fetched): {_dataset_names()}.",
 )
 @cache_dir_option
 @image_size_option

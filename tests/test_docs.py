@@ -258,3 +258,24 @@ def test_readme_lists_each_choice_an_option_takes(name: str, option: str) -> Non
     assert listed, f"README's {name} table has no row `{option} A|B|...`"
     for text in listed:
         assert set(text.split("\\|")) == set(param.type.choices), (name, option, text)
+
+
+@pytest.mark.parametrize(
+    ("name", "option"),
+    [
+        (name, param.opts[0])
+        for name in COMMANDS
+        for param in cli.commands[name].params
+        if isinstance(param, click.Option) and param.opts[0] != "--help"
+    ],
+)
+def test_readme_table_of_each_command_has_a_row_per_option_as_help_spells_it(
+    name: str, option: str
+) -> None:
+    """Each option has a row in its command's table, with the metavar --help shows."""
+    param = next(p for p in cli.commands[name].params if option in p.opts)
+    assert isinstance(param, click.Option)
+    rows = re.findall(rf"^\|[^|\n]*`{re.escape(option)}( [^`]*)?`", _section(name), flags=re.M)
+    assert rows, f"README's {name} table has no row for {option}"
+    if param.metavar and not param.is_flag:
+        assert any(r.strip() == param.metavar for r in rows), (name, option, rows, param.metavar)
