@@ -351,9 +351,7 @@ def fetch_dataset(
         found = _from_cache(dataset, cache_dir)
         if isinstance(found, FetchResult):
             return found
-        if (
-            found is not None and offline
-        ):  # and an incomplete one, offline, is said without creating anything
+        if found is not None and offline:  # said without creating anything
             raise _offline_error(*found, dataset.name, cache_dir)
     candidates = {} if from_path is None else _candidates(Path(from_path), dataset)
     folder = dataset.folder(cache_dir)
