@@ -266,7 +266,25 @@ def _check_pinned(
     )
     how = "pinned" if known.pinned else "recorded"
     want_pixels = known.sprite.pixels_sha256
-    if pixels is None:
+    others = {  # what the table of known digests says each file is, when it is another file
+        role: found
+        for role, spec, found in (
+            ("sprite", known.sprite, datasets.known(digests["sprite"], pixels)),
+            ("labels", known.labels, datasets.known(digests["labels"])),
+        )
+        if found is not None and found.file is not spec
+    }
+
+    def another(role: str) -> str:
+        spec, found = known.sprite if role == "sprite" else known.labels, others[role]
+        return (
+            f"is {found.dataset.name}'s {found.file.name} (by its sha256), not {known.name}'s "
+            f"{spec.name}; {again}"
+        )
+
+    if "sprite" in others:
+        report.add("sprite pixels", False, another("sprite"))
+    elif pixels is None:
         report.add("sprite pixels", False, f"not checked against {known.name}: it does not decode")
     elif expected["sprite"] is None:
         report.add("sprite pixels", True, f"{known.name} has no pinned or recorded digest yet")
@@ -283,7 +301,9 @@ def _check_pinned(
             f"{str(have)[:16]}... is not the {how} {str(want)[:16]}...; {again}",
         )
     have_labels, want_labels = digests["labels"], expected["labels"]
-    if want_labels is None:
+    if "labels" in others:
+        report.add("labels digest", False, another("labels"))
+    elif want_labels is None:
         report.add("labels digest", True, f"{known.name} has no pinned or recorded digest yet")
     elif have_labels == want_labels:
         report.add("labels digest", True, f"match the {how} digest of {known.name}")

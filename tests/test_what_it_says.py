@@ -112,6 +112,13 @@ def test_2_a_cache_that_recorded_another_datasets_file_is_refused(tmp_path: Path
     (folder / MARKER).write_text(json.dumps(marker))  # as a fetch before this check recorded
     with pytest.raises(FetchError, match=r"is sample's sample_images\.png"):
         fetch_dataset(FASHION_MNIST, cache_dir=tmp_path, offline=True)
+    code, stdout, _ = run("verify", "--dataset", "fashion-mnist", "--cache-dir", str(tmp_path))
+    assert code == 1
+    assert (
+        "FAIL  sprite pixels: is sample's sample_images.png (by its sha256), not "
+        "fashion-mnist's fashion_mnist_images.png" in stdout
+    ), stdout
+    assert "FAIL  labels digest: is sample's sample_labels_uint8" in stdout
 
 
 # -- 3. convert warns when the sprite is known and the labels are not its own ----------------
