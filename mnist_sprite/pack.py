@@ -28,7 +28,7 @@ from .errors import OptionError, OutputError, PathLike, SourceError
 from .files import file_sha256, read_json
 from .formats import Member
 from .labels import MAX_CLASSES, class_ids
-from .outputs import Output
+from .outputs import Output, kind_of
 from .png import MAX_PIXELS
 from .png.encode import write_png
 from .writers import Guard, atomic_output
@@ -153,17 +153,14 @@ READS = (
 
 
 def _open_source(source: Path) -> Output:
-    """The source as an output; what pack reads, said in pack's words when it is none of it."""
-    try:
-        return Output(source)
-    except SourceError as e:
-        if not source.is_dir() or "is not an output" not in e.problem:
-            raise
+    """The source as an output; a folder that is none of what pack reads, said so."""
+    if source.is_dir() and kind_of(source) is None:
         files = [p for p in source.rglob("*") if p.is_file()]
         kinds = sorted({p.suffix.lower() or "(no suffix)" for p in files})
         count = f"{len(files):,} file{'' if len(files) == 1 else 's'}"
         holds = f"it holds {count} ({', '.join(kinds[:5])})" if files else "it is empty"
-        raise SourceError(source, f"is nothing pack reads: {holds}", f"give {READS}") from None
+        raise SourceError(source, f"is nothing pack reads: {holds}", f"give {READS}")
+    return Output(source)
 
 
 def _check_name(name: str) -> None:
