@@ -54,8 +54,10 @@ def sprite_16x20(folder: Path) -> tuple[Path, Path]:
 # -- 1. verify identifies an output's sources from its provenance ---------------------------
 
 
-def test_1_an_output_of_the_samples_files_is_verified_against_the_sample(tmp_path: Path) -> None:
-    os.chdir(tmp_path)
+def test_1_an_output_of_the_samples_files_is_verified_against_the_sample(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
     args = ["--sprite", str(SAMPLE_SPRITE), "--labels", str(SAMPLE_LABELS), "--train-size", "900"]
     assert run("convert", *args, "--out", "my.npz", "-q", cache=tmp_path / "cache")[0] == 0
     code, stdout, _ = run("verify", "my.npz", cache=tmp_path / "cache")  # the cache is empty
@@ -66,8 +68,9 @@ def test_1_an_output_of_the_samples_files_is_verified_against_the_sample(tmp_pat
 
 def test_1_an_output_of_files_of_ones_own_is_verified_against_them_while_they_are_there(
     tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    os.chdir(tmp_path)
+    monkeypatch.chdir(tmp_path)
     sprite, labels = sprite_16x20(tmp_path)
     args = ["--sprite", str(sprite), "--labels", str(labels), "--image-size", "16x20"]
     assert run("convert", *args, "--train-size", "20", "--out", "s.npz", "-q")[0] == 0
@@ -124,8 +127,10 @@ def test_2_a_cache_that_recorded_another_datasets_file_is_refused(tmp_path: Path
 # -- 3. convert warns when the sprite is known and the labels are not its own ----------------
 
 
-def test_3_shuffled_labels_beside_a_known_sprite_are_warned_about(tmp_path: Path) -> None:
-    os.chdir(tmp_path)
+def test_3_shuffled_labels_beside_a_known_sprite_are_warned_about(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
     onehot = np.fromfile(SAMPLE_LABELS, np.uint8).reshape(-1, 10)
     np.random.default_rng(0).shuffle(onehot)
     onehot.tofile("shuffled_uint8")
@@ -200,8 +205,10 @@ def test_5_verify_names_the_dataset_and_cache_to_fetch(tmp_path: Path) -> None:
     one_line(stderr, f"run 'mnist-sprite fetch --dataset fashion-mnist --cache-dir {tmp_path}'")
 
 
-def test_5_convert_offline_names_the_cache_and_creates_nothing(tmp_path: Path) -> None:
-    os.chdir(tmp_path)
+def test_5_convert_offline_names_the_cache_and_creates_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
     code, _, stderr = run("convert", "--cache-dir", "newcache", "--offline", "--out", "x.npz")
     assert code == 1
     one_line(stderr, "run 'mnist-sprite fetch --dataset mnist --cache-dir newcache' where")
