@@ -22,7 +22,7 @@ from . import datasets, progress
 from ._version import __version__
 from .datasets import DATASETS, SPLITS
 from .download import DEFAULT_RETRIES, DEFAULT_TIMEOUT, fetch_dataset
-from .errors import MnistSpriteError, OptionError, StdoutClosed
+from .errors import MnistSpriteError, OptionError, OutputError, StdoutClosed
 from .files import file_sha256
 from .formats import FORMATS, LAYOUTS
 from .labels import LABEL_FORMATS
@@ -85,6 +85,20 @@ def _wants_json(args: Sequence[str]) -> bool:
     return False
 
 
+_STDOUT_CLOSED = False  # started with no standard output at all (``>&-``)
+
+
+def _open_closed_streams() -> None:
+    """A program started with stdout or stderr closed still runs and exits cleanly: the
+    closed stream becomes /dev/null (and ``--out -`` says stdout is closed)."""
+    global _STDOUT_CLOSED
+    if sys.stdout is None:
+        _STDOUT_CLOSED = True
+        sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - for the life of the process
+    if sys.stderr is None:
+        sys.stderr = open(os.devnull, "w")  # noqa: SIM115 - for the life of the process
+
+
 def _silence_stdout() -> None:
     """After a closed pipe, point stdout at /dev/null so the exit flush cannot fail noisily."""
     devnull = os.open(os.devnull, os.O_WRONLY)
@@ -101,6 +115,7 @@ class _Cli(click.Group):
         argv = list(sys.argv[1:] if args is None else args)
         as_json = _wants_json(argv)
         code = 0
+        _open_closed_streams()
         try:
             _install_signal_handlers()
             if not argv:  # no command: the help, on stdout, as pip and docker give it
@@ -405,6 +420,10 @@ def convert_command(
     """
     if as_json and out == "-":
         raise OptionError(None, "--json and --out - both want stdout", "drop one of them")
+    if out == "-" and _STDOUT_CLOSED:
+        raise OutputError(
+            "-", "standard output is closed", "give --out FILE, or run it with stdout open"
+        )
     options = options_for(
         fmt,
         dtype=dtype if _given("dtype") else None,

@@ -30,7 +30,10 @@ def temp_name(target: Path) -> Path:
 
 
 def clean_stale_temps(target: Path) -> None:
-    """Remove temporary files a killed run left beside ``target`` (their process is gone)."""
+    """Remove what a killed run left beside ``target``: its temporary output, and an old
+    output it had moved aside. An entry is stale only when its process is gone and nobody
+    holds its lock (:func:`_hold`): a process in another PID namespace (a container sharing
+    the folder) is invisible to :func:`_alive` but not to the lock."""
     prefix = f".{target.name}{TEMP_MARK}"
     try:
         entries = list(target.parent.iterdir())
@@ -41,8 +44,15 @@ def clean_stale_temps(target: Path) -> None:
         if not (name.startswith(prefix) and name.endswith((".tmp", ".old"))):
             continue
         pid_text = name[len(prefix) :].rsplit(".", 1)[0]
-        if pid_text.isdigit() and not _alive(int(pid_text)):
-            _remove(entry)
+        if not pid_text.isdigit() or _alive(int(pid_text)):
+            continue
+        with _hold(entry, wait=False) as held:
+            if not held:
+                continue
+            if name.endswith(".old"):
+                _discard_old(entry, target)
+            else:
+                _remove(entry)
 
 
 def _alive(pid: int) -> bool:
@@ -63,6 +73,60 @@ def _remove(path: Path) -> None:
             shutil.rmtree(path)
         else:
             path.unlink()
+
+
+@contextlib.contextmanager
+def _hold(path: Path, *, wait: bool = True) -> Iterator[bool]:
+    """An advisory lock on ``path`` (a file or folder) for as long as the block runs: yields
+    whether it was had. Where there is no ``fcntl`` (Windows) it is always had."""
+    try:
+        import fcntl
+    except ImportError:
+        yield True
+        return
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+    except OSError:
+        yield False
+        return
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+        except OSError:
+            yield False
+            return
+        yield True
+    finally:
+        os.close(fd)
+
+
+def _discard_old(old: Path, target: Path) -> None:
+    """Delete an old output moved aside from ``target``: a file, or a folder's listed files
+    only. Anything else found in it (written there through an open handle after the last
+    check) is kept, the folder renamed ``NAME.kept-PID`` beside ``target``."""
+    if not old.is_dir() or old.is_symlink():
+        with contextlib.suppress(OSError):
+            old.unlink()
+        return
+    for name in sorted(output_files(old) or (), key=lambda n: -n.count("/")):
+        if name.startswith("/") or ".." in name.split("/"):
+            continue
+        with contextlib.suppress(OSError):
+            (old / name).unlink()
+    folders = sorted((p for p in old.rglob("*") if p.is_dir() and not p.is_symlink()), reverse=True)
+    for folder in folders:  # deepest first; a folder with anything left in it stays
+        with contextlib.suppress(OSError):
+            folder.rmdir()
+    try:
+        old.rmdir()
+    except OSError:
+        with contextlib.suppress(OSError):
+            os.rename(old, _kept_name(target))
+
+
+def _kept_name(target: Path) -> Path:
+    """A visible name that no clean-up removes, for something that must be kept."""
+    return target.with_name(f"{target.name}.kept-{os.getpid()}")
 
 
 def output_files(folder: Path) -> set[str] | None:
@@ -128,7 +192,7 @@ def check_target(
     _check_not_input(target, inputs, flag)
     if not (target.exists() or target.is_symlink()):
         return target
-    _check_replaceable(target, folder=folder, guard=guard)
+    _check_replaceable(target, folder=folder, guard=guard, flag=flag)
     if not force:
         raise _exists(target)
     return target
@@ -156,23 +220,27 @@ def _check_not_input(target: Path, inputs: Sequence[PathLike], flag: str = "--ou
             )
 
 
-def _check_replaceable(target: Path, *, folder: bool, guard: Guard | None) -> None:
+def _check_replaceable(
+    target: Path, *, folder: bool, guard: Guard | None, flag: str = "--out"
+) -> None:
     """What exists at ``target`` is something ``--force`` may replace, or an error says why."""
     if target.exists() and not (target.is_dir() or target.is_file()):
         raise OutputError(
             target,
             "is not a regular file (a device, FIFO or socket)",
-            "choose another --out; such a file is never replaced",
+            f"choose another {flag}; such a file is never replaced",
         )
     if target.is_dir() and not folder:
-        raise OutputError(target, "is a folder; this output is a file", "choose another --out")
+        raise OutputError(target, "is a folder; this output is a file", f"choose another {flag}")
     if folder and not target.is_dir():
-        raise OutputError(target, "is a file; this format writes a folder", "choose another --out")
+        raise OutputError(
+            target, "is a file; this format writes a folder", f"choose another {flag}"
+        )
     if folder and not _replaceable_folder(target):
         raise OutputError(
             target,
             "is a folder that is not an output of mnist-sprite (it holds other files)",
-            "choose a new folder name for --out; --force never replaces such a folder",
+            f"choose a new folder name for {flag}; --force never replaces such a folder",
         )
     if guard is not None:
         guard(target)
@@ -216,7 +284,7 @@ def atomic_output(
     )
     with staged(target, folder=folder) as tmp:
         yield tmp
-        commit(tmp, target, folder=folder, force=force, inputs=inputs, guard=guard)
+        commit(tmp, target, folder=folder, force=force, inputs=inputs, guard=guard, flag=flag)
 
 
 @contextlib.contextmanager
@@ -232,10 +300,11 @@ def staged(target: Path, *, folder: bool) -> Iterator[Path]:
     except OSError as e:  # nothing was created, so there is nothing to remove
         raise _write_error(target, e) from None
     try:
-        try:
-            yield tmp
-        except OSError as e:
-            raise _write_error(target, e) from None
+        with _hold(tmp):  # live: another run's clean-up leaves it alone
+            try:
+                yield tmp
+            except OSError as e:
+                raise _write_error(target, e) from None
     finally:
         with contextlib.suppress(OSError):
             _remove(tmp)
@@ -249,36 +318,83 @@ def commit(
     force: bool,
     inputs: Sequence[PathLike] = (),
     guard: Guard | None = None,
+    flag: str = "--out",
 ) -> None:
     """Move the finished ``tmp`` to ``target`` under the one replace rule, checked now.
 
     Without ``force`` the move never replaces anything, even what appeared during the run
     (losing that race is the ordinary "already exists"). With ``force`` what is there is
-    first moved aside under a private name, where nobody can add to it, and checked again;
-    whatever fails the rule is put back untouched.
+    first moved aside under a private name and checked again; whatever fails the rule is put
+    back untouched. Ctrl-C waits for the few renames to finish: the old output and the new
+    are never both lost, and an output in place is one that was completed.
     """
     try:
-        if not (target.exists() or target.is_symlink()):
-            _move_noreplace(tmp, target)
-            return
-        if not force:
-            raise _exists(target)
-        _check_not_input(target, inputs)
-        _check_replaceable(target, folder=folder, guard=guard)
-        old = target.with_name(f".{target.name}{TEMP_MARK}{os.getpid()}.old")
+        with deferred_signals():
+            _commit(tmp, target, folder, force, inputs, guard, flag)
+    except FileExistsError:
+        if force:
+            raise OutputError(
+                target,
+                "appeared again while this command replaced it (another run wrote it)",
+                "run the command again to replace it",
+            ) from None
+        raise _exists(target) from None
+    except OSError as e:
+        raise _write_error(target, e) from None
+
+
+def _commit(
+    tmp: Path,
+    target: Path,
+    folder: bool,
+    force: bool,
+    inputs: Sequence[PathLike],
+    guard: Guard | None,
+    flag: str,
+) -> None:
+    if not (target.exists() or target.is_symlink()):
+        _move_noreplace(tmp, target)
+        return
+    if not force:
+        raise _exists(target)
+    _check_not_input(target, inputs, flag)
+    _check_replaceable(target, folder=folder, guard=guard, flag=flag)
+    old = target.with_name(f".{target.name}{TEMP_MARK}{os.getpid()}.old")
+    try:
         _move_noreplace(target, old)
+    except FileNotFoundError:  # another run moved it away meanwhile: nothing to replace
+        _move_noreplace(tmp, target)
+        return
+    with _hold(old):
         try:
-            _check_not_input(old, inputs)
-            _check_replaceable(old, folder=folder, guard=None)  # guard judged it by name
+            _check_not_input(old, inputs, flag)
+            _check_replaceable(old, folder=folder, guard=None, flag=flag)  # guard: by name
             _move_noreplace(tmp, target)
         except BaseException:
             _put_back(old, target)
             raise
-        _remove(old)
-    except FileExistsError:
-        raise _exists(target) from None
-    except OSError as e:
-        raise _write_error(target, e) from None
+        _discard_old(old, target)
+
+
+@contextlib.contextmanager
+def deferred_signals() -> Iterator[None]:
+    """SIGINT and SIGTERM are ignored while the block runs: it is a few renames that must all
+    happen, and once they have, the work asked for is done and is reported as done."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    names = [signal.SIGINT, signal.SIGTERM]
+    before = {n: signal.getsignal(n) for n in names}
+    for n in names:
+        signal.signal(n, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        for n, handler in before.items():
+            signal.signal(n, handler)
 
 
 def _put_back(old: Path, target: Path) -> None:
@@ -287,9 +403,8 @@ def _put_back(old: Path, target: Path) -> None:
     except OSError:
         # Something new took the name meanwhile: keep both, the old one under a name of its
         # own that no clean-up ever removes.
-        kept = target.with_name(f"{target.name}.kept-{os.getpid()}")
         with contextlib.suppress(OSError):
-            os.rename(old, kept)
+            os.rename(old, _kept_name(target))
 
 
 _RENAME_NOREPLACE = 1

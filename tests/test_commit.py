@@ -5,6 +5,7 @@ again at the moment of replacing, and whatever fails it is kept."""
 from __future__ import annotations
 
 import hashlib
+import os
 import subprocess
 import sys
 import time
@@ -296,3 +297,89 @@ def test_cli_convert_to_a_closed_pipe_says_nothing() -> None:
         err = proc.stderr.read().decode()
         assert proc.wait(timeout=60) == 1
     assert "Traceback" not in err and "error" not in err
+
+
+# -- what an outside review found (races with clean-up, signals, handles, closed streams) ----
+
+
+def test_a_live_temp_of_another_namespace_is_never_cleaned(tmp_path: Path) -> None:
+    """A process in another PID namespace looks dead to kill(pid, 0); its lock says alive."""
+    import fcntl
+
+    target = tmp_path / "pd"
+    live = tmp_path / f".pd{writers.TEMP_MARK}999999999.tmp"  # no such pid here
+    live.mkdir()
+    (live / "0.png").write_bytes(b"being written")
+    fd = os.open(live, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        writers.clean_stale_temps(target)
+        assert (live / "0.png").read_bytes() == b"being written"
+    finally:
+        os.close(fd)
+    writers.clean_stale_temps(target)  # now nobody holds it: stale
+    assert not live.exists()
+
+
+def test_an_old_output_keeps_what_it_does_not_list(tmp_path: Path) -> None:
+    """A file written into the moved-aside folder after its last check (through an open
+    handle) is kept, never deleted with the old output."""
+    target = tmp_path / "D"
+    old = tmp_path / f".D{writers.TEMP_MARK}{os.getpid()}.old"
+    (old / "train" / "3").mkdir(parents=True)
+    (old / "manifest.json").write_text('{"tool": "mnist-sprite", "files": ["train/3/0.png"]}')
+    (old / "train" / "3" / "0.png").write_bytes(b"old output")
+    (old / "train" / "notes.txt").write_text("the user's")
+    writers._discard_old(old, target)
+    assert not old.exists()
+    kept = tmp_path / f"D.kept-{os.getpid()}"
+    assert (kept / "train" / "notes.txt").read_text() == "the user's"
+    assert not (kept / "train" / "3").exists() and not (kept / "manifest.json").exists()
+
+
+def test_signals_wait_for_the_renames() -> None:
+    import signal
+
+    before = signal.getsignal(signal.SIGINT)
+    with writers.deferred_signals():
+        os.kill(os.getpid(), signal.SIGINT)
+        time.sleep(0.05)  # a KeyboardInterrupt would have been raised by now
+    assert signal.getsignal(signal.SIGINT) is before
+
+
+def test_a_force_run_that_loses_the_race_says_so(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    target = tmp_path / "x.npz"
+    target.write_bytes(b"earlier output")
+    check = writers._check_replaceable
+
+    def another_run_writes(path: Path, **kwargs: object) -> None:
+        check(path, **kwargs)  # type: ignore[arg-type]
+        if path != target:  # ours moved aside: another run's output takes the name now
+            target.write_bytes(b"another run's output")
+
+    monkeypatch.setattr(writers, "_check_replaceable", another_run_writes)
+    with (
+        pytest.raises(OutputError, match="appeared again while this command replaced it"),
+        writers.atomic_output(target, folder=False, force=True) as tmp,
+    ):
+        tmp.write_bytes(b"ours")
+    assert target.read_bytes() == b"another run's output"
+    assert (tmp_path / f"x.npz.kept-{os.getpid()}").read_bytes() == b"earlier output"
+    assert leftovers(tmp_path) == []
+
+
+@pytest.mark.parametrize(
+    ("out", "code", "says"),
+    [("-", 1, "error: -: standard output is closed; give --out FILE"), ("x.npz", 0, "")],
+)
+def test_a_closed_stdout_is_no_traceback(tmp_path: Path, out: str, code: int, says: str) -> None:
+    argv = " ".join([*TOOL, "convert", "--dataset", "sample", "--json", "--out", out])
+    if out == "-":
+        argv = argv.replace("--json ", "")
+    proc = subprocess.run(
+        ["bash", "-c", f"{argv} >&-"], cwd=tmp_path, capture_output=True, text=True, check=False
+    )
+    assert proc.returncode == code and "Traceback" not in proc.stderr
+    assert proc.stderr.strip().startswith(says) and proc.stderr.count("\n") == (1 if says else 0)
