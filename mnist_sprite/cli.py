@@ -67,7 +67,9 @@ def _install_signal_handlers() -> None:
 
 
 def _error(message: str, code: int, as_json: bool) -> int:
-    """The one place a failure is shown: one line on stderr, and JSON on stdout if asked."""
+    """The one place a failure is shown: one line on stderr, and JSON on stdout if asked.
+    A control character in it (a file name holding a newline) is shown escaped."""
+    message = "".join(c if c.isprintable() else repr(c)[1:-1] for c in message)
     click.echo(f"error: {message}", err=True)
     if as_json:
         with contextlib.suppress(OSError):

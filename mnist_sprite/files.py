@@ -12,8 +12,9 @@ from typing import Any, BinaryIO
 from .errors import PathLike, SourceError
 
 
-def open_source(path: PathLike) -> BinaryIO:
-    """Open an input file, refusing what is missing, unreadable or not a regular file."""
+def regular_file(path: PathLike) -> os.stat_result:
+    """``path``'s stat when it is a regular file; refuses what is missing, a folder, or
+    anything else (a FIFO, a device, a socket), by ``stat`` alone, before any open."""
     p = os.fspath(path)
     try:
         st = os.stat(p)
@@ -25,10 +26,95 @@ def open_source(path: PathLike) -> BinaryIO:
         raise SourceError(p, "is a directory, not a file", "give the path of the file itself")
     if not stat.S_ISREG(st.st_mode):
         raise SourceError(p, "is not a regular file", "copy the data to a regular file first")
+    return st
+
+
+def open_source(path: PathLike) -> BinaryIO:
+    """Open an input file, refusing what is missing, unreadable or not a regular file.
+
+    Checked by ``stat`` first, then opened without blocking and checked again on the open
+    descriptor, so a FIFO swapped in between the two can never make the open hang.
+    """
+    p = os.fspath(path)
+    regular_file(p)
     try:
-        return open(p, "rb")
+        fd = os.open(p, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0))
     except OSError as e:
         raise SourceError(p, f"cannot read ({e.strerror})", "check its permissions") from None
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise SourceError(p, "is not a regular file", "copy the data to a regular file first")
+    if hasattr(os, "set_blocking"):
+        os.set_blocking(fd, True)
+    return os.fdopen(fd, "rb")
+
+
+def is_regular(path: PathLike) -> bool:
+    """A regular file (following a link), told by ``stat`` without opening it."""
+    try:
+        return stat.S_ISREG(os.stat(path).st_mode)
+    except (OSError, ValueError):
+        return False
+
+
+def inside(root: Path, path: Path, what: str = "names") -> Path:
+    """``path`` when it stays inside the folder ``root`` once links and ``..`` are resolved;
+    a file a source names outside its own folder is refused, never read."""
+    try:
+        real_root = root.resolve()
+        real = path.resolve()
+    except (OSError, RuntimeError) as e:  # a link loop
+        raise SourceError(path, f"cannot be resolved ({e})", "give a plain folder") from None
+    if real != real_root and real_root not in real.parents:
+        raise SourceError(
+            path,
+            f"is outside the source folder {root} ({what} it there)",
+            "give a folder whose files are all inside it",
+        )
+    return path
+
+
+def plain_name(text: object) -> bool:
+    """One file or folder name: a non-empty string with no separator, not ``.`` or ``..``,
+    and no control character."""
+    return (
+        isinstance(text, str)
+        and text not in ("", ".", "..")
+        and "/" not in text
+        and "\\" not in text
+        and "\0" not in text
+        and all(c.isprintable() for c in text)
+    )
+
+
+def relative_inside(root: Path, text: object, where: PathLike, what: str) -> Path:
+    """The path ``text`` (from a file in ``root``: a manifest, ``classes.json``) names:
+    relative, made of plain names, and inside ``root`` once resolved; else refused."""
+    parts = text.split("/") if isinstance(text, str) else []
+    if not parts or not all(plain_name(part) for part in parts):
+        raise SourceError(
+            where,
+            f"{what} {text!r} is not a path inside its folder",
+            "give relative names inside the folder (no '..', no absolute paths)",
+        )
+    return inside(root, root.joinpath(*parts), f"{os.fspath(where)} names")
+
+
+def check_size(path: PathLike, what: str, declared: int, present: int, limit: int) -> None:
+    """``declared`` bytes (exact integers, never wrapped) must be at most ``limit`` and at
+    most the ``present`` bytes that could hold them; checked before anything is allocated."""
+    if declared > limit:
+        raise SourceError(
+            path,
+            f"{what} declares {declared:,} bytes, more than the {limit:,} this tool reads",
+            "give intact files",
+        )
+    if declared > present:
+        raise SourceError(
+            path,
+            f"{what} declares {declared:,} bytes but the file can hold at most {present:,}",
+            "give intact files",
+        )
 
 
 def file_sha256(path: PathLike) -> str:

@@ -20,7 +20,7 @@ from . import datasets
 from .datasets import DEFAULT_TRAIN_SIZES, Dataset
 from .download import recorded_dataset
 from .errors import OptionError, OutputError, PathLike, SourceError
-from .files import file_sha256, open_source, sniff
+from .files import file_sha256, inside, open_source, plain_name, sniff
 from .labels import CLASSES, bad_rows, class_counts, read_onehot
 from .outputs import Output, kind_of
 from .pipeline import check_width, class_names
@@ -141,25 +141,73 @@ def inspect_sprite(path: PathLike, image_size: tuple[int, int] | None = None) ->
     }
 
 
+_PACKED_JSON_BYTES = 16 << 20
+
+
 def _packed_json(path: PathLike) -> dict[str, Any] | None:
     try:
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        with open_source(path) as f:
+            text = f.read(_PACKED_JSON_BYTES + 1)
+        data = json.loads(text[:_PACKED_JSON_BYTES].decode("utf-8"))
+    except (OSError, ValueError, SourceError):
         return None
     return data if isinstance(data, dict) and data.get("kind") == "packed" else None
 
 
-def inspect_packed(path: PathLike) -> dict[str, Any]:
-    """A pack's ``NAME.json``: its facts, and whether the files beside it are the ones named."""
+_PACKED_COUNTS = ("image_height", "image_width", "channels", "classes", "images", "train_images")
+
+
+def packed_facts(path: PathLike) -> dict[str, Any]:
+    """A pack's ``NAME.json``, every field of the type pack writes and every file it names a
+    plain name beside it; anything else is refused naming the field."""
     facts = _packed_json(path)
-    assert facts is not None
+    if facts is None:
+        raise SourceError(path, "is not a NAME.json that pack wrote", "give pack's NAME.json")
+    fix = "pack again; NAME.json is written by pack"
+
+    def bad(field: str, value: Any, want: str) -> SourceError:
+        text = json.dumps(value)
+        text = text if len(text) <= 40 else text[:37] + "..."
+        return SourceError(path, f'its "{field}" is {text}, not {want}', fix)
+
+    for key in _PACKED_COUNTS:
+        value = facts.get(key)
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise bad(key, value, "a whole number")
+    names = facts.get("class_names")
+    if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+        raise bad("class_names", names, "a list of names")
+    files = facts.get("files")
+    if not isinstance(files, dict) or set(files) != {"images", "labels"}:
+        raise bad("files", files, "the images and labels files")
+    for role, entry in files.items():
+        if not isinstance(entry, dict):
+            raise bad(f"files.{role}", entry, "a file entry")
+        if not plain_name(entry.get("name")):
+            raise bad(f"files.{role}.name", entry.get("name"), "a file name beside it")
+        if not isinstance(entry.get("sha256"), str):
+            raise bad(f"files.{role}.sha256", entry.get("sha256"), "a sha256")
+        size = entry.get("bytes")
+        if isinstance(size, bool) or not isinstance(size, int):
+            raise bad(f"files.{role}.bytes", size, "a whole number")
+    if not isinstance(facts.get("provenance", {}), dict):
+        raise bad("provenance", facts.get("provenance"), "an object")
+    return facts
+
+
+def inspect_packed(path: PathLike) -> dict[str, Any]:
+    """A pack's ``NAME.json``: its facts, and whether the files beside it are the ones named
+    (never a file outside its folder: a name leading out is refused, unread)."""
+    facts = packed_facts(path)
     problems = []
     folder = Path(path).parent
-    for role, entry in facts.get("files", {}).items():
-        file = folder / str(entry.get("name"))
-        if not file.is_file():
+    for role, entry in facts["files"].items():
+        file = folder / entry["name"]
+        if not (file.exists() or file.is_symlink()):
             problems.append(f"its {role} file {file.name} is missing")
-        elif file_sha256(file) != entry.get("sha256"):
+            continue
+        inside(folder, file, "leads")
+        if file_sha256(file) != entry["sha256"]:
             problems.append(f"its {role} file {file.name} is not the one packed (sha256 differs)")
     return {**facts, "path": str(path), "ok": not problems, "problems": problems}
 

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import SourceError
+from ..files import is_regular, open_source
 from .base import ARRAY_NAMES, MANIFEST, Member, MemorySink, Reader, Sink, read_manifest
 from .csv import CsvReader, CsvSink, looks_like_csv
 from .idx import LAYOUTS, IdxReader, IdxSink, folder_for, looks_like_idx
@@ -81,6 +82,8 @@ def open_output(path: Path) -> Reader:
     if kind is None:
         if not (path.exists() or path.is_symlink()):
             raise SourceError(path, "no such file or folder", "check the path")
+        if not path.is_dir():
+            open_source(path).close()  # refuses a FIFO, device or socket by name, unopened
         raise SourceError(
             path,
             "is not an output of convert (an .npz file, or an npy, idx, csv or png-dir folder)",
@@ -113,10 +116,12 @@ def kind_of(path: Path) -> str | None:
         if looks_like_png_dir(path):
             return "png-dir"
         return "npy" if (path / MANIFEST).is_file() else None
+    if not is_regular(path):  # a FIFO or device is never opened: that could hang
+        return None
     try:
-        with open(path, "rb") as f:
+        with open_source(path) as f:
             head = f.read(4)
-    except OSError:
+    except SourceError:
         return None
     return "npz" if head in (b"PK\x03\x04", b"PK\x05\x06") else None
 

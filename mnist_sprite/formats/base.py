@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import io
 import json
+import math
+import re
 from collections.abc import Iterator
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
@@ -23,6 +25,15 @@ import numpy.typing as npt
 MANIFEST = "manifest.json"
 ARRAY_NAMES = ("x_train", "y_train", "x_test", "y_test")
 PIECE_BYTES = 4 << 20  # what a reader hands over at once
+# The most bytes one array of a source may declare: far above any dataset (CIFAR-10's images
+# are 184 MB), far below what a header can claim (an IDX header: 255 dims of 2^32 - 1).
+MAX_ARRAY_BYTES = 1 << 36
+MAX_MANIFEST_BYTES = 64 << 20
+# deflate cannot expand a byte to more than 1032 (RFC 1951: a 258-byte match per 2 bits,
+# rounded up): a member declaring more than this per stored byte cannot be intact.
+DEFLATE_MAX_RATIO = 1032
+# The kinds of values an array of images or labels can hold: bool, integers, floats.
+NUMBER_KINDS = "biuf"
 
 
 class Sink(Protocol):
@@ -55,7 +66,28 @@ class Member:
 
     @property
     def size(self) -> int:
-        return int(np.prod(self.shape, dtype=np.int64))
+        """The number of values, in exact integer arithmetic (never wrapped)."""
+        return math.prod(self.shape)
+
+    @property
+    def nbytes(self) -> int:
+        return self.size * self.dtype.itemsize
+
+
+def check_member(member: Member, path: Path, present: int) -> None:
+    """Refuse an array whose header declares values that are not numbers, or more bytes than
+    the limit or than the ``present`` bytes that could hold them, before reading any."""
+    from ..errors import SourceError
+    from ..files import check_size
+
+    if member.dtype.kind not in NUMBER_KINDS or member.dtype.fields is not None:
+        raise SourceError(
+            path,
+            f"array {member.name} holds {member.dtype} values, not numbers",
+            "give arrays of integers or floats",
+        )
+    check_size(path, f"array {member.name} of shape {member.shape}", member.nbytes, present,
+               MAX_ARRAY_BYTES)  # fmt: skip
 
 
 class Reader(Protocol):
@@ -126,12 +158,64 @@ def write_manifest(folder: Path, provenance: dict[str, Any], files: list[str]) -
 
 
 def read_manifest(folder: Path) -> dict[str, Any] | None:
-    """A folder's manifest if this tool wrote it, else None."""
-    try:
-        data = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+    """A folder's manifest if this tool wrote it, else None. One that says this tool wrote it
+    but holds a field of the wrong type, or a file name outside the folder, is refused."""
+    from ..errors import SourceError
+    from ..files import is_regular, open_source, relative_inside
+
+    path = folder / MANIFEST
+    if not is_regular(path):
         return None
-    return data if isinstance(data, dict) and data.get("tool") == "mnist-sprite" else None
+    try:
+        with open_source(path) as f:
+            data = json.loads(f.read(MAX_MANIFEST_BYTES + 1)[:MAX_MANIFEST_BYTES].decode("utf-8"))
+    except (OSError, ValueError, SourceError):
+        return None
+    if not isinstance(data, dict) or data.get("tool") != "mnist-sprite":
+        return None
+    for key, kind, what in _MANIFEST_FIELDS:
+        if key in data and data[key] is not None and not isinstance(data[key], kind):
+            raise SourceError(
+                path, f'its "{key}" is {_short(data[key])}, not {what}', _MANIFEST_FIX
+            )
+    files = data.get("files")
+    if files is not None:
+        for name in files:
+            relative_inside(folder, name, path, "its file")
+    arrays = data.get("arrays")
+    if arrays is not None and not all(isinstance(a, str) and a.isidentifier() for a in arrays):
+        raise SourceError(path, f'its "arrays" {_short(arrays)} are not array names', _MANIFEST_FIX)
+    options = data.get("options") or {}
+    size = options.get("image_size")
+    if size is not None and not (isinstance(size, str) and _SIZE.fullmatch(size)):
+        raise SourceError(
+            path, f'its "image_size" {_short(size)} is not HxW (e.g. 28x28)', _MANIFEST_FIX
+        )
+    for key, value in options.items():
+        if not isinstance(value, (str, int, float, bool, type(None))):
+            raise SourceError(path, f'its option "{key}" is {_short(value)}', _MANIFEST_FIX)
+    for role, source in (data.get("sources") or {}).items():
+        if not isinstance(source, dict):
+            raise SourceError(path, f'its source "{role}" is {_short(source)}', _MANIFEST_FIX)
+    return data
+
+
+_MANIFEST_FIX = "convert again, or give the folder without its manifest.json"
+_SIZE = re.compile(r"[1-9][0-9]{0,5}x[1-9][0-9]{0,5}")
+_MANIFEST_FIELDS: tuple[tuple[str, type | tuple[type, ...], str], ...] = (
+    ("files", list, "a list of file names"),
+    ("arrays", (list, dict), "a list of array names"),
+    ("format", str, "a format name"),
+    ("dataset", str, "a dataset name"),
+    ("version", str, "a version"),
+    ("options", dict, "an object of options"),
+    ("sources", dict, "an object of sources"),
+)
+
+
+def _short(value: Any) -> str:
+    text = json.dumps(value)
+    return text if len(text) <= 40 else text[:37] + "..."
 
 
 def pieces_of(f: Any, member: Member, path: Path) -> Iterator[npt.NDArray[Any]]:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import gzip
 import hashlib
+import os
 import struct
 import zlib
 from collections.abc import Iterator
@@ -23,7 +24,15 @@ import numpy as np
 import numpy.typing as npt
 
 from ..errors import SourceError
-from .base import Member, pieces_of, read_manifest, write_manifest
+from ..files import check_size, inside, is_regular, open_source
+from .base import (
+    DEFLATE_MAX_RATIO,
+    MAX_ARRAY_BYTES,
+    Member,
+    pieces_of,
+    read_manifest,
+    write_manifest,
+)
 
 UBYTE = 0x08
 LAYOUTS = ("plain", "torchvision")
@@ -113,14 +122,15 @@ class IdxSink:
 
 def find_files(folder: Path) -> dict[str, Path]:
     """The IDX files of a folder by array name: from its manifest, else by their names in the
-    folder or in ``*/raw`` (torchvision's layout), raw files before gzipped ones."""
+    folder or in ``*/raw`` (torchvision's layout), raw files before gzipped ones. Every one
+    is inside the folder (a name or link leading out of it is refused)."""
     manifest = read_manifest(folder)
     candidates: list[Path] = []
     if manifest is not None and isinstance(manifest.get("files"), list):
         candidates = [folder / str(f) for f in manifest["files"]]
     else:
-        for place in (folder, *sorted(folder.glob("*/raw"))):
-            candidates += sorted(p for p in place.iterdir() if p.is_file())
+        for place in (folder, *sorted(p for p in folder.glob("*/raw") if p.is_dir())):
+            candidates += sorted(p for p in place.iterdir() if not p.is_dir())
     found: dict[str, Path] = {}
     for path in sorted(candidates, key=lambda p: p.name.endswith(".gz")):
         name = path.name.removesuffix(".gz")
@@ -128,7 +138,7 @@ def find_files(folder: Path) -> dict[str, Path]:
             kind, split = array.split("_")
             what = "images" if kind == "x" else "labels"
             if name.startswith(f"{_SPLIT_PREFIX[split]}-{what}-idx") and name.endswith("-ubyte"):
-                found.setdefault(array, path)
+                found.setdefault(array, inside(folder, path, "leads"))
     return found
 
 
@@ -149,16 +159,24 @@ def _to_the_end(
 def _same_as(
     pieces: Iterator[npt.NDArray[Any]], twin: Path, header_bytes: int
 ) -> Iterator[npt.NDArray[Any]]:
-    """The raw file's values, then a check that its .gz copy holds the same bytes."""
+    """The raw file's values, then a check that its .gz copy holds the same bytes (read no
+    further than one byte past them, so a bomb of a copy costs nothing)."""
     digest = hashlib.sha256()
+    size = 0
     for piece in pieces:
         digest.update(piece.tobytes())
+        size += piece.nbytes
         yield piece
     copy = hashlib.sha256()
     try:
-        with gzip.open(twin, "rb") as g:
+        with open_source(twin) as raw, gzip.GzipFile(fileobj=raw, mode="rb") as g:
             g.read(header_bytes)
-            for block in iter(lambda: g.read(1 << 20), b""):
+            left = size + 1
+            while left:
+                block = g.read(min(1 << 20, left))
+                if not block:
+                    break
+                left -= len(block)
                 copy.update(block)
     except (OSError, EOFError, zlib.error) as e:
         raise SourceError(twin, f"is damaged ({e})", "give intact IDX files") from None
@@ -180,9 +198,9 @@ class IdxReader:
         self._files = find_files(path)
         # A raw file's .gz copy beside it (torchvision's layout with --compress) must agree.
         self._twins = {
-            name: p.with_name(p.name + ".gz")
+            name: inside(path, p.with_name(p.name + ".gz"), "leads")
             for name, p in self._files.items()
-            if p.suffix != ".gz" and p.with_name(p.name + ".gz").is_file()
+            if p.suffix != ".gz" and is_regular(p.with_name(p.name + ".gz"))
         }
 
     def close(self) -> None:
@@ -200,20 +218,26 @@ class IdxReader:
         if path is None:
             raise SourceError(self.path, f"has no IDX file for {name}", "give the whole folder")
         gz = path.suffix == ".gz"
-        opener = gzip.open if gz else open
-        with opener(path, "rb") as f:
-            member = self._header(f, name, path)  # type: ignore[arg-type]
-            header_bytes = 4 + 4 * len(member.shape)
-            if not gz and path.stat().st_size != header_bytes + member.size:
-                raise SourceError(
-                    path,
-                    f"holds {path.stat().st_size - header_bytes:,} bytes of values, but its IDX "
-                    f"header declares {member.size:,}",
-                    "give intact IDX files",
-                )
-            pieces = _to_the_end(pieces_of(f, member, path), f, path)  # type: ignore[arg-type]
-            twin = self._twins.get(name)
-            yield member, pieces if twin is None else _same_as(pieces, twin, header_bytes)
+        with open_source(path) as raw:
+            stored = os.fstat(raw.fileno()).st_size
+            f: IO[bytes] = gzip.GzipFile(fileobj=raw, mode="rb") if gz else raw  # type: ignore[assignment]
+            with f:
+                member = self._header(f, name, path)
+                header_bytes = 4 + 4 * len(member.shape)
+                # A gzip stream holds at most deflate's ratio times its bytes.
+                present = stored * DEFLATE_MAX_RATIO + 64 if gz else stored - header_bytes
+                check_size(path, f"its IDX header {member.shape}", member.size,
+                           max(present, 0), MAX_ARRAY_BYTES)  # fmt: skip
+                if not gz and present != member.size:
+                    raise SourceError(
+                        path,
+                        f"holds {present:,} bytes of values, but its IDX header declares "
+                        f"{member.size:,}",
+                        "give intact IDX files",
+                    )
+                pieces = _to_the_end(pieces_of(f, member, path), f, path)
+                twin = self._twins.get(name)
+                yield member, pieces if twin is None else _same_as(pieces, twin, header_bytes)
 
     @staticmethod
     def _header(f: IO[bytes], name: str, path: Path) -> Member:
@@ -229,7 +253,7 @@ class IdxReader:
                 )
             ndim = magic[3]
             dims = f.read(4 * ndim)
-        except (OSError, EOFError) as e:  # a broken gzip stream
+        except (OSError, EOFError, zlib.error) as e:  # a broken gzip stream
             raise SourceError(path, f"cannot be read ({e})", "give intact IDX files") from None
         if ndim < 1 or len(dims) != 4 * ndim:
             raise SourceError(path, "has a truncated IDX header", "give intact IDX files")

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
@@ -12,6 +13,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ..errors import SourceError
+from ..files import inside, open_source
 from .base import Member, npy_header, pieces_of, read_manifest, write_manifest
 from .npz import read_npy_header
 
@@ -69,10 +71,9 @@ class NpyReader:
 
     @contextlib.contextmanager
     def array(self, name: str) -> Iterator[tuple[Member, Iterator[npt.NDArray[Any]]]]:
-        try:
-            f = open(self.path / f"{name}.npy", "rb")  # noqa: SIM115 - closed below
-        except FileNotFoundError:
-            raise SourceError(self.path, f"has no array {name}", "convert again") from None
-        with f:
-            member = read_npy_header(f, name, self.path)
-            yield member, pieces_of(f, member, self.path)
+        file = self.path / f"{name}.npy"
+        if not (file.exists() or file.is_symlink()):
+            raise SourceError(self.path, f"has no array {name}", "convert again")
+        with open_source(inside(self.path, file, "links")) as f:
+            member = read_npy_header(f, name, file, os.fstat(f.fileno()).st_size)
+            yield member, pieces_of(f, member, file)

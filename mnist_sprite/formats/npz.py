@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import os
 import zipfile
 import zlib
 from collections.abc import Iterator
@@ -17,7 +18,8 @@ import numpy.lib.format as npformat
 import numpy.typing as npt
 
 from ..errors import SourceError
-from .base import Member, npy_header, pieces_of
+from ..files import check_size, open_source
+from .base import DEFLATE_MAX_RATIO, MAX_ARRAY_BYTES, Member, check_member, npy_header, pieces_of
 
 _ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)  # fixed member timestamps: same inputs, same bytes
 _COMPRESS_LEVEL = 6
@@ -90,21 +92,32 @@ class NpzSink:
             self._zip.close()
 
 
-def read_npy_header(f: IO[bytes], name: str, path: Path) -> Member:
-    """The shape and dtype of a C-order ``.npy`` stream, positioned at its data."""
+def read_npy_header(f: IO[bytes], name: str, path: Path, present: int) -> Member:
+    """The shape and dtype of a C-order ``.npy`` stream, positioned at its data; refused when
+    its values are not numbers or need more than the ``present`` bytes after the header."""
     try:
         version = npformat.read_magic(f)
         if version == (1, 0):
             shape, fortran, dtype = npformat.read_array_header_1_0(f)
         else:
             shape, fortran, dtype = npformat.read_array_header_2_0(f)
-    except (ValueError, OSError, SyntaxError) as e:
+        start = f.tell()
+    except (ValueError, OSError, SyntaxError, EOFError, zlib.error, zipfile.BadZipFile) as e:
         raise SourceError(
             path, f"array {name} has a broken .npy header ({e})", "convert again"
         ) from None
     if fortran or dtype.hasobject:
         raise SourceError(path, f"array {name} is not a plain C-order array", "convert again")
-    return Member(name, tuple(shape), dtype)
+    member = Member(name, tuple(int(n) for n in shape), dtype)
+    check_member(member, path, present - start)
+    if member.nbytes != present - start:
+        raise SourceError(
+            path,
+            f"array {name} holds {present - start:,} bytes of values but its header declares "
+            f"{member.nbytes:,} ({member.shape} {member.dtype})",
+            "convert again",
+        )
+    return member
 
 
 class NpzReader:
@@ -114,12 +127,15 @@ class NpzReader:
 
     def __init__(self, path: Path) -> None:
         self.path = path
+        self._file = open_source(path)
+        self._bytes = os.fstat(self._file.fileno()).st_size
         try:
-            self._zip = zipfile.ZipFile(path)
-        except (zipfile.BadZipFile, OSError) as e:
+            self._zip = zipfile.ZipFile(self._file)
+        except (zipfile.BadZipFile, OSError, ValueError, EOFError) as e:
+            self._file.close()
             raise SourceError(path, f"is not a readable .npz ({e})", "convert again") from None
         if not any(n.endswith(".npy") for n in self._zip.namelist()):
-            self._zip.close()
+            self.close()
             raise SourceError(
                 path,
                 "is a zip file that is not an output (it holds no .npy arrays)",
@@ -128,6 +144,7 @@ class NpzReader:
 
     def close(self) -> None:
         self._zip.close()
+        self._file.close()
 
     def names(self) -> list[str]:
         return [n[:-4] for n in self._zip.namelist() if n.endswith(".npy")]
@@ -142,12 +159,39 @@ class NpzReader:
     @contextlib.contextmanager
     def array(self, name: str) -> Iterator[tuple[Member, Iterator[npt.NDArray[Any]]]]:
         try:
-            f = self._zip.open(name + ".npy")
+            info = self._zip.getinfo(name + ".npy")
         except KeyError:
             raise SourceError(self.path, f"has no array {name}", "convert again") from None
+        present = self._declared(info, name)
+        try:
+            f = self._zip.open(info)
+        except (zipfile.BadZipFile, OSError, ValueError, NotImplementedError, RuntimeError) as e:
+            problem = f"array {name} cannot be read ({e})"
+            raise SourceError(self.path, problem, "convert again") from None
         with f:
-            member = read_npy_header(f, name, self.path)
+            member = read_npy_header(f, name, self.path, present)
             yield member, _checked(pieces_of(f, member, self.path), name, self.path)
+
+    def _declared(self, info: zipfile.ZipInfo, name: str) -> int:
+        """The bytes a member declares, checked against what the zip can hold before any is
+        inflated: stored or deflated only, not encrypted, and within deflate's ratio."""
+        what = f"array {name}"
+        if info.flag_bits & 0x1:
+            raise SourceError(self.path, f"{what} is encrypted", "give an unencrypted .npz")
+        if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
+            raise SourceError(
+                self.path,
+                f"{what} uses zip compression method {info.compress_type}, not stored or deflate",
+                "save it with numpy.savez or numpy.savez_compressed",
+            )
+        if info.header_offset + info.compress_size > self._bytes:
+            raise SourceError(
+                self.path, f"{what} ends past the end of the file", "give an intact .npz"
+            )
+        ratio = 1 if info.compress_type == zipfile.ZIP_STORED else DEFLATE_MAX_RATIO
+        check_size(self.path, what, info.file_size, info.compress_size * ratio + 64,
+                   MAX_ARRAY_BYTES)  # fmt: skip
+        return int(info.file_size)
 
 
 def _checked(pieces: Iterator[npt.NDArray[Any]], name: str, path: Path) -> Iterator[Any]:

@@ -10,8 +10,11 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
+import os
 import re
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -19,9 +22,11 @@ import numpy as np
 import numpy.typing as npt
 
 from ..errors import SourceError
-from .base import Member, read_manifest, write_manifest
+from ..files import inside, is_regular, open_source, plain_name
+from .base import MANIFEST, MAX_MANIFEST_BYTES, Member, read_manifest, write_manifest
 
 CLASSES_FILE = "classes.json"
+MAX_CLASSES = 255  # a label row of a sprite holds one byte per class
 _SAFE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 ._+-]*$")
 
 
@@ -109,54 +114,182 @@ def looks_like_png_dir(folder: Path) -> bool:
     return folder.is_dir() and (any(folder.glob("*/*/*.png")) or any(folder.glob("*/*.png")))
 
 
-def class_folders(root: Path) -> list[str]:
-    """The class folders of a split, in class order: ``classes.json``'s, else sorted names
-    (numerically when all are numbers)."""
-    listed = (root if (root / CLASSES_FILE).is_file() else root.parent) / CLASSES_FILE
-    with contextlib.suppress(OSError, ValueError, KeyError, TypeError):
-        folders = json.loads(listed.read_text(encoding="utf-8"))["folders"]
-        return [str(f) for f in folders]
-    names = sorted(p.name for p in root.iterdir() if p.is_dir())
-    if names and all(n.isdigit() for n in names):
-        names.sort(key=int)
-    return names
+SPLITS = ("train", "test")
+_KNOWN_FILES = (CLASSES_FILE, MANIFEST)
+_NUMBER = re.compile(r"[0-9]{1,6}")
+# The most pixels one image of a PNG folder may declare in its header (a sprite row holds
+# one image: 4096 x 4096 is far past what a browser canvas takes as one row).
+MAX_IMAGE_PIXELS = 1 << 24
+_FIX = "remove it or move it out of the folder; pack reads every entry or refuses"
 
 
-def _size(image: npt.NDArray[Any]) -> str:
+def _entries(folder: Path) -> list[os.DirEntry[str]]:
+    with os.scandir(folder) as it:
+        return sorted(it, key=lambda e: e.name)
+
+
+def _is_dir(entry: os.DirEntry[str]) -> bool:
+    try:
+        return entry.is_dir()
+    except OSError:
+        return False
+
+
+@dataclass(frozen=True)
+class _Layout:
+    """A PNG folder's structure, every entry accounted for: its splits, its class folders
+    in class order with their ids, and its class names."""
+
+    flat: bool
+    splits: tuple[str, ...]
+    folders: tuple[str, ...]
+    ids: tuple[int, ...]
+    names: tuple[str, ...]
+
+
+def _read_classes(path: Path) -> tuple[list[str], list[str]] | None:
+    """``classes.json``'s (class names, folder names), each folder a plain name listed once;
+    None when there is none. Anything else in it is refused."""
+    listed = path / CLASSES_FILE
+    if not (listed.exists() or listed.is_symlink()):
+        return None
+    inside(path, listed, "leads")
+    with open_source(listed) as f:
+        text = f.read(MAX_MANIFEST_BYTES + 1)
+    try:
+        data = json.loads(text[:MAX_MANIFEST_BYTES].decode("utf-8"))
+    except ValueError as e:
+        raise SourceError(
+            listed, f"is not JSON ({e})", "give the classes.json convert wrote"
+        ) from None
+    folders = data.get("folders") if isinstance(data, dict) else None
+    names = data.get("classes", folders) if isinstance(data, dict) else None
+    fix = 'give {"classes": [names...], "folders": [folder names...]}, one per class'
+    if not isinstance(folders, list) or not isinstance(names, list):
+        raise SourceError(listed, "does not hold lists of classes and folders", fix)
+    if len(names) != len(folders):
+        raise SourceError(listed, f"names {len(names)} classes but {len(folders)} folders", fix)
+    if not 1 <= len(folders) <= MAX_CLASSES:
+        raise SourceError(listed, f"names {len(folders)} classes, not 1 to {MAX_CLASSES}", fix)
+    for name in names:
+        if not isinstance(name, str):
+            raise SourceError(listed, f"class name {json.dumps(name)} is not text", fix)
+    seen: set[str] = set()
+    for folder in folders:
+        if not plain_name(folder):
+            raise SourceError(
+                listed,
+                f"folder {json.dumps(folder)} is not a folder name inside {path}",
+                "list the class folders by their plain names (no '/', no '..')",
+            )
+        if folder in seen:
+            raise SourceError(
+                listed, f"lists folder {folder!r} twice", "list each class folder once"
+            )
+        seen.add(folder)
+    return [str(n) for n in names], [str(f) for f in folders]
+
+
+def _layout(path: Path) -> _Layout:
+    """Every entry of a PNG folder is a split, a class folder, ``classes.json`` or
+    ``manifest.json``; anything else is refused, named."""
+    top = _entries(path)
+    split_dirs = [e.name for e in top if e.name in SPLITS and _is_dir(e)]
+    flat = not split_dirs
+    listed = _read_classes(path)
+    roots = [path] if flat else [path / s for s in split_dirs]
+    if not flat:
+        for entry in top:
+            if entry.name not in (*split_dirs, *_KNOWN_FILES):
+                raise SourceError(
+                    Path(entry.path),
+                    f"is not a split folder ({', '.join(SPLITS)}), {CLASSES_FILE} or {MANIFEST}",
+                    _FIX,
+                )
+    found: dict[str, Path] = {}  # each class folder, where it was first seen
+    for root in roots:
+        for entry in _entries(root):
+            where = Path(entry.path)
+            if flat and entry.name in _KNOWN_FILES:
+                continue
+            if not _is_dir(entry):
+                raise SourceError(
+                    where, "is not a class folder (pack reads <split>/<class>/*.png)", _FIX
+                )
+            inside(path, where, "leads")
+            found.setdefault(entry.name, where)
+            if len(found) > MAX_CLASSES * 2 and listed is None:
+                break
+    if listed is not None:
+        names, folders = listed
+        stray = sorted(set(found) - set(folders))
+        if stray:
+            raise SourceError(
+                found[stray[0]],
+                f"is a folder that {CLASSES_FILE} does not list",
+                f"add it to {CLASSES_FILE}, or remove it",
+            )
+        ids = tuple(range(len(folders)))
+        return _Layout(flat, tuple(split_dirs) or ("train",), tuple(folders), ids, tuple(names))
+    folders = sorted(found)
+    if len(folders) > MAX_CLASSES:
+        raise SourceError(
+            path,
+            f"holds {len(folders):,}{' or more' if len(folders) > MAX_CLASSES * 2 else ''} "
+            f"class folders; a label row holds at most "
+            f"{MAX_CLASSES} classes",
+            "give at most 255 class folders",
+        )
+    if folders and all(_NUMBER.fullmatch(f) for f in folders):
+        folders.sort(key=int)
+        ids = tuple(int(f) for f in folders)
+        if ids[-1] >= MAX_CLASSES:
+            raise SourceError(
+                found[folders[-1]],
+                f"is class {folders[-1]}: class ids go from 0 to {MAX_CLASSES - 1}",
+                "name class folders 0 to 254, or list them in classes.json",
+            )
+        classes = tuple(str(i) for i in range(ids[-1] + 1))
+    else:
+        # Folders not all named by numbers count in sorted order, as ImageFolder does.
+        ids = tuple(range(len(folders)))
+        classes = tuple(folders)
+    return _Layout(flat, tuple(split_dirs) or ("train",), tuple(folders), ids, classes)
+
+
+def _size(shape: tuple[int, ...]) -> str:
     """Height x width, as --image-size spells a size."""
-    colour = " colour" if image.ndim == 3 else " gray"
-    return f"{image.shape[0]}x{image.shape[1]}{colour}"
+    colour = " colour" if len(shape) == 3 else " gray"
+    return f"{shape[0]}x{shape[1]}{colour}"
+
+
+def _shape_of(header: Any) -> tuple[int, ...]:
+    rgb = header.color_type in (2, 3, 6)
+    return (header.height, header.width, 3) if rgb else (header.height, header.width)
 
 
 class PngDirReader:
-    """``<split>/<class>/*.png`` read back in file-name order."""
+    """``<split>/<class>/*.png`` read back in file-name order. Every entry of the folder is
+    read or refused by name: nothing is skipped in silence."""
 
     kind = "png-dir"
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        # root/<class>/*.png with no train/ or test/: one split, read as train.
-        self.flat = not (path / "train").is_dir() and not (path / "test").is_dir()
+        self._layout = _layout(path)
+        self.flat = self._layout.flat
+        self._files: dict[str, list[tuple[Path, int]]] = {}
 
     def close(self) -> None:
         return None
 
     def names(self) -> list[str]:
-        splits = (
-            ["train"] if self.flat else [s for s in ("train", "test") if (self.path / s).is_dir()]
-        )
-        return [f"{kind}_{s}" for s in splits for kind in ("x", "y")]
+        return [f"{kind}_{s}" for s in self._layout.splits for kind in ("x", "y")]
 
     def class_names(self) -> list[str]:
         """The classes in order: ``classes.json``'s names, else the folder names (numbers
         0 to the largest when every folder is named by a number)."""
-        with contextlib.suppress(OSError, ValueError, KeyError, TypeError):
-            listed = json.loads((self.path / CLASSES_FILE).read_text(encoding="utf-8"))
-            return [str(c) for c in listed["classes"]]
-        folders = self._folders()
-        if folders and all(f.isdigit() for f in folders):
-            return [str(i) for i in range(max(int(f) for f in folders) + 1)]
-        return folders
+        return list(self._layout.names)
 
     def _root(self, split: str) -> Path:
         return self.path if self.flat else self.path / split
@@ -164,40 +297,57 @@ class PngDirReader:
     def provenance(self) -> dict[str, Any] | None:
         return read_manifest(self.path)
 
-    def _folders(self) -> list[str]:
-        """Class folders over every split, in class order (a class may be missing from one)."""
-        listed = self.path / CLASSES_FILE
-        if listed.is_file():
-            return class_folders(self._root("train"))
-        roots = [self._root(s) for s in ("train", "test") if self._root(s).is_dir()]
-        names = sorted(
-            {p.name for root in dict.fromkeys(roots) for p in root.iterdir() if p.is_dir()}
-        )
-        if names and all(n.isdigit() for n in names):
-            names.sort(key=int)
-        return names
-
     def files(self, split: str) -> list[tuple[Path, int]]:
-        """(PNG, class id) of a split, in order."""
+        """(PNG, class id) of a split, in order; any entry that is not a regular ``.png``
+        file is refused, named."""
+        if split in self._files:
+            return self._files[split]
         root = self._root(split)
         entries = []
-        folders = self._folders()
-        numbered = not (self.path / CLASSES_FILE).is_file() and all(f.isdigit() for f in folders)
-        for index, folder in enumerate(folders):
-            # Folders named by numbers are those classes; others count in sorted order, as
-            # torchvision's ImageFolder does.
-            label = int(folder) if numbered else index
+        for folder, label in zip(self._layout.folders, self._layout.ids, strict=True):
             if not (root / folder).is_dir():
                 continue
-            for p in (root / folder).iterdir():
-                if p.suffix.lower() == ".png" and p.is_file():
-                    entries.append((p.stem, p, label))
+            for entry in _entries(root / folder):
+                p = Path(entry.path)
+                if _is_dir(entry):
+                    raise SourceError(p, "is a folder inside a class folder", _FIX)
+                if entry.is_symlink():
+                    inside(self.path, p, "leads")
+                if not is_regular(p):
+                    raise SourceError(p, "is not a regular file", _FIX)
+                if p.suffix.lower() != ".png":
+                    raise SourceError(p, "is not a .png file; pack reads PNG images only",
+                                      "convert it to PNG, or remove it")  # fmt: skip
+                entries.append((p.stem, p, label))
         entries.sort(key=lambda e: (len(e[0]), e[0], str(e[1])))
-        return [(p, label) for _, p, label in entries]
+        self._files[split] = [(p, label) for _, p, label in entries]
+        return self._files[split]
+
+    def _declared_shape(self, first: Path) -> tuple[tuple[int, ...], str]:
+        """Each image's shape, and what says so: the size the manifest records, else the
+        first image's header."""
+        from ..png import PngFile
+
+        with PngFile(first) as png_file:
+            shape = _shape_of(png_file.header)
+        basis = f"{first} is {_size(shape)}"
+        options = (self.provenance() or {}).get("options") or {}
+        size = options.get("image_size")
+        if isinstance(size, str) and "x" in size:
+            h, w = (int(v) for v in size.split("x"))
+            shape = (h, w, *shape[2:])
+            basis = f"{MANIFEST} records {_size(shape)}"
+        if math.prod(shape) > MAX_IMAGE_PIXELS * 3:
+            raise SourceError(
+                first,
+                f"is a {_size(shape)} image, more than {MAX_IMAGE_PIXELS:,} pixels",
+                "give images of a dataset's size",
+            )
+        return shape, basis
 
     @contextlib.contextmanager
     def array(self, name: str) -> Iterator[tuple[Member, Iterator[npt.NDArray[Any]]]]:
-        from ..png import read_image
+        from ..png import PngFile
 
         kind, split = name.split("_")
         files = self.files(split)
@@ -207,18 +357,21 @@ class PngDirReader:
             labels = np.array([label for _, label in files], dtype=np.uint8)
             yield Member(name, labels.shape, labels.dtype), iter([labels])
             return
-        first = read_image(files[0][0])
-        member = Member(name, (len(files), *first.shape), np.dtype(np.uint8))
+        shape, basis = self._declared_shape(files[0][0])
+        member = Member(name, (len(files), *shape), np.dtype(np.uint8))
 
         def pieces() -> Iterator[npt.NDArray[Any]]:
             for path, _ in files:
-                image = read_image(path)
-                if image.shape != first.shape:
-                    raise SourceError(
-                        path,
-                        f"is {_size(image)} where {files[0][0]} is {_size(first)}",
-                        "give images of one size (and all gray or all colour)",
-                    )
-                yield image.reshape(-1)
+                with PngFile(path) as png_file:
+                    found = _shape_of(png_file.header)  # from its header, before decoding
+                    if found != shape:
+                        raise SourceError(
+                            path,
+                            f"is {_size(found)} where {basis}",
+                            "give images of one size (and all gray or all colour)",
+                        )
+                    rgb = len(shape) == 3
+                    rows = np.concatenate(list(png_file.canvas_blocks(rgb=rgb)))
+                yield rows.reshape(-1)
 
         yield member, pieces()
