@@ -57,9 +57,9 @@ def is_regular(path: PathLike) -> bool:
         return False
 
 
-def inside(root: Path, path: Path, what: str = "names") -> Path:
+def inside(root: Path, path: Path) -> Path:
     """``path`` when it stays inside the folder ``root`` once links and ``..`` are resolved;
-    a file a source names outside its own folder is refused, never read."""
+    a file a source names or links outside its own folder is refused, never read."""
     try:
         real_root = root.resolve()
         real = path.resolve()
@@ -68,7 +68,7 @@ def inside(root: Path, path: Path, what: str = "names") -> Path:
     if real != real_root and real_root not in real.parents:
         raise SourceError(
             path,
-            f"is outside the source folder {root} ({what} it there)",
+            f"leads outside the source folder {root}",
             "give a folder whose files are all inside it",
         )
     return path
@@ -87,9 +87,9 @@ def plain_name(text: object) -> bool:
     )
 
 
-def relative_inside(root: Path, text: object, where: PathLike, what: str) -> Path:
-    """The path ``text`` (from a file in ``root``: a manifest, ``classes.json``) names:
-    relative, made of plain names, and inside ``root`` once resolved; else refused."""
+def relative_name(text: object, where: PathLike, what: str) -> str:
+    """``text`` when it is a relative path made of plain names (as a manifest lists its
+    files); else refused. Whether links lead out is checked when a reader opens the file."""
     parts = text.split("/") if isinstance(text, str) else []
     if not parts or not all(plain_name(part) for part in parts):
         raise SourceError(
@@ -97,7 +97,7 @@ def relative_inside(root: Path, text: object, where: PathLike, what: str) -> Pat
             f"{what} {text!r} is not a path inside its folder",
             "give relative names inside the folder (no '..', no absolute paths)",
         )
-    return inside(root, root.joinpath(*parts), f"{os.fspath(where)} names")
+    return str(text)
 
 
 def check_size(path: PathLike, what: str, declared: int, present: int, limit: int) -> None:

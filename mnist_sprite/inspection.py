@@ -206,7 +206,7 @@ def inspect_packed(path: PathLike) -> dict[str, Any]:
         if not (file.exists() or file.is_symlink()):
             problems.append(f"its {role} file {file.name} is missing")
             continue
-        inside(folder, file, "leads")
+        inside(folder, file)
         if file_sha256(file) != entry["sha256"]:
             problems.append(f"its {role} file {file.name} is not the one packed (sha256 differs)")
     return {**facts, "path": str(path), "ok": not problems, "problems": problems}

@@ -22,6 +22,7 @@ from .datasets import DATASETS, Dataset
 from .download import expected_digests, recorded_dataset
 from .errors import MnistSpriteError, OptionError, PathLike, SourceError, command
 from .files import file_sha256
+from .formats.base import unlisted
 from .labels import U8, class_counts, read_onehot
 from .outputs import Output
 from .pipeline import (
@@ -415,6 +416,16 @@ def _check_output(
         extra = sorted(set(out.names()) - set(ARRAY_NAMES))
         if extra:
             report.add("output arrays", False, f"unexpected arrays: {', '.join(extra)}")
+        files = (prov or {}).get("files")
+        if path.is_dir() and isinstance(files, list):
+            stray = unlisted(path, [str(f) for f in files])
+            report.add(
+                "folder holds only its files",
+                not stray,
+                f"not in its manifest: {', '.join(stray)}"
+                if stray
+                else f"all {len(files) + 1} files are the ones its manifest lists",
+            )
 
 
 def _check_recorded_sources(report: Report, prov: dict[str, Any], sources: Sources) -> None:

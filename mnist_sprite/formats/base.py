@@ -11,6 +11,7 @@ from __future__ import annotations
 import io
 import json
 import math
+import os
 import re
 from collections.abc import Iterator
 from contextlib import AbstractContextManager
@@ -161,7 +162,7 @@ def read_manifest(folder: Path) -> dict[str, Any] | None:
     """A folder's manifest if this tool wrote it, else None. One that says this tool wrote it
     but holds a field of the wrong type, or a file name outside the folder, is refused."""
     from ..errors import SourceError
-    from ..files import is_regular, open_source, relative_inside
+    from ..files import is_regular, open_source, relative_name
 
     path = folder / MANIFEST
     if not is_regular(path):
@@ -181,7 +182,7 @@ def read_manifest(folder: Path) -> dict[str, Any] | None:
     files = data.get("files")
     if files is not None:
         for name in files:
-            relative_inside(folder, name, path, "its file")
+            relative_name(name, path, "its file")
     arrays = data.get("arrays")
     if arrays is not None and not all(isinstance(a, str) and a.isidentifier() for a in arrays):
         raise SourceError(path, f'its "arrays" {_short(arrays)} are not array names', _MANIFEST_FIX)
@@ -198,6 +199,34 @@ def read_manifest(folder: Path) -> dict[str, Any] | None:
         if not isinstance(source, dict):
             raise SourceError(path, f'its source "{role}" is {_short(source)}', _MANIFEST_FIX)
     return data
+
+
+def unlisted(folder: Path, files: list[str], limit: int = 20) -> list[str]:
+    """Entries under ``folder`` that its manifest's ``files`` do not list (nor hold a listed
+    file), as relative paths, at most ``limit`` of them; links are not followed."""
+    listed = {*files, MANIFEST}
+    parents = {str(Path(f).parent.as_posix()) for f in listed}
+    holders = {p for f in parents for p in _prefixes(f)}
+    found: list[str] = []
+    for top, dirs, names in os.walk(folder):
+        rel = Path(top).relative_to(folder).as_posix()
+        for name in sorted(dirs):
+            path = name if rel == "." else f"{rel}/{name}"
+            if path not in holders:
+                found.append(path + "/")
+        dirs[:] = [d for d in dirs if (d if rel == "." else f"{rel}/{d}") in holders]
+        for name in sorted(names):
+            path = name if rel == "." else f"{rel}/{name}"
+            if path not in listed:
+                found.append(path)
+        if len(found) >= limit:
+            break
+    return found[:limit]
+
+
+def _prefixes(path: str) -> list[str]:
+    parts = [] if path in ("", ".") else path.split("/")
+    return ["/".join(parts[: i + 1]) for i in range(len(parts))]
 
 
 _MANIFEST_FIX = "convert again, or give the folder without its manifest.json"
@@ -225,6 +254,8 @@ def pieces_of(f: Any, member: Member, path: Path) -> Iterator[npt.NDArray[Any]]:
     itemsize = member.dtype.itemsize
     left = member.size * itemsize
     step = max(itemsize, PIECE_BYTES // itemsize * itemsize)
+    if not left:  # an empty array is one empty piece, so a reader always gets one
+        yield np.empty(0, dtype=member.dtype)
     while left:
         data = f.read(min(step, left))
         if not data or len(data) % itemsize:

@@ -138,7 +138,7 @@ def find_files(folder: Path) -> dict[str, Path]:
             kind, split = array.split("_")
             what = "images" if kind == "x" else "labels"
             if name.startswith(f"{_SPLIT_PREFIX[split]}-{what}-idx") and name.endswith("-ubyte"):
-                found.setdefault(array, inside(folder, path, "leads"))
+                found.setdefault(array, inside(folder, path))
     return found
 
 
@@ -198,7 +198,7 @@ class IdxReader:
         self._files = find_files(path)
         # A raw file's .gz copy beside it (torchvision's layout with --compress) must agree.
         self._twins = {
-            name: inside(path, p.with_name(p.name + ".gz"), "leads")
+            name: inside(path, p.with_name(p.name + ".gz"))
             for name, p in self._files.items()
             if p.suffix != ".gz" and is_regular(p.with_name(p.name + ".gz"))
         }

@@ -153,7 +153,7 @@ def _read_classes(path: Path) -> tuple[list[str], list[str]] | None:
     listed = path / CLASSES_FILE
     if not (listed.exists() or listed.is_symlink()):
         return None
-    inside(path, listed, "leads")
+    inside(path, listed)
     with open_source(listed) as f:
         text = f.read(MAX_MANIFEST_BYTES + 1)
     try:
@@ -216,7 +216,7 @@ def _layout(path: Path) -> _Layout:
                 raise SourceError(
                     where, "is not a class folder (pack reads <split>/<class>/*.png)", _FIX
                 )
-            inside(path, where, "leads")
+            inside(path, where)
             found.setdefault(entry.name, where)
             if len(found) > MAX_CLASSES * 2 and listed is None:
                 break
@@ -312,7 +312,7 @@ class PngDirReader:
                 if _is_dir(entry):
                     raise SourceError(p, "is a folder inside a class folder", _FIX)
                 if entry.is_symlink():
-                    inside(self.path, p, "leads")
+                    inside(self.path, p)
                 if not is_regular(p):
                     raise SourceError(p, "is not a regular file", _FIX)
                 if p.suffix.lower() != ".png":
