@@ -40,6 +40,11 @@ class Output:
         listed = getattr(self._reader, "class_names", None)
         return [str(n) for n in listed()] if callable(listed) else None
 
+    def folders(self) -> list[str]:
+        """Folders the output may hold empty (a PNG folder's class folders), relative."""
+        listed = getattr(self._reader, "folders", None)
+        return [str(f) for f in listed()] if callable(listed) else []
+
     def provenance(self) -> dict[str, Any] | None:
         """What convert recorded: the npz comment, or the folder's manifest.json."""
         return self._reader.provenance()

@@ -418,7 +418,7 @@ def _check_output(
             report.add("output arrays", False, f"unexpected arrays: {', '.join(extra)}")
         files = (prov or {}).get("files")
         if path.is_dir() and isinstance(files, list):
-            stray = unlisted(path, [str(f) for f in files])
+            stray = unlisted(path, [str(f) for f in files], out.folders())
             report.add(
                 "folder holds only its files",
                 not stray,

@@ -13,7 +13,7 @@ import json
 import math
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
@@ -201,11 +201,14 @@ def read_manifest(folder: Path) -> dict[str, Any] | None:
     return data
 
 
-def unlisted(folder: Path, files: list[str], limit: int = 20) -> list[str]:
+def unlisted(
+    folder: Path, files: list[str], folders: Sequence[str] = (), limit: int = 20
+) -> list[str]:
     """Entries under ``folder`` that its manifest's ``files`` do not list (nor hold a listed
-    file), as relative paths, at most ``limit`` of them; links are not followed."""
+    file), other than the ``folders`` its format makes, as relative paths, at most ``limit``
+    of them; links are not followed."""
     listed = {*files, MANIFEST}
-    parents = {str(Path(f).parent.as_posix()) for f in listed}
+    parents = {str(Path(f).parent.as_posix()) for f in listed} | set(folders)
     holders = {p for f in parents for p in _prefixes(f)}
     found: list[str] = []
     for top, dirs, names in os.walk(folder):

@@ -194,7 +194,8 @@ def _layout(path: Path) -> _Layout:
     """Every entry of a PNG folder is a split, a class folder, ``classes.json`` or
     ``manifest.json``; anything else is refused, named."""
     top = _entries(path)
-    split_dirs = [e.name for e in top if e.name in SPLITS and _is_dir(e)]
+    present = {e.name for e in top if e.name in SPLITS and _is_dir(e)}
+    split_dirs = [s for s in SPLITS if s in present]
     flat = not split_dirs
     listed = _read_classes(path)
     roots = [path] if flat else [path / s for s in split_dirs]
@@ -293,6 +294,13 @@ class PngDirReader:
 
     def _root(self, split: str) -> Path:
         return self.path if self.flat else self.path / split
+
+    def folders(self) -> list[str]:
+        """Every class folder a split may hold (relative paths), empty ones included: the
+        writer makes them all, so ImageFolder numbers the classes of every split alike."""
+        if self.flat:
+            return list(self._layout.folders)
+        return [f"{s}/{f}" for s in self._layout.splits for f in self._layout.folders]
 
     def provenance(self) -> dict[str, Any] | None:
         return read_manifest(self.path)

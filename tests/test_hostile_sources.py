@@ -1,0 +1,743 @@
+"""Hostile sources for pack, inspect and verify: every one is refused in one ``error:`` line,
+exit 1, within a timeout and a memory limit, reading nothing outside the source.
+
+Made here from small arrays: FIFOs where files should be (a reader that opens one would hang:
+each command runs in a subprocess with a timeout), headers that declare more than the file
+holds (each command runs under an address-space limit a little above the interpreter's
+own), names and links that lead out of the source to a sentinel folder (whose files must stay
+unread: no output is written from them), and folders with entries pack would have skipped.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import os
+import resource
+import struct
+import subprocess
+import sys
+import zipfile
+import zlib
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import numpy.lib.format as npformat
+import png
+import pytest
+from click.testing import CliRunner
+
+from mnist_sprite.cli import cli
+from mnist_sprite.errors import SourceError
+from mnist_sprite.labels import class_ids, id_blocks
+from tests import pngkit
+
+TIMEOUT = 60  # far above what any case takes; a hang is what it catches
+HEADROOM_MB = 300
+SIDE = 4
+RNG = np.random.default_rng(18)
+X = RNG.integers(0, 256, (6, SIDE, SIDE), dtype=np.uint8)
+Y = np.array([0, 1, 2, 0, 1, 2], np.uint8)
+SENTINEL_VALUE = 0xAB  # every pixel outside the source: must never reach an output
+
+
+def _vm_peak_mb() -> int:
+    """The address space the CLI's interpreter takes before it reads anything."""
+    code = (
+        "import mnist_sprite.cli, mnist_sprite.pack, mnist_sprite.inspection, png;"
+        "print([l for l in open('/proc/self/status') if l.startswith('VmPeak')][0].split()[1])"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, check=True, text=True)
+    return int(out.stdout) // 1024
+
+
+BASELINE_MB = _vm_peak_mb() if Path("/proc/self/status").exists() else None
+
+
+def _limit() -> None:
+    assert BASELINE_MB is not None
+    limit = (BASELINE_MB + HEADROOM_MB) << 20
+    resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+
+
+def run(*args: str, bounded: bool = False, hangs: bool = False) -> tuple[int, str, str]:
+    """The CLI: in this process, or (``hangs``: a case that hangs when a reader regresses)
+    in a subprocess killed after TIMEOUT, or (``bounded``) a subprocess under an
+    address-space limit of the interpreter's own plus HEADROOM_MB."""
+    if not (bounded or hangs):
+        result = CliRunner().invoke(cli, list(args))
+        return result.exit_code, result.stdout, result.stderr
+    if bounded and BASELINE_MB is None:
+        pytest.skip("no /proc/self/status to measure the interpreter's address space")
+    env = {**os.environ, "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"}
+    proc = subprocess.run(
+        [sys.executable, "-m", "mnist_sprite", *args],
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT,
+        env=env,
+        preexec_fn=_limit if bounded else None,
+        check=False,
+    )
+    return proc.returncode, proc.stdout, proc.stderr
+
+
+def one_error(result: tuple[int, str, str], *expected: str, code: int = 1) -> str:
+    rc, _, stderr = result
+    lines = stderr.splitlines()
+    assert rc == code, stderr
+    assert len(lines) == 1 and lines[0].startswith("error: "), stderr
+    assert "internal error" not in stderr and "Traceback" not in stderr, stderr
+    for text in expected:
+        assert text in lines[0], lines[0]
+    return lines[0]
+
+
+def refused(command: str, result: tuple[int, str, str], *expected: str) -> None:
+    """inspect and pack refuse in one error line; verify may instead fail a check (exit 1,
+    its report on stdout) naming the same problem."""
+    rc, stdout, stderr = result
+    if command != "verify" or stderr:
+        one_error(result, *expected)
+        return
+    assert rc == 1 and "Traceback" not in stderr and "internal error" not in stdout, stdout
+    fails = [line for line in stdout.splitlines() if line.startswith("FAIL")]
+    assert any(all(text in line for text in expected) for line in fails), stdout
+
+
+def npz(path: Path, **arrays: np.ndarray) -> Path:
+    np.savez(path, **arrays)  # type: ignore[arg-type]
+    return path
+
+
+def idx_file(path: Path, dims: tuple[int, ...], data: bytes = b"") -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(bytes((0, 0, 8, len(dims))) + struct.pack(f">{len(dims)}I", *dims) + data)
+
+
+def idx_folder(folder: Path, images: tuple[int, ...] = (6, SIDE, SIDE)) -> Path:
+    data = bytes(int(np.prod(images))) if len(images) == 3 and images[0] < 100 else b""
+    idx_file(folder / "train-images-idx3-ubyte", images, data)
+    idx_file(folder / "train-labels-idx1-ubyte", (6,), bytes(Y))
+    idx_file(folder / "t10k-images-idx3-ubyte", (2, SIDE, SIDE), bytes(2 * SIDE * SIDE))
+    idx_file(folder / "t10k-labels-idx1-ubyte", (2,), bytes(Y[:2]))
+    return folder
+
+
+def write_png(path: Path, image: np.ndarray) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "wb") as f:
+        png.Writer(image.shape[1], image.shape[0], greyscale=True).write(f, image.tolist())
+
+
+def png_folder(root: Path, x: np.ndarray = X, y: np.ndarray = Y) -> Path:
+    for i, (image, label) in enumerate(zip(x, y, strict=True)):
+        write_png(root / "train" / str(label) / f"{i}.png", image)
+    write_png(root / "test" / "0" / "0.png", x[0])
+    return root
+
+
+def huge_png(path: Path, side: int) -> None:
+    """A ``side`` x ``side`` gray PNG of zeros, compressed a row at a time (a few kB)."""
+    z = zlib.compressobj(9)
+    row = bytes(side + 1)
+    body = b"".join(z.compress(row) for _ in range(side)) + z.flush()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(
+        pngkit.SIGNATURE
+        + pngkit.ihdr(side, side)
+        + pngkit.chunk(b"IDAT", body)
+        + pngkit.chunk(b"IEND", b"")
+    )
+
+
+def digest_tree(folder: Path) -> str:
+    h = hashlib.sha256()
+    for p in sorted(folder.rglob("*")):
+        h.update(str(p.relative_to(folder)).encode())
+        if p.is_file():
+            h.update(p.read_bytes())
+    return h.hexdigest()
+
+
+# -- FIFOs: refused by stat, never opened (an open would block for ever) ------------------
+
+
+def _fifo_npz(tmp: Path) -> Path:
+    os.mkfifo(tmp / "src.npz")
+    return tmp / "src.npz"
+
+
+def _fifo_npy_member(tmp: Path) -> Path:
+    folder = tmp / "npy"
+    folder.mkdir()
+    np.save(folder / "x_train.npy", X)
+    os.mkfifo(folder / "y_train.npy")
+    return folder
+
+
+def _fifo_in_idx_manifest(tmp: Path) -> Path:
+    folder = idx_folder(tmp / "idx")
+    (folder / "train-images-idx3-ubyte").unlink()
+    os.mkfifo(folder / "train-images-idx3-ubyte")
+    files = sorted(p.name for p in folder.iterdir())
+    manifest = {"tool": "mnist-sprite", "format": "idx", "files": files}
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+    return folder
+
+
+def _fifo_png(tmp: Path) -> Path:
+    root = png_folder(tmp / "pngs")
+    os.mkfifo(root / "train" / "1" / "x.png")
+    return root
+
+
+def _fifo_manifest(tmp: Path) -> Path:
+    folder = tmp / "npy"
+    folder.mkdir()
+    np.save(folder / "x_train.npy", X)
+    np.save(folder / "y_train.npy", Y)
+    os.mkfifo(folder / "manifest.json")
+    return folder
+
+
+FIFOS: dict[str, Callable[[Path], Path]] = {
+    "src.npz": _fifo_npz,
+    "npy member": _fifo_npy_member,
+    "named by an IDX manifest": _fifo_in_idx_manifest,
+    "x.png in a class folder": _fifo_png,
+}
+
+
+@pytest.mark.parametrize("command", ["inspect", "pack", "verify"])
+@pytest.mark.parametrize("case", sorted(FIFOS))
+def test_a_fifo_is_refused_not_opened(tmp_path: Path, case: str, command: str) -> None:
+    source = FIFOS[case](tmp_path)
+    args = {
+        "inspect": ["inspect", str(source)],
+        "pack": ["pack", str(source), "--out", str(tmp_path / "out")],
+        "verify": ["verify", str(source), "--dataset", "sample"],
+    }[command]
+    refused(command, run(*args, hangs=True), "is not a regular file")
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_fifo_manifest_is_not_opened(tmp_path: Path) -> None:
+    source = _fifo_manifest(tmp_path)
+    rc, stdout, stderr = run("inspect", str(source), "--json", hangs=True)
+    assert rc == 0 and json.loads(stdout)["provenance"] is None, stderr
+
+
+# -- headers that declare more than is there: refused before anything is allocated ----------
+
+
+def _npy_header(shape: tuple[int, ...], descr: str = "|u1") -> bytes:
+    buf = io.BytesIO()
+    npformat.write_array_header_1_0(buf, {"descr": descr, "fortran_order": False, "shape": shape})
+    return buf.getvalue()
+
+
+def _npz_of_headers(path: Path, shape: tuple[int, ...]) -> Path:
+    with zipfile.ZipFile(path, "w") as z:
+        z.writestr("x_train.npy", _npy_header(shape))
+        z.writestr("y_train.npy", _npy_header((shape[0],)))
+    return path
+
+
+BOMBS: dict[str, tuple[Callable[[Path], Path], str]] = {
+    # (2^32 - 1) * 641 * 6700417 = 2^64 - 1: int64 made it -1, and read(-1) read everything.
+    "IDX dims whose product overflows int64": (
+        lambda t: idx_folder(t / "idx", (2**32 - 1, 641, 6700417)),
+        "declares 18,446,744,073,709,551,615 bytes",
+    ),
+    # 2^22 * 2^21 * 2^21 = 2^64: int64 made it 0, and inspect printed the digest of nothing.
+    "IDX dims whose product wraps to zero": (
+        lambda t: idx_folder(t / "idx", (4194304, 2097152, 2097152)),
+        "declares 18,446,744,073,709,551,616 bytes",
+    ),
+    "IDX header larger than its file": (
+        lambda t: idx_folder(t / "idx", (600, 100, 100)),
+        "(600, 100, 100) declares 6,000,000 bytes but the file can hold at most 0",
+    ),
+    "npz shape (2, 2^40, 2^40)": (
+        lambda t: _npz_of_headers(t / "h.npz", (2, 2**40, 2**40)),
+        "x_train of shape (2, 1099511627776, 1099511627776) declares",
+    ),
+    "npz member declaring more than it stores": (
+        lambda t: _npz_of_headers(t / "h.npz", (1000, 28, 28)),
+        "x_train of shape (1000, 28, 28) declares 784,000 bytes but the file can hold at most 0",
+    ),
+    "a 10000x10000 PNG as the first image of a class folder": (
+        lambda t: _png_folder_with_huge(t, "0", "-.png"),  # sorts first
+        "is a 10000x10000 gray image, more than 16,777,216 pixels",
+    ),
+    "a 10000x10000 PNG among 4x4 images": (
+        lambda t: _png_folder_with_huge(t, "1", "9.png"),
+        "is 10000x10000 gray where",
+    ),
+}
+
+
+def _png_folder_with_huge(tmp: Path, folder: str, name: str) -> Path:
+    root = png_folder(tmp / "pngs")
+    huge_png(root / "train" / folder / name, 10_000)
+    return root
+
+
+@pytest.mark.parametrize("command", ["inspect", "pack"])
+@pytest.mark.parametrize("case", sorted(BOMBS))
+def test_impossible_sizes_are_refused_in_bounded_memory(
+    tmp_path: Path, case: str, command: str
+) -> None:
+    make, message = BOMBS[case]
+    source = make(tmp_path)
+    out = tmp_path / "out"
+    args = (
+        ["inspect", str(source)]
+        if command == "inspect"
+        else ["pack", str(source), "--out", str(out)]
+    )
+    one_error(run(*args, bounded=True), message)
+    assert not out.exists()
+
+
+def test_a_deflate_bomb_member_is_refused_from_its_sizes(tmp_path: Path) -> None:
+    """A member that declares more than deflate can make of its stored bytes."""
+    path = npz(tmp_path / "b.npz", x_train=X, y_train=Y)
+    data = bytearray(path.read_bytes())
+    z = zipfile.ZipFile(path)
+    info = z.getinfo("x_train.npy")
+    z.close()
+    # Patch the declared size (central directory) to far more than 1032 x the stored bytes.
+    at = data.find(b"PK\x01\x02")
+    while at >= 0:
+        name_len = int.from_bytes(data[at + 28 : at + 30], "little")
+        if data[at + 46 : at + 46 + name_len] == b"x_train.npy":
+            data[at + 24 : at + 28] = (info.compress_size * 5000).to_bytes(4, "little")
+        at = data.find(b"PK\x01\x02", at + 4)
+    path.write_bytes(bytes(data))
+    one_error(run("inspect", str(path), bounded=True), "x_train declares", "can hold at most")
+
+
+# -- names and links that lead out of the source: refused, the outside never read ----------
+
+
+@pytest.fixture
+def sentinel(tmp_path: Path) -> Path:
+    """A folder beside the source holding images and IDX files of SENTINEL_VALUE pixels."""
+    folder = tmp_path / "elsewhere"
+    image = np.full((SIDE, SIDE), SENTINEL_VALUE, np.uint8)
+    for i in range(3):
+        write_png(folder / "7" / f"{i}.png", image)
+    idx_file(folder / "train-images-idx3-ubyte", (6, SIDE, SIDE), bytes([SENTINEL_VALUE]) * 96)
+    np.save(folder / "x_train.npy", np.full((6, SIDE, SIDE), SENTINEL_VALUE, np.uint8))
+    (folder / "secret").write_bytes(b"not yours")
+    return folder
+
+
+def _escape_idx_manifest(tmp: Path, elsewhere: Path) -> Path:
+    folder = idx_folder(tmp / "src" / "idx")
+    files = [
+        f"../../{elsewhere.name}/train-images-idx3-ubyte",
+        "train-labels-idx1-ubyte",
+        "t10k-images-idx3-ubyte",
+        "t10k-labels-idx1-ubyte",
+    ]
+    manifest = {"tool": "mnist-sprite", "format": "idx", "files": files}
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+    return folder
+
+
+def _escape_classes_json(folders: list[str]) -> Callable[[Path, Path], Path]:
+    def make(tmp: Path, elsewhere: Path) -> Path:
+        root = png_folder(tmp / "src" / "pngs")
+        listed = {"classes": [str(i) for i in range(len(folders))], "folders": folders}
+        (root / "classes.json").write_text(json.dumps(listed))
+        return root
+
+    return make
+
+
+def _escape_linked_class_folder(tmp: Path, elsewhere: Path) -> Path:
+    root = png_folder(tmp / "src" / "pngs")
+    (root / "train" / "7").symlink_to(elsewhere / "7")
+    return root
+
+
+def _escape_linked_npy(tmp: Path, elsewhere: Path) -> Path:
+    folder = tmp / "src" / "npy"
+    folder.mkdir(parents=True)
+    np.save(folder / "y_train.npy", Y)
+    (folder / "x_train.npy").symlink_to(elsewhere / "x_train.npy")
+    return folder
+
+
+def _escape_linked_idx(tmp: Path, elsewhere: Path) -> Path:
+    folder = idx_folder(tmp / "src" / "idx")
+    (folder / "train-images-idx3-ubyte").unlink()
+    (folder / "train-images-idx3-ubyte").symlink_to(elsewhere / "train-images-idx3-ubyte")
+    return folder
+
+
+ESCAPES: dict[str, tuple[Callable[[Path, Path], Path], str]] = {
+    "IDX manifest naming ../../elsewhere": (_escape_idx_manifest, "is not a path inside"),
+    "classes.json folder ..": (_escape_classes_json(["0", "1", ".."]), "is not a folder name"),
+    "classes.json folder ../../elsewhere/7": (
+        _escape_classes_json(["0", "1", "../../elsewhere/7"]),
+        "is not a folder name",
+    ),
+    "class folder linked outside": (_escape_linked_class_folder, "leads outside"),
+    "npy member linked outside": (_escape_linked_npy, "leads outside"),
+    "IDX file linked outside": (_escape_linked_idx, "leads outside"),
+}
+
+
+@pytest.mark.parametrize("command", ["inspect", "pack", "verify"])
+@pytest.mark.parametrize("case", sorted(ESCAPES))
+def test_a_path_out_of_the_source_is_refused(
+    tmp_path: Path, sentinel: Path, case: str, command: str
+) -> None:
+    make, message = ESCAPES[case]
+    source = make(tmp_path, sentinel)
+    before = digest_tree(sentinel)
+    out = tmp_path / "out"
+    args = {
+        "inspect": ["inspect", str(source), "--json"],
+        "pack": ["pack", str(source), "--out", str(out)],
+        "verify": ["verify", str(source), "--dataset", "sample"],
+    }[command]
+    refused(command, run(*args), message)
+    assert not out.exists()  # nothing was written from what is outside
+    assert digest_tree(sentinel) == before
+
+
+def test_packed_json_naming_a_file_outside_is_not_hashed(tmp_path: Path, sentinel: Path) -> None:
+    source = npz(tmp_path / "in.npz", x_train=X, y_train=Y)
+    rc, _, stderr = run("pack", str(source), "--out", str(tmp_path / "p"), "-q")
+    assert rc == 0, stderr
+    packed = tmp_path / "p" / "data.json"
+    facts = json.loads(packed.read_text())
+    facts["files"]["labels"]["name"] = "../elsewhere/secret"
+    facts["files"]["labels"]["sha256"] = hashlib.sha256(b"not yours").hexdigest()
+    packed.write_text(json.dumps(facts))
+    for command in ("inspect", "verify"):
+        one_error(run(command, str(packed)), 'its "files.labels.name" is "../elsewhere/secret"')
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("images", "900"), ("classes", None), ("class_names", 3), ("files", []), ("channels", True)],
+)
+def test_packed_json_of_wrong_types_is_one_line(tmp_path: Path, field: str, value: object) -> None:
+    source = npz(tmp_path / "in.npz", x_train=X, y_train=Y)
+    assert run("pack", str(source), "--out", str(tmp_path / "p"), "-q")[0] == 0
+    packed = tmp_path / "p" / "data.json"
+    facts = json.loads(packed.read_text())
+    facts[field] = value
+    packed.write_text(json.dumps(facts))
+    one_error(run("inspect", str(packed)), f'its "{field}" is {json.dumps(value)}')
+
+
+# -- nothing skipped in silence: every entry of a PNG folder is packed or named ---------------
+
+
+def _with(change: Callable[[Path], object]) -> Callable[[Path], Path]:
+    def make(tmp: Path) -> Path:
+        root = png_folder(tmp / "pngs")
+        change(root)
+        return root
+
+    return make
+
+
+def _classes(root: Path, folders: list[str]) -> None:
+    listed = {"classes": [f"c{f}" for f in folders], "folders": folders}
+    (root / "classes.json").write_text(json.dumps(listed))
+
+
+SKIPPED: dict[str, tuple[Callable[[Path], Path], str, str]] = {
+    "a JPEG in a class folder": (
+        _with(lambda r: (r / "train" / "1" / "photo.jpg").write_bytes(b"\xff\xd8\xff\xe0")),
+        "train/1/photo.jpg",
+        "pack reads PNG images only",
+    ),
+    "a folder inside a class folder": (
+        _with(lambda r: write_png(r / "train" / "2" / "more" / "img9.png", X[0])),
+        "train/2/more",
+        "is a folder inside a class folder",
+    ),
+    "a stray folder beside train/": (
+        _with(lambda r: (r / "extra").mkdir()),
+        "pngs/extra",
+        "is not a split folder",
+    ),
+    "a stray file in a split": (
+        _with(lambda r: (r / "train" / "notes.txt").write_text("hi")),
+        "train/notes.txt",
+        "is not a class folder",
+    ),
+    "a class folder classes.json does not list": (
+        _with(
+            lambda r: (_classes(r, ["0", "1", "2"]), write_png(r / "train" / "10" / "7.png", X[0]))
+        ),
+        "train/10",
+        "is a folder that classes.json does not list",
+    ),
+    "classes.json naming folder 0 twice": (
+        _with(lambda r: _classes(r, ["0", "0", "2"])),
+        "classes.json",
+        "lists folder '0' twice",
+    ),
+    "a class folder 300": (
+        _with(lambda r: write_png(r / "train" / "300" / "1.png", X[0])),
+        "train/300",
+        "class ids go from 0 to 254",
+    ),
+    "300 class folders": (
+        _with(lambda r: [(r / "train" / f"c{i:03d}").mkdir() for i in range(300)]),
+        "pngs",
+        "class folders; a label row holds at most 255 classes",
+    ),
+}
+
+
+@pytest.mark.parametrize("command", ["inspect", "pack"])
+@pytest.mark.parametrize("case", sorted(SKIPPED))
+def test_every_entry_of_a_png_folder_is_read_or_named(
+    tmp_path: Path, case: str, command: str
+) -> None:
+    make, named, message = SKIPPED[case]
+    root = make(tmp_path)
+    out = tmp_path / "out"
+    args = (
+        ["inspect", str(root)] if command == "inspect" else ["pack", str(root), "--out", str(out)]
+    )
+    line = one_error(run(*args), message)
+    assert named in line
+    assert not out.exists()
+
+
+def test_100000_empty_class_folders_are_refused_cleanly(tmp_path: Path) -> None:
+    root = png_folder(tmp_path / "pngs")
+    for i in range(100_000):
+        (root / "train" / f"e{i}").mkdir()
+    for args in (["inspect", str(root)], ["pack", str(root), "--out", str(tmp_path / "out")]):
+        one_error(run(*args), f"{root}: holds", "or more class folders")
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_class_folder_named_by_a_superscript_is_a_name_not_a_number(tmp_path: Path) -> None:
+    root = png_folder(tmp_path / "pngs")
+    write_png(root / "train" / "²" / "9.png", X[1])
+    rc, stdout, stderr = run("inspect", str(root), "--json")
+    assert rc == 0, stderr
+    assert json.loads(stdout)["classes"][:4] == ["0", "1", "2", "3"] or stdout
+
+
+def test_png_folder_reads_exactly_its_images_and_class_ids(tmp_path: Path) -> None:
+    from mnist_sprite.outputs import Output
+
+    root = png_folder(tmp_path / "pngs")
+    with Output(root) as out:
+        assert out.names() == ["x_train", "y_train", "x_test", "y_test"]
+        x = out.rows("x_train", 0, 6)
+        y = out.rows("y_train", 0, 6)
+    order = sorted(range(6), key=lambda i: (len(str(i)), str(i)))
+    assert np.array_equal(x, X[order]) and np.array_equal(y, Y[order])
+
+
+@pytest.mark.parametrize("fmt", ["npy", "idx", "png-dir"])
+@pytest.mark.parametrize("extra", ["file", "folder"])
+def test_verify_of_a_folder_output_fails_on_what_its_manifest_does_not_list(
+    tmp_path: Path, fmt: str, extra: str
+) -> None:
+    out = tmp_path / "o"
+    rc, _, stderr = run("convert", "--dataset", "sample", "--format", fmt, "--out", str(out), "-q")
+    assert rc == 0, stderr
+    assert run("verify", str(out), "--dataset", "sample")[0] == 0
+    if extra == "file":
+        (out / "notes.txt").write_text("added by hand")
+    else:
+        (out / "added").mkdir()
+    rc, stdout, stderr = run("verify", str(out), "--dataset", "sample")
+    assert rc == 1
+    assert "not in its manifest" in stdout + stderr or "is not a split folder" in stderr
+
+
+# -- manifests, dtypes and zips a reader cannot take: one line, never an internal error -------
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "message"),
+    [
+        ("arrays", "x", 'its "arrays" is "x"'),
+        ("arrays", 5, 'its "arrays" is 5'),
+        ("files", ["../../x"], "is not a path inside its folder"),
+        ("options.image_size", "2x", 'its "image_size" "2x" is not HxW'),
+        ("options", "fast", 'its "options" is "fast"'),
+    ],
+)
+def test_a_manifest_of_wrong_types_is_one_line(
+    tmp_path: Path, key: str, value: object, message: str
+) -> None:
+    out = tmp_path / "o"
+    assert run("convert", "--dataset", "sample", "--format", "npy", "--out", str(out), "-q")[0] == 0
+    manifest = json.loads((out / "manifest.json").read_text())
+    if key.startswith("options."):
+        manifest["options"][key.split(".")[1]] = value
+    else:
+        manifest[key] = value
+    (out / "manifest.json").write_text(json.dumps(manifest))
+    one_error(run("inspect", str(out)), message)
+    one_error(run("verify", str(out), "--dataset", "sample"), message)
+    one_error(run("pack", str(out), "--out", str(tmp_path / "p")), message)
+    force = ["convert", "--dataset", "sample", "--format", "npy", "--out", str(out), "--force"]
+    one_error(run(*force), message)
+    assert json.loads((out / "manifest.json").read_text()) == manifest  # left as it was
+
+
+def test_a_recorded_option_no_run_can_have_is_a_source_error(tmp_path: Path) -> None:
+    out = tmp_path / "o"
+    assert run("convert", "--dataset", "sample", "--format", "npy", "--out", str(out), "-q")[0] == 0
+    manifest = json.loads((out / "manifest.json").read_text())
+    manifest["options"]["dtype"] = "nonsense"
+    (out / "manifest.json").write_text(json.dumps(manifest))
+    one_error(run("verify", str(out), "--dataset", "sample"), "records options no run can have")
+
+
+@pytest.mark.parametrize(
+    ("values", "shown"),
+    [
+        (np.zeros((2, 2), np.complex128), "complex128"),
+        (np.array(["a", "b"]), "<U1"),
+        (np.array(["2020-01-01"], "datetime64[D]"), "datetime64[D]"),
+        (np.zeros(2, [("a", "u1"), ("b", "f4")]), "[('a', 'u1'), ('b', '<f4')]"),
+    ],
+)
+def test_arrays_that_are_not_numbers_are_one_line(
+    tmp_path: Path, values: np.ndarray, shown: str
+) -> None:
+    source = npz(tmp_path / "in.npz", x_train=values, y_train=Y)
+    for args in (["inspect", str(source)], ["pack", str(source), "--out", str(tmp_path / "p")]):
+        one_error(run(*args), f"array x_train holds {shown}", "not numbers")
+
+
+def _patched_zip(path: Path, local: int, central: int, value: Callable[[int], int]) -> None:
+    data = bytearray(path.read_bytes())
+    for sig, offset in ((b"PK\x03\x04", local), (b"PK\x01\x02", central)):
+        at = data.find(sig)
+        while at >= 0:
+            old = int.from_bytes(data[at + offset : at + offset + 2], "little")
+            data[at + offset : at + offset + 2] = value(old).to_bytes(2, "little")
+            at = data.find(sig, at + 4)
+    path.write_bytes(bytes(data))
+
+
+@pytest.mark.parametrize(
+    ("patch", "message"),
+    [
+        ((6, 8, lambda flags: flags | 1), "array x_train is encrypted"),
+        ((8, 10, lambda _: 99), "uses zip compression method 99"),
+    ],
+)
+def test_zip_members_it_cannot_read_are_one_line(
+    tmp_path: Path, patch: tuple[int, int, Callable[[int], int]], message: str
+) -> None:
+    source = npz(tmp_path / "in.npz", x_train=X, y_train=Y)
+    _patched_zip(source, *patch)
+    for command in ("inspect", "pack"):
+        args = [command, str(source)] + (
+            ["--out", str(tmp_path / "p")] if command == "pack" else []
+        )
+        one_error(run(*args), message)
+
+
+def test_empty_and_missing_splits_are_read(tmp_path: Path) -> None:
+    only_train = npz(tmp_path / "a.npz", x_train=X, y_train=Y)
+    empty_test = npz(tmp_path / "b.npz", x_train=X, y_train=Y, x_test=X[:0], y_test=Y[:0])
+    for source in (only_train, empty_test):
+        rc, stdout, stderr = run("inspect", str(source), "--json")
+        assert rc == 0, stderr
+        arrays = json.loads(stdout)["arrays"]
+        assert arrays["x_train"]["shape"] == [6, SIDE, SIDE]
+        rc, _, stderr = run("pack", str(source), "--out", str(tmp_path / source.stem), "-q")
+        assert rc == 0, stderr
+
+
+def test_a_file_name_holding_a_newline_is_one_error_line(tmp_path: Path) -> None:
+    path = tmp_path / "two\nlines.npz"
+    path.write_bytes(b"not a zip")
+    line = one_error(run("inspect", str(path)))
+    assert "two\\nlines.npz" in line
+
+
+# -- labels are exactly class ids ------------------------------------------------------------
+
+
+def _onehot(dtype: str) -> np.ndarray:
+    return np.eye(10, dtype=dtype)[Y]
+
+
+def _wrapped() -> np.ndarray:
+    y = _onehot("int16")
+    y[1] = 0
+    y[1, 0] = -255  # as uint8 this wraps to 1: must not pass for class 0
+    return y
+
+
+def _half() -> np.ndarray:
+    y = _onehot("float64")
+    y[0, 5] = 0.5
+    return y
+
+
+def _nan_ids() -> np.ndarray:
+    y = Y.astype(np.float32)
+    y[2] = np.nan
+    return y
+
+
+LABELS_REFUSED: dict[str, tuple[Callable[[], np.ndarray], str]] = {
+    "int16 one-hot row with -255": (_wrapped, "y_train row 1 is not one-hot (element 0 is -255)"),
+    "a 0.5 in a one-hot row": (_half, "y_train row 0 is not one-hot (element 5 is 0.5)"),
+    "two ones in a row": (lambda: _onehot("uint8") + np.eye(10, k=1, dtype=np.uint8)[Y], "2 ones"),
+    "shape (6, 10, 1)": (lambda: _onehot("uint8")[:, :, None], "has shape (6, 10, 1)"),
+    "NaN class id": (_nan_ids, "y_train row 2 is nan, not a class id 0 to 9"),
+    "class id 10 of 10": (lambda: np.array([0, 10]), "y_train row 1 is 10, not a class id 0 to 9"),
+    "negative class id": (lambda: np.array([0, -1]), "y_train row 1 is -1"),
+    "fractional class id": (lambda: np.array([0.0, 1.5]), "y_train row 1 is 1.5"),
+    "strings": (lambda: np.array(["1", "2"]), "holds <U1 values"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(LABELS_REFUSED))
+def test_labels_that_are_not_exactly_class_ids_are_refused(case: str) -> None:
+    make, message = LABELS_REFUSED[case]
+    with pytest.raises(SourceError) as info:
+        class_ids(make(), "y_train", "in.npz", 10)
+    assert message in str(info.value) and str(info.value).startswith("in.npz: ")
+
+
+@pytest.mark.parametrize(
+    "labels",
+    [Y, Y.astype(np.int64), Y[:, None], Y.astype(np.float32), _onehot("uint8"),
+     _onehot("float32"), _onehot("bool"), _onehot("int16")],
+    ids=["uint8", "int64", "keras (n, 1)", "float ids", "one-hot", "float one-hot",
+         "bool one-hot", "int16 one-hot"],
+)  # fmt: skip
+def test_exact_class_ids_are_accepted(labels: np.ndarray) -> None:
+    ids = class_ids(labels, "y_train", "in.npz", 10)
+    assert ids.dtype == np.uint8 and np.array_equal(ids, Y)
+
+
+def test_class_ids_stream_in_blocks_and_count_rows_across_them() -> None:
+    y = np.eye(10, dtype=np.float32)[np.arange(1000) % 10]
+    pieces = [y.reshape(-1)[i : i + 37] for i in range(0, y.size, 37)]  # cut inside rows
+    ids = np.concatenate(list(id_blocks("y_train", y.shape, iter(pieces), "in.npz", 10)))
+    assert np.array_equal(ids, np.arange(1000) % 10)
+    y[777, 3] = 2
+    pieces = [y.reshape(-1)[i : i + 37] for i in range(0, y.size, 37)]
+    with pytest.raises(SourceError, match="y_train row 777 is not one-hot"):
+        list(id_blocks("y_train", y.shape, iter(pieces), "in.npz", 10))
