@@ -161,11 +161,18 @@ def sniff(head: bytes) -> str | None:
     return None
 
 
+_JSON_BYTES = 16 << 20
+
+
 def read_json(path: Path) -> dict[str, Any]:
-    """A small JSON record; empty when it is missing, unreadable or not an object."""
+    """A small JSON record; empty when it is missing, unreadable, not a regular file or not
+    an object."""
+    if not is_regular(path):
+        return {}
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        with open_source(path) as f:
+            data = json.loads(f.read(_JSON_BYTES + 1)[:_JSON_BYTES].decode("utf-8"))
+    except (OSError, ValueError, SourceError):
         return {}
     return data if isinstance(data, dict) else {}
 

@@ -190,8 +190,11 @@ def packed_facts(path: PathLike) -> dict[str, Any]:
         size = entry.get("bytes")
         if isinstance(size, bool) or not isinstance(size, int):
             raise bad(f"files.{role}.bytes", size, "a whole number")
-    if not isinstance(facts.get("provenance", {}), dict):
-        raise bad("provenance", facts.get("provenance"), "an object")
+    provenance = facts.get("provenance", {})
+    if not isinstance(provenance, dict):
+        raise bad("provenance", provenance, "an object")
+    if not isinstance(provenance.get("options", {}), dict):
+        raise bad("provenance.options", provenance.get("options"), "an object")
     return facts
 
 

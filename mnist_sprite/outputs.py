@@ -7,6 +7,7 @@ Inspecting or verifying a 200 MB array never holds it whole: each format's reade
 from __future__ import annotations
 
 import contextlib
+import math
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -62,7 +63,7 @@ class Output:
     def rows(self, name: str, lo: int, hi: int) -> npt.NDArray[Any]:
         """Rows ``lo .. hi`` of an array, reading no further than row ``hi``."""
         with self.array(name) as (member, pieces):
-            per_row = int(np.prod(member.shape[1:], dtype=np.int64))
+            per_row = math.prod(member.shape[1:])
             first, last = lo * per_row, hi * per_row
             parts, pos = [], 0
             for piece in pieces:

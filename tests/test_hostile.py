@@ -446,7 +446,7 @@ def test_truncated_npy_member_is_reported(good: Sprite, tmp_path: Path) -> None:
     x = out / "x_train.npy"
     x.write_bytes(x.read_bytes()[:-7])
     code, stdout, stderr = invoke(["inspect", str(out)])
-    assert_one_error(code, stdout, stderr, out, "array x_train is truncated")
+    assert_one_error(code, stdout, stderr, x, "array x_train is truncated")
     result = CliRunner().invoke(cli, ["verify", str(out), *good.args()])
     assert result.exit_code == 1
     assert f"FAIL  x_train: {out}: array x_train is truncated" in result.stdout  # names the file

@@ -267,7 +267,7 @@ BOMBS: dict[str, tuple[Callable[[Path], Path], str]] = {
     ),
     "npz member declaring more than it stores": (
         lambda t: _npz_of_headers(t / "h.npz", (1000, 28, 28)),
-        "x_train of shape (1000, 28, 28) declares 784,000 bytes but the file can hold at most 0",
+        "x_train is truncated: its header declares 784,000 bytes of values ((1000, 28, 28) uint8)",
     ),
     "a 10000x10000 PNG as the first image of a class folder": (
         lambda t: _png_folder_with_huge(t, "0", "-.png"),  # sorts first

@@ -109,12 +109,14 @@ def read_npy_header(f: IO[bytes], name: str, path: Path, present: int) -> Member
     if fortran or dtype.hasobject:
         raise SourceError(path, f"array {name} is not a plain C-order array", "convert again")
     member = Member(name, tuple(int(n) for n in shape), dtype)
-    check_member(member, path, present - start)
-    if member.nbytes != present - start:
+    check_member(member, path, MAX_ARRAY_BYTES)  # numbers, and not beyond the limit
+    have, want = present - start, member.nbytes
+    if want != have:
+        what = "is truncated" if want > have else "has data after its values"
         raise SourceError(
             path,
-            f"array {name} holds {present - start:,} bytes of values but its header declares "
-            f"{member.nbytes:,} ({member.shape} {member.dtype})",
+            f"array {name} {what}: its header declares {want:,} bytes of values "
+            f"({member.shape} {member.dtype}), the file holds {have:,}",
             "convert again",
         )
     return member
