@@ -64,6 +64,8 @@ class Output:
         """Rows ``lo .. hi`` of an array, reading no further than row ``hi``."""
         with self.array(name) as (member, pieces):
             per_row = math.prod(member.shape[1:])
+            if per_row == 0:  # rows of no values: nothing to read
+                return np.empty((hi - lo, *member.shape[1:]), dtype=member.dtype)
             first, last = lo * per_row, hi * per_row
             parts, pos = [], 0
             for piece in pieces:
