@@ -30,8 +30,6 @@ import pytest
 from click.testing import CliRunner
 
 from mnist_sprite.cli import cli
-from mnist_sprite.errors import SourceError
-from mnist_sprite.labels import class_ids, id_blocks
 from tests import pngkit
 
 TIMEOUT = 60  # far above what any case takes; a hang is what it catches
@@ -673,7 +671,7 @@ def test_a_file_name_holding_a_newline_is_one_error_line(tmp_path: Path) -> None
     assert "two\\nlines.npz" in line
 
 
-# -- labels are exactly class ids ------------------------------------------------------------
+# -- labels are exactly class ids (pack's rule, labels.class_ids) ---------------------------
 
 
 def _onehot(dtype: str) -> np.ndarray:
@@ -699,45 +697,41 @@ def _nan_ids() -> np.ndarray:
     return y
 
 
-LABELS_REFUSED: dict[str, tuple[Callable[[], np.ndarray], str]] = {
-    "int16 one-hot row with -255": (_wrapped, "y_train row 1 is not one-hot (element 0 is -255)"),
-    "a 0.5 in a one-hot row": (_half, "y_train row 0 is not one-hot (element 5 is 0.5)"),
-    "two ones in a row": (lambda: _onehot("uint8") + np.eye(10, k=1, dtype=np.uint8)[Y], "2 ones"),
-    "shape (6, 10, 1)": (lambda: _onehot("uint8")[:, :, None], "has shape (6, 10, 1)"),
-    "NaN class id": (_nan_ids, "y_train row 2 is nan, not a class id 0 to 9"),
-    "class id 10 of 10": (lambda: np.array([0, 10]), "y_train row 1 is 10, not a class id 0 to 9"),
-    "negative class id": (lambda: np.array([0, -1]), "y_train row 1 is -1"),
-    "fractional class id": (lambda: np.array([0.0, 1.5]), "y_train row 1 is 1.5"),
-    "strings": (lambda: np.array(["1", "2"]), "holds <U1 values"),
+LABELS_REFUSED: dict[str, tuple[Callable[[], np.ndarray], tuple[str, ...]]] = {
+    "int16 one-hot row with -255": (_wrapped, ("y_train row 1 is not one-hot", "-255")),
+    "a 0.5 in a one-hot row": (_half, ("y_train row 0 is not one-hot", "0.5")),
+    "two ones in a row": (
+        lambda: _onehot("uint8") + np.eye(10, k=1, dtype=np.uint8)[Y],
+        ("y_train row 0 is not one-hot",),
+    ),
+    "shape (6, 10, 1)": (lambda: _onehot("uint8")[:, :, None], ("has shape (6, 10, 1)",)),
+    "NaN class id": (_nan_ids, ("y_train row 2 is nan, not a class id",)),
+    "negative class id": (lambda: np.array([0, 1, 2, -1, 1, 2]), ("y_train row 3 is -1",)),
+    "fractional class id": (lambda: Y + np.array([0, 0, 0, 0, 0.5, 0]), ("y_train row 4 is 1.5",)),
+    "strings": (lambda: np.array(list("012012")), ("holds <U1 values",)),
 }
 
 
 @pytest.mark.parametrize("case", sorted(LABELS_REFUSED))
-def test_labels_that_are_not_exactly_class_ids_are_refused(case: str) -> None:
-    make, message = LABELS_REFUSED[case]
-    with pytest.raises(SourceError) as info:
-        class_ids(make(), "y_train", "in.npz", 10)
-    assert message in str(info.value) and str(info.value).startswith("in.npz: ")
+def test_pack_refuses_labels_that_are_not_exactly_class_ids(tmp_path: Path, case: str) -> None:
+    make, messages = LABELS_REFUSED[case]
+    source = npz(tmp_path / "in.npz", x_train=X, y_train=make())
+    out = tmp_path / "out"
+    one_error(run("pack", str(source), "--out", str(out)), *messages)
+    assert not out.exists()
 
 
 @pytest.mark.parametrize(
     "labels",
-    [Y, Y.astype(np.int64), Y[:, None], Y.astype(np.float32), _onehot("uint8"),
-     _onehot("float32"), _onehot("bool"), _onehot("int16")],
-    ids=["uint8", "int64", "keras (n, 1)", "float ids", "one-hot", "float one-hot",
-         "bool one-hot", "int16 one-hot"],
+    [Y, Y.astype(np.int64), Y.astype(np.float32), _onehot("uint8"), _onehot("float32"),
+     _onehot("bool"), _onehot("int16")],
+    ids=["uint8", "int64", "float ids", "one-hot", "float one-hot", "bool one-hot",
+         "int16 one-hot"],
 )  # fmt: skip
-def test_exact_class_ids_are_accepted(labels: np.ndarray) -> None:
-    ids = class_ids(labels, "y_train", "in.npz", 10)
-    assert ids.dtype == np.uint8 and np.array_equal(ids, Y)
-
-
-def test_class_ids_stream_in_blocks_and_count_rows_across_them() -> None:
-    y = np.eye(10, dtype=np.float32)[np.arange(1000) % 10]
-    pieces = [y.reshape(-1)[i : i + 37] for i in range(0, y.size, 37)]  # cut inside rows
-    ids = np.concatenate(list(id_blocks("y_train", y.shape, iter(pieces), "in.npz", 10)))
-    assert np.array_equal(ids, np.arange(1000) % 10)
-    y[777, 3] = 2
-    pieces = [y.reshape(-1)[i : i + 37] for i in range(0, y.size, 37)]
-    with pytest.raises(SourceError, match="y_train row 777 is not one-hot"):
-        list(id_blocks("y_train", y.shape, iter(pieces), "in.npz", 10))
+def test_pack_takes_exact_class_ids_as_they_are(tmp_path: Path, labels: np.ndarray) -> None:
+    source = npz(tmp_path / "in.npz", x_train=X, y_train=labels)
+    rc, _, stderr = run("pack", str(source), "--out", str(tmp_path / "out"), "-q")
+    assert rc == 0, stderr
+    onehot = np.frombuffer((tmp_path / "out" / "data_labels_uint8").read_bytes(), np.uint8)
+    classes = 10 if labels.ndim == 2 else 3
+    assert np.array_equal(onehot.reshape(-1, classes).argmax(axis=1), Y)

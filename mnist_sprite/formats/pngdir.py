@@ -23,10 +23,11 @@ import numpy.typing as npt
 
 from ..errors import SourceError
 from ..files import inside, is_regular, open_source, plain_name
+from ..labels import MAX_CLASSES
 from .base import MANIFEST, MAX_MANIFEST_BYTES, Member, read_manifest, write_manifest
 
 CLASSES_FILE = "classes.json"
-MAX_CLASSES = 255  # a label row of a sprite holds one byte per class
+
 _SAFE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 ._+-]*$")
 
 
