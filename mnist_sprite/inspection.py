@@ -157,9 +157,10 @@ def _packed_json(path: PathLike) -> dict[str, Any] | None:
 _PACKED_COUNTS = ("image_height", "image_width", "channels", "classes", "images", "train_images")
 
 
-def packed_facts(path: PathLike) -> dict[str, Any]:
+def packed_facts(path: PathLike, *, numbers: bool = True) -> dict[str, Any]:
     """A pack's ``NAME.json``, every field of the type pack writes and every file it names a
-    plain name beside it; anything else is refused naming the field."""
+    plain name beside it; anything else is refused naming the field. ``numbers=False``
+    leaves the counts and class names to the caller (verify reports them as a check)."""
     facts = _packed_json(path)
     if facts is None:
         raise SourceError(path, "is not a NAME.json that pack wrote", "give pack's NAME.json")
@@ -170,12 +171,12 @@ def packed_facts(path: PathLike) -> dict[str, Any]:
         text = text if len(text) <= 40 else text[:37] + "..."
         return SourceError(path, f'its "{field}" is {text}, not {want}', fix)
 
-    for key in _PACKED_COUNTS:
+    for key in _PACKED_COUNTS if numbers else ():
         value = facts.get(key)
         if isinstance(value, bool) or not isinstance(value, int) or value < 0:
             raise bad(key, value, "a whole number")
     names = facts.get("class_names")
-    if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+    if numbers and (not isinstance(names, list) or not all(isinstance(n, str) for n in names)):
         raise bad("class_names", names, "a list of names")
     files = facts.get("files")
     if not isinstance(files, dict) or set(files) != {"images", "labels"}:
@@ -198,10 +199,10 @@ def packed_facts(path: PathLike) -> dict[str, Any]:
     return facts
 
 
-def inspect_packed(path: PathLike) -> dict[str, Any]:
+def inspect_packed(path: PathLike, *, numbers: bool = True) -> dict[str, Any]:
     """A pack's ``NAME.json``: its facts, and whether the files beside it are the ones named
     (never a file outside its folder: a name leading out is refused, unread)."""
-    facts = packed_facts(path)
+    facts = packed_facts(path, numbers=numbers)
     problems = []
     folder = Path(path).parent
     for role, entry in facts["files"].items():
