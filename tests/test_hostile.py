@@ -449,4 +449,4 @@ def test_truncated_npy_member_is_reported(good: Sprite, tmp_path: Path) -> None:
     assert_one_error(code, stdout, stderr, x, "array x_train is truncated")
     result = CliRunner().invoke(cli, ["verify", str(out), *good.args()])
     assert result.exit_code == 1
-    assert f"FAIL  x_train: {out}: array x_train is truncated" in result.stdout  # names the file
+    assert f"FAIL  x_train: {x}: array x_train is truncated" in result.stdout  # names the file

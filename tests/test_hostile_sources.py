@@ -602,7 +602,10 @@ def test_a_recorded_option_no_run_can_have_is_a_source_error(tmp_path: Path) -> 
     manifest = json.loads((out / "manifest.json").read_text())
     manifest["options"]["dtype"] = "nonsense"
     (out / "manifest.json").write_text(json.dumps(manifest))
-    one_error(run("verify", str(out), "--dataset", "sample"), "records options no run can have")
+    one_error(
+        run("verify", str(out), "--dataset", "sample"),
+        "its provenance (the npz comment or manifest.json) is damaged: --dtype 'nonsense'",
+    )
 
 
 @pytest.mark.parametrize(

@@ -107,8 +107,8 @@ def kind_of(path: Path) -> str | None:
         recorded = manifest.get("format") if manifest else None
         if isinstance(recorded, str) and recorded in FORMATS and recorded != "npz":
             return recorded
-        if all((path / f"{name}.npy").is_file() for name in ("x_train", "y_train")):
-            return "npy"  # a stray .npy does not make a folder an output
+        if all(_entry(path / f"{name}.npy") for name in ("x_train", "y_train")):
+            return "npy"  # a stray .npy does not make a folder an output; a FIFO is named
         if looks_like_idx(path):
             return "idx"
         if looks_like_csv(path):
@@ -124,6 +124,12 @@ def kind_of(path: Path) -> str | None:
     except SourceError:
         return None
     return "npz" if head in (b"PK\x03\x04", b"PK\x05\x06") else None
+
+
+def _entry(path: Path) -> bool:
+    """Something other than a folder is there (a file, or a FIFO the reader then refuses by
+    name), told without opening it."""
+    return (path.exists() or path.is_symlink()) and not path.is_dir()
 
 
 def folder_sink(

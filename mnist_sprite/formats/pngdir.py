@@ -333,26 +333,30 @@ class PngDirReader:
         return self._files[split]
 
     def _declared_shape(self, first: Path) -> tuple[tuple[int, ...], str]:
-        """Each image's shape, and what says so: the size the manifest records, else the
-        first image's header."""
+        """Each image's shape, from the first image's header (which must be the size the
+        manifest records, if it records one), and what says so."""
         from ..png import PngFile
 
         with PngFile(first) as png_file:
             shape = _shape_of(png_file.header)
-        basis = f"{first} is {_size(shape)}"
         options = (self.provenance() or {}).get("options") or {}
         size = options.get("image_size")
         if isinstance(size, str) and "x" in size:
             h, w = (int(v) for v in size.split("x"))
-            shape = (h, w, *shape[2:])
-            basis = f"{MANIFEST} records {_size(shape)}"
+            if shape[:2] != (h, w):
+                recorded = _size((h, w, *shape[2:]))
+                raise SourceError(
+                    first,
+                    f"is {_size(shape)} where {MANIFEST} records {recorded}",
+                    "give images of one size (and all gray or all colour)",
+                )
         if math.prod(shape) > MAX_IMAGE_PIXELS * 3:
             raise SourceError(
                 first,
                 f"is a {_size(shape)} image, more than {MAX_IMAGE_PIXELS:,} pixels",
                 "give images of a dataset's size",
             )
-        return shape, basis
+        return shape, f"{first} is {_size(shape)}"
 
     @contextlib.contextmanager
     def array(self, name: str) -> Iterator[tuple[Member, Iterator[npt.NDArray[Any]]]]:
