@@ -25,7 +25,7 @@ import numpy.typing as npt
 
 from ._version import __version__
 from .errors import OptionError, OutputError, PathLike, SourceError
-from .files import file_sha256, read_json
+from .files import file_sha256, inside, read_json
 from .formats import Member
 from .labels import MAX_CLASSES, class_ids
 from .outputs import Output, kind_of
@@ -448,6 +448,7 @@ def _source_digest(source: Path) -> str:
         return file_sha256(source)
     digest = hashlib.sha256()
     for p in sorted(q for q in source.rglob("*") if q.is_file()):
+        inside(source, p)  # a link out of SOURCE is refused, never hashed
         digest.update(f"{p.relative_to(source).as_posix()}\0{file_sha256(p)}\n".encode())
     return digest.hexdigest()
 

@@ -411,6 +411,17 @@ def test_a_path_out_of_the_source_is_refused(
     assert digest_tree(sentinel) == before
 
 
+def test_pack_does_not_hash_a_link_out_of_its_source_folder(tmp_path: Path, sentinel: Path) -> None:
+    folder = tmp_path / "src" / "npy"
+    folder.mkdir(parents=True)
+    np.save(folder / "x_train.npy", X)
+    np.save(folder / "y_train.npy", Y)
+    (folder / "notes").symlink_to(sentinel / "secret")  # read by nothing but the digest
+    out = tmp_path / "out"
+    one_error(run("pack", str(folder), "--out", str(out)), "notes: leads outside")
+    assert not out.exists()
+
+
 def test_packed_json_naming_a_file_outside_is_not_hashed(tmp_path: Path, sentinel: Path) -> None:
     source = npz(tmp_path / "in.npz", x_train=X, y_train=Y)
     rc, _, stderr = run("pack", str(source), "--out", str(tmp_path / "p"), "-q")
