@@ -154,7 +154,7 @@ def _packed_json(path: PathLike) -> dict[str, Any] | None:
     return data if isinstance(data, dict) and data.get("kind") == "packed" else None
 
 
-_PACKED_COUNTS = ("image_height", "image_width", "channels", "classes", "images", "train_images")
+PACKED_COUNTS = ("image_height", "image_width", "channels", "classes", "images", "train_images")
 
 
 def packed_facts(path: PathLike, *, numbers: bool = True) -> dict[str, Any]:
@@ -171,7 +171,7 @@ def packed_facts(path: PathLike, *, numbers: bool = True) -> dict[str, Any]:
         text = text if len(text) <= 40 else text[:37] + "..."
         return SourceError(path, f'its "{field}" is {text}, not {want}', fix)
 
-    for key in _PACKED_COUNTS if numbers else ():
+    for key in PACKED_COUNTS if numbers else ():
         value = facts.get(key)
         if isinstance(value, bool) or not isinstance(value, int) or value < 0:
             raise bad(key, value, "a whole number")

@@ -263,9 +263,16 @@ def _image_shape(
     )
 
 
+def _onehot_width(member: Member) -> int | None:
+    """Classes per row of one-hot labels ``(N, C)``; None for class ids: ``(N,)``, or keras'
+    ``(N, 1)`` of cifar10 (a one-hot row of one class would say nothing)."""
+    shape = member.shape
+    return shape[1] if len(shape) == 2 and shape[1] > 1 else None
+
+
 def _check_label_shape(member: Member, source: Path, images: int) -> None:
     """From the array's header, before a byte of it is read: one label per image, as class
-    ids ``(N,)`` or one-hot rows ``(N, C)`` of at most 255 classes."""
+    ids ``(N,)`` or ``(N, 1)``, or one-hot rows ``(N, C)`` of at most 255 classes."""
     shape = member.shape
     if len(shape) not in (1, 2) or (len(shape) == 2 and not 1 <= shape[1] <= MAX_CLASSES):
         raise SourceError(
@@ -285,11 +292,10 @@ def _check_label_shape(member: Member, source: Path, images: int) -> None:
 
 def _label_ids(data: Output, name: str) -> U8:
     """The class id of each row of a label array, read a block at a time."""
-    member = _member(data, name)
-    columns = member.shape[1] if len(member.shape) == 2 else 1
+    width = _onehot_width(_member(data, name))
     parts, start = [], 0
-    for block in _row_blocks(data, name, columns):
-        values = block if len(member.shape) == 2 else block.reshape(-1)
+    for block in _row_blocks(data, name, width or 1):
+        values = block if width else block.reshape(-1)
         parts.append(class_ids(values, name, data.path, first_row=start))
         start += block.shape[0]
     return np.concatenate(parts) if parts else np.zeros(0, dtype=np.uint8)
@@ -297,8 +303,9 @@ def _label_ids(data: Output, name: str) -> U8:
 
 def _classes_of(member: Member, ids: U8) -> int:
     """Classes a label array implies: its one-hot width, or its largest id plus one."""
-    if len(member.shape) == 2:
-        return int(member.shape[1])
+    width = _onehot_width(member)
+    if width is not None:
+        return width
     return int(ids.max()) + 1 if ids.size else 0
 
 

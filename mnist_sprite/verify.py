@@ -622,14 +622,15 @@ def verify_packed(packed: PathLike, source: PathLike | None = None) -> Report:
     return report
 
 
-_PACKED_COUNTS = ("image_height", "image_width", "channels", "classes", "images", "train_images")
 _PACKED_COLOUR = {1: 0, 3: 2}  # channels -> the PNG colour type pack writes (gray, RGB)
 
 
 def _check_packed_fields(report: Report, facts: dict[str, Any], sprite: Path, labels: Path) -> bool:
     """Every number of ``NAME.json`` against the files themselves: a loader takes them as
     they are, so a tampered record must fail even when its files are intact."""
-    bad = [k for k in _PACKED_COUNTS if type(facts.get(k)) is not int or facts[k] < 0]
+    from .inspection import PACKED_COUNTS
+
+    bad = [k for k in PACKED_COUNTS if type(facts.get(k)) is not int or facts[k] < 0]
     if bad:
         return report.add("record", False, f"{', '.join(bad)}: not whole numbers")
     h, w, c = facts["image_height"], facts["image_width"], facts["channels"]

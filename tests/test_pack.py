@@ -301,3 +301,13 @@ def test_whole_float_and_bool_labels_are_class_ids(tmp_path: Path) -> None:
         source = tmp_path / "k.npz"
         np.savez(source, x_train=x, y_train=labels)
         assert source_bytes(source)["y_train"].tolist() == [2, 0, 9]
+
+
+def test_keras_cifar_labels_of_shape_n_1_are_class_ids(tmp_path: Path) -> None:
+    """keras' cifar10.load_data() gives y_train of shape (N, 1): class ids, not one-hot."""
+    x = np.arange(3 * 2 * 2 * 3, dtype=np.uint8).reshape(3, 2, 2, 3)
+    source = tmp_path / "k.npz"
+    np.savez(source, x_train=x, y_train=np.array([[2], [0], [9]], np.uint8))
+    assert source_bytes(source)["y_train"].tolist() == [2, 0, 9]
+    result = pack(source, tmp_path / "p")
+    assert result.facts["classes"] == 10 and result.facts["channels"] == 3
