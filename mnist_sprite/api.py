@@ -178,9 +178,15 @@ def pack(
     quantize: bool = False,
     level: int = 6,
     force: bool = False,
+    classes_from: PathLike | None = None,
+    limit_per_class: int | None = None,
+    test_size: int | float | str | None = None,
+    seed: int | None = None,
+    shard_rows: int | None = None,
 ) -> PackResult:
-    """Write what ``mnist-sprite pack`` writes: ``source`` (npz, npy, idx, csv or PNG folders)
-    as ``NAME_images.png``, ``NAME_labels_uint8`` and ``NAME.json`` in ``out``."""
+    """Write what ``mnist-sprite pack`` writes: ``source`` (npz, npy, idx, csv, PNG folders,
+    or a folder of one array per class) as ``NAME_images.png`` (or shards
+    ``NAME_images_000.png``, ...), label files, ``NAME.json`` and ``NAME.js`` in ``out``."""
     with speaking_python():
         _flags(quantize=quantize, force=force)
         size = parse_image_size(image_size) if isinstance(image_size, str) else image_size
@@ -193,6 +199,11 @@ def pack(
             quantize=quantize,
             level=level,
             force=force,
+            classes_from=classes_from,
+            limit_per_class=limit_per_class,
+            test_size=test_size,
+            seed=seed,
+            shard_rows=shard_rows,
         )
 
 

@@ -242,7 +242,8 @@ def source_options(f: F) -> F:
                 "--sprite",
                 type=PATH,
                 metavar="PNG",
-                help="The sprite PNG (one image per row). Give with --labels.",
+                help="The sprite PNG (one image per row). Give with --labels, or give a "
+                "pack's NAME.json alone (all its shards).",
             ),
             click.option(
                 "--labels",
@@ -760,11 +761,44 @@ def verify_command(
     help="zlib level of the PNG.",
 )
 @click.option(
+    "--classes-from",
+    type=PATH,
+    metavar="NAMES.txt",
+    help="A per-class folder: the class order, one file name (without .npy) a line "
+    "[default: sorted file names].",
+)
+@click.option(
+    "--limit-per-class",
+    type=int,
+    metavar="N",
+    help="A per-class folder: take the first N images of each class.",
+)
+@click.option(
+    "--test-size",
+    metavar="N|F",
+    help="A stratified test part of N images, or of the fraction F (see README for the "
+    "remainder rule); a source with its own split is split again [default: no test part].",
+)
+@click.option(
+    "--seed",
+    type=int,
+    metavar="S",
+    help="A per-class folder, or --test-size: which images are test, and the order within "
+    "each part [default: 0].",
+)
+@click.option(
+    "--shard-rows",
+    type=int,
+    metavar="N",
+    help="Rows per sprite; more rows make shards NAME_images_000.png, ... [default: the most "
+    "within 300,000 rows and 134,217,728 pixels].",
+)
+@click.option(
     "--force",
     "-f",
     is_flag=True,
-    help="Replace the files an earlier pack wrote: NAME.json and the NAME_images.png, "
-    "NAME_labels_uint8 it lists (never a file of yours).",
+    help="Replace the files an earlier pack wrote: NAME.json and the files it lists (every "
+    "shard, its label file, NAME.js), never a file of yours.",
 )
 @quiet_option
 @json_option
@@ -776,6 +810,11 @@ def pack_command(
     image_size: str | None,
     quantize: bool,
     level: int,
+    classes_from: Path | None,
+    limit_per_class: int | None,
+    test_size: str | None,
+    seed: int | None,
+    shard_rows: int | None,
     force: bool,
     quiet: bool,
     as_json: bool,
@@ -783,13 +822,16 @@ def pack_command(
     """Pack your own images into a TensorFlow.js sprite that data.js loads exactly.
 
     SOURCE is recognized by content: an .npz (keras' mnist.npz layout, or any convert
-    output), an npy, idx or csv output folder, or PNG folders (root/<class>/*.png, or
-    root/train/<class>/... and root/test/<class>/...). Training images come first in the sprite.
+    output), an npy, idx or csv output folder, PNG folders (root/<class>/*.png, or
+    root/train/<class>/... and root/test/<class>/...), or a folder of one array per class
+    (cat.npy, dog.npy, ...: Quick, Draw!'s numpy_bitmap). Training images come first. Writes
+    NAME.json and NAME.js (a browser loader) beside the sprite, or its shards.
 
     \b
       mnist-sprite pack mnist.npz --out web/ --name mnist
       mnist-sprite pack my_pngs/ --out web/ --name flowers
       mnist-sprite pack floats.npz --out web/ --quantize
+      mnist-sprite pack quickdraw/ --out web/ --name doodles --test-size 0.1 --seed 0
     """
     from .pack import pack
 
@@ -804,6 +846,11 @@ def pack_command(
             level=level,
             force=force,
             progress=advance,
+            classes_from=classes_from,
+            limit_per_class=limit_per_class,
+            test_size=test_size,
+            seed=seed,
+            shard_rows=shard_rows,
         )
     for warning in result.warnings:
         click.echo(f"warning: {warning}", err=True)
@@ -813,10 +860,14 @@ def pack_command(
         facts = result.facts
         size = f"{facts['image_height']}x{facts['image_width']}x{facts['channels']}"
         moved = f"; --quantize moved {result.changed:,} values" if quantize else ""
+        shards = facts["shards"]
+        where = result.files["images"] if len(shards) == 1 else f"{len(shards)} shards"
+        png_bytes = sum(s["images"]["bytes"] for s in shards)
         click.echo(
-            f"wrote {result.files['images']}: {facts['images']:,} images of {size} "
+            f"wrote {where}: {facts['images']:,} images of {size} "
             f"({facts['train_images']:,} train), {facts['classes']} classes, "
-            f"{facts['files']['images']['bytes']:,} bytes in {result.seconds:.2f} s{moved}",
+            f"{png_bytes:,} bytes in {result.seconds:.2f} s{moved}; load it with "
+            f"{result.files['js'].name}",
             err=True,
         )
 

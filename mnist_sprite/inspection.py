@@ -20,12 +20,13 @@ from . import datasets
 from .datasets import DEFAULT_TRAIN_SIZES, Dataset
 from .download import recorded_dataset
 from .errors import OptionError, OutputError, PathLike, SourceError
-from .files import file_sha256, inside, open_source, plain_name, sniff
+from .files import file_sha256, open_source, plain_name, sniff
 from .labels import CLASSES, bad_rows, class_counts, read_onehot
 from .outputs import Output, kind_of
 from .pipeline import check_width, class_names
 from .png import COLOR_TYPES, SIGNATURE, PngFile
 from .png.canvas import colour_warning
+from .shards import read_bundle, shard_entries
 from .writers import atomic_output
 
 SCHEMA = 1
@@ -179,18 +180,36 @@ def packed_facts(path: PathLike, *, numbers: bool = True) -> dict[str, Any]:
     if numbers and (not isinstance(names, list) or not all(isinstance(n, str) for n in names)):
         raise bad("class_names", names, "a list of names")
     files = facts.get("files")
-    if not isinstance(files, dict) or set(files) != {"images", "labels"}:
-        raise bad("files", files, "the images and labels files")
-    for role, entry in files.items():
-        if not isinstance(entry, dict):
-            raise bad(f"files.{role}", entry, "a file entry")
-        if not plain_name(entry.get("name")):
-            raise bad(f"files.{role}.name", entry.get("name"), "a file name beside it")
-        if not isinstance(entry.get("sha256"), str):
-            raise bad(f"files.{role}.sha256", entry.get("sha256"), "a sha256")
-        size = entry.get("bytes")
-        if isinstance(size, bool) or not isinstance(size, int):
-            raise bad(f"files.{role}.bytes", size, "a whole number")
+    shards = facts.get("shards")
+    groups: list[tuple[str, Any]] = []
+    if "files" in facts or shards is None:  # one sprite (and every pack before shards)
+        if not isinstance(files, dict) or set(files) != {"images", "labels"}:
+            raise bad("files", files, "the images and labels files")
+        groups.append(("files", files))
+    if shards is not None:
+        if not isinstance(shards, list) or not shards:
+            raise bad("shards", shards, "a list of shards")
+        for i, shard in enumerate(shards):
+            rows = shard.get("rows") if isinstance(shard, dict) else None
+            if isinstance(rows, bool) or not isinstance(rows, int) or rows < 0:
+                raise bad(f"shards.{i}.rows", rows, "a whole number")
+            groups.append((f"shards.{i}", {r: shard.get(r) for r in ("images", "labels")}))
+        if isinstance(files, dict) and (len(shards) != 1 or groups[1][1] != files):
+            raise bad("files", files, "the files of its one shard")
+    if "loader" in facts:
+        groups.append(("", {"loader": facts["loader"]}))
+    for prefix, group in groups:
+        for role, entry in group.items():
+            field = f"{prefix}.{role}" if prefix else role
+            if not isinstance(entry, dict):
+                raise bad(field, entry, "a file entry")
+            if not plain_name(entry.get("name")):
+                raise bad(f"{field}.name", entry.get("name"), "a file name beside it")
+            if not isinstance(entry.get("sha256"), str):
+                raise bad(f"{field}.sha256", entry.get("sha256"), "a sha256")
+            size = entry.get("bytes")
+            if isinstance(size, bool) or not isinstance(size, int):
+                raise bad(f"{field}.bytes", size, "a whole number")
     provenance = facts.get("provenance", {})
     if not isinstance(provenance, dict):
         raise bad("provenance", provenance, "an object")
@@ -200,20 +219,12 @@ def packed_facts(path: PathLike, *, numbers: bool = True) -> dict[str, Any]:
 
 
 def inspect_packed(path: PathLike, *, numbers: bool = True) -> dict[str, Any]:
-    """A pack's ``NAME.json``: its facts, and whether the files beside it are the ones named
-    (never a file outside its folder: a name leading out is refused, unread)."""
+    """A pack's ``NAME.json``: its facts, once every field is of its type and every file it
+    names (each shard's sprite and label file, a plain name beside it) is there and
+    unchanged; a missing or changed one is refused, naming it."""
     facts = packed_facts(path, numbers=numbers)
-    problems = []
-    folder = Path(path).parent
-    for role, entry in facts["files"].items():
-        file = folder / entry["name"]
-        if not (file.exists() or file.is_symlink()):
-            problems.append(f"its {role} file {file.name} is missing")
-            continue
-        inside(folder, file)
-        if file_sha256(file) != entry["sha256"]:
-            problems.append(f"its {role} file {file.name} is not the one packed (sha256 differs)")
-    return {**facts, "path": str(path), "ok": not problems, "problems": problems}
+    read_bundle(path)
+    return {**facts, "path": str(path), "ok": True, "problems": []}
 
 
 def inspect_labels(path: PathLike, train_size: int | None = None) -> dict[str, Any]:
@@ -521,11 +532,16 @@ def render(facts: dict[str, Any]) -> str:
         row("images", f"{facts['images']:,} of {size}, {facts['channels']} channel(s)")
         row("train images", f"{facts['train_images']:,} (the first rows)")
         row("classes", f"{facts['classes']}: " + ", ".join(facts["class_names"]))
-        for role, entry in facts["files"].items():
-            row(
-                f"{role} file",
-                f"{entry['name']} ({entry['bytes']:,} bytes) sha256 {entry['sha256']}",
-            )
+        for i, shard in enumerate(shard_entries(facts)):
+            row(f"shard {i}", f"{shard['rows']:,} rows")
+            for role in ("images", "labels"):
+                entry = shard[role]
+                row(
+                    f"  {role} file",
+                    f"{entry['name']} ({entry['bytes']:,} bytes) sha256 {entry['sha256']}",
+                )
+        if isinstance(facts.get("loader"), dict):
+            row("loader", facts["loader"]["name"])
         for problem in facts["problems"]:
             row("problem", problem)
     else:

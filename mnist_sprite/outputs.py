@@ -16,15 +16,15 @@ import numpy as np
 import numpy.typing as npt
 
 from .errors import PathLike
-from .formats import Member, kind_of, open_output
+from .formats import Member, Reader, kind_of, open_output
 
 
 class Output:
     """An open output (npz, npy, idx, csv or png-dir); use as a context manager."""
 
-    def __init__(self, path: PathLike) -> None:
+    def __init__(self, path: PathLike, reader: Reader | None = None) -> None:
         self.path = Path(path)
-        self._reader = open_output(self.path)
+        self._reader = reader if reader is not None else open_output(self.path)
         self.kind = self._reader.kind
 
     def __enter__(self) -> Output:

@@ -28,17 +28,23 @@ from .errors import OptionError, OutputError, PathLike, SourceError
 from .files import file_sha256, inside, read_json
 from .formats import Member
 from .labels import MAX_CLASSES, class_ids
+from .loader import loader_source
 from .outputs import Output, kind_of
 from .png import MAX_PIXELS
-from .png.encode import write_png
-from .writers import Guard, atomic_output
+from .shards import (
+    BROWSER_MAX_ROWS,
+    file_entry,
+    packed_files,
+    shard_sizes,
+    write_shards,
+)
+from .shards import file_names as bundle_names
+from .sources import SourceOptions, bundle_files, open_pack_source, source_options
+from .writers import Guard, atomic_bundle
 
 U8 = npt.NDArray[np.uint8]
 Progress = Callable[[int], None]
 PACK_SCHEMA = 1
-# The tallest sprite measured to load in Chromium 156 through data.js (784 pixels wide, every
-# value checked; see README): a sprite with more rows gets a warning, not a refusal.
-BROWSER_MAX_ROWS = 300_000
 
 
 @dataclass
@@ -87,9 +93,16 @@ def pack(
     force: bool = False,
     workers: int = 2,
     progress: Progress | None = None,
+    classes_from: PathLike | None = None,
+    limit_per_class: int | None = None,
+    test_size: int | float | str | None = None,
+    seed: int | None = None,
+    shard_rows: int | None = None,
 ) -> PackResult:
-    """Pack ``source`` (npz, npy, idx, csv or a folder of PNGs) into a sprite in ``out``."""
+    """Pack ``source`` (npz, npy, idx, csv, a folder of PNGs, or a folder of one array per
+    class) into a sprite, or shards of one, in ``out``."""
     started = time.perf_counter()
+    layout_options = source_options(classes_from, limit_per_class, test_size, seed, shard_rows)
     _check_name(name)
     if not 0 <= level <= 9:
         raise OptionError(None, f"--level {level} is not 0 to 9", "give a zlib level, e.g. 6")
@@ -112,32 +125,33 @@ def pack(
         raise OutputError(folder, f"the folder {folder.parent} does not exist", "create it first")
     if folder.exists() and not folder.is_dir():
         raise OutputError(folder, "is a file; pack writes into a folder", "choose another --out")
-    with _open_source(source) as data:
+    with open_pack_source(source, layout_options, _open_source) as data:
         layout, ids = _layout(data, source, classes, image_size)
         labels = _labels(ids, layout)
-        files = {
-            "images": folder / f"{name}_images.png",
-            "labels": folder / f"{name}_labels_uint8",
-            "json": folder / f"{name}.json",
-        }
+        sizes = shard_sizes(
+            sum(layout.counts.values()), layout_options.shard_rows(layout.height, layout.width)
+        )
+        files = bundle_files(folder, name, len(sizes))
         created = not folder.exists()
         folder.mkdir(exist_ok=True)
         try:
             facts, changed = _write(
-                data, source, layout, labels, files, name, quantize, level, force, workers, progress
-            )
+                data, source, layout, labels, files, name, quantize, level, force, workers,
+                progress, layout_options, sizes,
+            )  # fmt: skip
         except BaseException:
             if created:
                 with contextlib.suppress(OSError):
                     folder.rmdir()  # only if nothing else is in it
             raise
     result = PackResult(folder, name, files, facts, changed, time.perf_counter() - started)
-    if facts["images"] > BROWSER_MAX_ROWS:
+    tallest = max(sizes)
+    if tallest > BROWSER_MAX_ROWS:
         result.warnings.append(
-            f"{files['images']}: {facts['images']:,} rows; the tallest sprite measured to load in "
+            f"{files['images']}: {tallest:,} rows; the tallest sprite measured to load in "
             f"Chromium through data.js is {BROWSER_MAX_ROWS:,} rows (see README)"
         )
-    pixels = facts["images"] * facts["image_height"] * facts["image_width"]
+    pixels = tallest * facts["image_height"] * facts["image_width"]
     if pixels > MAX_PIXELS:
         result.warnings.append(
             f"{files['images']}: {pixels:,} pixels, more than the {MAX_PIXELS:,} convert decodes: "
@@ -147,8 +161,8 @@ def pack(
 
 
 READS = (
-    "an .npz (keras' mnist.npz, or a convert output), an npy, idx or csv output folder, or PNG "
-    "folders (root/<class>/*.png)"
+    "an .npz (keras' mnist.npz, or a convert output), an npy, idx or csv output folder, PNG "
+    "folders (root/<class>/*.png), or a folder of one .npy per class"
 )
 
 
@@ -340,15 +354,16 @@ def _write(
     force: bool,
     workers: int,
     progress: Progress | None,
+    options: SourceOptions,
+    sizes: list[int],
 ) -> tuple[dict[str, Any], int]:
     row_values = layout.height * layout.width * layout.channels
-    images = sum(layout.counts.values())
     changed = [0]
     provenance = {
         "tool": "mnist-sprite",
         "version": __version__,
         "source": {"name": source.name, "sha256": _source_digest(source)},
-        "options": {"name": name, "quantize": quantize, "level": level},
+        "options": {"name": name, "quantize": quantize, "level": level, **options.recorded()},
     }
 
     def rows() -> Iterator[U8]:
@@ -363,34 +378,30 @@ def _write(
                 yield exact
 
     text = {"mnist-sprite": json.dumps(provenance, sort_keys=True, separators=(",", ":"))}
-    guard = _earlier_pack(files)
-
-    def output(role: str) -> contextlib.AbstractContextManager[Path]:
-        return atomic_output(files[role], folder=False, force=force, inputs=[source], guard=guard)
-
-    with output("images") as png_tmp, output("labels") as labels_tmp, output("json") as json_tmp:
-        with open(png_tmp, "wb") as f:
-            try:
-                write_png(
-                    f,
-                    rows(),
-                    layout.height * layout.width,
-                    images,
-                    channels=layout.channels,
-                    level=level,
-                    text=text,
-                    workers=workers,
-                )
-            except ValueError as e:  # the encoder's own check of what it was given
-                raise SourceError(source, f"cannot be packed ({e})", "check its arrays") from None
-        labels_tmp.write_bytes(labels.tobytes())
-        facts = _facts(name, layout, files, png_tmp, labels_tmp, provenance)
-        json_tmp.write_text(json.dumps(facts, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    folder = files["json"].parent
+    pairs = bundle_names(name, len(sizes))
+    names = [*(n for pair in pairs for n in pair), files["js"].name, files["json"].name]
+    guard, earlier = _earlier_pack(files)
+    with atomic_bundle(
+        folder, names, force=force, inputs=[source], guard=guard, stale=earlier
+    ) as tmp:
+        try:
+            shards = write_shards(
+                tmp, name, rows(), labels, sizes, image_values=row_values,
+                channels=layout.channels, level=level, text=text, workers=workers,
+            )  # fmt: skip
+        except ValueError as e:  # the encoder's own check of what it was given
+            raise SourceError(source, f"cannot be packed ({e})", "check its arrays") from None
+        (tmp / files["js"].name).write_text(loader_source(name), encoding="utf-8")
+        facts = _facts(name, layout, shards, file_entry(tmp / files["js"].name), provenance)
+        text_json = json.dumps(facts, indent=2, sort_keys=True) + "\n"
+        (tmp / files["json"].name).write_text(text_json, encoding="utf-8")
     return facts, changed[0]
 
 
-def _earlier_pack(files: dict[str, Path]) -> Guard:
-    """``--force`` replaces only the files an earlier pack wrote, as its ``NAME.json`` says."""
+def _earlier_pack(files: dict[str, Path]) -> tuple[Guard, set[str]]:
+    """``--force`` replaces only the files an earlier pack wrote, as its ``NAME.json`` says;
+    and those files (to remove the shards this pack no longer writes)."""
     record = files["json"]
     earlier = _packed_names(record)  # as it was before this run wrote anything
 
@@ -402,7 +413,7 @@ def _earlier_pack(files: dict[str, Path]) -> Guard:
                 "choose another --out or --name; --force replaces only an earlier pack's files",
             )
 
-    return guard
+    return guard, earlier
 
 
 def _packed_names(record: Path) -> set[str]:
@@ -410,23 +421,25 @@ def _packed_names(record: Path) -> set[str]:
     if record.is_symlink() or not record.is_file():
         return set()
     facts = read_json(record)
-    files = facts.get("files")
-    if facts.get("kind") != "packed" or not isinstance(files, dict):
+    if facts.get("kind") != "packed":
         return set()
-    names = {f.get("name") for f in files.values() if isinstance(f, dict)}
-    return {record.name} | {n for n in names if isinstance(n, str) and Path(n).name == n}
+    names = packed_files(facts)  # every shard's two files, and NAME.js
+    return {record.name} | {n for n in names if Path(n).name == n}
 
 
 def _facts(
     name: str,
     layout: _Layout,
-    files: dict[str, Path],
-    png_tmp: Path,
-    labels_tmp: Path,
+    shards: list[dict[str, Any]],
+    loader: dict[str, Any],
     provenance: dict[str, Any],
 ) -> dict[str, Any]:
-    """``NAME.json``: what a data.js needs to load the sprite."""
-    return {
+    """``NAME.json``: what a loader needs: sizes, classes, counts, every file and its digest.
+
+    ``shards`` lists each sprite's rows and files in order; a pack of one sprite also keeps
+    ``files`` (its sprite and label file), as packs before shards wrote it.
+    """
+    facts = {
         "schema": PACK_SCHEMA,
         "kind": "packed",
         "name": name,
@@ -437,16 +450,13 @@ def _facts(
         "class_names": layout.class_names,
         "images": sum(layout.counts.values()),
         "train_images": layout.counts.get("train", 0),
-        "files": {
-            role: {
-                "name": files[role].name,
-                "sha256": file_sha256(tmp),
-                "bytes": tmp.stat().st_size,
-            }
-            for role, tmp in (("images", png_tmp), ("labels", labels_tmp))
-        },
+        "shards": shards,
+        "loader": loader,
         "provenance": provenance,
     }
+    if len(shards) == 1:
+        facts["files"] = {role: shards[0][role] for role in ("images", "labels")}
+    return facts
 
 
 def _source_digest(source: Path) -> str:
@@ -543,11 +553,13 @@ def _refuse(
     )
 
 
-def source_bytes(source: PathLike, *, quantize: bool = False) -> dict[str, U8]:
+def source_bytes(
+    source: PathLike, *, quantize: bool = False, options: SourceOptions | None = None
+) -> dict[str, U8]:
     """A pack source's arrays as pack writes them: uint8 pixels ``(N, H*W*C)`` and class ids
     (what convert gives back from the packed sprite with ``--dtype uint8 --label-format
     index``)."""
-    with Output(source) as data:
+    with open_pack_source(Path(source), options or SourceOptions(), _open_source) as data:
         layout, ids = _layout(data, Path(source), None, None)
         out: dict[str, U8] = {}
         row_values = layout.height * layout.width * layout.channels

@@ -16,7 +16,7 @@ import time
 import warnings
 from collections.abc import Callable, Generator, Iterator
 from contextlib import AbstractContextManager
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import IO, Any, TypeVar
 
@@ -32,6 +32,7 @@ from .formats import FORMATS, LAYOUTS, RULES, MemorySink, NpzSink, Sink, folder_
 from .labels import LABEL_FORMATS, read_onehot, to_index
 from .png import DECODERS, Decoder, PngFile
 from .png.canvas import DRAW_ROWS, colour_warning
+from .shards import ShardedPng, is_bundle, open_sprite
 from .writers import atomic_output, spooled_stdout
 
 DTYPES = ("float32", "float64", "float16", "uint8")
@@ -39,6 +40,7 @@ CHANNELS = ("red", "rgb")
 SHAPES = ("flat", "image", "channels")
 ARRAY_NAMES = ("x_train", "y_train", "x_test", "y_test")
 PROVENANCE_SCHEMA = 1
+Sprite = PngFile | ShardedPng  # one sprite, or a pack's shards read as one
 Progress = Callable[[int], None]
 ProgressFactory = Callable[[int], AbstractContextManager[Progress]]
 
@@ -187,8 +189,14 @@ def explicit_sources(
     dataset: str | None, sprite: PathLike | None, labels: PathLike | None
 ) -> Sources | None:
     """``--sprite`` with ``--labels``, checked against ``--dataset``; None for a dataset."""
+    if sprite is not None and labels is None and is_bundle(sprite):
+        labels = sprite  # a pack's NAME.json names its label files
     if (sprite is None) != (labels is None):
-        raise OptionError(None, "--sprite and --labels go together", "give both, or --dataset")
+        raise OptionError(
+            None,
+            "--sprite and --labels go together (or --sprite NAME.json alone)",
+            "give both, or --dataset",
+        )
     if sprite is None or labels is None:
         return None
     if dataset is not None:
@@ -280,7 +288,7 @@ def label_warning(sources: Sources, recorded: dict[str, Any]) -> str | None:
     )
 
 
-def plan_conversion(png_file: PngFile, sources: Sources, options: Options) -> Plan:
+def plan_conversion(png_file: Sprite, sources: Sources, options: Options) -> Plan:
     """Everything convert checks before it decodes: image size, label rows, the split.
 
     What the options leave open comes from the dataset (its image size, its channels) or,
@@ -288,12 +296,20 @@ def plan_conversion(png_file: PngFile, sources: Sources, options: Options) -> Pl
     """
     header = png_file.header
     ds = sources.dataset
-    size = options.image_size or (ds.image_size if ds else (28, 28))
-    channels = options.channels or (ds.channels if ds else "red")
+    packed = png_file.bundle if isinstance(png_file, ShardedPng) else None  # a NAME.json
+    size = options.image_size or (
+        packed.image_size if packed else ds.image_size if ds else (28, 28)
+    )
+    channels = options.channels or (packed.channels if packed else ds.channels if ds else "red")
     h, w = size
     check_width(sources.sprite, header.width, size)
     images = header.height
-    onehot = read_onehot(sources.labels, expected_rows=images)
+    if isinstance(png_file, ShardedPng):
+        onehot = png_file.onehot()
+    else:
+        onehot = read_onehot(sources.labels, expected_rows=images)
+    if packed is not None and options.train_size is None and options.split is None:
+        options = replace(options, train_size=packed.train_images)
     train = _train_size(sources, options, images)
     colours = 3 if channels == "rgb" else 1
     pixel_shape = {
@@ -362,7 +378,7 @@ def _permutations(plan: Plan) -> dict[str, npt.NDArray[np.intp] | None]:
 
 
 def _run(
-    png_file: PngFile, plan: Plan, sink: Sink, progress: Progress | None
+    png_file: Sprite, plan: Plan, sink: Sink, progress: Progress | None
 ) -> dict[str, tuple[int, ...]]:
     """Decode the sprite once, top to bottom, streaming each split into ``sink``."""
     as_output = _converter(plan.options.dtype)
@@ -422,7 +438,7 @@ def _write_whole(sink: Sink, name: str, values: npt.NDArray[Any], plan: Plan) ->
 
 
 def _row_blocks(
-    png_file: PngFile, options: Options, channels: str, progress: Progress | None
+    png_file: Sprite, options: Options, channels: str, progress: Progress | None
 ) -> Generator[npt.NDArray[np.uint8], None, None]:
     blocks_of = png_file.canvas_blocks(
         options.decoder, draw_rows=options.draw_rows, rgb=channels == "rgb"
@@ -586,7 +602,7 @@ def write_output(
             "redirect stdout to a file or a program (> out.npz, | python ...)",
         )
     inputs = (sources.sprite, sources.labels)
-    with PngFile(sources.sprite) as png_file:
+    with open_sprite(sources.sprite) as png_file:
         plan = plan_conversion(png_file, sources, options)
         if fmt == "idx" and layout == "torchvision" and plan.channels == "rgb":
             raise OptionError(
@@ -626,7 +642,7 @@ def write_output(
 
 
 def _write_npz(
-    png_file: PngFile,
+    png_file: Sprite,
     plan: Plan,
     stream: IO[bytes],
     compress: bool,
@@ -637,7 +653,7 @@ def _write_npz(
     _fill(png_file, plan, NpzSink(stream, compress=compress, comment=comment), progress)
 
 
-def _fill(png_file: PngFile, plan: Plan, sink: Sink, progress: Progress | None) -> None:
+def _fill(png_file: Sprite, plan: Plan, sink: Sink, progress: Progress | None) -> None:
     """Run the pipeline into ``sink`` and finish it, or abort it on any failure."""
     try:
         _run(png_file, plan, sink, progress)
@@ -649,7 +665,7 @@ def _fill(png_file: PngFile, plan: Plan, sink: Sink, progress: Progress | None) 
 
 def run_into(sources: Sources, options: Options, sink: Sink) -> Plan:
     """Run the pipeline into any sink (memory, a file, or verify's comparison)."""
-    with PngFile(sources.sprite) as png_file:
+    with open_sprite(sources.sprite) as png_file:
         plan = plan_conversion(png_file, sources, options)
         _fill(png_file, plan, sink, None)
     return plan

@@ -37,6 +37,7 @@ from .pipeline import (
     to_arrays,
 )
 from .png import PngFile
+from .shards import Shard, bundle_problems
 
 SCHEMA = 1
 
@@ -562,20 +563,25 @@ def verify_packed(packed: PathLike, source: PathLike | None = None) -> Report:
     """Check a folder ``pack`` wrote (by its ``NAME.json``): the sprite, the labels and the
     json agree; and, given the ``source`` it was packed from, that convert gives its arrays
     back, value for value."""
-    from .inspection import inspect_packed
+    from .inspection import packed_facts
     from .pack import source_bytes
+    from .sources import recorded_source_options
 
     report = Report()
-    facts = inspect_packed(packed, numbers=False)  # its numbers are checked below
-    folder = Path(packed).parent
+    packed_facts(packed, numbers=False)  # every field of its type; the numbers: below
+    try:
+        bundle, problems = bundle_problems(packed, strict=False)
+    except MnistSpriteError as e:
+        report.add("record", False, str(e))
+        return report
+    facts = bundle.facts
     report.add(
         "files",
-        facts["ok"],
-        "; ".join(facts["problems"]) or "the sprite and the label file are the ones packed",
+        not problems,
+        "; ".join(str(p) for p in problems)
+        or f"all {2 * len(bundle.shards)} sprite and label files are the ones packed",
     )
-    sprite = folder / facts["files"]["images"]["name"]
-    labels = folder / facts["files"]["labels"]["name"]
-    if not _check_packed_fields(report, facts, sprite, labels):
+    if problems or not _check_packed_fields(report, facts, bundle.shards):
         return report
     h, w, c = facts["image_height"], facts["image_width"], facts["channels"]
     options = Options(
@@ -586,7 +592,7 @@ def verify_packed(packed: PathLike, source: PathLike | None = None) -> Report:
         channels="rgb" if c == 3 else "red",
     )
     try:
-        arrays = to_arrays(Sources(sprite, labels), options)
+        arrays = to_arrays(Sources(Path(packed), Path(packed)), options)
     except MnistSpriteError as e:
         report.add("convert reads it", False, str(e))
         return report
@@ -598,9 +604,11 @@ def verify_packed(packed: PathLike, source: PathLike | None = None) -> Report:
     )
     if source is None:
         return report
-    quantize = bool(facts.get("provenance", {}).get("options", {}).get("quantize"))
+    recorded = facts.get("provenance", {}).get("options", {})
+    quantize = bool(recorded.get("quantize"))
     try:
-        want = source_bytes(source, quantize=quantize)
+        split = recorded_source_options(recorded, facts.get("class_names"))
+        want = source_bytes(source, quantize=quantize, options=split)
     except MnistSpriteError as e:
         report.add("source", False, str(e))
         return report
@@ -625,7 +633,7 @@ def verify_packed(packed: PathLike, source: PathLike | None = None) -> Report:
 _PACKED_COLOUR = {1: 0, 3: 2}  # channels -> the PNG colour type pack writes (gray, RGB)
 
 
-def _check_packed_fields(report: Report, facts: dict[str, Any], sprite: Path, labels: Path) -> bool:
+def _check_packed_fields(report: Report, facts: dict[str, Any], shards: list[Shard]) -> bool:
     """Every number of ``NAME.json`` against the files themselves: a loader takes them as
     they are, so a tampered record must fail even when its files are intact."""
     from .inspection import PACKED_COUNTS
@@ -635,27 +643,34 @@ def _check_packed_fields(report: Report, facts: dict[str, Any], sprite: Path, la
         return report.add("record", False, f"{', '.join(bad)}: not whole numbers")
     h, w, c = facts["image_height"], facts["image_width"], facts["channels"]
     classes, images, train = facts["classes"], facts["images"], facts["train_images"]
-    try:
-        with PngFile(sprite) as png:
-            header = png.header
-        label_bytes = labels.stat().st_size
-    except (MnistSpriteError, OSError):
-        return report.add("record", False, "its files cannot be read (see above)")
-    name = sprite.name
     problems = []
-    if header.height != images:
-        problems.append(f"images is {images:,}, but {name} has {header.height:,} rows")
-    if header.width != h * w:
-        problems.append(
-            f"image size {h}x{w} is {h * w:,} pixels, but a row of {name} holds {header.width:,}"
-        )
-    if _PACKED_COLOUR.get(c) != header.color_type:
-        problems.append(f"channels is {c}, but {name} has PNG colour type {header.color_type}")
-    if label_bytes != images * classes:
-        problems.append(
-            f"classes is {classes} for {images:,} images, {images * classes:,} label bytes, "
-            f"but {labels.name} holds {label_bytes:,}"
-        )
+    for shard in shards:
+        sprite, labels = shard.images, shard.labels
+        try:
+            with PngFile(sprite) as png:
+                header = png.header
+            label_bytes = labels.stat().st_size
+        except (MnistSpriteError, OSError):
+            return report.add("record", False, "its files cannot be read (see above)")
+        name = sprite.name
+        if header.height != shard.rows:
+            problems.append(f"a shard of {shard.rows:,} rows, but {name} has {header.height:,}")
+        if header.width != h * w:
+            problems.append(
+                f"image size {h}x{w} is {h * w:,} pixels, but a row of {name} holds "
+                f"{header.width:,}"
+            )
+        if _PACKED_COLOUR.get(c) != header.color_type:
+            problems.append(f"channels is {c}, but {name} has PNG colour type {header.color_type}")
+        if label_bytes != shard.rows * classes:
+            problems.append(
+                f"classes is {classes} for {shard.rows:,} images, {shard.rows * classes:,} label "
+                f"bytes, but {labels.name} holds {label_bytes:,}"
+            )
+    rows = sum(s.rows for s in shards)
+    if rows != images:
+        where = f"{shards[0].images.name} has" if len(shards) == 1 else "its shards hold"
+        problems.append(f"images is {images:,}, but {where} {rows:,} rows")
     if train > images:
         problems.append(f"train_images {train:,} is more than images {images:,}")
     names = facts.get("class_names")

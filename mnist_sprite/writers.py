@@ -14,7 +14,7 @@ import os
 import shutil
 import sys
 import tempfile
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from pathlib import Path
 from typing import IO
 
@@ -395,6 +395,80 @@ def deferred_signals() -> Iterator[None]:
     finally:
         for n, handler in before.items():
             signal.signal(n, handler)
+
+
+@contextlib.contextmanager
+def atomic_bundle(
+    folder: Path,
+    names: Sequence[str],
+    *,
+    force: bool,
+    inputs: Sequence[PathLike] = (),
+    guard: Guard | None = None,
+    stale: Collection[str] = (),
+) -> Iterator[Path]:
+    """Yield a temporary folder inside ``folder``; on success move each of ``names`` from it
+    into ``folder``, in order (the record last), under the one replace rule: all of them
+    appear, or none does and what was there is as it was.
+
+    Each target is checked before (:func:`check_target`) and at its move, as :func:`commit`
+    does; replaced files are kept aside until every move has succeeded, and put back if one
+    fails. ``stale``: files of an earlier bundle (plain names) that this one does not write,
+    removed once it is in place.
+    """
+    targets = [
+        check_target(folder / n, folder=False, force=force, inputs=inputs, guard=guard)
+        for n in names
+    ]
+    with staged(targets[-1], folder=True) as tmp:
+        yield tmp
+        _commit_all(tmp, targets, force=force, inputs=inputs, guard=guard)
+    for name in set(stale) - set(names):
+        old = folder / name
+        if Path(name).name == name and (old.is_symlink() or old.is_file()):
+            with contextlib.suppress(FileNotFoundError):
+                old.unlink()
+
+
+def _commit_all(
+    tmp: Path,
+    targets: list[Path],
+    *,
+    force: bool,
+    inputs: Sequence[PathLike],
+    guard: Guard | None,
+) -> None:
+    moved: list[Path] = []
+    aside: list[tuple[Path, Path]] = []
+    target = targets[0]
+    try:
+        for target in targets:
+            if target.exists() or target.is_symlink():
+                if not force:
+                    raise _exists(target)
+                _check_not_input(target, inputs)
+                _check_replaceable(target, folder=False, guard=guard)
+                old = target.with_name(f".{target.name}{TEMP_MARK}{os.getpid()}.old")
+                _move_noreplace(target, old)
+                aside.append((old, target))
+                _check_not_input(old, inputs)
+                _check_replaceable(old, folder=False, guard=None)  # guard judged it by name
+            _move_noreplace(tmp / target.name, target)
+            moved.append(target)
+    except BaseException as e:
+        for done in reversed(moved):  # only the files this run moved in
+            with contextlib.suppress(OSError):
+                done.unlink()
+        for old, place in reversed(aside):
+            _put_back(old, place)
+        if isinstance(e, FileExistsError):
+            raise _exists(target) from None
+        if isinstance(e, OSError):
+            raise _write_error(target, e) from None
+        raise
+    for old, _ in aside:
+        with contextlib.suppress(OSError):
+            _remove(old)
 
 
 def _put_back(old: Path, target: Path) -> None:
