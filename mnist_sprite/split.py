@@ -55,7 +55,7 @@ def parse_test_size(value: str | int | float) -> int | Decimal:
     return count
 
 
-def test_counts(counts: list[int], test_size: int | Decimal, names: list[str]) -> list[int]:
+def class_test_counts(counts: list[int], test_size: int | Decimal, names: list[str]) -> list[int]:
     """Test images per class, by the rule in this module's docstring."""
     total = sum(counts)
     if isinstance(test_size, Decimal):

@@ -26,12 +26,16 @@ import numpy as np
 import numpy.typing as npt
 
 from ..errors import OptionError, SourceError
-from ..split import Indices, split_rows, test_counts
+from ..split import Indices, split_rows, class_test_counts
 from .base import ARRAY_NAMES, MANIFEST, Member
 from .npz import read_npy_header
 
 SUFFIXES = (".npy", ".npz")
-BLOCK_ROWS = 8192  # rows gathered at once: a few MB, and pages released after each block
+BLOCK_ROWS = 8192  # rows gathered at once: a few MB
+# Rows read from one mapped file before its pages are released. A read fault maps the pages
+# around it too (the kernel's fault-around, 64 KiB), so each row read at random can bring in
+# 64 KiB: 1024 rows keep that under 64 MB.
+RELEASE_ROWS = 1024
 NAMES_BYTES = 1 << 20  # a --classes-from list longer than this is not a list of class names
 _LOCAL_HEADER = struct.Struct("<4sHHHHHIIIHH")  # a zip local file header (APPNOTE 4.3.7)
 
@@ -245,7 +249,9 @@ class ClassDirReader:
         check_classes(self.arrays, limit)
         self.counts = [min(c.rows, limit) if limit else c.rows for c in self.arrays]
         names_of = [c.name for c in self.arrays]
-        tests = test_counts(self.counts, test_size, names_of) if test_size is not None else None
+        tests = (
+            class_test_counts(self.counts, test_size, names_of) if test_size is not None else None
+        )
         train, test = split_rows(self.counts, tests, seed)
         self.parts: dict[str, Indices] = {"train": train}
         if tests is not None:
@@ -294,8 +300,10 @@ class ClassDirReader:
             for c in np.unique(cls):
                 here = np.flatnonzero(cls == c)
                 values = self._values(int(c))
-                out[here] = values[want[here] - self._starts[c]]
-            self._release()
+                for i in range(0, here.size, RELEASE_ROWS):
+                    part = here[i : i + RELEASE_ROWS]
+                    out[part] = values[want[part] - self._starts[c]]
+                    self._release(int(c))
             yield out.reshape(-1)
 
     def _values(self, c: int) -> npt.NDArray[Any]:
@@ -306,15 +314,17 @@ class ClassDirReader:
                 if os.fstat(f.fileno()).st_size < a.offset + a.rows * a.row_bytes:
                     raise SourceError(a.path, "changed while it was read", "run the command again")
                 mm = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
+            if hasattr(mmap, "MADV_RANDOM"):  # rows are read in shuffled order: no read-ahead
+                mm.madvise(mmap.MADV_RANDOM)
             width = a.row_bytes // a.dtype.itemsize
             values = np.frombuffer(mm, a.dtype, a.rows * width, a.offset).reshape(a.rows, width)
             entry = (mm, values)
             self._maps[c] = entry
         return entry[1]
 
-    def _release(self) -> None:
-        """Give back the pages the last block touched: they stay in the page cache, not in
-        this process (the gathered copies are what it keeps)."""
-        for entry in self._maps:
-            if entry is not None and hasattr(mmap, "MADV_DONTNEED"):
-                entry[0].madvise(mmap.MADV_DONTNEED)
+    def _release(self, c: int) -> None:
+        """Give back the pages of class ``c``'s file that the last rows touched: they stay in
+        the page cache, not in this process (the gathered copies are what it keeps)."""
+        entry = self._maps[c]
+        if entry is not None and hasattr(mmap, "MADV_DONTNEED"):
+            entry[0].madvise(mmap.MADV_DONTNEED)

@@ -24,6 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from tests import pngkit
+from tests.bench import pack_large
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 SHARED = ROOT.parent / "shared" / "data"
@@ -186,6 +187,7 @@ def main() -> None:
     if extra:
         print()
         print(more_table(extra))
+    pack_large.main(args.only, exe, cli, CACHE, sprite, labels, timed)  # issue 22
 
 
 # The formats other tools read, against the uint8 npz of the same sprite (issue 14's targets).
