@@ -9,8 +9,11 @@
 
 const CHUNK_ROWS = 5000;  // rows drawn at once, as data.js
 
+// url: the bundle's NAME.json. The default is the one beside this module; a url given is
+// read as fetch reads it, relative to the page.
 export async function load(url = "./__NAME__.json") {
-  const base = new URL(url, globalThis.location ? globalThis.location.href : undefined);
+  const besideModule = url === "./__NAME__.json";
+  const base = new URL(url, besideModule ? import.meta.url : document.baseURI);
   const meta = await (await fetchOk(base)).json();
   const height = meta.image_height, width = meta.image_width, channels = meta.channels;
   const values = height * width * channels, classes = meta.classes;
@@ -43,7 +46,8 @@ export async function load(url = "./__NAME__.json") {
 // The image's rows as value / 255 for each channel, into out from offset on.
 function drawRows(image, out, offset, channels) {
   const canvas = document.createElement("canvas");
-  const ctx = canvas.getContext("2d");
+  // Read back often: Chromium then keeps the canvas in memory, not on a GPU (same values).
+  const ctx = canvas.getContext("2d", {willReadFrequently: true});
   canvas.width = image.naturalWidth;
   for (let top = 0; top < image.naturalHeight; top += CHUNK_ROWS) {
     const rows = Math.min(CHUNK_ROWS, image.naturalHeight - top);
