@@ -3,17 +3,23 @@ source without a split of its own takes (a folder of one array per class)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import contextlib
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from .errors import OptionError, PathLike
+import numpy as np
+import numpy.typing as npt
+
+from .errors import OptionError, PathLike, SourceError
+from .formats import Member
 from .formats.classdir import ClassDirReader, looks_like_class_dir
+from .labels import bad_rows
 from .outputs import Output
 from .shards import default_shard_rows, file_names
-from .split import parse_test_size
+from .split import class_test_counts, parse_test_size, split_groups
 
 
 @dataclass(frozen=True)
@@ -26,17 +32,6 @@ class SourceOptions:
     seed: int | None = None
     rows_per_shard: int | None = None
     class_order: tuple[str, ...] | None = None  # the classes' names, in order (as recorded)
-
-    @property
-    def for_class_folders(self) -> bool:
-        given = (
-            self.classes_from,
-            self.limit_per_class,
-            self.test_size,
-            self.seed,
-            self.class_order,
-        )
-        return any(v is not None for v in given)
 
     def shard_rows(self, height: int, width: int) -> int:
         """Rows per shard: as given, else the most within the browser's and convert's limits."""
@@ -105,14 +100,92 @@ def open_pack_source(
             seed=options.seed or 0,
         )
         return Output(source, reader)
-    if options.for_class_folders:
+    given = (options.classes_from, options.limit_per_class, options.class_order)
+    if any(v is not None for v in given) or (options.seed is not None and not options.test_size):
         raise OptionError(
             source,
-            "--classes-from, --limit-per-class, --test-size and --seed apply to a folder of "
-            "one array per class (cat.npy, dog.npy, ...); this source has its own split",
+            "--classes-from, --limit-per-class and --seed (without --test-size) apply to a "
+            "folder of one array per class (cat.npy, dog.npy, ...)",
             "drop them",
         )
+    if options.test_size is not None:  # a new split, in place of the source's own
+        with open_output(source) as out:
+            resplit = ResplitReader(out, options.test_size, options.seed or 0)
+        return Output(source, resplit)
     return open_output(source)
+
+
+class ResplitReader:
+    """Any source's images, split again by ``--test-size`` (stratified, as for a per-class
+    folder). Its arrays are read into memory once: a split takes rows in any order."""
+
+    kind = "resplit"
+
+    def __init__(self, out: Output, test_size: int | Decimal, seed: int) -> None:
+        self.path = out.path
+        self._class_names = out.class_names()
+        self._provenance = out.provenance()
+        splits = [s for s in ("train", "test") if f"x_{s}" in out.names()]
+        if "train" not in splits or f"y_{splits[0]}" not in out.names():
+            raise SourceError(self.path, "holds no x_train and y_train", "give images and labels")
+        self._x = np.concatenate([_whole(out, f"x_{s}") for s in splits])
+        ids = np.concatenate([_class_ids(out, f"y_{s}") for s in splits])
+        if ids.shape[0] != self._x.shape[0]:
+            raise SourceError(self.path, "holds a label for each image", "give one label per image")
+        classes = int(ids.max()) + 1 if ids.size else 0
+        groups = [np.flatnonzero(ids == c).astype(np.int64) for c in range(classes)]
+        names = self._class_names or [str(c) for c in range(classes)]
+        counts = [g.size for g in groups]
+        for c, n in enumerate(counts):
+            if n == 0:
+                raise SourceError(self.path, f"has no image of class {c}", "give every class")
+        tests = class_test_counts(counts, test_size, names)
+        train, test = split_groups(groups, tests, seed)
+        self._ids = ids
+        self.parts = {"train": train, "test": test}
+
+    def class_names(self) -> list[str]:
+        """The source's own class names; none (not the classes' count) when it has none."""
+        return self._class_names or []
+
+    def names(self) -> list[str]:
+        return ["x_train", "y_train", "x_test", "y_test"]
+
+    def provenance(self) -> dict[str, Any] | None:
+        return self._provenance
+
+    def close(self) -> None:
+        return None
+
+    @contextlib.contextmanager
+    def array(self, name: str) -> Iterator[tuple[Member, Iterator[npt.NDArray[Any]]]]:
+        xy, _, part = name.partition("_")
+        rows = self.parts[part]
+        values = self._x if xy == "x" else self._ids
+        picked = values[rows]
+        yield Member(name, picked.shape, picked.dtype), iter([picked.reshape(-1)])
+
+
+def _whole(out: Output, name: str) -> npt.NDArray[Any]:
+    with out.array(name) as (member, pieces):
+        parts = list(pieces)
+        flat = np.concatenate(parts) if parts else np.empty(0, member.dtype)
+        return flat.reshape(member.shape)
+
+
+def _class_ids(out: Output, name: str) -> npt.NDArray[np.int64]:
+    """A label array as class ids: one-hot rows (each checked), or ids 0 to 254."""
+    y = _whole(out, name)
+    if y.ndim == 2:
+        onehot = y.astype(np.uint8) if y.max(initial=0) <= 1 and y.min(initial=0) >= 0 else y
+        if onehot.dtype != np.uint8 or bad_rows(onehot).size:
+            raise SourceError(out.path, f"{name} holds rows that are not one-hot", "give class ids")
+        ids: npt.NDArray[np.int64] = onehot.argmax(axis=1).astype(np.int64)
+        return ids
+    if y.dtype.kind not in "iu" or (y.size and (y.min() < 0 or y.max() > 254)):
+        raise SourceError(out.path, f"{name} holds values that are not class ids 0 to 254", "")
+    flat: npt.NDArray[np.int64] = y.astype(np.int64).reshape(-1)
+    return flat
 
 
 def bundle_files(folder: Path, name: str, shards: int) -> dict[str, Path]:

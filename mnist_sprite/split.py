@@ -93,16 +93,25 @@ def class_test_counts(counts: list[int], test_size: int | Decimal, names: list[s
 def split_rows(counts: list[int], tests: list[int] | None, seed: int) -> tuple[Indices, Indices]:
     """(train, test): global row numbers (class ``c``'s row ``r`` is ``sum(counts[:c]) + r``)
     in the order they are packed. Without ``tests`` every row is training."""
+    starts = np.concatenate([[0], np.cumsum(counts, dtype=np.int64)])
+    groups = [np.arange(starts[c], starts[c + 1], dtype=np.int64) for c in range(len(counts))]
+    return split_groups(groups, tests, seed)
+
+
+def split_groups(
+    groups: list[Indices], tests: list[int] | None, seed: int
+) -> tuple[Indices, Indices]:
+    """(train, test) of row numbers, each class's rows given as ``groups[c]`` in source order."""
     if not 0 <= seed < 2**63:
         raise OptionError(None, f"--seed {seed} is not 0 to 2**63 - 1", "give e.g. 0")
     rng = np.random.default_rng(seed)
-    starts = np.concatenate([[0], np.cumsum(counts, dtype=np.int64)])
     train_parts, test_parts = [], []
-    for c, n in enumerate(counts):
+    for c, rows in enumerate(groups):
         k = 0 if tests is None else tests[c]
-        order = rng.permutation(n).astype(np.int64) + starts[c]
+        order = rows[rng.permutation(rows.size)]
         test_parts.append(np.sort(order[:k]))
         train_parts.append(np.sort(order[k:]))
-    train = np.concatenate(train_parts)
-    test = np.concatenate(test_parts)
+    empty = np.empty(0, np.int64)
+    train = np.concatenate(train_parts) if train_parts else empty
+    test = np.concatenate(test_parts) if test_parts else empty
     return train[rng.permutation(train.size)], test[rng.permutation(test.size)]

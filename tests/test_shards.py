@@ -159,11 +159,25 @@ def test_too_few_images_for_the_limit_and_a_class_without_a_test_image(tmp_path:
     assert not (tmp_path / "w").exists()
 
 
-def test_split_options_on_a_source_with_a_split_are_refused(tmp_path: Path) -> None:
+def test_test_size_splits_a_source_with_a_split_again_and_class_options_are_refused(
+    tmp_path: Path,
+) -> None:
     npz = tmp_path / "k.npz"
-    np.savez(npz, x_train=np.zeros((2, 2, 2), np.uint8), y_train=np.array([0, 1]))
-    with pytest.raises(OptionError, match="--test-size"):
-        pack(npz, tmp_path / "web", test_size=1)
+    x = np.arange(40 * 4, dtype=np.uint8).reshape(40, 2, 2)
+    y = np.arange(40) % 4
+    np.savez(npz, x_train=x[:30], y_train=y[:30], x_test=x[30:], y_test=y[30:])
+    pack(npz, tmp_path / "web", test_size="0.25", seed=2)
+    got = arrays(tmp_path / "web" / "data.json")
+    assert np.bincount(got["y_test"]).tolist() == [3, 3, 2, 2]  # 2.5 each: first two round up
+    both = np.concatenate([got["x_train"], got["x_test"]]).reshape(40, 4)
+    labels = np.concatenate([got["y_train"], got["y_test"]])
+    assert sorted(map(bytes, both)) == sorted(map(bytes, x.reshape(40, 4)))
+    assert (both[:, 0] // 4 % 4 == labels).all()  # each image kept its label
+    code, stdout, _ = run("verify", str(tmp_path / "web" / "data.json"), "--source", str(npz))
+    assert code == 0, stdout
+    for option in ({"limit_per_class": 3}, {"seed": 1}):
+        with pytest.raises(OptionError, match="per class"):
+            pack(npz, tmp_path / "other", **option)  # type: ignore[arg-type]
 
 
 def shards_of(tmp_path: Path) -> Path:

@@ -26,7 +26,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ..errors import OptionError, SourceError
-from ..split import Indices, split_rows, class_test_counts
+from ..split import Indices, class_test_counts, split_rows
 from .base import ARRAY_NAMES, MANIFEST, Member
 from .npz import read_npy_header
 
