@@ -189,7 +189,11 @@ def explicit_sources(
     dataset: str | None, sprite: PathLike | None, labels: PathLike | None
 ) -> Sources | None:
     """``--sprite`` with ``--labels``, checked against ``--dataset``; None for a dataset."""
-    if sprite is not None and labels is None and is_bundle(sprite):
+    if sprite is not None and is_bundle(sprite):
+        if labels is not None:
+            raise OptionError(
+                None, "--labels with a pack's NAME.json", "drop --labels: NAME.json names them"
+            )
         labels = sprite  # a pack's NAME.json names its label files
     if (sprite is None) != (labels is None):
         raise OptionError(

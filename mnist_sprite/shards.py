@@ -192,7 +192,11 @@ def packed_facts(path: PathLike) -> dict[str, Any] | None:
         st = os.stat(path)
         if not stat.S_ISREG(st.st_mode) or st.st_size > JSON_BYTES:
             return None
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
+        with open(path, "rb") as f:
+            if not f.read(64).lstrip().startswith(b"{"):  # a PNG or label file: not read on
+                return None
+            f.seek(0)
+            data = json.loads(f.read(JSON_BYTES + 1).decode("utf-8"))
     except (OSError, ValueError):
         return None
     return data if isinstance(data, dict) and data.get("kind") == "packed" else None
@@ -333,6 +337,19 @@ class ShardedPng:
         h, w = bundle.image_size
         self.header = _Size(h * w, bundle.images)
         self.chunks = _NoChunks()
+        for shard in bundle.shards:  # every header, before anything is allocated for the rows
+            with PngFile(shard.images) as png_file:
+                self._check_size(shard, png_file)
+
+    def _check_size(self, shard: Shard, png_file: PngFile) -> None:
+        width, height = png_file.header.width, png_file.header.height
+        if width != self.header.width or height != shard.rows:
+            raise SourceError(
+                shard.images,
+                f"is {width}x{height}, not the {self.header.width}x{shard.rows} "
+                f"{self.bundle.path.name} says",
+                "pack again",
+            )
 
     def __enter__(self) -> ShardedPng:
         return self
@@ -348,14 +365,7 @@ class ShardedPng:
     ) -> Iterator[U8]:
         for shard in self.bundle.shards:
             with PngFile(shard.images) as png_file:
-                width, height = png_file.header.width, png_file.header.height
-                if width != self.header.width or height != shard.rows:
-                    raise SourceError(
-                        shard.images,
-                        f"is {width}x{height}, not the {self.header.width}x{shard.rows} "
-                        f"{self.bundle.path.name} says",
-                        "pack again",
-                    )
+                self._check_size(shard, png_file)
                 yield from png_file.canvas_blocks(decoder, draw_rows=draw_rows, rgb=rgb)
 
     def onehot(self) -> U8:

@@ -91,6 +91,10 @@ def test_sharded_and_single_packs_convert_to_the_same_arrays(tmp_path: Path) -> 
         assert (d["x_test"] == np.float32(many["x_test"]) / np.float32(255)).all()
     code, stdout, _ = run("inspect", str(tmp_path / "many" / "data.json"))
     assert code == 0 and "data_images_005.png" in stdout
+    code, _, stderr = run("convert", "--sprite", str(tmp_path / "many" / "data.json"),
+                          "--labels", str(tmp_path / "many" / "data_labels_000_uint8"),
+                          "--out", str(tmp_path / "y.npz"))  # fmt: skip
+    assert code == 2 and "drop --labels" in stderr
 
 
 def test_classes_from_orders_the_classes_and_limit_takes_the_first_rows(tmp_path: Path) -> None:
@@ -266,3 +270,14 @@ def test_the_loader_is_written_with_the_bundle(tmp_path: Path) -> None:
     assert "export function nextBatch(data, part, batchSize)" in js
     facts = json.loads(bundle.read_text())
     assert facts["loader"]["name"] == "data.js" and facts["loader"]["bytes"] == len(js.encode())
+
+
+def test_rows_the_json_claims_are_checked_against_each_sprite_first(tmp_path: Path) -> None:
+    bundle = shards_of(tmp_path)
+    facts = json.loads(bundle.read_text())
+    facts["shards"][1]["rows"] += 10**9
+    facts["images"] += 10**9
+    facts["train_images"] += 10**9
+    bundle.write_text(json.dumps(facts))
+    code, _, stderr = run("convert", "--sprite", str(bundle), "--out", str(tmp_path / "x.npz"))
+    assert code == 1 and "data_images_001.png: is 16x10" in stderr and "says" in stderr
