@@ -226,7 +226,7 @@ def test_never_half_a_bundle(tmp_path: Path) -> None:
     web.mkdir()
     (web / "data_images_002.png").write_text("mine")  # one target exists: nothing is written
     code, _, stderr = run("pack", str(src), "--out", str(web), "--shard-rows", "20")
-    assert code == 1 and "data_images_002.png: already exists" in stderr
+    assert code == 1 and "data_images_002.png: is not a file an earlier pack wrote" in stderr
     assert [p.name for p in web.iterdir()] == ["data_images_002.png"]
     (web / "data_images_002.png").unlink()
     # A failure half-way (a float that is not k/255 in the last shard's rows) leaves nothing.
@@ -281,3 +281,25 @@ def test_rows_the_json_claims_are_checked_against_each_sprite_first(tmp_path: Pa
     bundle.write_text(json.dumps(facts))
     code, _, stderr = run("convert", "--sprite", str(bundle), "--out", str(tmp_path / "x.npz"))
     assert code == 1 and "data_images_001.png: is 16x10" in stderr and "says" in stderr
+
+
+def test_a_failure_at_the_last_move_puts_every_earlier_file_back(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from mnist_sprite import writers
+
+    src = class_folder(tmp_path / "src", {"a": 30, "b": 30})
+    web = tmp_path / "web"
+    pack(src, web, shard_rows=20)
+    before = {p.name: p.read_bytes() for p in web.iterdir()}
+    real = writers._move_noreplace
+
+    def failing(src_path: Path, dst: Path) -> None:
+        if dst.name == "data.json" and ".mnist-sprite-" in src_path.parent.name:
+            raise OSError(28, "No space left on device")
+        real(src_path, dst)
+
+    monkeypatch.setattr(writers, "_move_noreplace", failing)
+    with pytest.raises(MnistSpriteError, match="No space left"):
+        pack(src, web, shard_rows=20, seed=9, force=True)
+    assert {p.name: p.read_bytes() for p in web.iterdir()} == before
