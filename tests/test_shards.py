@@ -303,3 +303,16 @@ def test_a_failure_at_the_last_move_puts_every_earlier_file_back(
     with pytest.raises(MnistSpriteError, match="No space left"):
         pack(src, web, shard_rows=20, seed=9, force=True)
     assert {p.name: p.read_bytes() for p in web.iterdir()} == before
+
+
+def test_a_header_that_claims_more_than_the_file_holds_is_refused_before_mapping(
+    tmp_path: Path,
+) -> None:
+    src = class_folder(tmp_path / "src", {"a": 5})
+    header = np.lib.format.header_data_from_array_1_0(np.zeros((1, 16), np.uint8))
+    header["shape"] = (2**40, 2**40)
+    with open(src / "b.npy", "wb") as f:
+        np.lib.format.write_array_header_1_0(f, header)
+        f.write(bytes(64))
+    code, _, stderr = run("pack", str(src), "--out", str(tmp_path / "web"))
+    assert code == 1 and "b.npy" in stderr and "truncated or damaged" in stderr

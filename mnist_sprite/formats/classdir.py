@@ -11,6 +11,7 @@ released after it (``madvise``), so a 1 GB source costs a few MB of memory.
 from __future__ import annotations
 
 import contextlib
+import math
 import mmap
 import os
 import stat
@@ -62,7 +63,7 @@ class ClassArray:
 
     @property
     def row_bytes(self) -> int:
-        return int(np.prod(self.row_shape, dtype=np.int64)) * self.dtype.itemsize
+        return math.prod(self.row_shape) * self.dtype.itemsize
 
 
 def read_class_names(path: Path) -> list[str]:
@@ -193,7 +194,7 @@ def _npz_member(f: IO[bytes], path: Path, size: int) -> tuple[int, Member]:
         raise SourceError(path, "its zip entry runs past the end of the file", "save it again")
     member = _header(f, path, start + info.file_size, start)
     offset = f.tell()
-    data = offset - start + int(np.prod(member.shape, dtype=np.int64)) * member.dtype.itemsize
+    data = offset - start + math.prod(member.shape) * member.dtype.itemsize
     if data != info.file_size or start + info.file_size > size:
         raise SourceError(
             path, "its array's header and its zip entry disagree on its size", "save it again"
@@ -292,7 +293,7 @@ class ClassDirReader:
     def _gather(self, rows: Indices) -> Iterator[npt.NDArray[Any]]:
         """The rows in this order, a block at a time, read from the mapped files."""
         first = self.arrays[0]
-        width = int(np.prod(first.row_shape, dtype=np.int64))
+        width = math.prod(first.row_shape)
         for lo in range(0, rows.size, BLOCK_ROWS):
             want = rows[lo : lo + BLOCK_ROWS]
             cls = np.searchsorted(self._starts, want, side="right") - 1
