@@ -775,7 +775,7 @@ def verify_command(
 )
 @click.option(
     "--test-size",
-    metavar="N|F",
+    metavar="SIZE",
     help="A stratified test part of N images, or of the fraction F (see README for the "
     "remainder rule); a source with its own split is split again [default: no test part].",
 )
