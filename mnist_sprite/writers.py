@@ -438,23 +438,30 @@ def _commit_all(
     inputs: Sequence[PathLike],
     guard: Guard | None,
 ) -> None:
+    """Move every file in, each as :func:`commit` moves one; undo them all if one fails.
+    Ctrl-C waits for the renames, as there."""
     moved: list[Path] = []
     aside: list[tuple[Path, Path]] = []
     target = targets[0]
     try:
-        for target in targets:
-            if target.exists() or target.is_symlink():
-                if not force:
-                    raise _exists(target)
-                _check_not_input(target, inputs)
-                _check_replaceable(target, folder=False, guard=guard)
-                old = target.with_name(f".{target.name}{TEMP_MARK}{os.getpid()}.old")
-                _move_noreplace(target, old)
-                aside.append((old, target))
-                _check_not_input(old, inputs)
-                _check_replaceable(old, folder=False, guard=None)  # guard judged it by name
-            _move_noreplace(tmp / target.name, target)
-            moved.append(target)
+        with deferred_signals():
+            for target in targets:
+                if target.exists() or target.is_symlink():
+                    if not force:
+                        raise _exists(target)
+                    _check_not_input(target, inputs)
+                    _check_replaceable(target, folder=False, guard=guard)
+                    old = target.with_name(f".{target.name}{TEMP_MARK}{os.getpid()}.old")
+                    try:
+                        _move_noreplace(target, old)
+                        aside.append((old, target))
+                    except FileNotFoundError:  # moved away meanwhile: nothing to replace
+                        pass
+                    else:
+                        _check_not_input(old, inputs)
+                        _check_replaceable(old, folder=False, guard=None)  # guard: by name
+                _move_noreplace(tmp / target.name, target)
+                moved.append(target)
     except BaseException as e:
         for done in reversed(moved):  # only the files this run moved in
             with contextlib.suppress(OSError):
@@ -466,9 +473,8 @@ def _commit_all(
         if isinstance(e, OSError):
             raise _write_error(target, e) from None
         raise
-    for old, _ in aside:
-        with contextlib.suppress(OSError):
-            _remove(old)
+    for old, place in aside:
+        _discard_old(old, place)
 
 
 def _put_back(old: Path, target: Path) -> None:
