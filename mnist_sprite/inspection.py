@@ -194,8 +194,6 @@ def packed_facts(path: PathLike, *, numbers: bool = True) -> dict[str, Any]:
             if isinstance(rows, bool) or not isinstance(rows, int) or rows < 0:
                 raise bad(f"shards.{i}.rows", rows, "a whole number")
             groups.append((f"shards.{i}", {r: shard.get(r) for r in ("images", "labels")}))
-        if isinstance(files, dict) and (len(shards) != 1 or groups[1][1] != files):
-            raise bad("files", files, "the files of its one shard")
     if "loader" in facts:
         groups.append(("", {"loader": facts["loader"]}))
     for prefix, group in groups:
@@ -210,6 +208,9 @@ def packed_facts(path: PathLike, *, numbers: bool = True) -> dict[str, Any]:
             size = entry.get("bytes")
             if isinstance(size, bool) or not isinstance(size, int):
                 raise bad(f"{field}.bytes", size, "a whole number")
+    twice = isinstance(files, dict) and isinstance(shards, list)  # one sprite, said twice
+    if twice and (len(shards or ()) != 1 or groups[1][1] != files):
+        raise bad("files", files, "the files of its one shard")
     provenance = facts.get("provenance", {})
     if not isinstance(provenance, dict):
         raise bad("provenance", provenance, "an object")

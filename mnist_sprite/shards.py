@@ -26,7 +26,7 @@ import numpy as np
 import numpy.typing as npt
 
 from .errors import PathLike, SourceError
-from .files import file_sha256, open_source
+from .files import file_sha256, open_source, plain_name
 from .labels import read_onehot
 from .png import MAX_PIXELS, PngFile
 from .png.encode import write_png
@@ -186,7 +186,7 @@ class Bundle:
         return int(self.facts["classes"])
 
 
-def packed_facts(path: PathLike) -> dict[str, Any] | None:
+def packed_record(path: PathLike) -> dict[str, Any] | None:
     """A pack's NAME.json as written, if ``path`` is one (a small JSON file of kind packed)."""
     try:
         st = os.stat(path)
@@ -203,7 +203,7 @@ def packed_facts(path: PathLike) -> dict[str, Any] | None:
 
 
 def is_bundle(path: PathLike) -> bool:
-    return packed_facts(path) is not None
+    return packed_record(path) is not None
 
 
 def shard_entries(facts: dict[str, Any]) -> list[dict[str, Any]]:
@@ -237,7 +237,7 @@ def bundle_problems(path: PathLike, *, strict: bool = True) -> tuple[Bundle, lis
     path = Path(path)
     with open_source(path):  # a missing, unreadable or irregular NAME.json: one clear error
         pass
-    facts = packed_facts(path)
+    facts = packed_record(path)
     if facts is None:
         raise SourceError(path, "is not a NAME.json that pack wrote", "give the pack's NAME.json")
     if strict:
@@ -284,7 +284,7 @@ def _checked_file(json_path: Path, entry: Any, problems: list[SourceError]) -> P
     if not isinstance(entry, dict) or not isinstance(entry.get("name"), str):
         raise SourceError(json_path, "names a shard file without a name", "pack again")
     name = str(entry["name"])
-    if not name or "/" in name or "\\" in name or name.startswith(".") or "\0" in name:
+    if not plain_name(name) or name.startswith("."):
         raise SourceError(json_path, f"names {name!r}, not a file beside it", "pack again")
     file: Path = json_path.parent / name
     try:

@@ -217,7 +217,7 @@ def test_a_name_in_the_json_is_never_followed_out_of_its_folder(tmp_path: Path) 
     facts["shards"][0]["images"]["name"] = "../data_images_000.png"
     bundle.write_text(json.dumps(facts))
     code, _, stderr = run("inspect", str(bundle))
-    assert code == 1 and "not a file beside it" in stderr
+    assert code == 1 and "a file name beside it" in stderr
 
 
 def test_never_half_a_bundle(tmp_path: Path) -> None:
@@ -315,4 +315,5 @@ def test_a_header_that_claims_more_than_the_file_holds_is_refused_before_mapping
         np.lib.format.write_array_header_1_0(f, header)
         f.write(bytes(64))
     code, _, stderr = run("pack", str(src), "--out", str(tmp_path / "web"))
-    assert code == 1 and "b.npy" in stderr and "truncated or damaged" in stderr
+    assert code == 1 and "b.npy" in stderr and stderr.count("\n") == 1
+    assert not (tmp_path / "web").exists()
