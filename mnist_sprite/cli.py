@@ -144,6 +144,12 @@ class _Cli(click.Group):
         except BrokenPipeError:
             _silence_stdout()
             code = 1
+        except RecursionError:  # a folder or JSON record nested deeper than Python recurses
+            message = (
+                "an input is nested too deeply (folders or JSON more than about 1,000 levels "
+                "deep); give a plain folder and records this tool wrote"
+            )
+            code = _error(message, 1, as_json)
         except OSError as e:  # a fault no library check foresaw: still one line
             where = f"{e.filename}: " if e.filename else ""
             message = f"{where}{e.strerror or e}; check the path, the disk and permissions"

@@ -749,3 +749,29 @@ def test_pack_takes_exact_class_ids_as_they_are(tmp_path: Path, labels: np.ndarr
     onehot = np.frombuffer((tmp_path / "out" / "data_labels_uint8").read_bytes(), np.uint8)
     classes = 10 if labels.ndim == 2 else 3
     assert np.array_equal(onehot.reshape(-1, classes).argmax(axis=1), Y)
+
+
+# -- a held-out corpus's findings ---------------------------------------------------------
+
+
+def test_a_manifest_linked_from_outside_is_never_read(tmp_path: Path) -> None:
+    out = tmp_path / "m"
+    assert run("convert", "--dataset", "sample", "--format", "npy", "--out", str(out))[0] == 0
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    manifest = json.loads((out / "manifest.json").read_text())
+    manifest["version"] = "SENTINEL-MARK"
+    (elsewhere / "manifest.json").write_text(json.dumps(manifest))
+    (out / "manifest.json").unlink()
+    (out / "manifest.json").symlink_to(elsewhere / "manifest.json")
+    for command in ("inspect", "verify"):
+        code, out_text, err = run(command, str(out))
+        assert code == 1 and "manifest.json: leads outside the source folder" in err, err
+        assert "SENTINEL-MARK" not in out_text + err and err.count("\n") == 1
+
+
+def test_json_nested_too_deeply_is_one_line(tmp_path: Path) -> None:
+    record = tmp_path / "data.json"
+    record.write_text("[" * 200_000 + "]" * 200_000)
+    code, _, err = run("inspect", str(record))
+    assert code == 1 and err.count("\n") == 1 and "internal error" not in err, err

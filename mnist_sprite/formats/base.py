@@ -162,11 +162,12 @@ def read_manifest(folder: Path) -> dict[str, Any] | None:
     """A folder's manifest if this tool wrote it, else None. One that says this tool wrote it
     but holds a field of the wrong type, or a file name outside the folder, is refused."""
     from ..errors import SourceError
-    from ..files import is_regular, open_source, relative_name
+    from ..files import inside, is_regular, open_source, relative_name
 
     path = folder / MANIFEST
     if not is_regular(path):
         return None
+    inside(folder, path)  # a link to a manifest elsewhere is never read
     try:
         with open_source(path) as f:
             data = json.loads(f.read(MAX_MANIFEST_BYTES + 1)[:MAX_MANIFEST_BYTES].decode("utf-8"))
