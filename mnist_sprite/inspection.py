@@ -19,14 +19,14 @@ import numpy.typing as npt
 from . import datasets
 from .datasets import DEFAULT_TRAIN_SIZES, Dataset
 from .download import recorded_dataset
-from .errors import OptionError, OutputError, PathLike, SourceError
+from .errors import MnistSpriteError, OptionError, OutputError, PathLike, SourceError
 from .files import file_sha256, open_source, plain_name, sniff
 from .labels import CLASSES, bad_rows, class_counts, read_onehot
 from .outputs import Output, kind_of
 from .pipeline import check_width, class_names
 from .png import COLOR_TYPES, SIGNATURE, PngFile
 from .png.canvas import colour_warning
-from .shards import read_bundle, shard_entries
+from .shards import Shard, read_bundle, shard_entries
 from .writers import atomic_output
 
 SCHEMA = 1
@@ -224,8 +224,71 @@ def inspect_packed(path: PathLike, *, numbers: bool = True) -> dict[str, Any]:
     names (each shard's sprite and label file, a plain name beside it) is there and
     unchanged; a missing or changed one is refused, naming it."""
     facts = packed_facts(path, numbers=numbers)
-    read_bundle(path)
+    bundle = read_bundle(path)
+    problems = packed_number_problems(path, facts, bundle.shards)
+    if problems:
+        raise SourceError(path, "; ".join(problems), "pack again; NAME.json is written by pack")
     return {**facts, "path": str(path), "ok": True, "problems": []}
+
+
+_PACKED_COLOUR = {1: 0, 3: 2}  # channels -> the PNG colour type pack writes (gray, RGB)
+
+
+def packed_number_problems(
+    path: PathLike, facts: dict[str, Any], shards: list[Shard]
+) -> list[str] | None:
+    """What in ``NAME.json`` disagrees with its files and itself (None: the files cannot be
+    read): every number a loader takes as it is, the schema, the name, the class names."""
+    from .pack import PACK_SCHEMA
+
+    bad = [k for k in PACKED_COUNTS if type(facts.get(k)) is not int or facts[k] < 0]
+    if bad:
+        return [f"{', '.join(bad)}: not whole numbers"]
+    h, w, c = facts["image_height"], facts["image_width"], facts["channels"]
+    classes, images, train = facts["classes"], facts["images"], facts["train_images"]
+    problems = []
+    if facts.get("schema") != PACK_SCHEMA:
+        problems.append(f"schema is {facts.get('schema')!r}, not {PACK_SCHEMA}")
+    if facts.get("name") != Path(path).stem:
+        problems.append(f"name is {facts.get('name')!r}, but the record is {Path(path).name}")
+    for shard in shards:
+        sprite, labels = shard.images, shard.labels
+        try:
+            with PngFile(sprite) as png:
+                header = png.header
+            label_bytes = labels.stat().st_size
+        except (MnistSpriteError, OSError):
+            return None
+        name = sprite.name
+        if header.height != shard.rows:
+            problems.append(f"a shard of {shard.rows:,} rows, but {name} has {header.height:,}")
+        if header.width != h * w:
+            problems.append(
+                f"image size {h}x{w} is {h * w:,} pixels, but a row of {name} holds "
+                f"{header.width:,}"
+            )
+        if _PACKED_COLOUR.get(c) != header.color_type:
+            problems.append(f"channels is {c}, but {name} has PNG colour type {header.color_type}")
+        if label_bytes != shard.rows * classes:
+            problems.append(
+                f"classes is {classes} for {shard.rows:,} images, {shard.rows * classes:,} label "
+                f"bytes, but {labels.name} holds {label_bytes:,}"
+            )
+    rows = sum(s.rows for s in shards)
+    if rows != images:
+        where = f"{shards[0].images.name} has" if len(shards) == 1 else "its shards hold"
+        problems.append(f"images is {images:,}, but {where} {rows:,} rows")
+    if train > images:
+        problems.append(f"train_images {train:,} is more than images {images:,}")
+    names = facts.get("class_names")
+    if not (
+        isinstance(names, list)
+        and len(names) == classes
+        and all(isinstance(n, str) and n for n in names)
+        and len(set(names)) == len(names)
+    ):
+        problems.append(f"class_names is not a list of {classes} different names")
+    return problems
 
 
 def inspect_labels(path: PathLike, train_size: int | None = None) -> dict[str, Any]:

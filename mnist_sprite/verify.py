@@ -581,7 +581,7 @@ def verify_packed(packed: PathLike, source: PathLike | None = None) -> Report:
         "; ".join(str(p) for p in problems)
         or f"all {2 * len(bundle.shards)} sprite and label files are the ones packed",
     )
-    if problems or not _check_packed_fields(report, facts, bundle.shards):
+    if problems or not _check_packed_fields(report, packed, facts, bundle.shards):
         return report
     h, w, c = facts["image_height"], facts["image_width"], facts["channels"]
     options = Options(
@@ -630,55 +630,21 @@ def verify_packed(packed: PathLike, source: PathLike | None = None) -> Report:
     return report
 
 
-_PACKED_COLOUR = {1: 0, 3: 2}  # channels -> the PNG colour type pack writes (gray, RGB)
-
-
-def _check_packed_fields(report: Report, facts: dict[str, Any], shards: list[Shard]) -> bool:
+def _check_packed_fields(
+    report: Report, packed: PathLike, facts: dict[str, Any], shards: list[Shard]
+) -> bool:
     """Every number of ``NAME.json`` against the files themselves: a loader takes them as
     they are, so a tampered record must fail even when its files are intact."""
-    from .inspection import PACKED_COUNTS
+    from .inspection import packed_number_problems
 
-    bad = [k for k in PACKED_COUNTS if type(facts.get(k)) is not int or facts[k] < 0]
-    if bad:
-        return report.add("record", False, f"{', '.join(bad)}: not whole numbers")
+    problems = packed_number_problems(packed, facts, shards)
+    if problems is None:
+        return report.add("record", False, "its files cannot be read (see above)")
     h, w, c = facts["image_height"], facts["image_width"], facts["channels"]
-    classes, images, train = facts["classes"], facts["images"], facts["train_images"]
-    problems = []
-    for shard in shards:
-        sprite, labels = shard.images, shard.labels
-        try:
-            with PngFile(sprite) as png:
-                header = png.header
-            label_bytes = labels.stat().st_size
-        except (MnistSpriteError, OSError):
-            return report.add("record", False, "its files cannot be read (see above)")
-        name = sprite.name
-        if header.height != shard.rows:
-            problems.append(f"a shard of {shard.rows:,} rows, but {name} has {header.height:,}")
-        if header.width != h * w:
-            problems.append(
-                f"image size {h}x{w} is {h * w:,} pixels, but a row of {name} holds "
-                f"{header.width:,}"
-            )
-        if _PACKED_COLOUR.get(c) != header.color_type:
-            problems.append(f"channels is {c}, but {name} has PNG colour type {header.color_type}")
-        if label_bytes != shard.rows * classes:
-            problems.append(
-                f"classes is {classes} for {shard.rows:,} images, {shard.rows * classes:,} label "
-                f"bytes, but {labels.name} holds {label_bytes:,}"
-            )
-    rows = sum(s.rows for s in shards)
-    if rows != images:
-        where = f"{shards[0].images.name} has" if len(shards) == 1 else "its shards hold"
-        problems.append(f"images is {images:,}, but {where} {rows:,} rows")
-    if train > images:
-        problems.append(f"train_images {train:,} is more than images {images:,}")
-    names = facts.get("class_names")
-    if not (isinstance(names, list) and len(names) == classes):
-        problems.append(f"class_names does not list {classes} names")
     return report.add(
         "record",
         not problems,
         "; ".join(problems)
-        or f"{images:,} images of {h}x{w}x{c}, {classes} classes: as the files hold",
+        or f"{facts['images']:,} images of {h}x{w}x{c}, {facts['classes']} classes: as the "
+        "files hold",
     )

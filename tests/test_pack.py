@@ -238,6 +238,9 @@ def test_source_bytes_are_what_convert_gives_back(tmp_path: Path) -> None:
         ("train_images", 1001, "train_images 1,001 is more than images 1,000"),
         ("channels", 3, "channels is 3, but data_images.png has PNG colour type 0"),
         ("classes", "10", "classes: not whole numbers"),
+        ("schema", 999, "schema is 999, not 1"),
+        ("name", "../../evil", "name is '../../evil', but the record is data.json"),
+        ("class_names", ["x"] * 10, "class_names is not a list of 10 different names"),
     ],
 )
 def test_verify_checks_every_number_of_a_packed_record(
@@ -255,6 +258,8 @@ def test_verify_checks_every_number_of_a_packed_record(
     record.write_text(json.dumps(facts))
     code, out, _ = run("verify", str(web / "data.json"))
     assert code == 1 and says in out, out
+    code, _, err = run("inspect", str(web / "data.json"))  # refused, in its own words
+    assert code == 1 and err.startswith("error: ") and err.count("\n") == 1, err
 
 
 def _onehot(ids: list[int], dtype: str) -> np.ndarray:
