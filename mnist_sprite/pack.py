@@ -33,6 +33,7 @@ from .outputs import Output, kind_of
 from .png import MAX_PIXELS
 from .shards import (
     BROWSER_MAX_ROWS,
+    BROWSER_MAX_WIDTH,
     file_entry,
     packed_files,
     shard_sizes,
@@ -206,6 +207,13 @@ def _layout(
             "give arrays of one image size",
         )
     height, width, channels = shapes["train"]
+    if height * width > BROWSER_MAX_WIDTH:  # from the header, before a pixel is read
+        raise SourceError(
+            source,
+            f"its images are {height}x{width}, sprite rows of {height * width:,} pixels, wider "
+            f"than the {BROWSER_MAX_WIDTH:,} a browser's canvas holds",
+            "give smaller images: a sprite holds small images such as MNIST's 28x28",
+        )
     counts = {s: members[s].shape[0] for s in splits}
     for s in splits:
         _check_label_shape(_member(data, f"y_{s}"), source, counts[s])

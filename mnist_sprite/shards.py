@@ -35,6 +35,9 @@ U8 = npt.NDArray[np.uint8]
 # The tallest sprite measured to load in Chromium 156 through data.js (784 pixels wide, every
 # value checked; see README).
 BROWSER_MAX_ROWS = 300_000
+# The widest canvas Chromium and Firefox create: one image is one sprite row, so no image
+# may hold more pixels than this.
+BROWSER_MAX_WIDTH = 32_767
 JSON_BYTES = 16 << 20  # a NAME.json larger than this is not one pack wrote
 
 

@@ -775,3 +775,15 @@ def test_json_nested_too_deeply_is_one_line(tmp_path: Path) -> None:
     record.write_text("[" * 200_000 + "]" * 200_000)
     code, _, err = run("inspect", str(record))
     assert code == 1 and err.count("\n") == 1 and "internal error" not in err, err
+
+
+def test_an_image_wider_than_a_canvas_is_refused_from_the_header(tmp_path: Path) -> None:
+    """A 249 KB npz of one 16000x16000 image: refused before a pixel is read."""
+    source = tmp_path / "big.npz"
+    with zipfile.ZipFile(source, "w", zipfile.ZIP_DEFLATED) as z:
+        for name, array in (("x_train", np.zeros((1, 16000, 16000), np.uint8)), ("y_train", Y[:1])):
+            with z.open(f"{name}.npy", "w", force_zip64=True) as f:
+                npformat.write_array(f, array)
+    code, _, err = run("pack", str(source), "--out", str(tmp_path / "p"), bounded=True)
+    assert code == 1 and "wider than the 32,767 a browser's canvas holds" in err, err
+    assert not (tmp_path / "p").exists()
