@@ -108,6 +108,15 @@ def write_png(
     return written
 
 
+def small_png(filtered: bytes, width: int, height: int, channels: int, level: int) -> bytes:
+    """A whole PNG in one go, for an image small enough to deflate in one call: ``filtered``
+    is its scanline stream (a filter byte, None, before each row). One IDAT, as pypng writes
+    it, and the same bytes (zlib's own stream at ``level``)."""
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, _COLOUR_TYPES[channels], 0, 0, 0)
+    idat = zlib.compress(filtered, level)
+    return SIGNATURE + _chunk(b"IHDR", ihdr) + _chunk(b"IDAT", idat) + _chunk(b"IEND", b"")
+
+
 def _whole(name: str, value: int, low: int, high: int) -> int:
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
         raise ValueError(f"{name} must be a whole number, not {value!r}")
