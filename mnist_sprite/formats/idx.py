@@ -36,7 +36,6 @@ from .base import (
 )
 
 UBYTE = 0x08
-LAYOUTS = ("plain", "torchvision")
 _SPLIT_PREFIX = {"train": "train", "test": "t10k"}
 # torchvision's class for each dataset: its raw folder is DIR/<class>/raw.
 TORCHVISION_CLASS = {"fashion-mnist": "FashionMNIST"}
