@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+import types
 from typing import TYPE_CHECKING, Any
 
 from ._version import __version__
@@ -30,8 +32,23 @@ def __getattr__(name: str) -> Any:
     if name in _API:
         from . import api
 
-        return getattr(api, name)
+        function = getattr(api, name)
+        globals()[name] = function
+        return function
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+class _Package(types.ModuleType):
+    """The package, whose API names stay the API functions: importing the submodule
+    ``mnist_sprite.pack`` would otherwise bind that module over the function ``pack``."""
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name in _API and isinstance(value, types.ModuleType):
+            return  # the module stays in sys.modules; the name stays the function
+        super().__setattr__(name, value)
+
+
+sys.modules[__name__].__class__ = _Package
 
 
 __all__ = [

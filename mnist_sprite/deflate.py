@@ -95,11 +95,12 @@ class Deflater:
         # A piece is cut only when more bytes follow it, so the last piece, which ends the
         # stream, is always the one still pending at flush().
         start = 0
-        while len(self._pending) - start > self._piece:
-            piece = bytes(self._pending[start : start + self._piece])
-            start += self._piece
-            self._submit(piece, last=False)
-            out += self._ready(block=len(self._in_flight) >= 2 * self.workers)
+        with memoryview(self._pending) as pending:  # one copy per piece, not two
+            while len(pending) - start > self._piece:
+                piece = bytes(pending[start : start + self._piece])
+                start += self._piece
+                self._submit(piece, last=False)
+                out += self._ready(block=len(self._in_flight) >= 2 * self.workers)
         if start:
             del self._pending[:start]
         out += self._ready(block=False)
