@@ -19,8 +19,10 @@ from __future__ import annotations
 import os
 import zlib
 from collections import deque
-from concurrent.futures import Future, ThreadPoolExecutor
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # imported when a pool starts: a command that deflates nothing pays nothing
+    from concurrent.futures import Future, ThreadPoolExecutor
 
 # Bytes deflated per task. Each piece costs a flush and a fresh Huffman block, and only sees
 # 32 KiB back: at 1 MiB that is about 0.1% on the MNIST sprite; memory stays a few MiB.
@@ -82,7 +84,7 @@ class Deflater:
         self._pending = bytearray()
         self._history = b""
         self._pool: ThreadPoolExecutor | None = None
-        self._in_flight: deque[Future[bytes]] = deque()
+        self._in_flight: deque[bytes | Future[bytes]] = deque()  # bytes: deflated here
         self._finished = False
 
     def compress(self, data: Any) -> bytes:
@@ -120,7 +122,8 @@ class Deflater:
         """Stop: drop queued pieces and shut the pool down (no more output)."""
         self._finished = True
         for future in self._in_flight:
-            future.cancel()
+            if not isinstance(future, bytes):
+                future.cancel()
         self._in_flight.clear()
         if self._pool is not None:
             self._pool.shutdown(wait=True)
@@ -130,21 +133,29 @@ class Deflater:
         dictionary = self._history
         self._history = _tail(self._history, piece)
         if self.workers == 1 or (last and not self._in_flight and self._pool is None):
-            future: Future[bytes] = Future()  # one piece, or one worker: no thread
-            future.set_result(deflate_piece(piece, dictionary, self.level, last, self.strategy))
-        else:
-            if self._pool is None:
-                self._pool = ThreadPoolExecutor(self.workers, thread_name_prefix="deflate")
-            future = self._pool.submit(
-                deflate_piece, piece, dictionary, self.level, last, self.strategy
+            # one piece, or one worker: no thread
+            self._in_flight.append(
+                deflate_piece(piece, dictionary, self.level, last, self.strategy)
             )
-        self._in_flight.append(future)
+            return
+        if self._pool is None:
+            from concurrent.futures import ThreadPoolExecutor
+
+            self._pool = ThreadPoolExecutor(self.workers, thread_name_prefix="deflate")
+        self._in_flight.append(
+            self._pool.submit(deflate_piece, piece, dictionary, self.level, last, self.strategy)
+        )
 
     def _ready(self, *, block: bool, everything: bool = False) -> list[bytes]:
         """Deflated pieces in order: those done, the oldest if ``block``, all if ``everything``."""
         out = []
-        while self._in_flight and (everything or block or self._in_flight[0].done()):
-            out.append(self._in_flight.popleft().result())
+        while self._in_flight:
+            first = self._in_flight[0]
+            done = isinstance(first, bytes) or first.done()
+            if not (done or everything or block):
+                break
+            self._in_flight.popleft()
+            out.append(first if isinstance(first, bytes) else first.result())
             block = False
         return out
 

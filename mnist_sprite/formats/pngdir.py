@@ -11,16 +11,14 @@ from __future__ import annotations
 import contextlib
 import json
 import math
-import multiprocessing as mp
 import os
 import re
 import signal
 from collections import deque
 from collections.abc import Iterator, Sequence
-from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
@@ -31,6 +29,9 @@ from ..files import inside, is_regular, open_source, plain_name
 from ..labels import MAX_CLASSES
 from ..png.encode import small_png
 from .base import MANIFEST, MAX_MANIFEST_BYTES, Member, read_manifest, write_manifest
+
+if TYPE_CHECKING:  # imported when workers start: other formats never pay for them
+    from concurrent.futures import Future, ProcessPoolExecutor
 
 CLASSES_FILE = "classes.json"
 
@@ -158,6 +159,9 @@ class PngDirSink:
             write_pngs(*task)
             return
         if self._pool is None:
+            import multiprocessing as mp
+            from concurrent.futures import ProcessPoolExecutor
+
             context = "forkserver" if "forkserver" in mp.get_all_start_methods() else "spawn"
             self._pool = ProcessPoolExecutor(
                 self._workers, mp_context=mp.get_context(context), initializer=_quiet_worker
