@@ -28,9 +28,12 @@ if TYPE_CHECKING:  # imported when a pool starts: a command that deflates nothin
 # 32 KiB back: at 1 MiB that is about 0.1% on the MNIST sprite; memory stays a few MiB.
 PIECE_BYTES = 1 << 20
 WINDOW = 1 << 15  # deflate's window (RFC 1951 section 2): all a piece can refer back to
-# zlib's largest hash table. On the sprite's pieces at level 6: 12 kB (0.1%) smaller than
-# memLevel 8, for about 20% more CPU (1.05 s against 0.88 s in one thread).
+# zlib's hash table size. 9, its largest: on the PNG sprite's pieces at level 6, 12 kB (0.1%)
+# smaller than 8, for about 20% more CPU (1.05 s against 0.88 s in one thread), which the
+# sprite's published size takes. 8, zlib's default (as gzip and numpy use): on MNIST's float32
+# npz members 0.05% larger than 9 for about 10% less CPU.
 MEM_LEVEL = 9
+DEFAULT_MEM_LEVEL = 8
 # A default level that keeps every file at or below the size its usual tool makes: MNIST's
 # own .gz files (gzip -9 of 1998's gzip) and numpy's savez_compressed (zlib level 6).
 DEFAULT_LEVEL = 6
@@ -45,10 +48,15 @@ def available_cores() -> int:
 
 
 def deflate_piece(
-    piece: bytes, dictionary: bytes, level: int, last: bool, strategy: int = zlib.Z_DEFAULT_STRATEGY
+    piece: bytes,
+    dictionary: bytes,
+    level: int,
+    last: bool,
+    strategy: int = zlib.Z_DEFAULT_STRATEGY,
+    mem_level: int = MEM_LEVEL,
 ) -> bytes:
     """One piece as raw deflate, primed with ``dictionary``; byte-aligned unless ``last``."""
-    args = (level, zlib.DEFLATED, -15, MEM_LEVEL, strategy)
+    args = (level, zlib.DEFLATED, -15, mem_level, strategy)
     z = zlib.compressobj(*args, zdict=dictionary) if dictionary else zlib.compressobj(*args)
     return z.compress(piece) + z.flush(zlib.Z_FINISH if last else zlib.Z_SYNC_FLUSH)
 
@@ -58,8 +66,9 @@ class Deflater:
     compressed bytes that are ready (in order), ``flush`` the rest, ending the stream.
 
     ``workers`` threads deflate pieces in parallel (at most ``2 * workers`` pieces in flight,
-    so memory stays a few pieces); with 1, no thread is started. ``strategy`` is zlib's
-    (``zlib.Z_FILTERED`` suits near-random bytes such as label digits). ``close`` drops queued work
+    so memory stays a few pieces); with 1, no thread is started. ``strategy`` and
+    ``mem_level`` are zlib's (``zlib.Z_FILTERED`` suits near-random bytes such as label
+    digits). ``close`` drops queued work
     (after a failure); ``flush`` closes too.
     """
 
@@ -70,6 +79,7 @@ class Deflater:
         workers: int | None = None,
         piece_bytes: int = PIECE_BYTES,
         strategy: int = zlib.Z_DEFAULT_STRATEGY,
+        mem_level: int = MEM_LEVEL,
     ) -> None:
         if isinstance(level, bool) or not isinstance(level, int) or not 0 <= level <= 9:
             raise ValueError(f"level must be from 0 to 9, not {level!r}")
@@ -77,6 +87,7 @@ class Deflater:
             raise ValueError(f"piece_bytes must be from 1 to 2**30, not {piece_bytes!r}")
         self.level = level
         self.strategy = strategy
+        self.mem_level = mem_level
         self.workers = available_cores() if workers is None else workers
         if isinstance(self.workers, bool) or not 1 <= self.workers <= 1024:
             raise ValueError(f"workers must be from 1 to 1024, not {workers!r}")
@@ -135,16 +146,15 @@ class Deflater:
         if self.workers == 1 or (last and not self._in_flight and self._pool is None):
             # one piece, or one worker: no thread
             self._in_flight.append(
-                deflate_piece(piece, dictionary, self.level, last, self.strategy)
+                deflate_piece(piece, dictionary, self.level, last, self.strategy, self.mem_level)
             )
             return
         if self._pool is None:
             from concurrent.futures import ThreadPoolExecutor
 
             self._pool = ThreadPoolExecutor(self.workers, thread_name_prefix="deflate")
-        self._in_flight.append(
-            self._pool.submit(deflate_piece, piece, dictionary, self.level, last, self.strategy)
-        )
+        args = (piece, dictionary, self.level, last, self.strategy, self.mem_level)
+        self._in_flight.append(self._pool.submit(deflate_piece, *args))
 
     def _ready(self, *, block: bool, everything: bool = False) -> list[bytes]:
         """Deflated pieces in order: those done, the oldest if ``block``, all if ``everything``."""

@@ -23,7 +23,7 @@ from typing import IO, Any
 import numpy as np
 import numpy.typing as npt
 
-from ..deflate import DEFAULT_LEVEL, Deflater
+from ..deflate import DEFAULT_LEVEL, DEFAULT_MEM_LEVEL, Deflater
 from ..errors import SourceError
 from ..files import check_size, inside, is_regular, open_source
 from .base import (
@@ -73,7 +73,9 @@ class GzipMember:
         strategy: int = zlib.Z_DEFAULT_STRATEGY,
     ) -> None:
         self._raw = raw
-        self._deflater = Deflater(level, workers=workers, strategy=strategy)
+        self._deflater = Deflater(
+            level, workers=workers, strategy=strategy, mem_level=DEFAULT_MEM_LEVEL
+        )
         self._crc = 0
         self._size = 0
         xfl = 2 if level == 9 else 4 if level == 1 else 0  # as gzip.GzipFile: best or fastest
