@@ -86,9 +86,9 @@ class PngDirSink:
     image, so the output is the same for any number of workers. A failure in a worker is
     raised here, after which :meth:`abort` stops them all before anything is removed.
 
-    Why one by default: a file costs about 15 us of CPU to encode and 60 to 400 us in the
-    kernel to create, and two processes creating files in the same class folders wait on each
-    other. On the 2-core development machine, shared, the MNIST png-dir took 15 to 37 s in
+    Why one by default: a file costs about 65 us of CPU to encode and write, and 100 to 400 us
+    in the kernel to create, and two processes creating files in the same class folders wait
+    on each other. On the 2-core development machine, shared, the MNIST png-dir took 15 to 37 s in
     this process and 23 to 71 s with a worker per core (paired runs, whole commands).
     """
 
