@@ -1,7 +1,12 @@
 """mnist-sprite: TensorFlow.js's dataset sprites as NumPy arrays, exactly, without a browser."""
 
+from __future__ import annotations
+
+import sys
+import types
+from typing import TYPE_CHECKING, Any
+
 from ._version import __version__
-from .api import convert, fetch, load_data, pack
 from .errors import (
     ColourWarning,
     FetchError,
@@ -14,6 +19,37 @@ from .errors import (
     SourceError,
     SpriteError,
 )
+
+if TYPE_CHECKING:
+    from .api import convert, fetch, load_data, pack
+
+_API = ("convert", "fetch", "load_data", "pack")
+
+
+def __getattr__(name: str) -> Any:
+    """The API functions, imported on first use (PEP 562): importing the package, as the
+    command line does, then costs no numpy."""
+    if name in _API:
+        from . import api
+
+        function = getattr(api, name)
+        globals()[name] = function
+        return function
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+class _Package(types.ModuleType):
+    """The package, whose API names stay the API functions: importing the submodule
+    ``mnist_sprite.pack`` would otherwise bind that module over the function ``pack``."""
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name in _API and isinstance(value, types.ModuleType):
+            return  # the module stays in sys.modules; the name stays the function
+        super().__setattr__(name, value)
+
+
+sys.modules[__name__].__class__ = _Package
+
 
 __all__ = [
     "ColourWarning",

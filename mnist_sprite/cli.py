@@ -7,38 +7,38 @@ Data goes to stdout only; messages and progress go to stderr. Every failure is o
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import signal
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import click
 from click.core import ParameterSource
 
+# Only what builds the options: --help and --version import neither numpy nor a format, and
+# each command imports what it uses when it runs.
 from . import datasets, progress
 from ._version import __version__
 from .datasets import DATASETS, SPLITS
-from .download import DEFAULT_RETRIES, DEFAULT_TIMEOUT, fetch_dataset
 from .errors import MnistSpriteError, OptionError, OutputError, StdoutClosed
-from .files import file_sha256
-from .formats import FORMATS, LAYOUTS
-from .labels import LABEL_FORMATS
-from .pipeline import (
+from .options import (
     CHANNELS,
+    DECODERS,
+    DEFAULT_RETRIES,
+    DEFAULT_TIMEOUT,
     DTYPES,
+    FORMATS,
+    LABEL_FORMATS,
+    LAYOUTS,
     SHAPES,
     Options,
-    Sources,
-    check_out,
-    options_for,
     parse_image_size,
-    resolve_sources,
-    write_output,
 )
-from .png import DECODERS
+
+if TYPE_CHECKING:
+    from .pipeline import Sources
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -72,6 +72,8 @@ def _error(message: str, code: int, as_json: bool) -> int:
     message = "".join(c if c.isprintable() else repr(c)[1:-1] for c in message)
     click.echo(f"error: {message}", err=True)
     if as_json:
+        import json
+
         with contextlib.suppress(OSError):
             click.echo(json.dumps({"ok": False, "error": message, "exit_code": code}))
     return code
@@ -277,6 +279,8 @@ def _sources(
     offline: bool,
     quiet: bool,
 ) -> Sources:
+    from .pipeline import resolve_sources
+
     return resolve_sources(
         dataset,
         sprite,
@@ -288,6 +292,8 @@ def _sources(
 
 
 def _print_json(data: Any) -> None:
+    import json  # here: start-up time counts in pipelines
+
     click.echo(json.dumps(data, indent=2, sort_keys=True))
 
 
@@ -427,6 +433,8 @@ def convert_command(
       mnist-sprite convert --format idx --layout torchvision --out data/
       mnist-sprite convert --out - --quiet | python -c 'import numpy,sys,io; ...'
     """
+    from .pipeline import check_out, options_for, write_output
+
     if as_json and out == "-":
         raise OptionError(None, "--json and --out - both want stdout", "drop one of them")
     if out == "-" and _STDOUT_CLOSED:
@@ -546,6 +554,8 @@ def fetch_command(
       mnist-sprite fetch --from /media/usb/   # an air-gapped machine
       sprite=$(mnist-sprite fetch --quiet | head -n 1)
     """
+    from .download import fetch_dataset
+
     result = fetch_dataset(
         DATASETS[dataset],
         cache_dir=cache_dir,
@@ -879,6 +889,8 @@ def pack_command(
 
 
 def _output_digest(out: Path, fmt: str) -> str | dict[str, str]:
+    from .files import file_sha256
+
     if fmt == "npz":
         return file_sha256(out)
     files = sorted(p for p in out.rglob("*") if p.is_file())

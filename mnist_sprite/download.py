@@ -41,11 +41,10 @@ from .errors import (
 )
 from .files import file_sha256, looks_like_html, open_source, read_json, write_json
 from .labels import CLASSES, read_onehot
+from .options import DEFAULT_RETRIES, DEFAULT_TIMEOUT
 from .png import SIGNATURE, PngFile, pixels_sha256
 
 MIRRORS_ENV = "MNIST_SPRITE_MIRRORS"
-DEFAULT_TIMEOUT = 30.0  # seconds to wait for a connection or for more data
-DEFAULT_RETRIES = 3  # per source, after a transient failure
 MARKER = ".verified.json"
 USER_AGENT = f"mnist-sprite/{__version__}"
 _PIECE = 1 << 16

@@ -12,7 +12,6 @@ from .errors import LabelError, PathLike
 from .files import open_source
 
 U8 = npt.NDArray[np.uint8]
-LABEL_FORMATS = ("onehot", "index")
 CLASSES = 10  # bytes per row in TensorFlow.js's label files: every dataset it publishes has 10
 
 

@@ -16,7 +16,7 @@ import time
 import warnings
 from collections.abc import Callable, Generator, Iterator
 from contextlib import AbstractContextManager
-from dataclasses import asdict, dataclass, field, fields, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import IO, Any, TypeVar
 
@@ -28,16 +28,16 @@ from ._version import __version__
 from .datasets import DEFAULT_TRAIN_SIZES, SPLITS, Dataset
 from .errors import ColourWarning, OptionError, PathLike, SpriteError
 from .files import file_sha256
-from .formats import FORMATS, LAYOUTS, RULES, MemorySink, NpzSink, Sink, folder_sink
-from .labels import LABEL_FORMATS, read_onehot, to_index
-from .png import DECODERS, Decoder, PngFile
-from .png.canvas import DRAW_ROWS, colour_warning
+from .formats import RULES, MemorySink, NpzSink, Sink, folder_sink
+from .labels import read_onehot, to_index
+from .options import FORMATS, LAYOUTS, check_choice
+from .options import Options as Options  # re-exported: callers import both from here
+from .options import parse_image_size as parse_image_size
+from .png import PngFile
+from .png.canvas import colour_warning
 from .shards import ShardedPng, is_bundle, open_sprite
 from .writers import atomic_output, spooled_stdout
 
-DTYPES = ("float32", "float64", "float16", "uint8")
-CHANNELS = ("red", "rgb")
-SHAPES = ("flat", "image", "channels")
 ARRAY_NAMES = ("x_train", "y_train", "x_test", "y_test")
 PROVENANCE_SCHEMA = 1
 Sprite = PngFile | ShardedPng  # one sprite, or a pack's shards read as one
@@ -60,109 +60,6 @@ def _converter(dtype: str) -> Callable[[npt.NDArray[np.uint8]], npt.NDArray[Any]
         return lambda block: table[block]
     scalar = np.dtype(dtype).type(255)
     return lambda block: np.divide(block, scalar, dtype=dtype)
-
-
-@dataclass(frozen=True)
-class Options:
-    """How a sprite becomes arrays; the defaults give what TensorFlow.js's loader gives."""
-
-    dtype: str = "float32"
-    label_format: str = "onehot"
-    shape: str = "flat"
-    image_size: tuple[int, int] | None = None  # None: the dataset's, else 28x28
-    train_size: int | None = None
-    split: str | None = None  # a named split (datasets.SPLITS) instead of train_size
-    channels: str | None = None  # red or rgb; None: the dataset's (rgb for cifar10), else red
-    shuffle: bool = False
-    seed: int | None = None
-    decoder: Decoder = "auto"
-    # Rows the loader draws onto its canvas at once; changes only sprites with transparency.
-    draw_rows: int = DRAW_ROWS
-
-    def __post_init__(self) -> None:
-        self._check()
-
-    def _check(self) -> None:
-        """Refuse options that cannot work, once, when they are made."""
-        for flag, value, kind in (
-            ("--train-size", self.train_size, int),
-            ("--seed", self.seed, int),
-            ("--draw-rows", self.draw_rows, int),
-        ):
-            if value is not None and (isinstance(value, bool) or not isinstance(value, kind)):
-                raise OptionError(None, f"{flag} {value!r} is not a whole number", "give e.g. 0")
-        if not isinstance(self.shuffle, bool):
-            raise OptionError(None, f"--shuffle {self.shuffle!r} is not True or False", "")
-        _choice("--dtype", self.dtype, DTYPES)
-        _choice("--label-format", self.label_format, LABEL_FORMATS)
-        _choice("--shape", self.shape, SHAPES)
-        _choice("--decoder", self.decoder, DECODERS)
-        if self.channels is not None:
-            _choice("--channels", self.channels, CHANNELS)
-        if self.split is not None:
-            _choice("--split", self.split, tuple(SPLITS))
-            if self.train_size is not None:
-                raise OptionError(None, "--split and --train-size both given", "give one")
-        if self.image_size is not None and min(self.image_size) < 1:
-            h, w = self.image_size
-            raise OptionError(None, f"--image-size {h}x{w} is empty", "give e.g. 28x28")
-        if self.seed is not None and not self.shuffle:
-            raise OptionError(None, "--seed without --shuffle has no effect", "add --shuffle")
-        if self.seed is not None and not 0 <= self.seed < 2**63:
-            raise OptionError(
-                None, f"--seed {self.seed} is not a whole number from 0 to 2**63 - 1", "give e.g. 0"
-            )
-        if self.train_size is not None and self.train_size < 0:
-            raise OptionError(None, "--train-size is negative", "give a count of images")
-        if self.draw_rows < 1:
-            raise OptionError(
-                None, f"--draw-rows {self.draw_rows} is not positive", "give e.g. 5000"
-            )
-
-    def recorded(self) -> dict[str, Any]:
-        """The options that shape the output (the decoder does not), for provenance."""
-        out = asdict(self)
-        out.pop("decoder")
-        if self.image_size is not None:
-            out["image_size"] = "{}x{}".format(*self.image_size)
-        out["seed"] = self.effective_seed
-        return out
-
-    @classmethod
-    def from_recorded(cls, recorded: dict[str, Any]) -> Options:
-        """The options an output was made with, from what :meth:`recorded` wrote.
-
-        What a record lacks takes this class's default, so each default is stated once.
-        """
-        known = {f.name for f in fields(cls)} - {"decoder"}
-        given = {k: v for k, v in recorded.items() if k in known}
-        if given.get("image_size") is not None:
-            given["image_size"] = parse_image_size(str(given["image_size"]))
-        if given.get("train_size") is not None:
-            given["split"] = None  # the recorded split is resolved into train_size
-        if not given.get("shuffle"):
-            given["seed"] = None
-        return cls(**given)
-
-    @property
-    def effective_seed(self) -> int | None:
-        """``--shuffle`` alone uses seed 0: the same options always give the same bytes."""
-        return (0 if self.seed is None else self.seed) if self.shuffle else None
-
-
-def _choice(flag: str, value: str, choices: tuple[str, ...]) -> None:
-    if value not in choices:
-        raise OptionError(
-            None, f"{flag} {value!r} is not valid", f"use one of {', '.join(choices)}"
-        )
-
-
-def parse_image_size(text: str) -> tuple[int, int]:
-    """``"28x28"`` -> (rows, columns)."""
-    parts = text.lower().split("x")
-    if len(parts) != 2 or not all(p.strip().isdigit() for p in parts):
-        raise OptionError(None, f"--image-size {text!r} is not HEIGHTxWIDTH", "give e.g. 28x28")
-    return int(parts[0]), int(parts[1])
 
 
 def check_width(path: PathLike, width: int, image_size: tuple[int, int]) -> None:
@@ -536,7 +433,7 @@ def options_for(
     """Options for writing ``fmt``: what was given, else the format's defaults (IDX, CSV and
     PNG folders hold uint8 and class ids), else :class:`Options`' defaults. Refuses what the
     format cannot hold."""
-    _choice("--format", fmt, FORMATS)
+    check_choice("--format", fmt, FORMATS)
     given = {"dtype": dtype, "label_format": label_format, "shape": shape}
     settled = RULES[fmt].settled(fmt, given)
     return Options(**rest, **settled)
@@ -544,8 +441,8 @@ def options_for(
 
 def check_out(out: PathLike, fmt: str, compress: bool, layout: str = "plain") -> None:
     """Refuse an ``out`` that cannot be what ``fmt`` writes, before any work is done."""
-    _choice("--format", fmt, FORMATS)
-    _choice("--layout", layout, LAYOUTS)
+    check_choice("--format", fmt, FORMATS)
+    check_choice("--layout", layout, LAYOUTS)
     text = os.fspath(out)
     if not text:
         raise OptionError(None, "--out is empty", "give a file or folder name")

@@ -158,3 +158,33 @@ def test_help_and_version() -> None:
     assert code == 0 and "convert" in stdout
     code, stdout, _ = run("--version")
     assert code == 0 and "mnist-sprite" in stdout
+
+
+@pytest.mark.parametrize("args", [["--help"], ["--version"], ["convert", "--help"]])
+def test_help_and_version_import_no_numpy_nor_formats(args: list[str]) -> None:
+    """Start-up costs what a command uses: help and version need neither numpy nor a format."""
+    code = (
+        "import sys\n"
+        "from mnist_sprite.cli import cli\n"
+        "try:\n"
+        "    cli.main(sys.argv[1:], prog_name='mnist-sprite')\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        "heavy = [m for m in ('numpy', 'mnist_sprite.formats', 'mnist_sprite.pipeline',\n"
+        "         'mnist_sprite.png', 'mnist_sprite.download', 'tqdm') if m in sys.modules]\n"
+        "sys.stderr.write(repr(heavy))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code, *args], capture_output=True, text=True, timeout=120
+    )
+    assert done.stderr == "[]", done.stderr
+    assert "Usage:" in done.stdout or "version" in done.stdout
+
+
+def test_the_package_imports_its_api_on_first_use() -> None:
+    code = (
+        "import sys, mnist_sprite\n"
+        "assert 'numpy' not in sys.modules\n"
+        "assert callable(mnist_sprite.load_data) and 'numpy' in sys.modules\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=120)

@@ -18,14 +18,13 @@ from typing import Any
 
 from ..errors import SourceError
 from ..files import is_regular, open_source
+from ..options import FORMATS, LAYOUTS
 from .base import ARRAY_NAMES, MANIFEST, Member, MemorySink, Reader, Sink, read_manifest
 from .csv import CsvReader, CsvSink, looks_like_csv
-from .idx import LAYOUTS, IdxReader, IdxSink, folder_for, looks_like_idx
+from .idx import IdxReader, IdxSink, folder_for, looks_like_idx
 from .npy import NpyDirSink, NpyReader
 from .npz import NpzReader, NpzSink
 from .pngdir import PngDirReader, PngDirSink, looks_like_png_dir
-
-FORMATS = ("npz", "npy", "idx", "csv", "png-dir")
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,7 @@ from typing import IO, Any
 import numpy as np
 import numpy.typing as npt
 
+from ..deflate import DEFAULT_LEVEL, DEFAULT_MEM_LEVEL, Deflater
 from ..errors import SourceError
 from ..files import check_size, inside, is_regular, open_source
 from .base import (
@@ -35,7 +36,6 @@ from .base import (
 )
 
 UBYTE = 0x08
-LAYOUTS = ("plain", "torchvision")
 _SPLIT_PREFIX = {"train": "train", "test": "t10k"}
 # torchvision's class for each dataset: its raw folder is DIR/<class>/raw.
 TORCHVISION_CLASS = {"fashion-mnist": "FashionMNIST"}
@@ -59,6 +59,44 @@ def header(shape: tuple[int, ...]) -> bytes:
     return bytes((0, 0, UBYTE, len(shape))) + struct.pack(f">{len(shape)}I", *shape)
 
 
+class GzipMember:
+    """One gzip member (RFC 1952) written through the tool's parallel deflate: the header as
+    ``gzip.GzipFile`` writes it with mtime 0 and no file name (same inputs, same bytes), the
+    deflate stream, then CRC-32 and size."""
+
+    def __init__(
+        self,
+        raw: IO[bytes],
+        *,
+        level: int = DEFAULT_LEVEL,
+        workers: int | None = None,
+        strategy: int = zlib.Z_DEFAULT_STRATEGY,
+    ) -> None:
+        self._raw = raw
+        self._deflater = Deflater(
+            level, workers=workers, strategy=strategy, mem_level=DEFAULT_MEM_LEVEL
+        )
+        self._crc = 0
+        self._size = 0
+        xfl = 2 if level == 9 else 4 if level == 1 else 0  # as gzip.GzipFile: best or fastest
+        self._raw.write(b"\x1f\x8b\x08\x00" + struct.pack("<I", 0) + bytes((xfl, 255)))
+
+    def write(self, data: Any) -> int:
+        with memoryview(data) as view, view.cast("B") as flat:
+            self._crc = zlib.crc32(flat, self._crc)
+            self._size += flat.nbytes
+            self._raw.write(self._deflater.compress(flat))
+            return flat.nbytes
+
+    def close(self) -> None:
+        """End the member (the file it writes into stays open)."""
+        self._raw.write(self._deflater.flush())
+        self._raw.write(struct.pack("<II", self._crc, self._size & 0xFFFFFFFF))
+
+    def abort(self) -> None:
+        self._deflater.close()
+
+
 class IdxSink:
     """The four IDX files, raw, gzipped (``compress``) or both (``both``)."""
 
@@ -72,8 +110,10 @@ class IdxSink:
         sub: str = "",
         compress: bool = False,
         both: bool = False,
+        workers: int | None = None,
     ) -> None:
         self._root = folder
+        self._workers = workers
         self._dir = folder / sub if sub else folder
         self._dir.mkdir(parents=True, exist_ok=True)
         self._sub = sub
@@ -92,8 +132,12 @@ class IdxSink:
             self._closers.append(f)
         if self._gz:
             raw = self._start(base + ".gz")
-            # mtime 0 and no file name in the gzip header: same inputs, same bytes.
-            g = gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0)
+            # Label digits are near-random bytes: short matches cost more than they save, and
+            # Z_FILTERED keeps them out (MNIST's 55,000 train labels: 23,441 bytes against
+            # 26,547; images do better with the default strategy, 8.99 MB against 9.04 MB).
+            labels = name.startswith("y_")
+            strategy = zlib.Z_FILTERED if labels else zlib.Z_DEFAULT_STRATEGY
+            g = GzipMember(raw, workers=self._workers, strategy=strategy)
             self._writers.append(g)  # type: ignore[arg-type]
             self._closers += [g, raw]  # type: ignore[list-item]
         for w in self._writers:
@@ -114,7 +158,12 @@ class IdxSink:
         self._writers, self._closers = [], []
 
     def abort(self) -> None:
-        self.end()
+        for c in self._closers:
+            if isinstance(c, GzipMember):
+                c.abort()
+            else:
+                c.close()
+        self._writers, self._closers = [], []
 
     def close(self) -> None:
         write_manifest(self._root, self._provenance, self._files)

@@ -4,12 +4,13 @@ zip comment (so ``np.load`` sees only the arrays). Streamed member by member, de
 from __future__ import annotations
 
 import contextlib
-import io
 import json
 import os
+import struct
 import zipfile
 import zlib
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
@@ -17,79 +18,165 @@ import numpy as np
 import numpy.lib.format as npformat
 import numpy.typing as npt
 
+from ..deflate import DEFAULT_LEVEL, DEFAULT_MEM_LEVEL, Deflater
 from ..errors import SourceError
 from ..files import check_size, open_source
 from .base import DEFLATE_MAX_RATIO, MAX_ARRAY_BYTES, Member, check_member, npy_header, pieces_of
 
-_ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)  # fixed member timestamps: same inputs, same bytes
-_COMPRESS_LEVEL = 6
+_COMPRESS_LEVEL = DEFAULT_LEVEL  # numpy's savez_compressed uses zlib's default, level 6
+# Zip records (APPNOTE.TXT 4.3), laid out as Python's zipfile writes them to a stream it
+# cannot seek: sizes and CRC in a data descriptor after each member.
+_ZIP64_LIMIT = (1 << 31) - 1  # zipfile's threshold for zip64 fields
+_LOCAL = struct.Struct("<4s2B4HL2L2H")
+_CENTRAL = struct.Struct("<4s4B4HL2L5H2L")
+_END = struct.Struct("<4s4H2LH")
+_END64 = struct.Struct("<4sQ2H2L4Q")
+_END64_LOCATOR = struct.Struct("<4sLQL")
+_DOS_TIME, _DOS_DATE = 0, (1980 - 1980) << 9 | 1 << 5 | 1  # 1980-01-01 00:00: same bytes
+_DATA_DESCRIPTOR = 0x08  # general purpose flag bit 3
+_VERSION, _VERSION64 = 20, 45
+_UNIX = 3  # "version made by" host: external attributes are Unix permissions
+_MODE = 0o644 << 16
 
 
-class _Unseekable(io.RawIOBase):
-    """A write-only view of a stream, so ``zipfile`` writes the same bytes to a file or a pipe."""
+@dataclass
+class _Entry:
+    name: bytes
+    method: int
+    offset: int
+    zip64: bool
+    crc: int = 0
+    size: int = 0
+    compressed: int = 0
 
-    def __init__(self, stream: IO[bytes]) -> None:
+
+class _ZipStream:
+    """A zip archive written front to back (never seeking), one member at a time."""
+
+    def __init__(self, stream: IO[bytes], comment: bytes) -> None:
         self._stream = stream
-        self.discard = False  # after a failure: swallow what zipfile still wants to write
+        self._comment = comment
+        self._pos = 0
+        self._entries: list[_Entry] = []
 
-    def writable(self) -> bool:
-        return True
+    def write(self, data: bytes) -> None:
+        self._stream.write(data)
+        self._pos += len(data)
 
-    def write(self, b: Any) -> int:
-        if self.discard:
-            return len(b)
-        return self._stream.write(b)
+    def begin(self, name: str, method: int, size: int) -> _Entry:
+        # zipfile's rule: zip64 fields when the member might pass 2 GiB, compressed or not.
+        entry = _Entry(name.encode("ascii"), method, self._pos, size * 1.05 > _ZIP64_LIMIT)
+        extra = struct.pack("<2H2Q", 1, 16, 0, 0) if entry.zip64 else b""
+        unknown = 0xFFFFFFFF if entry.zip64 else 0
+        version = _VERSION64 if entry.zip64 else _VERSION
+        # fmt: off
+        local = _LOCAL.pack(
+            b"PK\x03\x04", version, 0, _DATA_DESCRIPTOR, method, _DOS_TIME, _DOS_DATE,
+            0, unknown, unknown, len(entry.name), len(extra),
+        )
+        # fmt: on
+        self.write(local + entry.name + extra)
+        self._entries.append(entry)
+        return entry
 
-    def flush(self) -> None:
+    def end(self, entry: _Entry) -> None:
+        fmt = "<4sL2Q" if entry.zip64 else "<4s3L"
+        self.write(struct.pack(fmt, b"PK\x07\x08", entry.crc, entry.compressed, entry.size))
+
+    def close(self) -> None:
+        start = self._pos
+        for e in self._entries:
+            large = max(e.size, e.compressed) > _ZIP64_LIMIT
+            far = e.offset > _ZIP64_LIMIT
+            big = ([e.size, e.compressed] if large else []) + ([e.offset] if far else [])
+            extra = struct.pack(f"<2H{len(big)}Q", 1, 8 * len(big), *big) if big else b""
+            version = _VERSION64 if big else _VERSION
+            # fmt: off
+            central = _CENTRAL.pack(
+                b"PK\x01\x02", version, _UNIX, version, 0, _DATA_DESCRIPTOR, e.method,
+                _DOS_TIME, _DOS_DATE, e.crc,
+                0xFFFFFFFF if large else e.compressed, 0xFFFFFFFF if large else e.size,
+                len(e.name), len(extra), 0, 0, 0, _MODE, 0xFFFFFFFF if far else e.offset,
+            )
+            # fmt: on
+            self.write(central + e.name + extra)
+        count, size, offset = len(self._entries), self._pos - start, start
+        if count > 0xFFFF or offset > _ZIP64_LIMIT or size > _ZIP64_LIMIT:
+            end64 = self._pos
+            self.write(_END64.pack(b"PK\x06\x06", 44, 45, 45, 0, 0, count, count, size, offset))
+            self.write(_END64_LOCATOR.pack(b"PK\x06\x07", 0, end64, 1))
+            count, size, offset = min(count, 0xFFFF), min(size, 0xFFFFFFFF), min(offset, 0xFFFFFFFF)
+        self.write(_END.pack(b"PK\x05\x06", 0, 0, count, count, size, offset, len(self._comment)))
+        self.write(self._comment)
         self._stream.flush()
 
 
 class NpzSink:
-    """An ``.npz`` archive streamed member by member, with provenance in the zip comment."""
+    """An ``.npz`` archive streamed member by member, with provenance in the zip comment.
+
+    Compressed members are raw deflate from the tool's parallel engine (``--compress``), read
+    by ``zipfile`` and ``numpy.load`` as any other.
+    """
 
     labels_first = False
 
-    def __init__(self, stream: IO[bytes], *, compress: bool, comment: bytes = b"") -> None:
-        self._out = _Unseekable(stream)
-        self._zip = zipfile.ZipFile(
-            self._out,
-            "w",
-            compression=zipfile.ZIP_DEFLATED if compress else zipfile.ZIP_STORED,
-            compresslevel=_COMPRESS_LEVEL if compress else None,
-        )
-        self._zip.comment = comment
-        self._member: IO[bytes] | None = None
+    def __init__(
+        self,
+        stream: IO[bytes],
+        *,
+        compress: bool,
+        comment: bytes = b"",
+        workers: int | None = None,
+    ) -> None:
+        self._zip = _ZipStream(stream, comment)
+        self._compress = compress
+        self._workers = workers
+        self._entry: _Entry | None = None
+        self._deflater: Deflater | None = None
 
     def begin(self, name: str, shape: tuple[int, ...], dtype: np.dtype[Any]) -> None:
         header = npy_header(shape, dtype)
-        info = zipfile.ZipInfo(name + ".npy", date_time=_ZIP_EPOCH)
-        info.compress_type = self._zip.compression
-        info.external_attr = 0o644 << 16
-        info.file_size = len(header) + int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
-        if self._zip.compression == zipfile.ZIP_DEFLATED:
-            info._compresslevel = _COMPRESS_LEVEL  # type: ignore[attr-defined]
-        self._member = self._zip.open(info, "w")
-        self._member.write(header)
+        size = len(header) + int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+        method = 8 if self._compress else 0  # deflate, or stored
+        self._entry = self._zip.begin(name + ".npy", method, size)
+        if self._compress:
+            self._deflater = Deflater(
+                _COMPRESS_LEVEL, workers=self._workers, mem_level=DEFAULT_MEM_LEVEL
+            )
+        self._add(header)
+
+    def _add(self, data: Any) -> None:
+        entry = self._entry
+        assert entry is not None
+        with memoryview(data) as view, view.cast("B") as flat:
+            entry.crc = zlib.crc32(flat, entry.crc)
+            entry.size += flat.nbytes
+            out = self._deflater.compress(flat) if self._deflater is not None else flat
+            entry.compressed += len(out)
+            self._zip.write(out)  # type: ignore[arg-type]
 
     def write(self, data: npt.NDArray[Any]) -> None:
-        assert self._member is not None
-        self._member.write(np.ascontiguousarray(data).data)
+        self._add(np.ascontiguousarray(data))
 
     def end(self) -> None:
-        assert self._member is not None
-        self._member.close()
-        self._member = None
+        entry = self._entry
+        assert entry is not None
+        if self._deflater is not None:
+            tail = self._deflater.flush()
+            entry.compressed += len(tail)
+            self._zip.write(tail)
+            self._deflater = None
+        self._zip.end(entry)
+        self._entry = None
 
     def close(self) -> None:
         self._zip.close()
 
     def abort(self) -> None:
-        """Give up after a failure: close everything, writing nothing more."""
-        self._out.discard = True
-        with contextlib.suppress(Exception):
-            if self._member is not None:
-                self._member.close()
-            self._zip.close()
+        """Give up after a failure: stop the workers, writing nothing more."""
+        if self._deflater is not None:
+            self._deflater.close()
+            self._deflater = None
 
 
 def read_npy_header(f: IO[bytes], name: str, path: Path, present: int) -> Member:

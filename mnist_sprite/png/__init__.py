@@ -3,11 +3,10 @@
 Knows nothing of MNIST or datasets: a PNG in, checked rows of pixels out.
 """
 
+from ..options import DECODERS, Decoder
 from .chunks import COLOR_TYPES, COLOUR_CHUNKS, MAX_PIXELS, SIGNATURE, ChunkReader, Header
 from .pixels import (
-    DECODERS,
     FILTER_NAMES,
-    Decoder,
     PngFile,
     Survey,
     pixels_sha256,

@@ -31,14 +31,12 @@ from functools import lru_cache
 import numpy as np
 import numpy.typing as npt
 
+from ..options import DRAW_ROWS
+
 U8 = npt.NDArray[np.uint8]
 
 # gAMA's value for gamma 1/2.2 (PNG spec 11.3.3.2): the browser treats it as sRGB.
 SRGB_GAMMA = 45455
-
-
-# Rows tfjs-examples' mnist/data.js draws onto its canvas at once (its ``chunkSize``).
-DRAW_ROWS = 5000
 
 
 @lru_cache(maxsize=1)

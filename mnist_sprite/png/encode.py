@@ -6,44 +6,32 @@ tEXt, IDAT, IEND, each with its CRC), the row filters (section 9; filter type No
 nothing of MNIST or datasets. Writes no alpha, no colour chunks (gAMA, cHRM, sRGB, iCCP) and
 no interlacing: a sprite's pixels are data, and a viewer must not alter them.
 
-The parallel deflate: the filtered scanline stream (filter byte + row bytes, section 7.3) is
-cut into pieces of ``piece_bytes`` at fixed offsets of that stream, whatever blocks the rows
-arrive in. Each piece is compressed on its own as raw deflate (RFC 1951) primed with the 32 KiB
-that precede it (``zdict``), so back-references may still reach into the previous piece, as
-they would in one long stream. Non-final pieces end with a sync flush (an empty stored block),
-which leaves them byte-aligned, so the raw pieces concatenate into one deflate stream. The
-zlib wrapper (RFC 1950: a 2-byte header, the adler32 of all uncompressed bytes) is written
-here. The pieces, and so the file, depend only on the pixels, ``level`` and ``piece_bytes``:
-the same bytes for any ``workers`` and any split of the rows into blocks.
+The zlib stream (RFC 1950: a 2-byte header, raw deflate, the adler32 of all uncompressed
+bytes) is written here around the tool's one deflate engine (``mnist_sprite.deflate``), which
+deflates the filtered scanline stream in parallel pieces. The file depends only on the pixels,
+``level`` and ``piece_bytes``: the same bytes for any ``workers`` and any split of the rows
+into blocks.
 """
 
 from __future__ import annotations
 
 import struct
 import zlib
-from collections import deque
 from collections.abc import Iterable, Iterator, Mapping
-from concurrent.futures import Future, ThreadPoolExecutor
 from itertools import chain
 from typing import BinaryIO
 
 import numpy as np
 import numpy.typing as npt
 
+from ..deflate import PIECE_BYTES, Deflater
 from .chunks import SIGNATURE
 
 U8 = npt.NDArray[np.uint8]
 
-# Filtered bytes deflated per task. Each piece costs a flush and a fresh Huffman block, and
-# only sees 32 KiB back: at 1 MiB that is about 0.1% on the sprite; memory stays a few MiB.
-PIECE_BYTES = 1 << 20
 IDAT_BYTES = 1 << 16  # data bytes per IDAT chunk (the last one may hold fewer)
-_WINDOW = 1 << 15  # deflate's window (RFC 1951 section 2): all a piece can refer back to
 _MAX_SIDE = (1 << 31) - 1  # section 11.2.2: width and height are at most 2**31 - 1
 _COLOUR_TYPES = {1: 0, 3: 2}  # channels -> IHDR colour type: grayscale, truecolour
-# zlib's largest hash table. On the sprite's pieces at level 6: 12 kB (0.1%) smaller than
-# memLevel 8, for about 20% more CPU (1.05 s against 0.88 s in one thread).
-_MEM_LEVEL = 9
 # Section 9.2 filter type used for every scanline: None (0). Section 12.8 suggests adaptive
 # filtering for 8-bit gray and RGB, but MNIST digits are mostly runs of exact zeros that
 # deflate already matches, and a filter only turns a stroke's edge into residuals that repeat
@@ -100,18 +88,33 @@ def write_png(
     # The zlib stream, cut into IDAT chunks as it grows.
     stream = bytearray(_zlib_header(level))
     adler = zlib.adler32(b"")
-    for piece, deflated in _deflate_all(
-        _pieces(rows, width * channels, height, piece_bytes), level, workers
-    ):
-        adler = zlib.adler32(piece, adler)
-        stream += deflated
-        while len(stream) >= IDAT_BYTES:
-            written += _write_chunk(out, b"IDAT", stream[:IDAT_BYTES])
-            del stream[:IDAT_BYTES]
+    deflater = Deflater(level, workers=workers, piece_bytes=piece_bytes)
+    try:
+        filtered_blocks = _filtered(rows, width * channels, height, piece_bytes)
+        for filtered in chain(filtered_blocks, [None]):
+            if filtered is None:
+                stream += deflater.flush()
+            else:
+                adler = zlib.adler32(filtered, adler)
+                stream += deflater.compress(filtered)
+            while len(stream) >= IDAT_BYTES:
+                written += _write_chunk(out, b"IDAT", stream[:IDAT_BYTES])
+                del stream[:IDAT_BYTES]
+    finally:  # after an error (a bad block) or an abandoned write, drop the queued work
+        deflater.close()
     stream += struct.pack(">I", adler)
     written += _write_chunk(out, b"IDAT", stream)
     written += _write_chunk(out, b"IEND", b"")
     return written
+
+
+def small_png(filtered: bytes, width: int, height: int, channels: int, level: int) -> bytes:
+    """A whole PNG in one go, for an image small enough to deflate in one call: ``filtered``
+    is its scanline stream (a filter byte, None, before each row). One IDAT, as pypng writes
+    it, and the same bytes (zlib's own stream at ``level``)."""
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, _COLOUR_TYPES[channels], 0, 0, 0)
+    idat = zlib.compress(filtered, level)
+    return SIGNATURE + _chunk(b"IHDR", ihdr) + _chunk(b"IDAT", idat) + _chunk(b"IEND", b"")
 
 
 def _whole(name: str, value: int, low: int, high: int) -> int:
@@ -169,22 +172,17 @@ def _zlib_header(level: int) -> bytes:
     return bytes((cmf, flg))
 
 
-def _pieces(
-    blocks: Iterable[U8], stride: int, height: int, piece_bytes: int
-) -> Iterator[tuple[bytes, bytes, bool]]:
-    """(piece, dictionary, last) for the filtered scanline stream, cut every ``piece_bytes``.
+def _filtered(
+    blocks: Iterable[U8], stride: int, height: int, step_bytes: int
+) -> Iterator[memoryview]:
+    """The filtered scanline stream (filter byte + row bytes), about ``step_bytes`` at a time.
 
-    The dictionary is the 32 KiB of the stream before the piece (empty for the first).
     Blocks are checked as they arrive; a wrong block or row count raises ValueError.
     """
     line = 1 + stride
-    total = height * line
-    done = 0  # filtered bytes yielded so far
     seen = 0  # rows taken so far
-    history = b""
-    pending = bytearray()
     # Rows filtered at once: a huge block is not copied whole, only about a piece at a time.
-    step = max(1, piece_bytes // line)
+    step = max(1, step_bytes // line)
     for index, block in enumerate(blocks):
         k = _check_block(block, index, stride)
         if seen + k > height:
@@ -194,19 +192,10 @@ def _pieces(
             filtered = np.empty((part.shape[0], line), dtype=np.uint8)
             filtered[:, 0] = _FILTER
             filtered[:, 1:] = part
-            pending += filtered.data
-            while len(pending) >= piece_bytes:
-                with memoryview(pending) as view:
-                    piece = bytes(view[:piece_bytes])
-                del pending[:piece_bytes]
-                done += len(piece)
-                yield piece, history, done == total
-                history = _tail(history, piece)
+            yield filtered.reshape(-1).data
         seen += k
     if seen != height:
         raise ValueError(f"the row blocks hold {seen} rows; the image has {height}")
-    if pending:
-        yield bytes(pending), history, True
 
 
 def _check_block(block: object, index: int, stride: int) -> int:
@@ -221,45 +210,3 @@ def _check_block(block: object, index: int, stride: int) -> int:
             "(width * channels bytes per row)"
         )
     return int(block.shape[0])
-
-
-def _tail(history: bytes, piece: bytes) -> bytes:
-    """The last 32 KiB of ``history + piece``, without copying a long piece twice."""
-    if len(piece) >= _WINDOW:
-        return piece[-_WINDOW:]
-    return (history + piece)[-_WINDOW:]
-
-
-def _deflate(piece: bytes, dictionary: bytes, level: int, last: bool) -> bytes:
-    """One piece as raw deflate, primed with ``dictionary``; byte-aligned unless ``last``.
-
-    zlib releases the GIL while it compresses, so pieces in threads run in parallel.
-    """
-    args = (level, zlib.DEFLATED, -15, _MEM_LEVEL, zlib.Z_DEFAULT_STRATEGY)
-    z = zlib.compressobj(*args, zdict=dictionary) if dictionary else zlib.compressobj(*args)
-    return z.compress(piece) + z.flush(zlib.Z_FINISH if last else zlib.Z_SYNC_FLUSH)
-
-
-def _deflate_all(
-    pieces: Iterator[tuple[bytes, bytes, bool]], level: int, workers: int
-) -> Iterator[tuple[bytes, bytes]]:
-    """(piece, deflated piece) in order; at most ``2 * workers`` pieces in flight."""
-    first = next(pieces)
-    if workers == 1 or first[2]:  # one thread asked for, or one piece in all: no pool
-        for piece, dictionary, last in chain([first], pieces):
-            yield piece, _deflate(piece, dictionary, level, last)
-        return
-    in_flight: deque[tuple[bytes, Future[bytes]]] = deque()
-    with ThreadPoolExecutor(workers, thread_name_prefix="png-deflate") as pool:
-        try:
-            for piece, dictionary, last in chain([first], pieces):
-                in_flight.append((piece, pool.submit(_deflate, piece, dictionary, level, last)))
-                if len(in_flight) >= 2 * workers:
-                    done, future = in_flight.popleft()
-                    yield done, future.result()
-            while in_flight:
-                done, future = in_flight.popleft()
-                yield done, future.result()
-        finally:  # after an error (a bad block) or an abandoned write, drop the queued work
-            for _, future in in_flight:
-                future.cancel()

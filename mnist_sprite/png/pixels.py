@@ -18,19 +18,18 @@ import hashlib
 import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
 from ..errors import PathLike, PngFormatError
-from .canvas import DRAW_ROWS, Canvas
+from ..options import DRAW_ROWS, Decoder
+from .canvas import Canvas
 from .chunks import ChunkReader, Header
 from .unfilter import unfilter_block
 
 U8 = npt.NDArray[np.uint8]
-Decoder = Literal["auto", "numpy", "pypng"]
-DECODERS: tuple[str, ...] = ("auto", "numpy", "pypng")
 FILTER_NAMES = ("none", "sub", "up", "average", "paeth")
 # Filtered bytes handed to the unfilter step at once. Larger blocks shorten the Average and
 # Paeth wavefronts (a block of k rows of w pixels takes k + w steps), smaller ones save memory.

@@ -1,0 +1,132 @@
+"""The choices and defaults of every option the command line offers, and the conversion
+options they make, checked once.
+
+A leaf of the package (the standard library, ``errors`` and ``datasets`` only): the command
+line builds its options, and answers ``--help`` and ``--version``, without importing numpy or
+any format. The modules that use each choice import it from here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields
+from typing import Any, Literal
+
+from .datasets import SPLITS
+from .errors import OptionError
+
+FORMATS = ("npz", "npy", "idx", "csv", "png-dir")
+LAYOUTS = ("plain", "torchvision")  # idx: its own files, or torchvision's DIR/MNIST/raw
+DTYPES = ("float32", "float64", "float16", "uint8")
+CHANNELS = ("red", "rgb")
+SHAPES = ("flat", "image", "channels")
+LABEL_FORMATS = ("onehot", "index")
+Decoder = Literal["auto", "numpy", "pypng"]
+DECODERS: tuple[str, ...] = ("auto", "numpy", "pypng")
+# Rows tfjs-examples' mnist/data.js draws onto its canvas at once (its ``chunkSize``;
+# png/canvas.py); changes only sprites with transparency.
+DRAW_ROWS = 5000
+DEFAULT_TIMEOUT = 30.0  # seconds to wait for a connection or for more data
+DEFAULT_RETRIES = 3  # per source, after a transient failure
+
+
+@dataclass(frozen=True)
+class Options:
+    """How a sprite becomes arrays; the defaults give what TensorFlow.js's loader gives."""
+
+    dtype: str = "float32"
+    label_format: str = "onehot"
+    shape: str = "flat"
+    image_size: tuple[int, int] | None = None  # None: the dataset's, else 28x28
+    train_size: int | None = None
+    split: str | None = None  # a named split (datasets.SPLITS) instead of train_size
+    channels: str | None = None  # red or rgb; None: the dataset's (rgb for cifar10), else red
+    shuffle: bool = False
+    seed: int | None = None
+    decoder: Decoder = "auto"
+    # Rows the loader draws onto its canvas at once; changes only sprites with transparency.
+    draw_rows: int = DRAW_ROWS
+
+    def __post_init__(self) -> None:
+        self._check()
+
+    def _check(self) -> None:
+        """Refuse options that cannot work, once, when they are made."""
+        for flag, value, kind in (
+            ("--train-size", self.train_size, int),
+            ("--seed", self.seed, int),
+            ("--draw-rows", self.draw_rows, int),
+        ):
+            if value is not None and (isinstance(value, bool) or not isinstance(value, kind)):
+                raise OptionError(None, f"{flag} {value!r} is not a whole number", "give e.g. 0")
+        if not isinstance(self.shuffle, bool):
+            raise OptionError(None, f"--shuffle {self.shuffle!r} is not True or False", "")
+        check_choice("--dtype", self.dtype, DTYPES)
+        check_choice("--label-format", self.label_format, LABEL_FORMATS)
+        check_choice("--shape", self.shape, SHAPES)
+        check_choice("--decoder", self.decoder, DECODERS)
+        if self.channels is not None:
+            check_choice("--channels", self.channels, CHANNELS)
+        if self.split is not None:
+            check_choice("--split", self.split, tuple(SPLITS))
+            if self.train_size is not None:
+                raise OptionError(None, "--split and --train-size both given", "give one")
+        if self.image_size is not None and min(self.image_size) < 1:
+            h, w = self.image_size
+            raise OptionError(None, f"--image-size {h}x{w} is empty", "give e.g. 28x28")
+        if self.seed is not None and not self.shuffle:
+            raise OptionError(None, "--seed without --shuffle has no effect", "add --shuffle")
+        if self.seed is not None and not 0 <= self.seed < 2**63:
+            raise OptionError(
+                None, f"--seed {self.seed} is not a whole number from 0 to 2**63 - 1", "give e.g. 0"
+            )
+        if self.train_size is not None and self.train_size < 0:
+            raise OptionError(None, "--train-size is negative", "give a count of images")
+        if self.draw_rows < 1:
+            raise OptionError(
+                None, f"--draw-rows {self.draw_rows} is not positive", "give e.g. 5000"
+            )
+
+    def recorded(self) -> dict[str, Any]:
+        """The options that shape the output (the decoder does not), for provenance."""
+        out = asdict(self)
+        out.pop("decoder")
+        if self.image_size is not None:
+            out["image_size"] = "{}x{}".format(*self.image_size)
+        out["seed"] = self.effective_seed
+        return out
+
+    @classmethod
+    def from_recorded(cls, recorded: dict[str, Any]) -> Options:
+        """The options an output was made with, from what :meth:`recorded` wrote.
+
+        What a record lacks takes this class's default, so each default is stated once.
+        """
+        known = {f.name for f in fields(cls)} - {"decoder"}
+        given = {k: v for k, v in recorded.items() if k in known}
+        if given.get("image_size") is not None:
+            given["image_size"] = parse_image_size(str(given["image_size"]))
+        if given.get("train_size") is not None:
+            given["split"] = None  # the recorded split is resolved into train_size
+        if not given.get("shuffle"):
+            given["seed"] = None
+        return cls(**given)
+
+    @property
+    def effective_seed(self) -> int | None:
+        """``--shuffle`` alone uses seed 0: the same options always give the same bytes."""
+        return (0 if self.seed is None else self.seed) if self.shuffle else None
+
+
+def check_choice(flag: str, value: str, choices: tuple[str, ...]) -> None:
+    if value not in choices:
+        raise OptionError(
+            None, f"{flag} {value!r} is not valid", f"use one of {', '.join(choices)}"
+        )
+
+
+def parse_image_size(text: str) -> tuple[int, int]:
+    """``"28x28"`` -> (rows, columns)."""
+    parts = text.lower().split("x")
+    if len(parts) != 2 or not all(p.strip().isdigit() for p in parts):
+        raise OptionError(None, f"--image-size {text!r} is not HEIGHTxWIDTH", "give e.g. 28x28")
+    return int(parts[0]), int(parts[1])
