@@ -22,7 +22,7 @@ from click.core import ParameterSource
 from . import datasets, progress
 from ._version import __version__
 from .datasets import DATASETS, SPLITS
-from .errors import MnistSpriteError, OptionError, OutputError, StdoutClosed
+from .errors import INTERRUPTED, MnistSpriteError, OptionError, OutputError, StdoutClosed
 from .options import (
     CHANNELS,
     DECODERS,
@@ -141,8 +141,7 @@ class _Cli(click.Group):
         except MnistSpriteError as e:
             code = _error(str(e), e.exit_code, as_json)
         except (Interrupted, KeyboardInterrupt, click.Abort):
-            message = "interrupted; nothing was written and existing files are unchanged"
-            code = _error(message, 1, as_json)
+            code = _error(INTERRUPTED, 1, as_json)
         except BrokenPipeError:
             _silence_stdout()
             code = 1

@@ -50,6 +50,9 @@ _PYTHON_WORDS = {
 _FLAG = re.compile(r"--[a-z][a-z-]*")
 
 
+INTERRUPTED = "interrupted; nothing was written and existing files are unchanged"
+
+
 def python_words(text: str) -> str:
     """``text`` with each command-line option replaced by the Python parameter it is; a
     command quoted to run (``'mnist-sprite fetch --from PATH'``) keeps its flags."""

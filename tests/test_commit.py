@@ -383,3 +383,28 @@ def test_a_closed_stdout_is_no_traceback(tmp_path: Path, out: str, code: int, sa
     )
     assert proc.returncode == code and "Traceback" not in proc.stderr
     assert proc.stderr.strip().startswith(says) and proc.stderr.count("\n") == (1 if says else 0)
+
+
+@pytest.mark.parametrize("delay", [0.0005, 0.002, 0.01, 0.05])
+def test_ctrl_c_from_the_first_moment_is_one_line(tmp_path: Path, delay: float) -> None:
+    """Issue 18.5: Ctrl-C while the command line (click, numpy) is still being imported. The
+    child sends itself SIGINT after ``delay``, whatever handler is in force then; the
+    package itself imports only its errors, a few milliseconds before this window."""
+    child = (
+        "import os, signal, sys\n"
+        "def interrupt(*_):\n"
+        "    os.kill(os.getpid(), signal.SIGINT)\n"
+        "from mnist_sprite.__main__ import main\n"
+        "signal.signal(signal.SIGALRM, interrupt)\n"
+        f"signal.setitimer(signal.ITIMER_REAL, {delay})\n"
+        "sys.argv = ['mnist-sprite', 'convert', '--dataset', 'sample', '--out', 'x.npz', '-q']\n"
+        "main()\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", child], cwd=tmp_path, capture_output=True, text=True, check=False
+    )
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr, proc.stderr
+    assert (
+        proc.stderr == "error: interrupted; nothing was written and existing files are unchanged\n"
+    )
+    assert sorted(p.name for p in tmp_path.iterdir()) == []

@@ -787,3 +787,27 @@ def test_an_image_wider_than_a_canvas_is_refused_from_the_header(tmp_path: Path)
     code, _, err = run("pack", str(source), "--out", str(tmp_path / "p"), bounded=True)
     assert code == 1 and "wider than the 32,767 a browser's canvas holds" in err, err
     assert not (tmp_path / "p").exists()
+
+
+def test_a_csv_linked_from_outside_is_never_read(tmp_path: Path) -> None:
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (elsewhere / "train.csv").write_text("label,pixel0,pixel1,pixel2,pixel3\n7,11,22,33,44\n")
+    source = tmp_path / "c"
+    source.mkdir()
+    (source / "train.csv").symlink_to(elsewhere / "train.csv")
+    for args in (["inspect", str(source)], ["inspect", str(source), "--show", "0"]):
+        code, out, err = run(*args, "--image-size", "2x2")
+        assert code == 1 and "train.csv: leads outside the source folder" in err, err
+        assert "33" not in out and err.count("\n") == 1
+
+
+@pytest.mark.parametrize("dtype", ["nonsense", "U5", "complex128", "float128"])
+def test_a_csv_manifest_with_a_dtype_no_csv_holds_is_refused(tmp_path: Path, dtype: str) -> None:
+    out = tmp_path / "c"
+    assert run("convert", "--dataset", "sample", "--format", "csv", "--out", str(out))[0] == 0
+    manifest = json.loads((out / "manifest.json").read_text())
+    manifest["arrays"]["x_train"]["dtype"] = dtype
+    (out / "manifest.json").write_text(json.dumps(manifest))
+    code, _, err = run("inspect", str(out))
+    assert code == 1 and err.count("\n") == 1 and "internal error" not in err, err

@@ -20,7 +20,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ..errors import SourceError
-from ..files import open_source
+from ..files import inside, open_source
 from .base import MANIFEST, Member, read_manifest, write_manifest
 
 
@@ -173,8 +173,8 @@ class CsvReader:
         try:
             dtype = np.dtype(recorded) if isinstance(recorded, str) else np.dtype(np.uint8)
         except TypeError:
-            dtype = np.dtype(np.uint8)
-        if dtype.kind not in "iuf":
+            dtype = np.dtype(object)  # no dtype at all: refused below
+        if dtype.kind not in "iuf" or dtype.itemsize > 8:
             raise SourceError(
                 self.path / MANIFEST,
                 f"records dtype {recorded!r} for {name}, which a CSV cannot hold",
@@ -188,6 +188,7 @@ class CsvReader:
         path = self.path / f"{split}.csv"
         if not os.path.lexists(path):
             raise SourceError(self.path, f"has no {split}.csv", "give the whole folder")
+        inside(self.path, path)  # a link out of the folder is never followed
         with open_source(path) as f:  # refuses a FIFO, device or folder by stat, before open
             head = _header(f.readline(_MAX_HEADER_BYTES + 1), path)
             pixels = len(head) - 1
