@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint fmt bench fuzz dist clean
+.PHONY: demo test lint fmt bench fuzz dist clean browser-check test-pythons test-clients
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -36,9 +36,22 @@ bench: $(STAMP)
 fuzz: $(STAMP)
 	FUZZ_SECONDS=$${FUZZ_SECONDS:-600} $(BIN)/python -m pytest -q -p no:cacheprovider tests/test_fuzz.py
 
+# The browser check (tests/browser): data.js's way of loading a sprite, in headless Chromium,
+# against convert. Installs Chromium (apt-get) and pinned npm packages into .browser/ when
+# missing. Inputs: SPRITE= LABELS= [IMAGE_SIZE=HxW] [TRAIN=N] [CHANNELS=rgb] [DRAW_ROWS=N], or
+# PACKED=DIR/NAME.json; default: the sample and MNIST when found. CASES=ci adds re-encodings;
+# CONTROL=reciprocal must print DIFFER.
+browser-check: $(STAMP)
+	@$(BIN)/python -m tests.browser \
+	  $(if $(SPRITE),--sprite '$(SPRITE)') $(if $(LABELS),--labels '$(LABELS)') \
+	  $(if $(IMAGE_SIZE),--image-size '$(IMAGE_SIZE)') $(if $(TRAIN),--train-size '$(TRAIN)') \
+	  $(if $(CHANNELS),--channels '$(CHANNELS)') $(if $(DRAW_ROWS),--draw-rows '$(DRAW_ROWS)') \
+	  $(if $(PACKED),--packed '$(PACKED)') $(if $(CASES),--cases '$(CASES)') \
+	  $(if $(CONTROL),--control '$(CONTROL)')
+
 dist: $(STAMP)
 	rm -rf dist
 	$(BIN)/python -m build --outdir dist .
 
 clean:
-	rm -rf $(VENV) sample.npz .pytest_cache .mypy_cache .ruff_cache .hypothesis .bench build dist *.egg-info
+	rm -rf $(VENV) .browser .pythons .clients sample.npz .pytest_cache .mypy_cache .ruff_cache .hypothesis .bench build dist *.egg-info
