@@ -49,6 +49,27 @@ browser-check: $(STAMP)
 	  $(if $(PACKED),--packed '$(PACKED)') $(if $(CASES),--cases '$(CASES)') \
 	  $(if $(CONTROL),--control '$(CONTROL)')
 
+# Every declared Python (3.10 to 3.13, on PATH or pyenv's builds): a venv each under .pythons/,
+# the wheel with dev extras, every command on the sample, then pytest importing the wheel.
+# PYTHONS_TESTS="tests/test_x.py ..." narrows pytest (default: the whole suite).
+test-pythons: $(STAMP)
+	PYTHONS_TESTS='$(PYTHONS_TESTS)' $(BIN)/python -m tests.pythons
+
+# The libraries users read our outputs with, in their own venv (.clients/): README's "Use with"
+# blocks and each client on each format, compared with the tool's arrays; a missing client
+# fails. CLIENTS=full adds torchvision (torch 2.14.1, several GB) and Hugging Face datasets.
+CLIENTS ?= light
+CLIENT_PACKAGES := pandas Pillow idx2numpy
+ifeq ($(CLIENTS),full)
+CLIENT_PACKAGES += torch==2.14.1 torchvision==0.29.1 datasets
+endif
+test-clients:
+	test -x .clients/bin/python || $(PYTHON) -m venv .clients
+	.clients/bin/python -m pip install --quiet --upgrade pip
+	.clients/bin/python -m pip install --quiet -e '.[dev]' $(CLIENT_PACKAGES)
+	MNIST_SPRITE_CLIENTS=$(CLIENTS) .clients/bin/python -m pytest -q -p no:cacheprovider \
+	  tests/test_clients.py tests/test_docs.py
+
 dist: $(STAMP)
 	rm -rf dist
 	$(BIN)/python -m build --outdir dist .
