@@ -28,21 +28,21 @@ def sample_png(pixels_rows: object) -> bytes:
     return buf.getvalue()
 
 
-def make(shared: Path, out: Path = OUT) -> tuple[bytes, bytes]:
-    pixels = read_red(shared / "mnist_images.png")[:COUNT]
-    labels = (shared / "mnist_labels_uint8").read_bytes()[: COUNT * 10]
+def make(folder: Path, out: Path = OUT) -> tuple[bytes, bytes]:
+    pixels = read_red(folder / "mnist_images.png")[:COUNT]
+    labels = (folder / "mnist_labels_uint8").read_bytes()[: COUNT * 10]
     return sample_png(pixels.tolist()), labels
 
 
 def main() -> None:
     real = real_mnist()
     if len(sys.argv) > 1:
-        shared = Path(sys.argv[1])
+        folder = Path(sys.argv[1])
     elif real is not None:
-        shared = real[0].parent
+        folder = real[0].parent
     else:
         sys.exit(f"error: {ADD_MNIST}")
-    image, labels = make(shared)
+    image, labels = make(folder)
     OUT.mkdir(exist_ok=True)
     (OUT / "sample_images.png").write_bytes(image)
     (OUT / "sample_labels_uint8").write_bytes(labels)

@@ -1,7 +1,7 @@
 """``python -m tests.browser``: the browser check (``make browser-check``).
 
-With no sprite it checks the bundled sample and the real MNIST when the tests can find it
-(``../shared/data`` beside the project, else the cache ``mnist-sprite fetch`` fills).
+With no sprite it checks the bundled sample and the real MNIST where the tests find it
+(``tests/realdata.py``: the cache ``mnist-sprite fetch`` fills, or a copy beside the project).
 ``--cases ci`` adds the re-encodings and the packed folder CI checks. One line per case on
 stdout: ``browser: MATCH ...``, ``browser: DIFFER ...`` or ``browser: ERROR ...``; exit 0 when
 every case matches, 1 when one differs, 2 when the check could not run.
