@@ -10,7 +10,7 @@ from mnist_sprite.datasets import MNIST
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared" / "data"
-ADD_MNIST = "no MNIST here: run 'mnist-sprite fetch' to add it"
+ADD_MNIST = "run 'mnist-sprite fetch' to add MNIST"
 
 
 def real_mnist() -> tuple[Path, Path] | None:

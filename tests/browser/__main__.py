@@ -35,7 +35,7 @@ def default_cases() -> list[Case]:
     found = [Case("sample", sample["sprite"], sample["labels"], train=SAMPLE.train_size)]
     real = real_mnist()
     if real is None:
-        say(f"MNIST not checked: {ADD_MNIST} (then make browser-check checks it too)")
+        say(f"MNIST not checked: {ADD_MNIST}, then make browser-check checks it too")
     else:
         found.append(Case("mnist", *real, train=55_000))
     return found
