@@ -14,7 +14,6 @@ import pytest
 ENV = "MNIST_SPRITE_CLIENTS"
 LIGHT = ("pandas", "PIL", "idx2numpy")  # import names: pandas, Pillow, idx2numpy
 FULL = (*LIGHT, "torch", "torchvision", "datasets")
-HOW = "run 'make test-clients' (CLIENTS=full for torchvision and datasets) to test {}"
 
 
 def required() -> tuple[str, ...]:
@@ -31,4 +30,5 @@ def client(module: str) -> ModuleType:
     """Import a client, or skip (fail, when this run requires it)."""
     if module in required():
         return importlib.import_module(module)  # an ImportError here fails the test
-    return pytest.importorskip(module, reason=HOW.format(module))
+    how = "make test-clients" if module.split(".")[0] in LIGHT else "make test-clients CLIENTS=full"
+    return pytest.importorskip(module, reason=f"run '{how}' to test {module}")
