@@ -51,9 +51,10 @@ browser-check: $(STAMP)
 
 # Every declared Python (3.10 to 3.13, on PATH or pyenv's builds): a venv each under .pythons/,
 # the wheel with dev extras, every command on the sample, then pytest importing the wheel.
-# PYTHONS_TESTS="tests/test_x.py ..." narrows pytest (default: the whole suite).
+# PYTHONS="3.10 3.13" picks versions; PYTHONS_TESTS="tests/test_x.py ..." narrows pytest
+# (default: the whole suite).
 test-pythons: $(STAMP)
-	PYTHONS_TESTS='$(PYTHONS_TESTS)' $(BIN)/python -m tests.pythons
+	PYTHONS='$(PYTHONS)' PYTHONS_TESTS='$(PYTHONS_TESTS)' $(BIN)/python -m tests.pythons
 
 # The libraries users read our outputs with, in their own venv (.clients/): README's "Use with"
 # blocks and each client on each format, compared with the tool's arrays; a missing client

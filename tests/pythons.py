@@ -4,8 +4,9 @@ For each version found (``python3.1x`` on PATH when it runs, else pyenv's build 
 fresh venv under ``.pythons/``: install the wheel with its dev extras (a failed install is a
 failure), run every command and ``load_data()`` on the bundled sample from a folder outside the
 project, then pytest over the project's tests importing the installed wheel, not the source.
-``PYTHONS_TESTS`` narrows pytest (``-k`` expression or test files, space-separated; default:
-the whole suite). One line per version, then ``N passed, N failed``; exit 1 on any failure.
+``PYTHONS`` picks versions (space-separated; default: all four); ``PYTHONS_TESTS`` narrows
+pytest (test files or options, space-separated; default: the whole suite). One line per
+version, then ``N passed, N failed``; exit 1 on any failure.
 """
 
 from __future__ import annotations
@@ -148,7 +149,8 @@ def main() -> int:
     wheel = build_wheel(FOLDER / "dist")
     print(f"pythons: built {wheel.name}; logs in {FOLDER}/", file=sys.stderr)
     passed = failed = 0
-    for version in VERSIONS:
+    chosen = os.environ.get("PYTHONS", "").split() or list(VERSIONS)
+    for version in chosen:
         python = find(version)
         if python is None:
             print(f"pythons: {version} not found (not on PATH, no pyenv build): not tested")

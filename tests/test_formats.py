@@ -289,3 +289,18 @@ def test_every_format_reads_back_through_the_tool_as_npz(
 def test_load_data_unchanged_by_formats() -> None:
     (x, y), _ = load_data("sample", label_format="index", dtype="uint8")
     assert x.dtype == np.uint8 and y.shape == (800,)
+
+
+def test_npz_stream_view_closes_quietly_after_its_stream() -> None:
+    # Its finalizer closes (and flushes) the view, sometimes after the file it wrote to was
+    # closed: that raised an unraisable ValueError, which Python 3.13's tests caught.
+    import io
+
+    from mnist_sprite.formats.npz import _Unseekable
+
+    stream = io.BytesIO()
+    view = _Unseekable(stream)
+    view.write(b"x")
+    stream.close()
+    view.close()
+    assert view.closed

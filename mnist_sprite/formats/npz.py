@@ -41,7 +41,10 @@ class _Unseekable(io.RawIOBase):
         return self._stream.write(b)
 
     def flush(self) -> None:
-        self._stream.flush()
+        # IOBase's finalizer closes, and so flushes, this view after its stream may be closed
+        # (Python 3.13 collects it late enough to see that: an unraisable ValueError).
+        if not self._stream.closed:
+            self._stream.flush()
 
 
 class NpzSink:
