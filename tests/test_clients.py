@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import gzip
 import re
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -157,6 +158,8 @@ def test_torchvision_reads_raw_gz_and_the_packed_sprite(outputs: Path, arrays: A
     x, _, xt, yt = arrays
     test = torchvision.datasets.MNIST(root=str(outputs / "data"), train=False, download=False)
     assert np.array_equal(test.data.numpy(), xt) and np.array_equal(test.targets.numpy(), yt)
-    sprite = torchvision.io.read_file(str(outputs / "web" / "digits_images.png"))
-    decoded = torchvision.io.decode_png(sprite).numpy()  # (1, H, W)
+    with warnings.catch_warnings():  # 0.29 deprecates its image functions for torchcodec's
+        warnings.simplefilter("ignore", DeprecationWarning)
+        sprite = torchvision.io.read_file(str(outputs / "web" / "digits_images.png"))
+        decoded = torchvision.io.decode_png(sprite).numpy()  # (1, H, W)
     assert np.array_equal(decoded[0], np.concatenate([x, xt]).reshape(-1, 784))
