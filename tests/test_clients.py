@@ -66,6 +66,9 @@ def check_block(module: str, ns: dict[str, Any], arrays: Arrays) -> None:
     x, y, _, _ = arrays
     if module == "pandas":
         assert np.array_equal(ns["x"], x.reshape(len(x), -1)) and np.array_equal(ns["y"], y)
+        stored = ns["train"]  # read again with dtype="uint8": the bytes as stored
+        assert (stored.dtypes == np.uint8).all()
+        assert np.array_equal(stored.drop(columns="label").to_numpy(), x.reshape(len(x), -1))
     elif module == "idx2numpy":
         assert ns["x"].dtype == np.uint8 and np.array_equal(ns["x"], x)
         assert np.array_equal(ns["y"], y)
@@ -77,6 +80,7 @@ def check_block(module: str, ns: dict[str, Any], arrays: Arrays) -> None:
         gray = ns["images"]  # ImageFolder's loader gives RGB: each channel must be the digit
         assert all(np.ptp(np.asarray(img), axis=2).max() == 0 for img, _ in gray)
         assert image_folder_pairs(gray, lambda im: np.asarray(im)[..., 0]) == tool_pairs(x, y)
+        assert image_folder_pairs(ns["gray"], np.asarray) == tool_pairs(x, y)  # Grayscale()
     elif module == "datasets":
         pairs = [(row["label"], np.asarray(row["image"]).tobytes()) for row in ns["train"]]
         assert sorted(pairs) == tool_pairs(x, y)
