@@ -47,6 +47,8 @@ class Case:
 def packed_case(manifest: Path) -> Case:
     """The case a ``mnist-sprite pack`` folder describes in its NAME.json."""
     facts = json.loads(manifest.read_text(encoding="utf-8"))
+    if len(facts.get("shards", [])) > 1:  # each shard is a sprite of its own
+        raise ValueError(f"it has {len(facts['shards'])} shards: check each with SPRITE= LABELS=")
     names = [facts["files"][role]["name"] for role in ("images", "labels")]
     if any(Path(name).name != name for name in names):
         raise ValueError("a file name in it is a path")
