@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint fmt bench fuzz dist clean
+.PHONY: demo test lint fmt bench fuzz dist clean browser-check test-pythons test-clients
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -36,9 +36,44 @@ bench: $(STAMP)
 fuzz: $(STAMP)
 	FUZZ_SECONDS=$${FUZZ_SECONDS:-600} $(BIN)/python -m pytest -q -p no:cacheprovider tests/test_fuzz.py
 
+# The browser check (tests/browser): data.js's way of loading a sprite, in headless Chromium,
+# against convert. Installs Chromium (apt-get) and pinned npm packages into .browser/ when
+# missing. Inputs: SPRITE= LABELS= [IMAGE_SIZE=HxW] [TRAIN=N] [CHANNELS=rgb] [DRAW_ROWS=N], or
+# PACKED=DIR/NAME.json; default: the sample and MNIST when found. CASES=ci adds re-encodings;
+# CONTROL=reciprocal must print DIFFER.
+browser-check: $(STAMP)
+	@$(BIN)/python -m tests.browser \
+	  $(if $(SPRITE),--sprite '$(SPRITE)') $(if $(LABELS),--labels '$(LABELS)') \
+	  $(if $(IMAGE_SIZE),--image-size '$(IMAGE_SIZE)') $(if $(TRAIN),--train-size '$(TRAIN)') \
+	  $(if $(CHANNELS),--channels '$(CHANNELS)') $(if $(DRAW_ROWS),--draw-rows '$(DRAW_ROWS)') \
+	  $(if $(PACKED),--packed '$(PACKED)') $(if $(CASES),--cases '$(CASES)') \
+	  $(if $(CONTROL),--control '$(CONTROL)')
+
+# Every declared Python (3.10 to 3.13, on PATH or pyenv's builds): a venv each under .pythons/,
+# the wheel with dev extras, every command on the sample, then pytest importing the wheel.
+# PYTHONS="3.10 3.13" picks versions; PYTHONS_TESTS="tests/test_x.py ..." narrows pytest
+# (default: the whole suite).
+test-pythons: $(STAMP)
+	PYTHONS='$(PYTHONS)' PYTHONS_TESTS='$(PYTHONS_TESTS)' $(BIN)/python -m tests.pythons
+
+# The libraries users read our outputs with, in their own venv (.clients/): README's "Use with"
+# blocks and each client on each format, compared with the tool's arrays; a missing client
+# fails. CLIENTS=full adds torchvision (torch 2.14.1, several GB) and Hugging Face datasets.
+CLIENTS ?= light
+CLIENT_PACKAGES := pandas Pillow idx2numpy
+ifeq ($(CLIENTS),full)
+CLIENT_PACKAGES += torch==2.14.1 torchvision==0.29.1 datasets
+endif
+test-clients:
+	test -x .clients/bin/python || $(PYTHON) -m venv .clients
+	.clients/bin/python -m pip install --quiet --upgrade pip
+	.clients/bin/python -m pip install --quiet -e '.[dev]' $(CLIENT_PACKAGES)
+	MNIST_SPRITE_CLIENTS=$(CLIENTS) .clients/bin/python -m pytest -q -p no:cacheprovider \
+	  tests/test_clients.py tests/test_docs.py
+
 dist: $(STAMP)
 	rm -rf dist
 	$(BIN)/python -m build --outdir dist .
 
 clean:
-	rm -rf $(VENV) sample.npz .pytest_cache .mypy_cache .ruff_cache .hypothesis .bench build dist *.egg-info
+	rm -rf $(VENV) .browser .pythons .clients sample.npz .pytest_cache .mypy_cache .ruff_cache .hypothesis .bench build dist *.egg-info

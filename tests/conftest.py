@@ -9,27 +9,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from mnist_sprite.cache import dataset_dir
 from tests import pngkit
 from tests.httpkit import Server
+from tests.realdata import ADD_MNIST, SHARED, real_mnist
 
-SHARED = Path(__file__).resolve().parent.parent.parent / "shared" / "data"
-
-
-def _real_folder() -> Path:
-    """Where the real MNIST files are: the team's shared copy, else the user's cache."""
-    for folder in (SHARED, dataset_dir("mnist")):
-        if (folder / "mnist_images.png").is_file() and (folder / "mnist_labels_uint8").is_file():
-            return folder
-    return SHARED
-
-
-REAL_SPRITE = _real_folder() / "mnist_images.png"
-REAL_LABELS = REAL_SPRITE.parent / "mnist_labels_uint8"
-needs_real = pytest.mark.skipif(
-    not REAL_SPRITE.is_file(),
-    reason="needs the real MNIST files: run '.venv/bin/mnist-sprite fetch' once to make it run",
-)
+REAL = real_mnist()
+# Where the real files are; when they are nowhere, the tests that read them skip (needs_real).
+REAL_SPRITE, REAL_LABELS = REAL or (SHARED / "mnist_images.png", SHARED / "mnist_labels_uint8")
+needs_real = pytest.mark.skipif(REAL is None, reason=ADD_MNIST)
 
 
 @dataclass

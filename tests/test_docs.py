@@ -12,6 +12,7 @@ import click
 import pytest
 
 from mnist_sprite.cli import cli
+from tests.clients import required
 from tests.conftest import REAL_SPRITE, needs_real
 from tests.httpkit import Route, Server
 
@@ -85,6 +86,8 @@ def test_readme_examples_run_as_written_in_order(tmp_path: Path) -> None:
                 code = "\n".join(ln for ln in code.splitlines() if not ln.startswith("make "))
                 argv = ["bash", "-euo", "pipefail", "-c", code]
             elif missing_imports(code):  # an example for another library: run where it is
+                absent = set(missing_imports(code)) & set(required())
+                assert not absent, f"make test-clients must install {sorted(absent)}"
                 continue
             else:
                 argv = [sys.executable, "-c", code]

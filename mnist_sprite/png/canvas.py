@@ -3,7 +3,7 @@
 TensorFlow.js's loaders draw the sprite with ``drawImage`` and read ``getImageData``. The
 canvas stores colour premultiplied by alpha, in 8 bits, and ``getImageData`` divides it out
 again, so a pixel with alpha below 255 does not come back with its own red value. Measured in
-headless Chromium 156 (software canvas) for every red and alpha (``../shared/browser``; the
+headless Chromium 156 (software canvas) for every red and alpha (``make browser-check``; the
 table's digest is a test), its arithmetic is:
 
 - premultiply: ``p = round(r * a / 255)`` (exact integers, half up; Skia's ``SkMulDiv255Round``);

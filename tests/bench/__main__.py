@@ -1,11 +1,11 @@
 """``make bench``: whole-command races of mnist-sprite against the Pillow pipeline.
 
-The same pixels as ``../shared/data/mnist_images.png`` are re-encoded with every row filter,
-libpng-style adaptive filters and random filters (by ``tests/pngkit.py``, cached in
-``.bench/``). Each case runs ``mnist-sprite convert`` and the Pillow pipeline (Pillow decode,
-red channel, float32 / 255, ``np.savez``) as fresh processes, alternating, best of 3, and
-pypng's row reader once for reference. Peak RSS is the child's ``ru_maxrss``. Ratios from
-one run are what to quote: these machines are noisy.
+The same pixels as the real ``mnist_images.png`` (where ``tests/realdata.py`` finds it) are
+re-encoded with every row filter, libpng-style adaptive filters and random filters (by
+``tests/pngkit.py``, cached in ``.bench/``). Each case runs ``mnist-sprite convert`` and the
+Pillow pipeline (Pillow decode, red channel, float32 / 255, ``np.savez``) as fresh processes,
+alternating, best of 3, and pypng's row reader once for reference. Peak RSS is the child's
+``ru_maxrss``. Ratios from one run are what to quote: these machines are noisy.
 """
 
 from __future__ import annotations
@@ -27,9 +27,9 @@ import numpy as np
 
 from tests import pngkit
 from tests.bench import pack_large
+from tests.realdata import ADD_MNIST, real_mnist
 
 ROOT = Path(__file__).resolve().parent.parent.parent
-SHARED = ROOT.parent / "shared" / "data"
 CACHE = ROOT / ".bench"
 
 PILLOW = """
@@ -141,10 +141,10 @@ def main() -> None:
     )
     parser.add_argument("--encode", nargs=2, metavar=("FILTERS", "OUT"), help=argparse.SUPPRESS)
     args = parser.parse_args()
-    sprite = SHARED / "mnist_images.png"
-    labels = SHARED / "mnist_labels_uint8"
-    if not sprite.is_file():
-        raise SystemExit(f"bench: {sprite} is missing; the benchmark needs ../shared/data")
+    real = real_mnist()
+    if real is None:
+        raise SystemExit(f"bench: the benchmark reads the real MNIST: {ADD_MNIST}")
+    sprite, labels = real
     if args.encode:
         if args.encode[0] == "rgb":
             rgb_sprite(Path(args.encode[1]))

@@ -5,7 +5,7 @@ Targets: peak RSS of the pack process <= 300 MB; its time <= 1.0x the sum of Pil
 ``Image.fromarray(shard).save()`` over the same shards (the arrays already in memory: only
 the encoding is timed); each shard no larger than Pillow's file for the same rows.
 
-The images are MNIST's digits (``../shared/data``), each class's digits repeated with small
+The images are MNIST's digits (the real files), each class's digits repeated with small
 random shifts to 100,000 a class, so they compress as drawings do (random noise would not);
 made once in a child process and kept in ``.bench/classes/``.
 """

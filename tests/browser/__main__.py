@@ -1,0 +1,107 @@
+"""``python -m tests.browser``: the browser check (``make browser-check``).
+
+With no sprite it checks the bundled sample and the real MNIST where the tests find it
+(``tests/realdata.py``: the cache ``mnist-sprite fetch`` fills, or a copy beside the project).
+``--cases ci`` adds the re-encodings and the packed folder CI checks. One line per case on
+stdout: ``browser: MATCH ...``, ``browser: DIFFER ...`` or ``browser: ERROR ...``; exit 0 when
+every case matches, 1 when one differs, 2 when the check could not run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+from pathlib import Path
+
+from mnist_sprite.datasets import SAMPLE
+from tests.browser import cases
+from tests.browser.check import ERROR, Case, packed_case, run_case
+from tests.browser.install import SetupError, ensure, say
+from tests.realdata import ADD_MNIST, ROOT, real_mnist
+
+FOLDER = ROOT / ".browser"
+
+
+def image_size(text: str) -> tuple[int, int]:
+    h, _, w = text.lower().partition("x")
+    if not (h.isdigit() and w.isdigit() and int(h) > 0 and int(w) > 0):
+        raise argparse.ArgumentTypeError(f"{text!r} is not HxW, for example 28x28")
+    return int(h), int(w)
+
+
+def default_cases() -> list[Case]:
+    sample = SAMPLE.paths()
+    found = [Case("sample", sample["sprite"], sample["labels"], train=SAMPLE.train_size)]
+    real = real_mnist()
+    if real is None:
+        say(f"MNIST not checked: {ADD_MNIST}, then make browser-check checks it too")
+    else:
+        found.append(Case("mnist", *real, train=55_000))
+    return found
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m tests.browser",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--sprite", type=Path, help="a sprite, one image per row")
+    parser.add_argument("--labels", type=Path, help="its one-hot label bytes")
+    parser.add_argument("--image-size", type=image_size, default=(28, 28), metavar="HxW")
+    parser.add_argument("--train-size", type=int, metavar="N", help="as convert's --train-size")
+    parser.add_argument("--channels", choices=("red", "rgb"), default="red")
+    parser.add_argument("--draw-rows", type=int, metavar="N", help="data.js's chunkSize")
+    parser.add_argument("--packed", type=Path, metavar="NAME.json", help="a pack output")
+    parser.add_argument(
+        "--cases",
+        choices=("default", "ci"),
+        default="default",
+        help="ci: also the re-encodings and a packed folder",
+    )
+    parser.add_argument(
+        "--control",
+        choices=("reciprocal",),
+        help="the page computes v * (1/255): every case must DIFFER",
+    )
+    args = parser.parse_args(argv)
+    if (args.sprite is None) != (args.labels is None):
+        parser.error("give --sprite and --labels together")
+    try:
+        tools = ensure(FOLDER)
+    except SetupError as e:
+        print(f"browser: ERROR {e}")
+        return ERROR
+    with tempfile.TemporaryDirectory(prefix="browser-cases-") as tmp:
+        if args.sprite is not None:
+            todo = [
+                Case(
+                    args.sprite.name,
+                    args.sprite,
+                    args.labels,
+                    args.image_size,
+                    args.train_size,
+                    args.channels,
+                    args.draw_rows,
+                )
+            ]
+        elif args.packed is not None:
+            try:
+                todo = [packed_case(args.packed)]
+            except OSError as e:
+                print(f"browser: ERROR {args.packed}: {e.strerror or e}")
+                return ERROR
+            except (ValueError, KeyError, TypeError) as e:
+                print(f"browser: ERROR {args.packed}: not a pack manifest ({e})")
+                return ERROR
+        else:
+            todo = default_cases()
+            if args.cases == "ci":
+                todo += cases.ci_cases(Path(tmp))
+        codes = [run_case(case, tools, args.control) for case in todo]
+    return max(codes)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

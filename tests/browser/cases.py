@@ -1,0 +1,111 @@
+"""The re-encodings CI checks in the browser, made here from the bundled sample's digits: each
+is a PNG encoding data.js loads differently from a plain 8-bit gray sprite (alpha composited
+across draws, 16-bit samples, a palette with tRNS, Adam7), plus an RGB sprite read with
+``--channels rgb`` and a folder made by ``mnist-sprite pack`` from an npz."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from mnist_sprite.datasets import SAMPLE
+from mnist_sprite.png import read_red
+from tests import pngkit
+from tests.browser.check import Case, packed_case
+
+DRAW_ROWS = 100  # 10 draws of the 1,000-image sample, each composited onto the last
+
+
+def alpha_ramp(shape: tuple[int, int]) -> np.ndarray[Any, Any]:
+    """Every alpha 0..255 in every row, shifted from row to row."""
+    rows, cols = np.indices(shape)
+    return ((cols + 7 * rows) % 256).astype(np.uint8)
+
+
+def interleave(*planes: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
+    """(h, w) planes as (h, w * len(planes)) rows of interleaved samples."""
+    return np.stack(planes, axis=-1).reshape(planes[0].shape[0], -1)
+
+
+def ci_cases(folder: Path) -> list[Case]:
+    paths = SAMPLE.paths()
+    digits = read_red(paths["sprite"])  # (1000, 784) uint8
+    labels = paths["labels"]
+    n, width = digits.shape
+    train = SAMPLE.train_size
+    alpha = alpha_ramp(digits.shape)
+    rng = np.random.default_rng(20)
+    made: list[Case] = []
+
+    def add(name: str, data: bytes, **kw: Any) -> None:
+        path = folder / f"{name}.png"
+        path.write_bytes(data)
+        made.append(Case(name, path, kw.pop("labels", labels), train=train, **kw))
+
+    add(
+        "gray+alpha, alpha 0..255",
+        pngkit.write_png(interleave(digits, alpha), width, n, color="gray_alpha"),
+        draw_rows=DRAW_ROWS,
+    )
+    rgba = interleave(digits, 255 - digits, digits // 2, alpha)
+    add("rgba, alpha 0..255", pngkit.write_png(rgba, width, n, color="rgba"), draw_rows=DRAW_ROWS)
+    add(
+        "rgba, alpha 0..255, --channels rgb",
+        pngkit.write_png(rgba, width, n, color="rgba"),
+        draw_rows=DRAW_ROWS,
+        channels="rgb",
+    )
+    low = rng.integers(0, 256, digits.shape)
+    add("16-bit gray", pngkit.write_png(digits.astype(np.int64) * 256 + low, width, n, depth=16))
+    palette = [(k, 255 - k, k // 3, (k * 37 + 11) % 256) for k in range(256)]
+    add(
+        "palette with tRNS",
+        pngkit.write_png(digits, width, n, color="palette", palette=palette),
+        draw_rows=DRAW_ROWS,
+    )
+    add("interlaced", pngkit.write_png(digits, width, n, interlace=True))
+
+    # 32x32 RGB: each digit centred in 32x32, in a different colour per channel.
+    square = np.zeros((n, 32, 32), np.uint8)
+    square[:, 2:30, 2:30] = digits.reshape(n, 28, 28)
+    red, green = square.reshape(n, -1), square.transpose(0, 2, 1).reshape(n, -1)
+    blue = rng.integers(0, 256, red.shape).astype(np.uint8)
+    add(
+        "32x32 rgb, --channels rgb",
+        pngkit.write_png(interleave(red, green, blue), 1024, n, color="rgb"),
+        image_size=(32, 32),
+        channels="rgb",
+    )
+
+    made.append(packed_from_npz(folder))
+    return made
+
+
+def packed_from_npz(folder: Path) -> Case:
+    """The sample converted to a keras-style npz, then ``mnist-sprite pack``ed."""
+    npz, out = folder / "keras.npz", folder / "packed"
+    tool = [sys.executable, "-m", "mnist_sprite"]
+    for argv in (
+        [
+            *tool,
+            "convert",
+            "--dataset",
+            "sample",
+            "--dtype",
+            "uint8",
+            "--label-format",
+            "index",
+            "--shape",
+            "image",
+            "--out",
+            str(npz),
+            "--quiet",
+        ],
+        [*tool, "pack", str(npz), "--out", str(out), "--name", "digits", "--quiet"],
+    ):
+        subprocess.run(argv, check=True, stdin=subprocess.DEVNULL)
+    return packed_case(out / "digits.json")

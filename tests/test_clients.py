@@ -1,0 +1,169 @@
+"""What other libraries read from our outputs is the tool's arrays, value for value: README's
+"Use with" blocks run as written on the bundled sample's outputs, and each client reads each
+format (``make test-clients`` installs the clients; elsewhere these skip)."""
+
+from __future__ import annotations
+
+import gzip
+import re
+import warnings
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+import mnist_sprite
+from tests.clients import client, missing, required
+
+README = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+Arrays = tuple[np.ndarray[Any, Any], ...]
+
+
+@pytest.fixture(scope="module")
+def outputs(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The sample in every format, under the names README's blocks use."""
+    work = tmp_path_factory.mktemp("clients")
+    common = {"dataset": "sample", "dtype": "uint8"}
+    mnist_sprite.convert(work / "data", format="idx", layout="torchvision", **common)
+    mnist_sprite.convert(work / "dataz", format="idx", compress=True, **common)
+    mnist_sprite.convert(work / "mnist_csv", format="csv", **common)
+    mnist_sprite.convert(work / "mnist_png", format="png-dir", **common)
+    mnist_sprite.convert(work / "keras.npz", shape="image", label_format="index", **common)
+    mnist_sprite.pack(work / "keras.npz", work / "web", name="digits")
+    return work
+
+
+@pytest.fixture(scope="module")
+def arrays() -> Arrays:
+    """The tool's (x_train, y_train, x_test, y_test): uint8 images, class ids."""
+    (x, y), (xt, yt) = mnist_sprite.load_data(
+        "sample", dtype="uint8", label_format="index", shape="image"
+    )
+    return x, y, xt, yt
+
+
+def use_with_blocks() -> list[str]:
+    section = README.split("### Use with", 1)[1].split("\n## ", 1)[0]
+    return re.findall(r"^```python\n(.*?)^```", section, flags=re.S | re.M)
+
+
+def imports(code: str) -> set[str]:
+    return {a or b for a, b in re.findall(r"^import (\w+)|^from (\w+) import", code, flags=re.M)}
+
+
+def image_folder_pairs(dataset: Any, to_array: Callable[[Any], Any]) -> list[tuple[int, bytes]]:
+    return sorted((int(label), to_array(image).tobytes()) for image, label in dataset)
+
+
+def tool_pairs(x: np.ndarray[Any, Any], y: np.ndarray[Any, Any]) -> list[tuple[int, bytes]]:
+    return sorted((int(label), image.tobytes()) for image, label in zip(x, y, strict=True))
+
+
+def check_block(module: str, ns: dict[str, Any], arrays: Arrays) -> None:
+    """Compare what a README block read (names it bound in ``ns``) with the tool's arrays."""
+    x, y, _, _ = arrays
+    if module == "pandas":
+        assert np.array_equal(ns["x"], x.reshape(len(x), -1)) and np.array_equal(ns["y"], y)
+        stored = ns["train"]  # read again with dtype="uint8": the bytes as stored
+        assert (stored.dtypes == np.uint8).all()
+        assert np.array_equal(stored.drop(columns="label").to_numpy(), x.reshape(len(x), -1))
+    elif module == "idx2numpy":
+        assert ns["x"].dtype == np.uint8 and np.array_equal(ns["x"], x)
+        assert np.array_equal(ns["y"], y)
+    elif module == "PIL":
+        assert np.array_equal(ns["pixels"], x[int(ns["first"].stem)])
+    elif module == "torchvision":
+        assert np.array_equal(ns["train"].data.numpy(), x)
+        assert np.array_equal(ns["train"].targets.numpy(), y)
+        gray = ns["images"]  # ImageFolder's loader gives RGB: each channel must be the digit
+        assert all(np.ptp(np.asarray(img), axis=2).max() == 0 for img, _ in gray)
+        assert image_folder_pairs(gray, lambda im: np.asarray(im)[..., 0]) == tool_pairs(x, y)
+        assert image_folder_pairs(ns["gray"], np.asarray) == tool_pairs(x, y)  # Grayscale()
+    elif module == "datasets":
+        pairs = [(row["label"], np.asarray(row["image"]).tobytes()) for row in ns["train"]]
+        assert sorted(pairs) == tool_pairs(x, y)
+    else:
+        raise AssertionError(f"no comparison for a README block that imports {module}")
+
+
+def test_readme_use_with_blocks_read_the_tools_arrays(
+    outputs: Path, arrays: Arrays, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(outputs)
+    monkeypatch.setenv("HF_DATASETS_OFFLINE", "1")
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("HF_DATASETS_CACHE", str(outputs / "hf-cache"))
+    ran = []
+    for code in use_with_blocks():
+        clients = imports(code) - {"pathlib", "numpy"}
+        absent = missing(clients)
+        assert not set(absent) & set(required()), f"make test-clients must install {absent}"
+        if absent:
+            continue
+        ns: dict[str, Any] = {}
+        exec(compile(code, "README.md", "exec"), ns)
+        for module in clients:
+            check_block(module, ns, arrays)
+        ran.append(sorted(clients))
+    if not ran:
+        pytest.skip("no client of README's blocks installed: run 'make test-clients' to run them")
+    assert len(ran) >= len(required()) - 1  # torch itself has no block of its own
+
+
+def test_pandas_reads_both_csv_splits(outputs: Path, arrays: Arrays) -> None:
+    pd = client("pandas")
+    x, y, xt, yt = arrays
+    for name, (images, labels) in {"train": (x, y), "test": (xt, yt)}.items():
+        frame = pd.read_csv(outputs / "mnist_csv" / f"{name}.csv")
+        assert list(frame.columns) == ["label"] + [f"pixel{i}" for i in range(784)]
+        assert np.array_equal(
+            frame.drop(columns="label").to_numpy(), images.reshape(len(images), -1)
+        )
+        assert np.array_equal(frame["label"].to_numpy(), labels)
+
+
+def test_idx2numpy_reads_raw_and_gz_files(outputs: Path, arrays: Arrays) -> None:
+    idx2numpy = client("idx2numpy")
+    x, y, xt, yt = arrays
+    expected = {
+        "train-images-idx3-ubyte": x,
+        "train-labels-idx1-ubyte": y,
+        "t10k-images-idx3-ubyte": xt,
+        "t10k-labels-idx1-ubyte": yt,
+    }
+    for name, want in expected.items():
+        assert np.array_equal(
+            idx2numpy.convert_from_file(str(outputs / "data/MNIST/raw" / name)), want
+        )
+        with gzip.open(outputs / "dataz" / f"{name}.gz") as f:
+            assert np.array_equal(idx2numpy.convert_from_file(f), want)
+
+
+def test_pillow_reads_every_png_and_the_packed_sprite(outputs: Path, arrays: Arrays) -> None:
+    image = client("PIL.Image")
+    x, y, xt, yt = arrays
+    for split, images, labels in (("train", x, y), ("test", xt, yt)):
+        files = sorted((outputs / "mnist_png" / split).glob("*/*.png"))
+        assert len(files) == len(images)
+        for path in files:
+            i = int(path.stem)  # the image's index in its split
+            with image.open(path) as im:
+                assert im.mode == "L" and np.array_equal(np.asarray(im), images[i])
+            assert int(path.parent.name) == labels[i]
+    with image.open(outputs / "web" / "digits_images.png") as im:
+        sprite = np.asarray(im)
+    assert np.array_equal(sprite, np.concatenate([x, xt]).reshape(-1, 784))
+
+
+def test_torchvision_reads_raw_gz_and_the_packed_sprite(outputs: Path, arrays: Arrays) -> None:
+    torchvision = client("torchvision")
+    x, _, xt, yt = arrays
+    test = torchvision.datasets.MNIST(root=str(outputs / "data"), train=False, download=False)
+    assert np.array_equal(test.data.numpy(), xt) and np.array_equal(test.targets.numpy(), yt)
+    with warnings.catch_warnings():  # 0.29 deprecates its image functions for torchcodec's
+        warnings.simplefilter("ignore", DeprecationWarning)
+        sprite = torchvision.io.read_file(str(outputs / "web" / "digits_images.png"))
+        decoded = torchvision.io.decode_png(sprite).numpy()  # (1, H, W)
+    assert np.array_equal(decoded[0], np.concatenate([x, xt]).reshape(-1, 784))
