@@ -21,7 +21,7 @@ from .datasets import DEFAULT_TRAIN_SIZES, Dataset
 from .download import recorded_dataset
 from .errors import MnistSpriteError, OptionError, OutputError, PathLike, SourceError
 from .files import file_sha256, open_source, plain_name, sniff
-from .labels import CLASSES, bad_rows, class_counts, read_onehot
+from .labels import CLASSES, bad_rows, read_onehot
 from .outputs import Output, kind_of
 from .pipeline import check_width, class_names
 from .png import COLOR_TYPES, SIGNATURE, PngFile
@@ -292,27 +292,45 @@ def packed_number_problems(
 
 
 def inspect_labels(path: PathLike, train_size: int | None = None) -> dict[str, Any]:
-    """Rows, class counts per split, rows that are not one-hot, and which dataset it is."""
+    """Rows, class counts per split, rows that are not one-hot, and which dataset it is:
+    read a block at a time, so a label file of any size takes the same memory."""
     with open_source(path) as f:
-        data = f.read()
-    if not data or len(data) % CLASSES:
-        read_onehot(path)  # raises the one-line error for this file
-    onehot = np.frombuffer(data, dtype=np.uint8).reshape(-1, CLASSES)
-    rows = onehot.shape[0]
-    if train_size is not None and train_size > rows:
-        raise OptionError(
-            path,
-            f"--train-size {train_size:,} is more than the {rows:,} rows it holds",
-            f"give at most {rows:,}",
-        )
-    train = train_size if train_size is not None else DEFAULT_TRAIN_SIZES.get(rows)
-    bad = bad_rows(onehot)
-    counts: dict[str, list[int]] = {"all": class_counts(onehot)}
+        size = os.fstat(f.fileno()).st_size
+        if not size or size % CLASSES:
+            read_onehot(path)  # raises the one-line error for this file
+        rows = size // CLASSES
+        if train_size is not None and train_size > rows:
+            raise OptionError(
+                path,
+                f"--train-size {train_size:,} is more than the {rows:,} rows it holds",
+                f"give at most {rows:,}",
+            )
+        train = train_size if train_size is not None else DEFAULT_TRAIN_SIZES.get(rows)
+        split = rows if train is None else train
+        hasher = hashlib.sha256()
+        sums = {"train": np.zeros(CLASSES, np.int64), "test": np.zeros(CLASSES, np.int64)}
+        bad_count, first_bad = 0, list[dict[str, Any]]()
+        start = 0
+        while start < rows:
+            data = f.read(min(_LABEL_BLOCK_ROWS, rows - start) * CLASSES)
+            if not data or len(data) % CLASSES:
+                raise SourceError(path, "the file changed while it was read", "run it again")
+            hasher.update(data)
+            block = np.frombuffer(data, dtype=np.uint8).reshape(-1, CLASSES)
+            cut = min(max(split - start, 0), block.shape[0])
+            sums["train"] += block[:cut].sum(axis=0, dtype=np.int64)
+            sums["test"] += block[cut:].sum(axis=0, dtype=np.int64)
+            bad = bad_rows(block)
+            bad_count += int(bad.size)
+            for k in bad[: max(0, 20 - len(first_bad))]:
+                first_bad.append({"row": start + int(k), "values": [int(v) for v in block[k]]})
+            start += block.shape[0]
+    counts: dict[str, list[int]] = {"all": [int(v) for v in sums["train"] + sums["test"]]}
     if train is not None:
-        counts["train"] = class_counts(onehot[:train])
-        counts["test"] = class_counts(onehot[train:])
-    digest = hashlib.sha256(data).hexdigest()
-    problems = [f"{bad.size:,} of {rows:,} rows are not one-hot"] if bad.size else []
+        counts["train"] = [int(v) for v in sums["train"]]
+        counts["test"] = [int(v) for v in sums["test"]]
+    digest = hasher.hexdigest()
+    problems = [f"{bad_count:,} of {rows:,} rows are not one-hot"] if bad_count else []
     return {
         "schema": SCHEMA,
         "kind": "labels",
@@ -322,11 +340,14 @@ def inspect_labels(path: PathLike, train_size: int | None = None) -> dict[str, A
         "rows": rows,
         "train_size": train,
         "class_counts": counts,
-        "not_one_hot": [{"row": int(i), "values": [int(v) for v in onehot[i]]} for i in bad[:20]],
-        "not_one_hot_count": int(bad.size),
+        "not_one_hot": first_bad,
+        "not_one_hot_count": bad_count,
         "sha256": digest,
         "dataset": _name(datasets.identify(labels_sha256=digest) or recorded_dataset(digest)),
     }
+
+
+_LABEL_BLOCK_ROWS = 1 << 16
 
 
 def inspect_output(path: PathLike) -> dict[str, Any]:

@@ -811,3 +811,15 @@ def test_a_csv_manifest_with_a_dtype_no_csv_holds_is_refused(tmp_path: Path, dty
     (out / "manifest.json").write_text(json.dumps(manifest))
     code, _, err = run("inspect", str(out))
     assert code == 1 and err.count("\n") == 1 and "internal error" not in err, err
+
+
+def test_a_huge_label_file_is_inspected_in_flat_memory(tmp_path: Path) -> None:
+    """A 400 MB label file (100,000 one-hot rows, then sparse zeros, rows that are not
+    one-hot) read a block at a time."""
+    labels = tmp_path / "labels_uint8"
+    with open(labels, "wb") as f:
+        f.write(np.eye(10, dtype=np.uint8)[np.arange(100_000) % 10].tobytes())
+        f.truncate(400_000_000)
+    code, _, err = run("inspect", str(labels), bounded=True)
+    assert code == 1 and err.count("\n") == 1, err
+    assert "39,900,000 of 40,000,000 rows are not one-hot" in err
