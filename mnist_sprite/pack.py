@@ -344,10 +344,10 @@ def _class_names(data: Output, prov: dict[str, Any], count: int) -> list[str]:
 
 
 def _labels(ids: dict[str, U8], layout: _Layout) -> U8:
-    """One-hot rows of every image, training first."""
-    every = np.concatenate([ids[s] for s in layout.counts])
-    onehot: U8 = np.eye(layout.classes, dtype=np.uint8)[every]
-    return onehot
+    """The class id of every image, training first (one byte each: one-hot rows are made a
+    shard at a time when written)."""
+    every: U8 = np.concatenate([ids[s] for s in layout.counts])
+    return every
 
 
 def _write(
@@ -395,7 +395,7 @@ def _write(
     ) as tmp:
         try:
             shards = write_shards(
-                tmp, name, rows(), labels, sizes, image_values=row_values,
+                tmp, name, rows(), labels, sizes, classes=layout.classes, image_values=row_values,
                 channels=layout.channels, level=level, text=text, workers=workers,
             )  # fmt: skip
         except ValueError as e:  # the encoder's own check of what it was given

@@ -76,6 +76,7 @@ def write_shards(
     labels: U8,
     sizes: list[int],
     *,
+    classes: int,
     image_values: int,
     channels: int,
     level: int,
@@ -84,8 +85,10 @@ def write_shards(
 ) -> list[dict[str, Any]]:
     """Write each shard's sprite and label file into ``folder``; their NAME.json entries.
 
-    ``rows`` yields blocks of image rows, in order, for all shards; ``labels`` the one-hot
-    rows of all of them. Raises ValueError when the rows are not what the sizes say.
+    ``rows`` yields blocks of image rows, in order, for all shards; ``labels`` the class id
+    of every row, written as one-hot rows of ``classes`` bytes a shard at a time (so memory
+    holds one shard's label bytes at most). Raises ValueError when the rows are not what the
+    sizes say.
     """
     entries = []
     start = 0
@@ -93,7 +96,8 @@ def write_shards(
     for (png_name, labels_name), n in zip(file_names(name, len(sizes)), sizes, strict=True):
         with open(folder / png_name, "wb") as f:
             _write_one(f, stream.take(n), image_values, n, channels, level, text, workers)
-        (folder / labels_name).write_bytes(labels[start : start + n].tobytes())
+        onehot = np.eye(classes, dtype=np.uint8)[labels[start : start + n]]
+        (folder / labels_name).write_bytes(onehot.tobytes())
         start += n
         entries.append(
             {
