@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from tests.browser.check import chunk_rows, f32, first_difference, packed_case
+from tests.browser.packed import fact_problems, load_facts, pack_files
 from tests.browser.server import Server
 
 
@@ -76,3 +77,44 @@ def test_server_takes_pieces_in_place_and_refuses_more_than_convert_wrote() -> N
             assert answer.read() == b"x"
     finally:
         server.close()
+
+
+def test_a_pack_is_served_by_its_manifest_names_and_gives_load_s_numbers(tmp_path: Path) -> None:
+    def file(name: str) -> dict[str, str]:
+        return {"name": name}
+
+    facts = {
+        "loader": file("d.js"),
+        "shards": [
+            {"images": file("d_images_000.png"), "labels": file("d_labels_uint8_000")},
+            {"images": file("d_images_001.png"), "labels": file("d_labels_uint8_001")},
+        ],
+        "image_height": 28,
+        "image_width": 28,
+        "channels": 1,
+        "classes": 2,
+        "class_names": ["cat", "dog"],
+        "images": 30,
+        "train_images": 27,
+    }
+    manifest = tmp_path / "d.json"
+    manifest.write_text(json.dumps(facts))
+    got, files = pack_files(manifest)
+    assert got == facts
+    assert files == {
+        f"/pack/{n}": tmp_path / n
+        for n in ("d.json", "d.js", "d_images_000.png", "d_labels_uint8_000")
+        + ("d_images_001.png", "d_labels_uint8_001")
+    }
+    want = load_facts(facts)
+    assert want["testImages"] == 3 and want["classNames"] == ["cat", "dog"]
+    assert fact_problems(want, dict(want)) == []
+    assert fact_problems(want, {**want, "trainImages": 26}) == [
+        "load().trainImages is 26, NAME.json says 27"
+    ]
+    assert len(fact_problems(want, None)) == len(want)
+    for bad in ("../d_images_001.png", "sub/x.png", ".."):
+        facts["shards"][1]["images"] = file(bad)  # type: ignore[index]
+        manifest.write_text(json.dumps(facts))
+        with pytest.raises(ValueError, match="not a plain name"):
+            pack_files(manifest)

@@ -2,9 +2,10 @@
 
 With no sprite it checks the bundled sample and the real MNIST where the tests find it
 (``tests/realdata.py``: the cache ``mnist-sprite fetch`` fills, or a copy beside the project).
-``--cases ci`` adds the re-encodings and the packed folder CI checks. One line per case on
-stdout: ``browser: MATCH ...``, ``browser: DIFFER ...`` or ``browser: ERROR ...``; exit 0 when
-every case matches, 1 when one differs, 2 when the check could not run.
+``--cases ci`` adds the re-encodings and the packed folders CI checks; ``--packed`` and the packs
+of ``--cases ci`` are loaded by the NAME.js pack wrote. One line per case on stdout:
+``browser: MATCH ...``, ``browser: DIFFER ...`` or ``browser: ERROR ...``; exit 0 when every
+case matches, 1 when one differs, 2 when the check could not run.
 """
 
 from __future__ import annotations
@@ -16,8 +17,9 @@ from pathlib import Path
 
 from mnist_sprite.datasets import SAMPLE
 from tests.browser import cases
-from tests.browser.check import ERROR, Case, packed_case, run_case
+from tests.browser.check import ERROR, Case, run_case
 from tests.browser.install import SetupError, ensure, say
+from tests.browser.packed import Packed, run_packed
 from tests.realdata import ADD_MNIST, ROOT, real_mnist
 
 FOLDER = ROOT / ".browser"
@@ -53,7 +55,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--train-size", type=int, metavar="N", help="as convert's --train-size")
     parser.add_argument("--channels", choices=("red", "rgb"), default="red")
     parser.add_argument("--draw-rows", type=int, metavar="N", help="data.js's chunkSize")
-    parser.add_argument("--packed", type=Path, metavar="NAME.json", help="a pack output")
+    parser.add_argument(
+        "--packed", type=Path, metavar="NAME.json", help="a pack output, loaded by its NAME.js"
+    )
     parser.add_argument(
         "--cases",
         choices=("default", "ci"),
@@ -73,6 +77,7 @@ def main(argv: list[str] | None = None) -> int:
     except SetupError as e:
         print(f"browser: ERROR {e}")
         return ERROR
+    todo: list[Case | Packed]
     with tempfile.TemporaryDirectory(prefix="browser-cases-") as tmp:
         if args.sprite is not None:
             todo = [
@@ -87,19 +92,20 @@ def main(argv: list[str] | None = None) -> int:
                 )
             ]
         elif args.packed is not None:
-            try:
-                todo = [packed_case(args.packed)]
-            except OSError as e:
-                print(f"browser: ERROR {args.packed}: {e.strerror or e}")
-                return ERROR
-            except (ValueError, KeyError, TypeError) as e:
-                print(f"browser: ERROR {args.packed}: not a pack manifest ({e})")
-                return ERROR
+            todo = [Packed(args.packed)]
         else:
-            todo = default_cases()
+            todo = [*default_cases()]
             if args.cases == "ci":
                 todo += cases.ci_cases(Path(tmp))
-        codes = [run_case(case, tools, args.control) for case in todo]
+        if args.control and any(isinstance(case, Packed) for case in todo):
+            say("CONTROL= changes the page's arithmetic, not a pack's NAME.js: packs not checked")
+            todo = [case for case in todo if not isinstance(case, Packed)]
+        codes = [
+            run_packed(case, tools)
+            if isinstance(case, Packed)
+            else run_case(case, tools, args.control)
+            for case in todo
+        ]
     return max(codes)
 
 

@@ -1,7 +1,9 @@
 """The re-encodings CI checks in the browser, made here from the bundled sample's digits: each
 is a PNG encoding data.js loads differently from a plain 8-bit gray sprite (alpha composited
 across draws, 16-bit samples, a palette with tRNS, Adam7), plus an RGB sprite read with
-``--channels rgb`` and a folder made by ``mnist-sprite pack`` from an npz."""
+``--channels rgb``, a folder made by ``mnist-sprite pack`` from an npz (its sprite as data.js
+loads it, and the folder through its NAME.js), and through their NAME.js a pack of the 32x32 RGB
+sprite and a three-shard pack of a per-class .npy folder."""
 
 from __future__ import annotations
 
@@ -16,6 +18,7 @@ from mnist_sprite.datasets import SAMPLE
 from mnist_sprite.png import read_red
 from tests import pngkit
 from tests.browser.check import Case, packed_case
+from tests.browser.packed import Packed
 
 DRAW_ROWS = 100  # 10 draws of the 1,000-image sample, each composited onto the last
 
@@ -31,7 +34,7 @@ def interleave(*planes: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
     return np.stack(planes, axis=-1).reshape(planes[0].shape[0], -1)
 
 
-def ci_cases(folder: Path) -> list[Case]:
+def ci_cases(folder: Path) -> list[Case | Packed]:
     paths = SAMPLE.paths()
     digits = read_red(paths["sprite"])  # (1000, 784) uint8
     labels = paths["labels"]
@@ -39,7 +42,7 @@ def ci_cases(folder: Path) -> list[Case]:
     train = SAMPLE.train_size
     alpha = alpha_ramp(digits.shape)
     rng = np.random.default_rng(20)
-    made: list[Case] = []
+    made: list[Case | Packed] = []
 
     def add(name: str, data: bytes, **kw: Any) -> None:
         path = folder / f"{name}.png"
@@ -80,12 +83,80 @@ def ci_cases(folder: Path) -> list[Case]:
         image_size=(32, 32),
         channels="rgb",
     )
+    rgb32 = made[-1]
+    assert isinstance(rgb32, Case)
 
-    made.append(packed_from_npz(folder))
+    digits_json = packed_from_npz(folder)
+    made += [packed_case(digits_json), Packed(digits_json)]
+    made.append(Packed(packed_from_sprite(folder, rgb32)))
+    made.append(Packed(packed_per_class(folder, rng)))
     return made
 
 
-def packed_from_npz(folder: Path) -> Case:
+TOOL = [sys.executable, "-m", "mnist_sprite"]
+AS_SOURCE = ["--dtype", "uint8", "--label-format", "index", "--shape", "image", "--quiet"]
+
+
+def run(*argvs: list[str]) -> None:
+    for argv in argvs:
+        subprocess.run([*TOOL, *argv], check=True, stdin=subprocess.DEVNULL)
+
+
+def packed_from_sprite(folder: Path, case: Case) -> Path:
+    """A sprite case (the 32x32 RGB one) converted to an npz, then packed: NAME.json."""
+    npz, out = folder / "rgb32.npz", folder / "packed-rgb32"
+    h, w = case.image_size
+    run(
+        [
+            "convert",
+            "--sprite",
+            str(case.sprite),
+            "--labels",
+            str(case.labels),
+            "--image-size",
+            f"{h}x{w}",
+            "--channels",
+            case.channels,
+            *(["--train-size", str(case.train)] if case.train is not None else []),
+            *AS_SOURCE,
+            "--out",
+            str(npz),
+        ],
+        ["pack", str(npz), "--out", str(out), "--name", "rgb32", "--quiet"],
+    )
+    return out / "rgb32.json"
+
+
+PER_CLASS, CLASS_ROWS, SHARD_ROWS = 10, 300, 1000
+
+
+def packed_per_class(folder: Path, rng: np.random.Generator) -> Path:
+    """A folder of one (300, 784) uint8 .npy per class, as Quick, Draw! ships, packed with a
+    10% test split into shards of 1,000 rows: three shards."""
+    source, out = folder / "per-class", folder / "packed-per-class"
+    source.mkdir()
+    for k in range(PER_CLASS):
+        rows = rng.integers(0, 256, (CLASS_ROWS, 784)).astype(np.uint8)
+        np.save(source / f"class{k}.npy", rows)
+    run(
+        [
+            "pack",
+            str(source),
+            "--out",
+            str(out),
+            "--name",
+            "drawings",
+            "--test-size",
+            "0.1",
+            "--shard-rows",
+            str(SHARD_ROWS),
+            "--quiet",
+        ]
+    )
+    return out / "drawings.json"
+
+
+def packed_from_npz(folder: Path) -> Path:
     """The sample converted to a keras-style npz, then ``mnist-sprite pack``ed."""
     npz, out = folder / "keras.npz", folder / "packed"
     tool = [sys.executable, "-m", "mnist_sprite"]
@@ -108,4 +179,4 @@ def packed_from_npz(folder: Path) -> Case:
         [*tool, "pack", str(npz), "--out", str(out), "--name", "digits", "--quiet"],
     ):
         subprocess.run(argv, check=True, stdin=subprocess.DEVNULL)
-    return packed_case(out / "digits.json")
+    return out / "digits.json"

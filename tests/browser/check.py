@@ -166,6 +166,26 @@ def first_difference(
     )
 
 
+def array_problems(
+    x: np.ndarray[Any, Any], labels: bytes, got_x: bytes, got_y: bytes, images: int
+) -> list[str]:
+    """How the browser's images and label bytes differ from convert's, as raw float32 bits."""
+    tool_bits = x.view("<u4").ravel()
+    browser_bits = np.frombuffer(got_x[: len(got_x) // 4 * 4], "<u4")
+    per = x.shape[1] if x.ndim == 2 and x.size else 1
+    found = (
+        first_difference("images", browser_bits, tool_bits, per, f32),
+        first_difference(
+            "labels",
+            np.frombuffer(got_y, np.uint8),
+            np.frombuffer(labels, np.uint8),
+            max(len(labels) // max(images, 1), 1),
+            str,
+        ),
+    )
+    return [p for p in found if p is not None]
+
+
 def run_case(case: Case, tools: Tools, control: str | None = None) -> int:
     """Check one case: print the verdict line on stdout, details on stderr; MATCH/DIFFER/ERROR."""
     try:
@@ -213,23 +233,7 @@ def run_case(case: Case, tools: Tools, control: str | None = None) -> int:
     if any(server.received.get(k, 0) != len(server.results.get(k, b"")) for k in server.limits):
         print(f"browser: ERROR the page sent its arrays incompletely ({case.name})")
         return ERROR
-    tool_bits = x.view("<u4").ravel()
-    browser_bits = np.frombuffer(got_x[: len(got_x) // 4 * 4], "<u4")
-    per = x.shape[1] if x.ndim == 2 and x.size else 1
-    problems = [
-        p
-        for p in (
-            first_difference("images", browser_bits, tool_bits, per, f32),
-            first_difference(
-                "labels",
-                np.frombuffer(got_y, np.uint8),
-                np.frombuffer(labels, np.uint8),
-                len(labels) // images,
-                str,
-            ),
-        )
-        if p is not None
-    ]
+    problems = array_problems(x, labels, got_x, got_y, images)
     if control:
         print(
             f"browser: CONTROL={control}: the page computes v * float32(1/255); expect DIFFER",

@@ -1,0 +1,125 @@
+"""A case of the browser check for a folder ``mnist-sprite pack`` wrote, checked through the ES
+module it generated: the page imports NAME.js and awaits ``load()``; its images and labels are
+compared as raw float32 bits with ``mnist-sprite convert --sprite NAME.json``, and its numbers
+(image size, channels, classes, split) with NAME.json's."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from tests.browser.check import DIFFER, ERROR, MATCH, PAGE, array_problems, run_browser, sha256
+from tests.browser.install import Tools
+from tests.browser.server import Server
+
+FOLDER_URL = "/pack/"  # the pack's files, apart from the page's own
+
+
+@dataclass(frozen=True)
+class Packed:
+    """A pack's NAME.json, to be loaded by its NAME.js."""
+
+    manifest: Path
+
+
+def pack_files(manifest: Path) -> tuple[dict[str, Any], dict[str, Path]]:
+    """NAME.json's facts and the URL of each file the page may fetch: NAME.json, NAME.js and
+    every shard's sprite and labels, under ``FOLDER_URL``. A name that is a path is refused."""
+    facts = json.loads(manifest.read_text(encoding="utf-8"))
+    names = [manifest.name, facts["loader"]["name"]]
+    for shard in facts["shards"]:
+        names += [shard["images"]["name"], shard["labels"]["name"]]
+    for name in names:
+        if not isinstance(name, str) or Path(name).name != name or name in ("", ".", ".."):
+            raise ValueError(f"the file name {name!r} in it is not a plain name")
+    return facts, {FOLDER_URL + name: manifest.parent / name for name in names}
+
+
+def load_facts(facts: dict[str, Any]) -> dict[str, Any]:
+    """What load() must give besides the arrays, from NAME.json."""
+    return {
+        "imageHeight": facts["image_height"],
+        "imageWidth": facts["image_width"],
+        "channels": facts["channels"],
+        "classes": facts["classes"],
+        "classNames": facts["class_names"],
+        "trainImages": facts["train_images"],
+        "testImages": facts["images"] - facts["train_images"],
+    }
+
+
+def fact_problems(want: dict[str, Any], got: Any) -> list[str]:
+    """How load()'s numbers differ from NAME.json's."""
+    got = got if isinstance(got, dict) else {}
+    return [
+        f"load().{key} is {got.get(key)!r}, NAME.json says {value!r}"
+        for key, value in want.items()
+        if got.get(key) != value
+    ]
+
+
+def expected(manifest: Path, work: Path) -> tuple[np.ndarray[Any, Any], bytes]:
+    """``mnist-sprite convert --sprite NAME.json``: float32 flat images, one-hot label bytes."""
+    out = work / "expected.npz"
+    argv = [sys.executable, "-m", "mnist_sprite", "convert", "--sprite", str(manifest)]
+    argv += ["--dtype", "float32", "--label-format", "onehot", "--shape", "flat"]
+    argv += ["--out", str(out), "--quiet"]
+    done = subprocess.run(argv, capture_output=True, text=True, stdin=subprocess.DEVNULL)
+    if done.returncode != 0:
+        raise ValueError(f"convert: {done.stderr.strip()}")
+    with np.load(out) as d:
+        x = np.concatenate([d["x_train"], d["x_test"]])
+        y = np.concatenate([d["y_train"], d["y_test"]])
+    x = np.ascontiguousarray(x.reshape(len(x), -1), dtype="<f4")
+    return x, np.ascontiguousarray(y, dtype=np.uint8).tobytes()
+
+
+def run_packed(case: Packed, tools: Tools) -> int:
+    """Check one pack through its NAME.js: the verdict line on stdout; MATCH/DIFFER/ERROR."""
+    try:
+        facts, files = pack_files(case.manifest)
+        loader, shards, want = facts["loader"]["name"], len(facts["shards"]), load_facts(facts)
+        with tempfile.TemporaryDirectory(prefix="browser-check-") as tmp:
+            x, labels = expected(case.manifest, Path(tmp))
+    except OSError as e:
+        print(f"browser: ERROR {case.manifest}: {e.strerror or e}")
+        return ERROR
+    except (ValueError, KeyError, TypeError) as e:
+        print(f"browser: ERROR {case.manifest}: not a pack manifest ({e})")
+        return ERROR
+    name = f"packed {case.manifest.name}: {loader} load() of {shards} shard(s)"
+    print(f"browser: {name}: {len(x)} images", file=sys.stderr)
+    served: dict[str, Path | bytes] = {f"/{p.name}": p for p in PAGE.iterdir()}
+    page = (PAGE / "packed.js").read_text(encoding="utf-8").replace("__LOADER__", loader)
+    served |= files | {"/packed.js": page.encode()}
+    server = Server(served, {"images": x.nbytes, "labels": len(labels)})
+    try:
+        result = run_browser(tools, f"{server.url}/packed.html")
+    finally:
+        server.close()
+    if "error" in result:
+        print(f"browser: ERROR {result['error']} ({name})")
+        return ERROR
+    print(
+        f"browser: Chromium {result.get('chromium')}, loaded in "
+        f"{result.get('loadMs', 0) / 1000:.2f} s",
+        file=sys.stderr,
+    )
+    got_x, got_y = (bytes(server.results.get(k, b"")) for k in ("images", "labels"))
+    if any(server.received.get(k, 0) != len(server.results.get(k, b"")) for k in server.limits):
+        print(f"browser: ERROR the page sent its arrays incompletely ({name})")
+        return ERROR
+    problems = fact_problems(want, result.get("facts"))
+    problems += array_problems(x, labels, got_x, got_y, len(x))
+    if problems:
+        print(f"browser: DIFFER {'; '.join(problems)} ({name})")
+        return DIFFER
+    print(f"browser: MATCH images sha256 {sha256(x)} labels sha256 {sha256(labels)} ({name})")
+    return MATCH
