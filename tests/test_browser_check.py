@@ -101,11 +101,9 @@ def test_a_pack_is_served_by_its_manifest_names_and_gives_load_s_numbers(tmp_pat
     manifest.write_text(json.dumps(facts))
     got, files = pack_files(manifest)
     assert got == facts
-    assert files == {
-        f"/pack/{n}": tmp_path / n
-        for n in ("d.json", "d.js", "d_images_000.png", "d_labels_uint8_000")
-        + ("d_images_001.png", "d_labels_uint8_001")
-    }
+    names = ["d.json", "d.js", "d_images_000.png", "d_labels_uint8_000"]
+    names += ["d_images_001.png", "d_labels_uint8_001"]
+    assert files == {f"/pack/{n}": tmp_path / n for n in names}
     want = load_facts(facts)
     assert want["testImages"] == 3 and want["classNames"] == ["cat", "dog"]
     assert fact_problems(want, dict(want)) == []
