@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import itertools
 import json
 import math
 import time
@@ -167,13 +168,21 @@ READS = (
 )
 
 
+_SAID_ENTRIES = 10_000
+
+
 def _open_source(source: Path) -> Output:
     """The source as an output; a folder that is none of what pack reads, said so."""
     if source.is_dir() and kind_of(source) is None:
-        files = [p for p in source.rglob("*") if p.is_file()]
+        # Said from the first entries only: a folder of a million entries is told at once.
+        entries = list(itertools.islice(source.rglob("*"), _SAID_ENTRIES + 1))
+        files = [p for p in entries if p.is_file()]
         kinds = sorted({p.suffix.lower() or "(no suffix)" for p in files})
-        count = f"{len(files):,} file{'' if len(files) == 1 else 's'}"
+        many = len(entries) > _SAID_ENTRIES
+        count = f"{'more than ' if many else ''}{len(files):,} file{'' if len(files) == 1 else 's'}"
         holds = f"it holds {count} ({', '.join(kinds[:5])})" if files else "it is empty"
+        if many and not files:
+            holds = f"its first {_SAID_ENTRIES:,} entries are folders, with no file among them"
         raise SourceError(source, f"is nothing pack reads: {holds}", f"give {READS}")
     return Output(source)
 

@@ -823,3 +823,22 @@ def test_a_huge_label_file_is_inspected_in_flat_memory(tmp_path: Path) -> None:
     code, _, err = run("inspect", str(labels), bounded=True)
     assert code == 1 and err.count("\n") == 1, err
     assert "39,900,000 of 40,000,000 rows are not one-hot" in err
+
+
+def test_a_manifest_listing_many_idx_files_is_refused_at_once(tmp_path: Path) -> None:
+    out = tmp_path / "i"
+    assert run("convert", "--dataset", "sample", "--format", "idx", "--out", str(out))[0] == 0
+    manifest = json.loads((out / "manifest.json").read_text())
+    manifest["files"] += [f"d{i}/train-images-idx3-ubyte" for i in range(20)]
+    (out / "manifest.json").write_text(json.dumps(manifest))
+    code, _, err = run("pack", str(out), "--out", str(tmp_path / "p"))
+    assert code == 1 and "lists 24 IDX files, where an IDX output has four" in err, err
+
+
+def test_a_folder_of_many_stray_folders_is_told_from_its_first_entries(tmp_path: Path) -> None:
+    source = tmp_path / "s"
+    source.mkdir()
+    for i in range(10_050):
+        (source / f"d{i:05}").mkdir()
+    code, _, err = run("pack", str(source), "--out", str(tmp_path / "p"))
+    assert code == 1 and "its first 10,000 entries are folders, with no file" in err, err

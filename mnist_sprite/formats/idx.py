@@ -28,6 +28,7 @@ from ..errors import SourceError
 from ..files import check_size, inside, is_regular, open_source
 from .base import (
     DEFLATE_MAX_RATIO,
+    MANIFEST,
     MAX_ARRAY_BYTES,
     Member,
     pieces_of,
@@ -169,6 +170,9 @@ class IdxSink:
         write_manifest(self._root, self._provenance, self._files)
 
 
+_MAX_LISTED = 16  # IDX files a manifest may list: four arrays, raw or gzipped, with room
+
+
 def find_files(folder: Path) -> dict[str, Path]:
     """The IDX files of a folder by array name: from its manifest, else by their names in the
     folder or in ``*/raw`` (torchvision's layout), raw files before gzipped ones. Every one
@@ -176,7 +180,17 @@ def find_files(folder: Path) -> dict[str, Path]:
     manifest = read_manifest(folder)
     candidates: list[Path] = []
     if manifest is not None and isinstance(manifest.get("files"), list):
-        candidates = [folder / str(f) for f in manifest["files"]]
+        # Only names that can be IDX files become paths: a manifest of a million other
+        # entries costs a string test each, not a path and a resolve.
+        listed = [str(f) for f in manifest["files"]]
+        names = [f for f in listed if f.endswith(("-ubyte", "-ubyte.gz"))]
+        if len(names) > _MAX_LISTED:
+            raise SourceError(
+                folder / MANIFEST,
+                f"lists {len(names):,} IDX files, where an IDX output has four (and their .gz)",
+                "give the folder convert wrote",
+            )
+        candidates = [folder / f for f in names]
     else:
         for place in (folder, *sorted(p for p in folder.glob("*/raw") if p.is_dir())):
             candidates += sorted(p for p in place.iterdir() if not p.is_dir())

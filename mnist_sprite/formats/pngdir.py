@@ -9,6 +9,7 @@ zero-padded indices, so sorted order is the order of the split.
 from __future__ import annotations
 
 import contextlib
+import itertools
 import json
 import math
 import os
@@ -200,8 +201,40 @@ class PngDirSink:
 
 
 def looks_like_png_dir(folder: Path) -> bool:
-    """``<split>/<class>/*.png``, or ``<class>/*.png`` (one split: all images train)."""
-    return folder.is_dir() and (any(folder.glob("*/*/*.png")) or any(folder.glob("*/*.png")))
+    """``<split>/<class>/*.png``, or ``<class>/*.png`` (one split: all images train).
+
+    Told from at most ``_SNIFF_ENTRIES`` entries of each folder (a PNG folder has two splits
+    or at most 255 classes), and every listing stops at the first ``.png``: a folder of a
+    million stray entries is told in a moment, and the reader then names what it refuses."""
+    if not folder.is_dir():
+        return False
+    for top in _first_folders(folder):
+        if _has_png(top) or any(_has_png(sub) for sub in _first_folders(top)):
+            return True
+    return False
+
+
+_SNIFF_ENTRIES = 1024
+
+
+def _first_entries(folder: Path) -> list[os.DirEntry[str]]:
+    try:
+        with os.scandir(folder) as it:
+            return list(itertools.islice(it, _SNIFF_ENTRIES))
+    except OSError:
+        return []
+
+
+def _first_folders(folder: Path) -> list[Path]:
+    return [Path(e.path) for e in _first_entries(folder) if e.is_dir(follow_symlinks=False)]
+
+
+def _has_png(folder: Path) -> bool:
+    try:
+        with os.scandir(folder) as it:
+            return any(e.name.endswith(".png") for e in it)
+    except OSError:
+        return False
 
 
 SPLITS = ("train", "test")
