@@ -216,31 +216,54 @@ def run_case(case: Case, tools: Tools, control: str | None = None) -> int:
         "/labels": case.labels,
         "/config.json": json.dumps(config).encode(),
     }
-    server = Server(files, {"images": x.nbytes, "labels": len(labels)})
-    try:
-        result = run_browser(tools, f"{server.url}/index.html")
-    finally:
-        server.close()
-    if "error" in result:
-        print(f"browser: ERROR {result['error']} ({case.name})")
+    run = serve_page(tools, files, "index.html", x.nbytes, len(labels), case.name)
+    if run is None:
         return ERROR
-    print(
-        f"browser: Chromium {result.get('chromium')}, tfjs {result.get('tfjs')} "
-        f"({result.get('backend')}), loaded in {result.get('loadMs', 0) / 1000:.2f} s",
-        file=sys.stderr,
-    )
-    got_x, got_y = (bytes(server.results.get(k, b"")) for k in ("images", "labels"))
-    if any(server.received.get(k, 0) != len(server.results.get(k, b"")) for k in server.limits):
-        print(f"browser: ERROR the page sent its arrays incompletely ({case.name})")
-        return ERROR
+    _, got_x, got_y = run
     problems = array_problems(x, labels, got_x, got_y, images)
     if control:
         print(
             f"browser: CONTROL={control}: the page computes v * float32(1/255); expect DIFFER",
             file=sys.stderr,
         )
+    return verdict(problems, x, labels, case.name)
+
+
+def serve_page(
+    tools: Tools,
+    files: dict[str, Path | bytes],
+    page: str,
+    image_bytes: int,
+    label_bytes: int,
+    name: str,
+) -> tuple[dict[str, Any], bytes, bytes] | None:
+    """Serve ``files`` on 127.0.0.1, open ``page`` in Chromium, and take back the arrays it
+    sends: (its result, image bytes, label bytes), or None after one ERROR line."""
+    server = Server(files, {"images": image_bytes, "labels": label_bytes})
+    try:
+        result = run_browser(tools, f"{server.url}/{page}")
+    finally:
+        server.close()
+    if "error" in result:
+        print(f"browser: ERROR {result['error']} ({name})")
+        return None
+    tfjs = f", tfjs {result.get('tfjs')} ({result.get('backend')})" if result.get("tfjs") else ""
+    print(
+        f"browser: Chromium {result.get('chromium')}{tfjs}, loaded in "
+        f"{result.get('loadMs', 0) / 1000:.2f} s",
+        file=sys.stderr,
+    )
+    got_x, got_y = (bytes(server.results.get(k, b"")) for k in ("images", "labels"))
+    if any(server.received.get(k, 0) != len(server.results.get(k, b"")) for k in server.limits):
+        print(f"browser: ERROR the page sent its arrays incompletely ({name})")
+        return None
+    return result, got_x, got_y
+
+
+def verdict(problems: list[str], x: Any, labels: bytes, name: str) -> int:
+    """The one line of a case: DIFFER with what differs, or MATCH with both digests."""
     if problems:
-        print(f"browser: DIFFER {'; '.join(problems)} ({case.name})")
+        print(f"browser: DIFFER {'; '.join(problems)} ({name})")
         return DIFFER
-    print(f"browser: MATCH images sha256 {sha256(x)} labels sha256 {sha256(labels)} ({case.name})")
+    print(f"browser: MATCH images sha256 {sha256(x)} labels sha256 {sha256(labels)} ({name})")
     return MATCH

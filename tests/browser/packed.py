@@ -15,9 +15,8 @@ from typing import Any
 
 import numpy as np
 
-from tests.browser.check import DIFFER, ERROR, MATCH, PAGE, array_problems, run_browser, sha256
+from tests.browser.check import ERROR, PAGE, array_problems, serve_page, verdict
 from tests.browser.install import Tools
-from tests.browser.server import Server
 
 FOLDER_URL = "/pack/"  # the pack's files, apart from the page's own
 
@@ -99,27 +98,10 @@ def run_packed(case: Packed, tools: Tools) -> int:
     served: dict[str, Path | bytes] = {f"/{p.name}": p for p in PAGE.iterdir()}
     page = (PAGE / "packed.js").read_text(encoding="utf-8").replace("__LOADER__", loader)
     served |= files | {"/packed.js": page.encode()}
-    server = Server(served, {"images": x.nbytes, "labels": len(labels)})
-    try:
-        result = run_browser(tools, f"{server.url}/packed.html")
-    finally:
-        server.close()
-    if "error" in result:
-        print(f"browser: ERROR {result['error']} ({name})")
+    run = serve_page(tools, served, "packed.html", x.nbytes, len(labels), name)
+    if run is None:
         return ERROR
-    print(
-        f"browser: Chromium {result.get('chromium')}, loaded in "
-        f"{result.get('loadMs', 0) / 1000:.2f} s",
-        file=sys.stderr,
-    )
-    got_x, got_y = (bytes(server.results.get(k, b"")) for k in ("images", "labels"))
-    if any(server.received.get(k, 0) != len(server.results.get(k, b"")) for k in server.limits):
-        print(f"browser: ERROR the page sent its arrays incompletely ({name})")
-        return ERROR
+    result, got_x, got_y = run
     problems = fact_problems(want, result.get("facts"))
     problems += array_problems(x, labels, got_x, got_y, len(x))
-    if problems:
-        print(f"browser: DIFFER {'; '.join(problems)} ({name})")
-        return DIFFER
-    print(f"browser: MATCH images sha256 {sha256(x)} labels sha256 {sha256(labels)} ({name})")
-    return MATCH
+    return verdict(problems, x, labels, name)
