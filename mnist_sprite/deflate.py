@@ -12,6 +12,12 @@ block), which leaves it byte-aligned, so the pieces concatenate into one ordinar
 stream; the last ends the stream (BFINAL). The output depends only on the bytes, ``level`` and
 ``piece_bytes``: the same for any number of workers and any split of the input into calls.
 zlib releases the GIL while it compresses, so pieces deflated in threads run in parallel.
+
+With ``strategy=AUTO`` each piece chooses its own strategy from its first
+:data:`SAMPLE_BYTES`: they are deflated both with zlib's default strategy and with ``Z_RLE``
+(matches at distance 1 only, which is all that runs of equal bytes, such as the zeros around a
+digit, need, at a quarter of the work), and ``Z_RLE`` deflates the piece when its sample is at
+most :data:`RLE_SLACK` larger. The choice depends only on the piece and the bytes before it.
 """
 
 from __future__ import annotations
@@ -34,6 +40,18 @@ WINDOW = 1 << 15  # deflate's window (RFC 1951 section 2): all a piece can refer
 # npz members 0.05% larger than 9 for about 10% less CPU.
 MEM_LEVEL = 9
 DEFAULT_MEM_LEVEL = 8
+# Z_RLE is taken when its sample is at most 4% larger than the default strategy's. On the MNIST
+# sprite (65,000 x 785 filtered bytes, level 6, memory level 9, one thread), Z_RLE on every piece
+# writes 10,642,404 bytes in 0.25 s of CPU, against 10,625,661 in 1.08 s: 0.16% larger for a
+# quarter of the work, and below the official file's 10,689,542. MNIST's 55,000 train images as
+# IDX: 9,015,389 against 9,003,126 bytes (163.9 bytes an image; MNIST's own .gz, 165.2). Pixels
+# that vary, such as float32 values or photographs, make Z_RLE far larger (5.3 MB against 2.6
+# MB for 10,000 float32 MNIST images), and their samples keep the default. The slack is for the
+# sample's noise: on the sprite, 64 KiB samples range from 2% smaller to 3.3% larger with Z_RLE
+# (median 1.000), where whole pieces differ by 0.16%.
+AUTO = -1
+SAMPLE_BYTES = 1 << 16
+RLE_SLACK = 0.04
 # A default level that keeps every file at or below the size its usual tool makes: MNIST's
 # own .gz files (gzip -9 of 1998's gzip) and numpy's savez_compressed (zlib level 6).
 DEFAULT_LEVEL = 6
@@ -56,9 +74,18 @@ def deflate_piece(
     mem_level: int = MEM_LEVEL,
 ) -> bytes:
     """One piece as raw deflate, primed with ``dictionary``; byte-aligned unless ``last``."""
+    if strategy == AUTO:
+        strategy = _sampled_strategy(piece[:SAMPLE_BYTES], dictionary, level, mem_level)
     args = (level, zlib.DEFLATED, -15, mem_level, strategy)
     z = zlib.compressobj(*args, zdict=dictionary) if dictionary else zlib.compressobj(*args)
     return z.compress(piece) + z.flush(zlib.Z_FINISH if last else zlib.Z_SYNC_FLUSH)
+
+
+def _sampled_strategy(sample: bytes, dictionary: bytes, level: int, mem_level: int) -> int:
+    """Z_RLE if it deflates ``sample`` to at most RLE_SLACK more than the default strategy."""
+    default = deflate_piece(sample, dictionary, level, False, zlib.Z_DEFAULT_STRATEGY, mem_level)
+    rle = deflate_piece(sample, dictionary, level, False, zlib.Z_RLE, mem_level)
+    return zlib.Z_RLE if len(rle) <= len(default) * (1 + RLE_SLACK) else zlib.Z_DEFAULT_STRATEGY
 
 
 class Deflater:
@@ -68,7 +95,7 @@ class Deflater:
     ``workers`` threads deflate pieces in parallel (at most ``2 * workers`` pieces in flight,
     so memory stays a few pieces); with 1, no thread is started. ``strategy`` and
     ``mem_level`` are zlib's (``zlib.Z_FILTERED`` suits near-random bytes such as label
-    digits). ``close`` drops queued work
+    digits), or ``AUTO``: each piece's own choice. ``close`` drops queued work
     (after a failure); ``flush`` closes too.
     """
 
@@ -85,6 +112,8 @@ class Deflater:
             raise ValueError(f"level must be from 0 to 9, not {level!r}")
         if not isinstance(piece_bytes, int) or not 1 <= piece_bytes <= 1 << 30:
             raise ValueError(f"piece_bytes must be from 1 to 2**30, not {piece_bytes!r}")
+        if strategy not in _STRATEGIES:
+            raise ValueError(f"strategy must be a zlib Z_ strategy or AUTO, not {strategy!r}")
         self.level = level
         self.strategy = strategy
         self.mem_level = mem_level
@@ -168,6 +197,11 @@ class Deflater:
             out.append(first if isinstance(first, bytes) else first.result())
             block = False
         return out
+
+
+_STRATEGIES = frozenset(
+    (AUTO, zlib.Z_DEFAULT_STRATEGY, zlib.Z_FILTERED, zlib.Z_HUFFMAN_ONLY, zlib.Z_RLE, zlib.Z_FIXED)
+)
 
 
 def _tail(history: bytes, piece: bytes) -> bytes:

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from mnist_sprite.deflate import Deflater, deflate
+from mnist_sprite.deflate import AUTO, SAMPLE_BYTES, Deflater, deflate
 from mnist_sprite.formats.idx import GzipMember, IdxSink
 from mnist_sprite.formats.npz import NpzSink
 
@@ -53,6 +53,52 @@ def test_stream_inflates_and_is_the_same_for_any_workers_and_cuts(piece_bytes: i
         assert len(out) < 1.05 * len(whole.compress(data) + whole.flush())
 
 
+def blank_with_strokes(n: int) -> bytes:
+    """Long runs of zeros and of stroke values, nothing else repeating: what Z_RLE is for."""
+    rng = np.random.default_rng(2)
+    a = np.zeros(n, np.uint8)
+    for s in rng.integers(0, n, n // 200):
+        a[s : s + rng.integers(5, 40)] = rng.integers(1, 256)
+    return a.tobytes()
+
+
+def smooth_floats(n: int) -> bytes:
+    """float32 values that change a little from one to the next: Z_RLE finds nothing here."""
+    walk = np.cumsum(np.random.default_rng(1).integers(-2, 3, n // 4)).astype(np.float32) / 255
+    return walk.tobytes()
+
+
+@pytest.mark.parametrize(
+    ("make", "expected"), [(blank_with_strokes, zlib.Z_RLE), (smooth_floats, 0)]
+)
+def test_auto_deflates_each_piece_as_its_sample_chooses(make: object, expected: int) -> None:
+    data = make(5 * SAMPLE_BYTES + 123)  # type: ignore[operator]
+    outs = {
+        run_deflater(data, cut, workers=w, piece_bytes=2 * SAMPLE_BYTES, strategy=AUTO)
+        for w in (1, 2)
+        for cut in (1000, len(data))
+    }
+    assert len(outs) == 1
+    (out,) = outs
+    assert zlib.decompress(out, -15) == data
+    chosen = run_deflater(data, len(data), piece_bytes=2 * SAMPLE_BYTES, strategy=expected)
+    assert out == chosen
+    other = zlib.Z_RLE if expected == 0 else 0
+    other_out = run_deflater(data, len(data), piece_bytes=2 * SAMPLE_BYTES, strategy=other)
+    assert out != other_out
+
+
+def test_auto_chooses_piece_by_piece() -> None:
+    # A first piece of noise is no worse either way; the pieces after it repeat it, which only
+    # the default strategy (matches at any distance) can use, and each piece sees that itself.
+    row = np.random.default_rng(0).integers(0, 256, 1000, dtype=np.uint8).tobytes()
+    data = row * 400
+    auto = run_deflater(data, len(data), piece_bytes=1000, strategy=AUTO)
+    default = run_deflater(data, len(data), piece_bytes=1000)
+    assert zlib.decompress(auto, -15) == data
+    assert len(auto) < len(default) + 2 * len(row)
+
+
 def test_empty_and_tiny_streams() -> None:
     assert zlib.decompress(deflate(b""), -15) == b""
     assert zlib.decompress(deflate(b"x", workers=2), -15) == b"x"
@@ -67,6 +113,8 @@ def test_refuses_a_finished_stream_and_bad_arguments() -> None:
         Deflater(10)
     with pytest.raises(ValueError, match="workers"):
         Deflater(workers=0)
+    with pytest.raises(ValueError, match="strategy"):
+        Deflater(strategy=99)
 
 
 def gzip_of(data: bytes, workers: int) -> bytes:

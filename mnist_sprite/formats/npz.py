@@ -18,7 +18,7 @@ import numpy as np
 import numpy.lib.format as npformat
 import numpy.typing as npt
 
-from ..deflate import DEFAULT_LEVEL, DEFAULT_MEM_LEVEL, Deflater
+from ..deflate import AUTO, DEFAULT_LEVEL, DEFAULT_MEM_LEVEL, Deflater
 from ..errors import SourceError
 from ..files import check_size, open_source
 from .base import DEFLATE_MAX_RATIO, MAX_ARRAY_BYTES, Member, check_member, npy_header, pieces_of
@@ -141,7 +141,7 @@ class NpzSink:
         self._entry = self._zip.begin(name + ".npy", method, size)
         if self._compress:
             self._deflater = Deflater(
-                _COMPRESS_LEVEL, workers=self._workers, mem_level=DEFAULT_MEM_LEVEL
+                _COMPRESS_LEVEL, workers=self._workers, mem_level=DEFAULT_MEM_LEVEL, strategy=AUTO
             )
         self._add(header)
 
