@@ -28,7 +28,8 @@ from ._version import __version__
 from .datasets import DEFAULT_TRAIN_SIZES, SPLITS, Dataset
 from .errors import ColourWarning, OptionError, PathLike, SpriteError
 from .files import file_sha256
-from .formats import RULES, MemorySink, NpzSink, Sink, folder_sink
+from .formats import RULES, MemorySink, Sink, folder_sink
+from .formats.npz import NpzSink
 from .labels import read_onehot, to_index
 from .options import FORMATS, LAYOUTS, check_choice
 from .options import Options as Options  # re-exported: callers import both from here

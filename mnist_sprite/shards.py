@@ -29,7 +29,6 @@ from .errors import PathLike, SourceError
 from .files import file_sha256, open_source, plain_name
 from .labels import read_onehot
 from .png import MAX_PIXELS, PngFile
-from .png.encode import write_png
 
 U8 = npt.NDArray[np.uint8]
 # The tallest sprite measured to load in Chromium 156 through data.js (784 pixels wide, every
@@ -120,6 +119,8 @@ def _write_one(
     text: dict[str, str],
     workers: int,
 ) -> None:
+    from .png.encode import write_png  # pack's alone: reading a sprite never loads the encoder
+
     write_png(
         f,
         rows,

@@ -20,11 +20,9 @@ from ..errors import SourceError
 from ..files import is_regular, open_source
 from ..options import FORMATS, LAYOUTS
 from .base import ARRAY_NAMES, MANIFEST, Member, MemorySink, Reader, Sink, read_manifest
-from .csv import CsvReader, CsvSink, looks_like_csv
-from .idx import IdxReader, IdxSink, folder_for, looks_like_idx
-from .npy import NpyDirSink, NpyReader
-from .npz import NpzReader, NpzSink
-from .pngdir import PngDirReader, PngDirSink, looks_like_png_dir
+
+# Each format's module is imported where it is used (convert to npz never loads the CSV, IDX or
+# PNG-folder code); ``NpzSink`` is the pipeline's and imported from ``.npz`` there.
 
 
 @dataclass(frozen=True)
@@ -88,20 +86,37 @@ def open_output(path: Path) -> Reader:
             "is not an output of convert (an .npz file, or an npy, idx, csv or png-dir folder)",
             "give a convert output",
         )
-    readers: dict[str, type[Any]] = {
-        "npz": NpzReader,
-        "npy": NpyReader,
-        "idx": IdxReader,
-        "csv": CsvReader,
-        "png-dir": PngDirReader,
-    }
-    reader: Reader = readers[kind](path)
+    reader: Reader
+    if kind == "npz":
+        from .npz import NpzReader
+
+        reader = NpzReader(path)
+    elif kind == "npy":
+        from .npy import NpyReader
+
+        reader = NpyReader(path)
+    elif kind == "idx":
+        from .idx import IdxReader
+
+        reader = IdxReader(path)
+    elif kind == "csv":
+        from .csv import CsvReader
+
+        reader = CsvReader(path)
+    else:
+        from .pngdir import PngDirReader
+
+        reader = PngDirReader(path)
     return reader
 
 
 def kind_of(path: Path) -> str | None:
     """Which format ``path`` holds, by content (its manifest first); None if none."""
     if path.is_dir():
+        from .csv import looks_like_csv
+        from .idx import looks_like_idx
+        from .pngdir import looks_like_png_dir
+
         manifest = read_manifest(path)
         recorded = manifest.get("format") if manifest else None
         if isinstance(recorded, str) and recorded in FORMATS and recorded != "npz":
@@ -142,14 +157,22 @@ def folder_sink(
 ) -> Sink:
     """The sink that fills ``folder`` (a temporary folder, renamed into place when done)."""
     if fmt == "npy":
+        from .npy import NpyDirSink
+
         return NpyDirSink(folder, provenance)
     if fmt == "idx":
+        from .idx import IdxSink, folder_for
+
         sub = folder_for(layout, provenance.get("dataset"))
         both = compress and layout == "torchvision"  # torchvision reads the raw files
         return IdxSink(folder, provenance, sub=sub, compress=compress, both=both)
     if fmt == "csv":
+        from .csv import CsvSink
+
         return CsvSink(folder, provenance)
     if fmt == "png-dir":
+        from .pngdir import PngDirSink
+
         return PngDirSink(folder, provenance, classes or [str(i) for i in range(10)])
     raise AssertionError(f"not a folder format: {fmt}")
 
@@ -162,7 +185,6 @@ __all__ = [
     "RULES",
     "Member",
     "MemorySink",
-    "NpzSink",
     "Reader",
     "Sink",
     "folder_sink",

@@ -10,6 +10,7 @@ by one.
 from __future__ import annotations
 
 import contextlib
+import io
 import os
 import warnings
 from collections.abc import Callable, Iterator
@@ -358,18 +359,25 @@ _Parsed = tuple[npt.NDArray[Any], npt.NDArray[Any]]  # (values, the label column
 def _values(block: bytes, first: int, member: Member, head: list[bytes], path: Path) -> _Parsed:
     """The pixel values of a block of lines, flat, parsed by numpy (checked line by line only
     when numpy refuses them, to say which line and why)."""
-    lines = block.splitlines()
     parse_as = np.float64 if member.dtype.kind == "f" else member.dtype
+    rows = block.count(b"\n")  # the block ends with one
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error")  # an empty input's warning is a refusal too
+            # From a file object numpy reads the bytes in its own chunks: faster than a list
+            # of lines (65 ms against 80 ms for 8 MiB of MNIST's lines), and no list is made.
             table = np.loadtxt(
-                lines, delimiter=",", dtype=parse_as, comments=None, ndmin=2, encoding=None
+                io.BytesIO(block),
+                delimiter=",",
+                dtype=parse_as,
+                comments=None,
+                ndmin=2,
+                encoding=None,
             )
     except ValueError as e:
-        _diagnose(lines, first, member, head, path, str(e))
-    if table.shape != (len(lines), len(head)):  # an empty line, or one wrong count throughout
-        _diagnose(lines, first, member, head, path, "")
+        _diagnose(block.splitlines(), first, member, head, path, str(e))
+    if table.shape != (rows, len(head)):  # an empty line, or one wrong count throughout
+        _diagnose(block.splitlines(), first, member, head, path, "")
     values: npt.NDArray[Any] = table[:, 1:].reshape(-1)
     return values.astype(member.dtype, copy=False), table[:, 0].copy()  # not a view: small
 
