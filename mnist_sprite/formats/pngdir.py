@@ -2,7 +2,7 @@
 ``image_dataset_from_directory`` and Hugging Face's imagefolder:
 ``DIR/<split>/<class>/<index>.png``, plus ``classes.json`` naming the classes in order.
 
-Images are 8-bit grayscale or RGB PNGs, as pypng writes them at level 9; names are
+Images are 8-bit grayscale or RGB PNGs, as pypng writes them by default (zlib level 6); names are
 zero-padded indices, so sorted order is the order of the split.
 """
 
@@ -14,7 +14,6 @@ import json
 import math
 import os
 import re
-import signal
 from collections import deque
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -24,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import numpy.typing as npt
 
+from ..deflate import available_cores
 from ..errors import SourceError
 from ..files import inside, is_regular, open_source, plain_name
 from ..labels import MAX_CLASSES
@@ -31,7 +31,7 @@ from ..png.encode import small_png
 from .base import MANIFEST, MAX_MANIFEST_BYTES, Member, read_manifest, write_manifest
 
 if TYPE_CHECKING:  # imported when workers start: other formats never pay for them
-    from concurrent.futures import Future, ProcessPoolExecutor
+    from concurrent.futures import Future, ThreadPoolExecutor
 
 CLASSES_FILE = "classes.json"
 
@@ -51,11 +51,12 @@ def folder_names(classes: Sequence[str]) -> list[str]:
     return [f"{i:0{width}d}_{name}".rstrip("_-") for i, name in enumerate(safe)]
 
 
-# zlib level of each image: pypng's 9, the same bytes as before; 28x28 digits come to 190
-# bytes (level 6: 193).
-_LEVEL = 9
-# Images sent to a worker process at once, and the fewest in a split worth starting workers
-# for (a process costs about a tenth of a second to start; a thousand images about as much).
+# zlib level of each image: 6, zlib's default, as pypng and Pillow write by default (the same
+# bytes as pypng's). On MNIST's digits level 9 took 41 us of CPU an image and level 6 23 us,
+# for 190 against 193 bytes, and every file takes a whole file-system block (4 KiB) either way.
+_LEVEL = 6
+# Images cut into tasks for the workers at once, and the fewest in a split worth starting
+# workers for.
 _BATCH = 1000
 _PARALLEL_FROM = 4000
 
@@ -64,33 +65,55 @@ def write_pngs(
     folder: str, names: list[str], filtered: bytes, shape: tuple[int, int, int], level: int
 ) -> int:
     """Write one PNG per name, from the images' filtered scanlines back to back (what a worker
-    process runs). ``shape`` is (height, width, channels). Never replaces a file."""
+    thread runs). ``shape`` is (height, width, channels). Never replaces a file."""
     h, w, channels = shape
     size = h * (1 + w * channels)
-    for i, name in enumerate(names):
-        data = small_png(filtered[i * size : (i + 1) * size], w, h, channels, level)
-        with open(os.path.join(folder, name), "xb") as f:
-            f.write(data)
+    # os.open relative to the folder, and os.write: a file costs its system calls, about 15%
+    # less than open(path, "xb") with its buffered file object and whole-path lookup.
+    relative = os.open in os.supports_dir_fd
+    root = os.open(folder, os.O_RDONLY | os.O_DIRECTORY) if relative else None
+    try:
+        for i, name in enumerate(names):
+            data = small_png(filtered[i * size : (i + 1) * size], w, h, channels, level)
+            path = name if relative else os.path.join(folder, name)
+            fd = os.open(path, _CREATE, 0o666, dir_fd=root)
+            try:
+                with memoryview(data) as rest:
+                    while rest:
+                        rest = rest[os.write(fd, rest) :]
+            finally:
+                os.close(fd)
+    finally:
+        if root is not None:
+            os.close(root)
     return len(names)
 
 
-def _quiet_worker() -> None:
-    """Ctrl-C goes to the whole process group: the main process alone handles it."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+# A new file only (never one already there), not inherited by a child process.
+_CREATE = (
+    os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0)
+)
 
 
 class PngDirSink:
     """One PNG per image under ``<split>/<class>/``; labels arrive first to place each file.
 
-    The files are written by ``workers`` processes (1, the default: in this process), a batch
-    of images each. Names are given here in order, and every file's bytes depend only on its
-    image, so the output is the same for any number of workers. A failure in a worker is
-    raised here, after which :meth:`abort` stops them all before anything is removed.
+    The files are written by ``workers`` threads (one per core, the default, when a split has
+    at least ``parallel_from`` images; 1: in this thread). Creating, writing and closing a
+    file and zlib's compress all run without the GIL; threads need no process start, no
+    pickling, and no ``if __name__ == "__main__":`` in a script that calls the API. Each batch
+    of images is cut in one task per worker by class id modulo the number of workers, so two
+    workers mostly create files in different class folders and do not wait on each other's
+    folder lock. Names are
+    given here in order, and every file's bytes depend only on its image, so the output is the
+    same for any number of workers. A failure in a worker is raised here, after which
+    :meth:`abort` stops them all before anything is removed.
 
-    Why one by default: a file costs about 65 us of CPU to encode and write, and 100 to 400 us
-    in the kernel to create, and two processes creating files in the same class folders wait
-    on each other. On the 2-core development machine, shared, the MNIST png-dir took 15 to 37 s in
-    this process and 23 to 71 s with a worker per core (paired runs, whole commands).
+    Creating a file is most of what a PNG costs (70 to 230 us in the kernel on the development
+    machine, against about 35 us to encode and write it), and two workers create files at
+    nearly twice the rate of one: the MNIST png-dir took 16 to 22 s with one and 7 to 13 s with
+    a worker per core, paired runs on an otherwise idle 2-core machine. (An earlier round, with
+    the machine busy with other work, measured a pool of processes slower.)
     """
 
     labels_first = True
@@ -101,12 +124,12 @@ class PngDirSink:
         provenance: dict[str, Any],
         classes: Sequence[str],
         *,
-        workers: int = 1,
+        workers: int | None = None,
         parallel_from: int = _PARALLEL_FROM,
     ) -> None:
-        self._workers = workers
+        self._workers = available_cores() if workers is None else workers
         self._parallel_from = parallel_from
-        self._pool: ProcessPoolExecutor | None = None
+        self._pool: ThreadPoolExecutor | None = None
         self._in_flight: deque[Future[int]] = deque()
         self._parallel = False
         self._folder = folder
@@ -158,19 +181,18 @@ class PngDirSink:
         self._files += names
         filtered = np.zeros((k, shape[0], 1 + images.shape[2]), np.uint8)  # filter None
         filtered[:, :, 1:] = images
-        task = (str(self._folder), names, filtered.tobytes(), shape, _LEVEL)
         if not self._parallel:
-            write_pngs(*task)
+            write_pngs(str(self._folder), names, filtered.tobytes(), shape, _LEVEL)
             return
         if self._pool is None:
-            import multiprocessing as mp
-            from concurrent.futures import ProcessPoolExecutor
+            from concurrent.futures import ThreadPoolExecutor
 
-            context = "forkserver" if "forkserver" in mp.get_all_start_methods() else "spawn"
-            self._pool = ProcessPoolExecutor(
-                self._workers, mp_context=mp.get_context(context), initializer=_quiet_worker
-            )
-        self._in_flight.append(self._pool.submit(write_pngs, *task))
+            self._pool = ThreadPoolExecutor(self._workers, thread_name_prefix="png-dir")
+        for part in range(self._workers):
+            pick = np.flatnonzero(labels % self._workers == part)
+            if pick.size:
+                task = ([names[i] for i in pick], filtered[pick].tobytes(), shape, _LEVEL)
+                self._in_flight.append(self._pool.submit(write_pngs, str(self._folder), *task))
         while len(self._in_flight) > 2 * self._workers:  # memory: a few batches queued
             self._in_flight.popleft().result()
 
