@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import stat
@@ -119,6 +118,8 @@ def check_size(path: PathLike, what: str, declared: int, present: int, limit: in
 
 def file_sha256(path: PathLike) -> str:
     """sha256 of a file's bytes."""
+    import hashlib  # here: OpenSSL's start-up is paid by the commands that hash
+
     digest = hashlib.sha256()
     with open_source(path) as f:
         for piece in iter(lambda: f.read(1 << 20), b""):

@@ -181,6 +181,29 @@ def test_help_and_version_import_no_numpy_nor_formats(args: list[str]) -> None:
     assert "Usage:" in done.stdout or "version" in done.stdout
 
 
+def test_convert_to_npz_imports_no_other_format(tmp_path: Path) -> None:
+    """Each command imports what it uses: an npz needs neither the CSV, IDX nor PNG-folder code,
+    and reading a sprite needs no PNG encoder."""
+    code = (
+        "import sys\n"
+        "from mnist_sprite.cli import cli\n"
+        "try:\n"
+        "    cli.main(sys.argv[1:], prog_name='mnist-sprite')\n"
+        "except SystemExit as e:\n"
+        "    assert not e.code, e.code\n"
+        "unused = [m for m in ('mnist_sprite.formats.csv', 'mnist_sprite.formats.idx',\n"
+        "          'mnist_sprite.formats.npy', 'mnist_sprite.formats.pngdir',\n"
+        "          'mnist_sprite.png.encode', 'mnist_sprite.pack') if m in sys.modules]\n"
+        "sys.stderr.write(repr(unused))\n"
+    )
+    args = ["convert", "--dataset", "sample", "--out", str(tmp_path / "s.npz"), "-q"]
+    done = subprocess.run(
+        [sys.executable, "-c", code, *args], capture_output=True, text=True, timeout=120
+    )
+    assert done.stderr == "[]", done.stderr
+    assert (tmp_path / "s.npz").is_file()
+
+
 def test_the_package_imports_its_api_on_first_use() -> None:
     code = (
         "import sys, mnist_sprite\n"

@@ -360,7 +360,7 @@ def _values(block: bytes, first: int, member: Member, head: list[bytes], path: P
     """The pixel values of a block of lines, flat, parsed by numpy (checked line by line only
     when numpy refuses them, to say which line and why)."""
     parse_as = np.float64 if member.dtype.kind == "f" else member.dtype
-    rows = block.count(b"\n")  # the block ends with one
+    rows = int(np.count_nonzero(np.frombuffer(block, np.uint8) == ord("\n")))  # ends with one
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error")  # an empty input's warning is a refusal too

@@ -542,7 +542,6 @@ def issue21_rows(cli: str, exe: str, sprite: Path, labels: Path, tmp: Path, runs
         # output) is not what is measured.
         after=["/bin/rm", "-rf", str(pil_dir), str(pngdir)],
     )
-    t = (*t[:3], float("nan"))  # the workers are the forkserver's children, not counted
     say(Row("--format png-dir, vs a Pillow loop (65,000 files)", *t, 0.6))
 
     # Start-up: --help against python -c pass (import click alone is about 2x).
