@@ -444,18 +444,26 @@ def paired(
     runs: int,
     *,
     env_ours: dict[str, str] | None = None,
+    before: list[str] | None = None,
     after: list[str] | None = None,
 ) -> tuple[float, float, float, float]:
     """Median wall seconds of each, the median of the per-pair wall ratios and of the CPU
-    ratios (steadier on a shared machine); the order alternates."""
+    ratios (steadier on a shared machine); the order alternates. ``before`` runs, untimed,
+    before each timed command, ``after`` after each pair."""
+
+    def run(command: list[str], env: dict[str, str] | None = None) -> tuple[float, float, float]:
+        if before:
+            timed(before)
+        return timed_cpu(command, env)
+
     ratios, cpu, a, b = [], [], [], []
     for i in range(runs):
         if i % 2:
-            tb, _, cb = timed_cpu(theirs)
-            ta, _, ca = timed_cpu(ours, env_ours)
+            tb, _, cb = run(theirs)
+            ta, _, ca = run(ours, env_ours)
         else:
-            ta, _, ca = timed_cpu(ours, env_ours)
-            tb, _, cb = timed_cpu(theirs)
+            ta, _, ca = run(ours, env_ours)
+            tb, _, cb = run(theirs)
         if after:
             timed(after)
         a.append(ta)
@@ -538,9 +546,10 @@ def issue21_rows(cli: str, exe: str, sprite: Path, labels: Path, tmp: Path, runs
         [cli, "convert", *src, "--format", "png-dir", "--out", str(pngdir)],
         [exe, "-c", PILLOW_LOOP, str(u8), str(pil_dir)],
         max(4, runs - 1),  # 65,000 files a run; the file system varies run to run, so 4 pairs
-        # Both start from nothing: removing the last run's 65,000 files (ours replaces its
-        # output) is not what is measured.
-        after=["/bin/rm", "-rf", str(pil_dir), str(pngdir)],
+        # Each run starts from nothing and from a clean file system: the last run's 65,000
+        # files removed (ours would replace its output) and everything written out (sync), so
+        # no run pays for the one before it. Neither is measured.
+        before=["/bin/sh", "-c", f"rm -rf '{pil_dir}' '{pngdir}' && sync"],
     )
     say(Row("--format png-dir, vs a Pillow loop (65,000 files)", *t, 0.6))
 
