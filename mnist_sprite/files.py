@@ -28,11 +28,13 @@ def regular_file(path: PathLike) -> os.stat_result:
     return st
 
 
-def open_source(path: PathLike) -> BinaryIO:
+def open_source(path: PathLike, root: PathLike | None = None) -> BinaryIO:
     """Open an input file, refusing what is missing, unreadable or not a regular file.
 
     Checked by ``stat`` first, then opened without blocking and checked again on the open
-    descriptor, so a FIFO swapped in between the two can never make the open hang.
+    descriptor, so a FIFO swapped in between the two can never make the open hang. With
+    ``root``, the file opened must lie inside that folder: checked on the descriptor itself
+    (:func:`_opened_inside`), so a link swapped in after :func:`inside` looked cannot lead out.
     """
     p = os.fspath(path)
     regular_file(p)
@@ -43,6 +45,12 @@ def open_source(path: PathLike) -> BinaryIO:
     if not stat.S_ISREG(os.fstat(fd).st_mode):
         os.close(fd)
         raise SourceError(p, "is not a regular file", "copy the data to a regular file first")
+    if root is not None:
+        try:
+            _opened_inside(fd, Path(root), Path(p))
+        except BaseException:
+            os.close(fd)
+            raise
     if hasattr(os, "set_blocking"):
         os.set_blocking(fd, True)
     return os.fdopen(fd, "rb")
@@ -65,12 +73,43 @@ def inside(root: Path, path: Path) -> Path:
     except (OSError, RuntimeError) as e:  # a link loop
         raise SourceError(path, f"cannot be resolved ({e})", "give a plain folder") from None
     if real != real_root and real_root not in real.parents:
-        raise SourceError(
-            path,
-            f"leads outside the source folder {root}",
-            "give a folder whose files are all inside it",
-        )
+        raise SourceError(path, f"leads outside the source folder {root}", _INSIDE_FIX)
     return path
+
+
+_INSIDE_FIX = "give a folder whose files are all inside it"
+
+
+def _opened_inside(fd: int, root: Path, path: Path) -> None:
+    """The file open on ``fd`` lies inside ``root``, by the path the kernel gives for the
+    descriptor (Linux's ``/proc/self/fd``): whatever links lay on ``path`` when it was opened,
+    this is the file that will be read. Where the system gives no such path, the check is on
+    ``path`` as it is now, and on the descriptor being the very file it leads to."""
+    opened = _descriptor_path(fd)
+    if opened.startswith("/"):
+        opened = opened.removesuffix(" (deleted)")
+        # The kernel's path holds no links, so a prefix that is ``root`` as given (with no
+        # "..", which a link before it would change) is a real folder: the common case costs
+        # no system call. Else ``root`` is resolved.
+        given = [] if ".." in root.parts else [os.path.abspath(root)]
+        if not any(
+            opened == top or opened.startswith(top.rstrip(os.sep) + os.sep)
+            for top in (*given, os.path.realpath(root))
+        ):
+            raise SourceError(path, f"leads outside the source folder {root}", _INSIDE_FIX)
+        return
+    inside(root, path)
+    st, now = os.fstat(fd), os.stat(path)
+    if (st.st_dev, st.st_ino) != (now.st_dev, now.st_ino):
+        raise SourceError(path, "changed while it was opened", "give files that stay in place")
+
+
+def _descriptor_path(fd: int) -> str:
+    """The path the kernel gives for an open descriptor; "" where it gives none."""
+    try:
+        return os.readlink(f"/proc/self/fd/{fd}")
+    except OSError:
+        return ""
 
 
 def plain_name(text: object) -> bool:
@@ -116,12 +155,12 @@ def check_size(path: PathLike, what: str, declared: int, present: int, limit: in
         )
 
 
-def file_sha256(path: PathLike) -> str:
-    """sha256 of a file's bytes."""
+def file_sha256(path: PathLike, root: PathLike | None = None) -> str:
+    """sha256 of a file's bytes (a file that must lie inside ``root``, where given)."""
     import hashlib  # here: OpenSSL's start-up is paid by the commands that hash
 
     digest = hashlib.sha256()
-    with open_source(path) as f:
+    with open_source(path, root) as f:
         for piece in iter(lambda: f.read(1 << 20), b""):
             digest.update(piece)
     return digest.hexdigest()

@@ -16,16 +16,21 @@ CLASSES = 10  # bytes per row in TensorFlow.js's label files: every dataset it p
 
 
 def read_onehot(
-    path: PathLike, classes: int | None = None, *, expected_rows: int | None = None
+    path: PathLike,
+    classes: int | None = None,
+    *,
+    expected_rows: int | None = None,
+    root: PathLike | None = None,
 ) -> U8:
     """Read a label file as ``(rows, classes)`` uint8, checking every row is one-hot.
 
     With ``expected_rows`` (the sprite's image count), the file must hold exactly that many
     rows, checked from its size before anything else is read, and the number of classes is
     the bytes per row (10 for every TensorFlow.js dataset; other counts for packed sprites).
-    Without it, rows are ``classes`` bytes (default 10).
+    Without it, rows are ``classes`` bytes (default 10). With ``root``, the file must lie
+    inside that folder (checked on the open file).
     """
-    with open_source(path) as f:
+    with open_source(path, root) as f:
         size = os.fstat(f.fileno()).st_size
         classes = classes or _classes_of(size, expected_rows)
         _check_size(path, size, classes, expected_rows)

@@ -483,7 +483,7 @@ def _source_digest(source: Path) -> str:
     digest = hashlib.sha256()
     for p in sorted(q for q in source.rglob("*") if q.is_file()):
         inside(source, p)  # a link out of SOURCE is refused, never hashed
-        digest.update(f"{p.relative_to(source).as_posix()}\0{file_sha256(p)}\n".encode())
+        digest.update(f"{p.relative_to(source).as_posix()}\0{file_sha256(p, source)}\n".encode())
     return digest.hexdigest()
 
 

@@ -311,7 +311,7 @@ def _checked_file(json_path: Path, entry: Any, problems: list[SourceError]) -> P
                 "pack again, or restore the file",
             )
         )
-    elif file_sha256(file) != entry.get("sha256"):
+    elif file_sha256(file, json_path.parent) != entry.get("sha256"):
         problems.append(
             SourceError(
                 file,
@@ -346,7 +346,7 @@ class ShardedPng:
         self.header = _Size(h * w, bundle.images)
         self.chunks = _NoChunks()
         for shard in bundle.shards:  # every header, before anything is allocated for the rows
-            with PngFile(shard.images) as png_file:
+            with PngFile(shard.images, root=self.path.parent) as png_file:
                 self._check_size(shard, png_file)
 
     def _check_size(self, shard: Shard, png_file: PngFile) -> None:
@@ -372,13 +372,13 @@ class ShardedPng:
         self, decoder: Any = "auto", tally: Any = None, draw_rows: int = 5000, *, rgb: bool = False
     ) -> Iterator[U8]:
         for shard in self.bundle.shards:
-            with PngFile(shard.images) as png_file:
+            with PngFile(shard.images, root=self.path.parent) as png_file:
                 self._check_size(shard, png_file)
                 yield from png_file.canvas_blocks(decoder, draw_rows=draw_rows, rgb=rgb)
 
     def onehot(self) -> U8:
         parts = [
-            read_onehot(s.labels, self.bundle.classes, expected_rows=s.rows)
+            read_onehot(s.labels, self.bundle.classes, expected_rows=s.rows, root=self.path.parent)
             for s in self.bundle.shards
             if s.rows
         ]

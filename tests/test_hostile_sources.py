@@ -842,3 +842,97 @@ def test_a_folder_of_many_stray_folders_is_told_from_its_first_entries(tmp_path:
         (source / f"d{i:05}").mkdir()
     code, _, err = run("pack", str(source), "--out", str(tmp_path / "p"))
     assert code == 1 and "its first 10,000 entries are folders, with no file" in err, err
+
+
+# -- a link swapped in after the folder was checked: the open itself is checked ------------
+
+
+def test_open_source_with_root_refuses_a_file_outside_it(tmp_path: Path) -> None:
+    from mnist_sprite.errors import SourceError
+    from mnist_sprite.files import open_source
+
+    folder, elsewhere = tmp_path / "src", tmp_path / "elsewhere"
+    folder.mkdir()
+    elsewhere.mkdir()
+    (elsewhere / "secret").write_bytes(b"secret")
+    (folder / "own").write_bytes(b"own")
+    (folder / "in").symlink_to(folder / "own")  # a link that stays inside is read
+    (folder / "out").symlink_to(elsewhere / "secret")
+    with open_source(folder / "in", folder) as f:
+        assert f.read() == b"own"
+    with pytest.raises(SourceError, match="leads outside the source folder"):
+        open_source(folder / "out", folder)
+    with open_source(folder / "out") as f:  # no root: a file the user names directly
+        assert f.read() == b"secret"
+
+
+def test_without_proc_the_open_is_checked_against_the_path(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from mnist_sprite import files
+    from mnist_sprite.errors import SourceError
+
+    monkeypatch.setattr(files, "_descriptor_path", lambda fd: "")  # as on macOS: no /proc
+    folder, elsewhere = tmp_path / "src", tmp_path / "elsewhere"
+    folder.mkdir()
+    elsewhere.mkdir()
+    (elsewhere / "secret").write_bytes(b"secret")
+    (folder / "own").write_bytes(b"own")
+    (folder / "out").symlink_to(elsewhere / "secret")
+    with files.open_source(folder / "own", folder) as f:
+        assert f.read() == b"own"
+    with pytest.raises(SourceError, match="leads outside the source folder"):
+        files.open_source(folder / "out", folder)
+
+
+def swapped_after_the_check(monkeypatch: pytest.MonkeyPatch, *modules: str) -> None:
+    """What a link swapped in between ``inside()`` and the open looks like: the check before
+    the open sees nothing wrong."""
+    import importlib
+
+    for name in modules:
+        monkeypatch.setattr(importlib.import_module(name), "inside", lambda root, path: path)
+
+
+def test_a_csv_swapped_for_a_link_out_is_not_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from mnist_sprite.errors import SourceError
+    from mnist_sprite.formats.csv import CsvReader
+
+    folder, elsewhere = tmp_path / "csv", tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    assert CliRunner().invoke(cli, ["convert", "--dataset", "sample", "--format", "csv",
+                                    "--out", str(folder), "-q"]).exit_code == 0  # fmt: skip
+    (folder / "train.csv").rename(elsewhere / "train.csv")
+    (folder / "train.csv").symlink_to(elsewhere / "train.csv")
+    swapped_after_the_check(monkeypatch, "mnist_sprite.formats.csv")
+    reader = CsvReader(folder)
+    with (
+        pytest.raises(SourceError, match="leads outside the source folder"),
+        reader.array("x_train") as (_, pieces),
+    ):
+        next(iter(pieces))
+
+
+def test_a_png_swapped_for_a_link_out_is_not_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from mnist_sprite.errors import SourceError
+    from mnist_sprite.formats.pngdir import PngDirReader
+
+    folder, elsewhere = tmp_path / "pngs", tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    assert CliRunner().invoke(cli, ["convert", "--dataset", "sample", "--format", "png-dir",
+                                    "--out", str(folder), "-q"]).exit_code == 0  # fmt: skip
+    victim = sorted((folder / "train").rglob("*.png"))[3]
+    victim.rename(elsewhere / "secret.png")
+    victim.symlink_to(elsewhere / "secret.png")
+    swapped_after_the_check(monkeypatch, "mnist_sprite.formats.pngdir")
+    reader = PngDirReader(folder)
+    with (
+        pytest.raises(SourceError, match="leads outside the source folder"),
+        reader.array("x_train") as (_, pieces),
+    ):
+        for _ in pieces:
+            pass

@@ -169,7 +169,7 @@ def read_manifest(folder: Path) -> dict[str, Any] | None:
         return None
     inside(folder, path)  # a link to a manifest elsewhere is never read
     try:
-        with open_source(path) as f:
+        with open_source(path, folder) as f:
             data = json.loads(f.read(MAX_MANIFEST_BYTES + 1)[:MAX_MANIFEST_BYTES].decode("utf-8"))
     except (OSError, ValueError, SourceError):
         return None

@@ -190,7 +190,7 @@ class CsvReader:
         if not os.path.lexists(path):
             raise SourceError(self.path, f"has no {split}.csv", "give the whole folder")
         inside(self.path, path)  # a link out of the folder is never followed
-        with open_source(path) as f:  # refuses a FIFO, device or folder by stat, before open
+        with open_source(path, self.path) as f:  # a FIFO, device or folder: refused by stat
             head = _header(f.readline(_MAX_HEADER_BYTES + 1), path)
             pixels = len(head) - 1
             st = os.fstat(f.fileno())

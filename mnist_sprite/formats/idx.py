@@ -220,7 +220,7 @@ def _to_the_end(
 
 
 def _same_as(
-    pieces: Iterator[npt.NDArray[Any]], twin: Path, header_bytes: int
+    pieces: Iterator[npt.NDArray[Any]], twin: Path, header_bytes: int, root: Path
 ) -> Iterator[npt.NDArray[Any]]:
     """The raw file's values, then a check that its .gz copy holds the same bytes (read no
     further than one byte past them, so a bomb of a copy costs nothing)."""
@@ -232,7 +232,7 @@ def _same_as(
         yield piece
     copy = hashlib.sha256()
     try:
-        with open_source(twin) as raw, gzip.GzipFile(fileobj=raw, mode="rb") as g:
+        with open_source(twin, root) as raw, gzip.GzipFile(fileobj=raw, mode="rb") as g:
             g.read(header_bytes)
             left = size + 1
             while left:
@@ -281,7 +281,7 @@ class IdxReader:
         if path is None:
             raise SourceError(self.path, f"has no IDX file for {name}", "give the whole folder")
         gz = path.suffix == ".gz"
-        with open_source(path) as raw:
+        with open_source(path, self.path) as raw:
             stored = os.fstat(raw.fileno()).st_size
             f: IO[bytes] = gzip.GzipFile(fileobj=raw, mode="rb") if gz else raw  # type: ignore[assignment]
             with f:
@@ -300,7 +300,10 @@ class IdxReader:
                     )
                 pieces = _to_the_end(pieces_of(f, member, path), f, path)
                 twin = self._twins.get(name)
-                yield member, pieces if twin is None else _same_as(pieces, twin, header_bytes)
+                yield (
+                    member,
+                    pieces if twin is None else _same_as(pieces, twin, header_bytes, self.path),
+                )
 
     @staticmethod
     def _header(f: IO[bytes], name: str, path: Path) -> Member:

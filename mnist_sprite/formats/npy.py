@@ -74,6 +74,6 @@ class NpyReader:
         file = self.path / f"{name}.npy"
         if not (file.exists() or file.is_symlink()):
             raise SourceError(self.path, f"has no array {name}", "convert again")
-        with open_source(inside(self.path, file)) as f:
+        with open_source(inside(self.path, file), self.path) as f:
             member = read_npy_header(f, name, file, os.fstat(f.fileno()).st_size)
             yield member, pieces_of(f, member, file)

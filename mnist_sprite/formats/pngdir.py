@@ -299,7 +299,7 @@ def _read_classes(path: Path) -> tuple[list[str], list[str]] | None:
     if not (listed.exists() or listed.is_symlink()):
         return None
     inside(path, listed)
-    with open_source(listed) as f:
+    with open_source(listed, path) as f:
         text = f.read(MAX_MANIFEST_BYTES + 1)
     try:
         data = json.loads(text[:MAX_MANIFEST_BYTES].decode("utf-8"))
@@ -481,7 +481,7 @@ class PngDirReader:
         manifest records, if it records one), and what says so."""
         from ..png import PngFile
 
-        with PngFile(first) as png_file:
+        with PngFile(first, root=self.path) as png_file:
             shape = _shape_of(png_file.header)
         options = (self.provenance() or {}).get("options") or {}
         size = options.get("image_size")
@@ -519,7 +519,7 @@ class PngDirReader:
 
         def pieces() -> Iterator[npt.NDArray[Any]]:
             for path, _ in files:
-                with PngFile(path) as png_file:
+                with PngFile(path, root=self.path) as png_file:
                     found = _shape_of(png_file.header)  # from its header, before decoding
                     if found != shape:
                         raise SourceError(

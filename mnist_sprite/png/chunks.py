@@ -101,9 +101,11 @@ class ChunkReader:
     rest of the file; :attr:`counts` and :attr:`idat_bytes` are complete once it has.
     """
 
-    def __init__(self, path: PathLike, *, max_pixels: int = MAX_PIXELS) -> None:
+    def __init__(
+        self, path: PathLike, *, max_pixels: int = MAX_PIXELS, root: PathLike | None = None
+    ) -> None:
         self.path = os.fspath(path)
-        self._f = open_source(path)
+        self._f = open_source(path, root)  # with root: a file that must lie inside it
         try:
             self.file_bytes = os.fstat(self._f.fileno()).st_size
             self.counts: Counter[str] = Counter()

@@ -26,7 +26,7 @@ import numpy.typing as npt
 from ..errors import PathLike, PngFormatError
 from ..options import DRAW_ROWS, Decoder
 from .canvas import Canvas
-from .chunks import ChunkReader, Header
+from .chunks import MAX_PIXELS, ChunkReader, Header
 from .unfilter import unfilter_block
 
 U8 = npt.NDArray[np.uint8]
@@ -59,8 +59,10 @@ class PngFile:
     scanlines from :meth:`scanline_blocks`. Each may be iterated once.
     """
 
-    def __init__(self, path: PathLike, **kwargs: int) -> None:
-        self.chunks = ChunkReader(path, **kwargs)
+    def __init__(
+        self, path: PathLike, *, max_pixels: int = MAX_PIXELS, root: PathLike | None = None
+    ) -> None:
+        self.chunks = ChunkReader(path, max_pixels=max_pixels, root=root)
         self.path = self.chunks.path
         self.header: Header = self.chunks.header
         self._rgb = False  # what the pixel stage reduces to: red, or red, green and blue
