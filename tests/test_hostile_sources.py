@@ -885,51 +885,29 @@ def test_without_proc_the_open_is_checked_against_the_path(
         files.open_source(folder / "out", folder)
 
 
-def swapped_after_the_check(monkeypatch: pytest.MonkeyPatch, *modules: str) -> None:
-    """What a link swapped in between ``inside()`` and the open looks like: the check before
-    the open sees nothing wrong."""
-    import importlib
-
-    for name in modules:
-        monkeypatch.setattr(importlib.import_module(name), "inside", lambda root, path: path)
-
-
-def test_a_csv_swapped_for_a_link_out_is_not_read(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize(
+    ("fmt", "victim"),
+    [("csv", "train.csv"), ("png-dir", "train/3/*.png"), ("npy", "x_train.npy")],
+)
+def test_a_file_swapped_for_a_link_out_is_not_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fmt: str, victim: str
 ) -> None:
+    """A link swapped in between the folder's check and the open: here the check before the
+    open sees nothing wrong (as when the swap comes just after it), so only the check on the
+    open file stands between the read and the file outside."""
     from mnist_sprite.errors import SourceError
-    from mnist_sprite.formats.csv import CsvReader
+    from mnist_sprite.formats import open_output
 
-    folder, elsewhere = tmp_path / "csv", tmp_path / "elsewhere"
+    folder, elsewhere = tmp_path / "out", tmp_path / "elsewhere"
     elsewhere.mkdir()
-    assert CliRunner().invoke(cli, ["convert", "--dataset", "sample", "--format", "csv",
+    assert CliRunner().invoke(cli, ["convert", "--dataset", "sample", "--format", fmt,
                                     "--out", str(folder), "-q"]).exit_code == 0  # fmt: skip
-    (folder / "train.csv").rename(elsewhere / "train.csv")
-    (folder / "train.csv").symlink_to(elsewhere / "train.csv")
-    swapped_after_the_check(monkeypatch, "mnist_sprite.formats.csv")
-    reader = CsvReader(folder)
-    with (
-        pytest.raises(SourceError, match="leads outside the source folder"),
-        reader.array("x_train") as (_, pieces),
-    ):
-        next(iter(pieces))
-
-
-def test_a_png_swapped_for_a_link_out_is_not_read(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    from mnist_sprite.errors import SourceError
-    from mnist_sprite.formats.pngdir import PngDirReader
-
-    folder, elsewhere = tmp_path / "pngs", tmp_path / "elsewhere"
-    elsewhere.mkdir()
-    assert CliRunner().invoke(cli, ["convert", "--dataset", "sample", "--format", "png-dir",
-                                    "--out", str(folder), "-q"]).exit_code == 0  # fmt: skip
-    victim = sorted((folder / "train").rglob("*.png"))[3]
-    victim.rename(elsewhere / "secret.png")
-    victim.symlink_to(elsewhere / "secret.png")
-    swapped_after_the_check(monkeypatch, "mnist_sprite.formats.pngdir")
-    reader = PngDirReader(folder)
+    path = sorted(folder.glob(victim))[0]
+    path.rename(elsewhere / path.name)
+    path.symlink_to(elsewhere / path.name)
+    reader = open_output(folder)
+    for module in ("csv", "pngdir", "npy"):
+        monkeypatch.setattr(f"mnist_sprite.formats.{module}.inside", lambda root, p: p)
     with (
         pytest.raises(SourceError, match="leads outside the source folder"),
         reader.array("x_train") as (_, pieces),
