@@ -21,7 +21,25 @@ class Route:
     etag: str = '"v1"'
 
 
-class Server:
+class LocalServer:
+    """An HTTP server on 127.0.0.1 at a free port, serving from a thread until closed."""
+
+    httpd: ThreadingHTTPServer
+    url: str
+
+    def _start(self, handler: type[BaseHTTPRequestHandler]) -> None:
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self.httpd.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self.thread.start()
+
+    def close(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+class Server(LocalServer):
     """A bounded HTTP server on an ephemeral loopback port, in a thread."""
 
     def __init__(self) -> None:
@@ -75,12 +93,4 @@ class Server:
                     except (BrokenPipeError, ConnectionResetError):
                         return
 
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.httpd.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
-        self.thread.start()
-
-    def close(self) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
+        self._start(Handler)

@@ -105,19 +105,10 @@ def run(*argvs: list[str]) -> None:
 def packed_from_sprite(folder: Path, case: Case) -> Path:
     """A sprite case (the 32x32 RGB one) converted to an npz, then packed: NAME.json."""
     npz, out = folder / "rgb32.npz", folder / "packed-rgb32"
-    h, w = case.image_size
     run(
         [
             "convert",
-            "--sprite",
-            str(case.sprite),
-            "--labels",
-            str(case.labels),
-            "--image-size",
-            f"{h}x{w}",
-            "--channels",
-            case.channels,
-            *(["--train-size", str(case.train)] if case.train is not None else []),
+            *case.source_args(),
             *AS_SOURCE,
             "--out",
             str(npz),

@@ -39,6 +39,15 @@ class Case:
     channels: str = "red"
     draw_rows: int | None = None  # data.js's chunkSize; default: 5000 or a divisor of the count
 
+    def source_args(self) -> list[str]:
+        """convert's options for this sprite, its labels and how data.js reads them."""
+        h, w = self.image_size
+        train = ["--train-size", str(self.train)] if self.train is not None else []
+        return [
+            "--sprite", str(self.sprite), "--labels", str(self.labels),
+            "--image-size", f"{h}x{w}", "--channels", self.channels, *train,
+        ]  # fmt: skip
+
     def describe(self, images: int, chunk: int) -> str:
         h, w = self.image_size
         return f"{self.name}: {images} images {h}x{w} {self.channels}, drawn {chunk} rows at a time"
@@ -88,30 +97,15 @@ def sha256(data: bytes | np.ndarray[Any, Any]) -> str:
 
 
 def expected_arrays(case: Case, chunk: int, work: Path) -> tuple[np.ndarray[Any, Any], bytes]:
-    """What ``mnist-sprite convert`` writes: (images as float32 rows, label bytes)."""
-    h, w = case.image_size
+    """What convert writes for the case, drawn ``chunk`` rows at a time as data.js draws."""
+    return converted([*case.source_args(), "--draw-rows", str(chunk)], work)
+
+
+def converted(args: list[str], work: Path) -> tuple[np.ndarray[Any, Any], bytes]:
+    """``mnist-sprite convert ARGS`` (float32 flat images and one-hot labels, the defaults),
+    as the page compares them: images as little-endian float32 rows, labels as bytes."""
     out = work / "expected.npz"
-    argv = [
-        sys.executable,
-        "-m",
-        "mnist_sprite",
-        "convert",
-        "--sprite",
-        str(case.sprite),
-        "--labels",
-        str(case.labels),
-        "--image-size",
-        f"{h}x{w}",
-        "--channels",
-        case.channels,
-        "--draw-rows",
-        str(chunk),
-        "--out",
-        str(out),
-        "--quiet",
-    ]
-    if case.train is not None:
-        argv += ["--train-size", str(case.train)]
+    argv = [sys.executable, "-m", "mnist_sprite", "convert", *args, "--out", str(out), "--quiet"]
     done = subprocess.run(argv, capture_output=True, text=True, stdin=subprocess.DEVNULL)
     if done.returncode != 0:
         raise ValueError(f"convert: {done.stderr.strip()}")

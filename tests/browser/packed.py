@@ -6,7 +6,6 @@ compared as raw float32 bits with ``mnist-sprite convert --sprite NAME.json``, a
 from __future__ import annotations
 
 import json
-import subprocess
 import sys
 import tempfile
 from dataclasses import dataclass
@@ -15,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from tests.browser.check import ERROR, PAGE, array_problems, serve_page, verdict
+from tests.browser.check import ERROR, PAGE, array_problems, converted, serve_page, verdict
 from tests.browser.install import Tools
 
 FOLDER_URL = "/pack/"  # the pack's files, apart from the page's own
@@ -66,18 +65,8 @@ def fact_problems(want: dict[str, Any], got: Any) -> list[str]:
 
 def expected(manifest: Path, work: Path) -> tuple[np.ndarray[Any, Any], bytes]:
     """``mnist-sprite convert --sprite NAME.json``: float32 flat images, one-hot label bytes."""
-    out = work / "expected.npz"
-    argv = [sys.executable, "-m", "mnist_sprite", "convert", "--sprite", str(manifest)]
-    argv += ["--dtype", "float32", "--label-format", "onehot", "--shape", "flat"]
-    argv += ["--out", str(out), "--quiet"]
-    done = subprocess.run(argv, capture_output=True, text=True, stdin=subprocess.DEVNULL)
-    if done.returncode != 0:
-        raise ValueError(f"convert: {done.stderr.strip()}")
-    with np.load(out) as d:
-        x = np.concatenate([d["x_train"], d["x_test"]])
-        y = np.concatenate([d["y_train"], d["y_test"]])
-    x = np.ascontiguousarray(x.reshape(len(x), -1), dtype="<f4")
-    return x, np.ascontiguousarray(y, dtype=np.uint8).tobytes()
+    flags = ["--dtype", "float32", "--label-format", "onehot", "--shape", "flat"]
+    return converted(["--sprite", str(manifest), *flags], work)
 
 
 def run_packed(case: Packed, tools: Tools) -> int:

@@ -4,9 +4,10 @@ page sends back, bounded by what convert wrote."""
 
 from __future__ import annotations
 
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
+
+from tests.httpkit import LocalServer
 
 TYPES = {
     ".html": "text/html",
@@ -16,7 +17,7 @@ TYPES = {
 }
 
 
-class Server:
+class Server(LocalServer):
     """Serves ``files`` (URL path to file or bytes); keeps POSTed results up to ``limits``."""
 
     def __init__(self, files: dict[str, Path | bytes], limits: dict[str, int]) -> None:
@@ -70,12 +71,4 @@ class Server:
                 self.send_header("Content-Length", "0")
                 self.end_headers()
 
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.httpd.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
-        self.thread.start()
-
-    def close(self) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
+        self._start(Handler)
