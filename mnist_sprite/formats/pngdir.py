@@ -60,6 +60,11 @@ _LEVEL = 6
 _BATCH = 1000
 _PARALLEL_FROM = 4000
 
+# A new file only (never one already there), not inherited by a child process.
+_CREATE = (
+    os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0)
+)
+
 
 def write_pngs(
     folder: str, names: list[str], filtered: bytes, shape: tuple[int, int, int], level: int
@@ -78,21 +83,15 @@ def write_pngs(
             path = name if relative else os.path.join(folder, name)
             fd = os.open(path, _CREATE, 0o666, dir_fd=root)
             try:
-                with memoryview(data) as rest:
-                    while rest:
-                        rest = rest[os.write(fd, rest) :]
+                view = memoryview(data)
+                while view:  # a regular file takes it all at once; a short write goes on
+                    view = view[os.write(fd, view) :]
             finally:
                 os.close(fd)
     finally:
         if root is not None:
             os.close(root)
     return len(names)
-
-
-# A new file only (never one already there), not inherited by a child process.
-_CREATE = (
-    os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0)
-)
 
 
 class PngDirSink:
@@ -104,10 +103,9 @@ class PngDirSink:
     pickling, and no ``if __name__ == "__main__":`` in a script that calls the API. Each batch
     of images is cut in one task per worker by class id modulo the number of workers, so two
     workers mostly create files in different class folders and do not wait on each other's
-    folder lock. Names are
-    given here in order, and every file's bytes depend only on its image, so the output is the
-    same for any number of workers. A failure in a worker is raised here, after which
-    :meth:`abort` stops them all before anything is removed.
+    folder lock. Names are given here in order, and every file's bytes depend only on its
+    image, so the output is the same for any number of workers. A failure in a worker is
+    raised here, after which :meth:`abort` stops them all before anything is removed.
 
     Creating a file is most of what a PNG costs (70 to 230 us in the kernel on the development
     machine, against about 35 us to encode and write it), and two workers create files at
