@@ -358,10 +358,11 @@ def inspect_output(path: PathLike) -> dict[str, Any]:
             with out.array(name) as (member, pieces):
                 arrays[name] = _array_facts(member.shape, member.dtype, pieces)
         prov = out.provenance()
+        names = out.class_names()
     recorded = prov.get("dataset") if prov else None
     dataset = datasets.DATASETS.get(recorded) if isinstance(recorded, str) else None
-    count = arrays.get("y_train", {}).get("shape", [0, 10])
-    classes = class_names(dataset, count[1] if len(count) > 1 else 10)
+    count = _class_count(arrays)
+    classes = names if names and len(names) >= count else class_names(dataset, count)
     return {
         "schema": SCHEMA,
         "kind": out.kind,
@@ -370,6 +371,17 @@ def inspect_output(path: PathLike) -> dict[str, Any]:
         "classes": classes,
         "provenance": prov,
     }
+
+
+def _class_count(arrays: dict[str, Any]) -> int:
+    """The classes the labels hold: one-hot rows' width, else the largest class id plus one
+    (10, TensorFlow.js's, when the output has no labels to tell)."""
+    labels = [arrays[n] for n in ("y_train", "y_test") if n in arrays]
+    for facts in labels:
+        if len(facts["shape"]) > 1:
+            return int(facts["shape"][1])
+    ids = [facts["max"] for facts in labels if facts["max"] is not None]
+    return int(max(ids)) + 1 if ids else 10
 
 
 def _array_facts(shape: tuple[int, ...], dtype: np.dtype[Any], pieces: Any) -> dict[str, Any]:
@@ -382,11 +394,12 @@ def _array_facts(shape: tuple[int, ...], dtype: np.dtype[Any], pieces: Any) -> d
             hi = max(hi, float(piece.max()))
             total += float(piece.sum(dtype=np.float64))
             n += piece.size
+    whole = dtype.kind in "iub"  # integers stay integers: uint8 ranges are 0 to 255, not 255.0
     return {
         "shape": list(shape),
         "dtype": str(dtype),
-        "min": lo if n else None,
-        "max": hi if n else None,
+        "min": (int(lo) if whole else lo) if n else None,
+        "max": (int(hi) if whole else hi) if n else None,
         "mean": round(total / n, 6) if n else None,
         "sha256": digest.hexdigest(),
     }

@@ -37,9 +37,15 @@ class Output:
         return self._reader.names()
 
     def class_names(self) -> list[str] | None:
-        """The class names the output itself records (a PNG folder's), else None."""
+        """The class names the output records: a PNG folder's own, else the provenance's
+        (convert records them, a pack's included); None when it records none."""
         listed = getattr(self._reader, "class_names", None)
-        return [str(n) for n in listed()] if callable(listed) else None
+        if callable(listed):
+            return [str(n) for n in listed()]
+        recorded = (self.provenance() or {}).get("class_names")
+        if isinstance(recorded, list) and recorded and all(isinstance(n, str) for n in recorded):
+            return [str(n) for n in recorded]
+        return None
 
     def folders(self) -> list[str]:
         """Folders the output may hold empty (a PNG folder's class folders), relative."""
@@ -64,8 +70,8 @@ class Output:
         """Rows ``lo .. hi`` of an array, reading no further than row ``hi``."""
         with self.array(name) as (member, pieces):
             per_row = math.prod(member.shape[1:])
-            if per_row == 0:  # rows of no values: nothing to read
-                return np.empty((hi - lo, *member.shape[1:]), dtype=member.dtype)
+            if per_row == 0 or hi <= lo:  # no values asked for: nothing to read
+                return np.empty((max(hi - lo, 0), *member.shape[1:]), dtype=member.dtype)
             first, last = lo * per_row, hi * per_row
             parts, pos = [], 0
             for piece in pieces:

@@ -343,7 +343,7 @@ def _classes_of(member: Member, ids: U8) -> int:
 def _class_names(data: Output, prov: dict[str, Any], count: int) -> list[str]:
     from . import datasets
 
-    names = data.class_names()  # a PNG folder knows its class folders
+    names = data.class_names()  # a PNG folder's class folders, or convert's record
     if names is not None and len(names) == count:
         return names
     ds = datasets.DATASETS.get(str(prov.get("dataset")))

@@ -137,6 +137,7 @@ class Plan:
     onehot: npt.NDArray[np.uint8]
     image_size: tuple[int, int]
     channels: str
+    class_names: list[str] = field(default_factory=list)  # one per class, in class order
     shapes: dict[str, tuple[int, ...]] = field(default_factory=dict)
     dtypes: dict[str, np.dtype[Any]] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)  # what a browser would do differently
@@ -147,6 +148,7 @@ class Plan:
             "tool": "mnist-sprite",
             "version": __version__,
             "dataset": self.sources.dataset.name if self.sources.dataset else None,
+            "class_names": self.class_names,
             "options": {
                 **self.options.recorded(),
                 "train_size": self.train_size,
@@ -221,6 +223,8 @@ def plan_conversion(png_file: Sprite, sources: Sources, options: Options) -> Pla
     }[options.shape]
     label_shape: tuple[int, ...] = (onehot.shape[1],) if options.label_format == "onehot" else ()
     plan = Plan(sources, options, images, train, onehot, size, channels)
+    recorded = packed.class_names if packed is not None else None
+    plan.class_names = recorded or class_names(ds, onehot.shape[1])
     warning = colour_warning(png_file.chunks.colour_chunks)
     if warning is not None:
         plan.warnings.append(f"{sources.sprite}: {warning}")
@@ -530,9 +534,13 @@ def write_output(
                     _write_npz(png_file, plan, f, compress, provenance, advance)
             else:
                 with atomic_output(out, folder=True, force=force, inputs=inputs) as tmp:
-                    classes = class_names(sources.dataset, plan.onehot.shape[1])
                     sink = folder_sink(
-                        fmt, tmp, provenance, compress=compress, layout=layout, classes=classes
+                        fmt,
+                        tmp,
+                        provenance,
+                        compress=compress,
+                        layout=layout,
+                        classes=plan.class_names,
                     )
                     _fill(png_file, plan, sink, advance)
     arrays = {

@@ -14,6 +14,7 @@ missing or changed is refused, naming it.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import stat
@@ -192,6 +193,15 @@ class Bundle:
     @property
     def classes(self) -> int:
         return int(self.facts["classes"])
+
+    @property
+    def class_names(self) -> list[str] | None:
+        """The names pack recorded, one per class; None when it recorded none that fit."""
+        names = self.facts.get("class_names")
+        fits = isinstance(names, list) and len(names) == self.classes
+        if fits and all(isinstance(n, str) for n in names):
+            return [str(n) for n in names]
+        return None
 
 
 def packed_record(path: PathLike) -> dict[str, Any] | None:
@@ -375,6 +385,16 @@ class ShardedPng:
             with PngFile(shard.images, root=self.path.parent) as png_file:
                 self._check_size(shard, png_file)
                 yield from png_file.canvas_blocks(decoder, draw_rows=draw_rows, rgb=rgb)
+
+    def pixels_sha256(self) -> str:
+        """Decode every shard completely; sha256 of their red channels, one after another."""
+        digest = hashlib.sha256()
+        for shard in self.bundle.shards:
+            with PngFile(shard.images, root=self.path.parent) as png_file:
+                self._check_size(shard, png_file)
+                for block in png_file.red_blocks():
+                    digest.update(np.ascontiguousarray(block).data)
+        return digest.hexdigest()
 
     def onehot(self) -> U8:
         parts = [

@@ -36,8 +36,7 @@ from .pipeline import (
     run_into,
     to_arrays,
 )
-from .png import PngFile
-from .shards import Shard, bundle_problems
+from .shards import Shard, ShardedPng, bundle_problems, is_bundle, open_sprite, read_bundle
 
 SCHEMA = 1
 
@@ -224,15 +223,26 @@ def _digests(sources: Sources) -> dict[str, str | None]:
 
 
 def _check_sprite_intact(report: Report, sources: Sources) -> tuple[str | None, int | None]:
-    """(pixel digest, image count) of a sprite that decodes completely; Nones if it does not."""
+    """(pixel digest, image count) of a sprite that decodes completely; Nones if it does not.
+
+    A pack's NAME.json is its shards: each file of the recorded size and sha256, each
+    decoding completely."""
     try:
-        with PngFile(sources.sprite) as png_file:
+        with open_sprite(sources.sprite) as png_file:
             pixels = png_file.pixels_sha256()
             height = png_file.header.height
     except MnistSpriteError as e:
         report.add("sprite intact", False, str(e))
         return None, None
-    report.add("sprite intact", True, f"{sources.sprite}: every CRC, row and the zlib end check")
+    if isinstance(png_file, ShardedPng):
+        shards = len(png_file.bundle.shards)
+        detail = (
+            f"{sources.sprite}: its {shards} shard(s) have the recorded sizes and sha256; "
+            "every CRC, row and the zlib end check"
+        )
+    else:
+        detail = f"{sources.sprite}: every CRC, row and the zlib end check"
+    report.add("sprite intact", True, detail)
     return pixels, height
 
 
@@ -320,7 +330,11 @@ def _check_pinned(
 
 def _check_labels(report: Report, sources: Sources, images: int | None) -> U8 | None:
     try:
-        onehot = read_onehot(sources.labels, expected_rows=images)
+        if is_bundle(sources.labels):  # a pack's label files, each against NAME.json
+            with ShardedPng(read_bundle(sources.labels)) as packed:
+                onehot = packed.onehot()
+        else:
+            onehot = read_onehot(sources.labels, expected_rows=images)
     except MnistSpriteError as e:
         report.add("labels one-hot", False, str(e))
         return None
@@ -331,7 +345,7 @@ def _check_labels(report: Report, sources: Sources, images: int | None) -> U8 | 
 def _check_convertible(report: Report, sources: Sources, options: Options) -> Plan | None:
     """What convert checks before it writes: image size, label count, split."""
     try:
-        with PngFile(sources.sprite) as png_file:
+        with open_sprite(sources.sprite) as png_file:
             plan = plan_conversion(png_file, sources, options)
     except MnistSpriteError as e:
         report.add("convert accepts them", False, str(e))

@@ -156,7 +156,8 @@ class NpzSink:
             self._zip.write(out)  # type: ignore[arg-type]
 
     def write(self, data: npt.NDArray[Any]) -> None:
-        self._add(np.ascontiguousarray(data))
+        if data.size:  # an empty split has a header and no values (a 0-length view cannot cast)
+            self._add(np.ascontiguousarray(data))
 
     def end(self) -> None:
         entry = self._entry

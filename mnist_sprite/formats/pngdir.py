@@ -500,6 +500,22 @@ class PngDirReader:
             )
         return shape, f"{first} is {_size(shape)}"
 
+    def _recorded_empty(self, name: str) -> tuple[int, ...] | None:
+        """The shape of a split convert wrote with no images (a pack without a test split),
+        as its manifest records it; None unless it records 0 rows of uint8."""
+        arrays = (self.provenance() or {}).get("arrays")
+        entry = arrays.get(name) if isinstance(arrays, dict) else None
+        shape = entry.get("shape") if isinstance(entry, dict) else None
+        if (
+            not isinstance(shape, list)
+            or not shape
+            or shape[0] != 0
+            or entry.get("dtype") != "uint8"
+            or not all(isinstance(n, int) and not isinstance(n, bool) and n >= 0 for n in shape)
+        ):
+            return None
+        return tuple(shape)
+
     @contextlib.contextmanager
     def array(self, name: str) -> Iterator[tuple[Member, Iterator[npt.NDArray[Any]]]]:
         from ..png import PngFile
@@ -507,7 +523,11 @@ class PngDirReader:
         kind, split = name.split("_")
         files = self.files(split)
         if not files:
-            raise SourceError(self._root(split), "holds no PNG files", "give the whole folder")
+            empty = self._recorded_empty(name)
+            if empty is None:
+                raise SourceError(self._root(split), "holds no PNG files", "give the whole folder")
+            yield Member(name, empty, np.dtype(np.uint8)), iter([])
+            return
         if kind == "y":
             labels = np.array([label for _, label in files], dtype=np.uint8)
             yield Member(name, labels.shape, labels.dtype), iter([labels])
