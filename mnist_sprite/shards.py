@@ -198,10 +198,9 @@ class Bundle:
     def class_names(self) -> list[str] | None:
         """The names pack recorded, one per class; None when it recorded none that fit."""
         names = self.facts.get("class_names")
-        fits = isinstance(names, list) and len(names) == self.classes
-        if fits and all(isinstance(n, str) for n in names):
-            return [str(n) for n in names]
-        return None
+        if not isinstance(names, list) or len(names) != self.classes:
+            return None
+        return [str(n) for n in names] if all(isinstance(n, str) for n in names) else None
 
 
 def packed_record(path: PathLike) -> dict[str, Any] | None:

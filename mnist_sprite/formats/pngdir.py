@@ -505,12 +505,13 @@ class PngDirReader:
         as its manifest records it; None unless it records 0 rows of uint8."""
         arrays = (self.provenance() or {}).get("arrays")
         entry = arrays.get(name) if isinstance(arrays, dict) else None
-        shape = entry.get("shape") if isinstance(entry, dict) else None
+        if not isinstance(entry, dict) or entry.get("dtype") != "uint8":
+            return None
+        shape = entry.get("shape")
         if (
             not isinstance(shape, list)
             or not shape
             or shape[0] != 0
-            or entry.get("dtype") != "uint8"
             or not all(isinstance(n, int) and not isinstance(n, bool) and n >= 0 for n in shape)
         ):
             return None
