@@ -658,7 +658,8 @@ def inspect_command(
     else:
         click.echo(inspection.render(report))
     if report.get("problems"):  # the facts are shown; the exit code still tells it is damaged
-        click.echo(f"error: {path}: {'; '.join(report['problems'])}; re-download it", err=True)
+        fix = report.get("fix", "re-download it")
+        click.echo(f"error: {path}: {'; '.join(report['problems'])}; {fix}", err=True)
         raise click.exceptions.Exit(1)
 
 

@@ -26,7 +26,7 @@ from .outputs import Output, kind_of
 from .pipeline import check_width, class_names
 from .png import COLOR_TYPES, SIGNATURE, PngFile
 from .png.canvas import colour_warning
-from .shards import Shard, read_bundle, shard_entries
+from .shards import Shard, bundle_problems, read_bundle, shard_entries
 from .writers import atomic_output
 
 SCHEMA = 1
@@ -224,21 +224,29 @@ def inspect_packed(path: PathLike, *, numbers: bool = True) -> dict[str, Any]:
     names (each shard's sprite and label file, a plain name beside it) is there and
     unchanged; a missing or changed one is refused, naming it."""
     facts = packed_facts(path, numbers=numbers)
-    bundle = read_bundle(path)
-    problems = packed_number_problems(path, facts, bundle.shards)
-    if problems:
-        raise SourceError(path, "; ".join(problems), "pack again; NAME.json is written by pack")
-    return {**facts, "path": str(path), "ok": True, "problems": []}
+    bundle, damaged = bundle_problems(path, strict=False)
+    problems = [f"{Path(e.path or path).name}: {e.problem}" for e in damaged]
+    unreadable = {Path(e.path) for e in damaged if e.path is not None}
+    readable = [s for s in bundle.shards if not {s.images, s.labels} & unreadable]
+    problems += packed_number_problems(path, facts, readable, whole=not unreadable) or []
+    return {
+        **facts,
+        "path": str(path),
+        "ok": not problems,
+        "problems": problems,
+        "fix": "pack again, or restore the files it names",
+    }
 
 
 _PACKED_COLOUR = {1: 0, 3: 2}  # channels -> the PNG colour type pack writes (gray, RGB)
 
 
 def packed_number_problems(
-    path: PathLike, facts: dict[str, Any], shards: list[Shard]
+    path: PathLike, facts: dict[str, Any], shards: list[Shard], *, whole: bool = True
 ) -> list[str] | None:
     """What in ``NAME.json`` disagrees with its files and itself (None: the files cannot be
-    read): every number a loader takes as it is, the schema, the name, the class names."""
+    read): every number a loader takes as it is, the schema, the name, the class names.
+    ``whole=False``: ``shards`` are the readable ones only, so their rows are not summed."""
     from .pack import PACK_SCHEMA
 
     bad = [k for k in PACKED_COUNTS if type(facts.get(k)) is not int or facts[k] < 0]
@@ -275,7 +283,7 @@ def packed_number_problems(
                 f"bytes, but {labels.name} holds {label_bytes:,}"
             )
     rows = sum(s.rows for s in shards)
-    if rows != images:
+    if whole and rows != images:
         where = f"{shards[0].images.name} has" if len(shards) == 1 else "its shards hold"
         problems.append(f"images is {images:,}, but {where} {rows:,} rows")
     if train > images:

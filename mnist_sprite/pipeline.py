@@ -473,6 +473,25 @@ def check_out(out: PathLike, fmt: str, compress: bool, layout: str = "plain") ->
             f"is an .npz name, but --format {fmt} writes a folder",
             "drop the .npz from --out, or use --format npz",
         )
+    suffix = os.path.splitext(text.rstrip("/" + os.sep))[1].lower()
+    named = _NAMED_BY.get(suffix)
+    if named is not None and named[0] != fmt:
+        what = "one .npz file" if fmt == "npz" else "a folder"
+        raise OptionError(
+            text, f"is a {suffix} name, but --format {fmt} writes {what}", named[1]
+        )
+
+
+# An --out whose extension names another format's file: (that format, what to give instead).
+_NAMED_BY = {
+    ".csv": ("csv", "use --format csv, which writes a folder of train.csv and test.csv"),
+    ".png": ("png-dir", "use --format png-dir for PNG images, or pack for a sprite"),
+    ".npy": ("npy", "use --format npy, which writes a folder of .npy files"),
+    ".gz": ("idx", "use --format idx --compress, which writes a folder of .gz IDX files"),
+    ".json": ("", "give an .npz name or a folder; a NAME.json is what pack writes"),
+    ".tar": ("", "give an .npz name, or a folder with --format"),
+    ".parquet": ("", "give an .npz name, or a folder with --format"),
+}
 
 
 def write_output(

@@ -103,6 +103,8 @@ def test_2_output_that_is_an_input_is_refused(tmp_path: Path, which: str, force:
     }[which]
     before = tree(tmp_path)
     args = ["convert", "--sprite", str(sprite), "--labels", str(labels), "--out", out]
+    if which == "sprite":  # an npz named s.png is refused for its name; a folder of PNGs is not
+        args += ["--format", "png-dir"]
     code, _, stderr = run(*args, *(["--force"] if force else []))
     assert code == 2
     one_line(stderr, "is an input of this command", "an input is never replaced")

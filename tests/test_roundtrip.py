@@ -226,3 +226,35 @@ def test_inspect_prints_uint8_ranges_as_integers(tmp_path: Path) -> None:
     facts = json.loads(ok("inspect", str(tmp_path / "s.npz"), "--json"))
     assert facts["arrays"]["x_train"]["max"] == 255
     assert isinstance(facts["arrays"]["x_train"]["max"], int)
+
+
+@pytest.mark.parametrize(
+    ("name", "suggests"),
+    [("data.csv", "--format csv"), ("x.png", "--format png-dir"), ("d.npy", "--format npy"),
+     ("e.gz", "--format idx"), ("a.json", "pack"), ("b.tar", ".npz"), ("c.parquet", ".npz")],
+)  # fmt: skip
+def test_out_whose_extension_names_another_format_is_refused(
+    tmp_path: Path, name: str, suggests: str
+) -> None:
+    out = tmp_path / name
+    out.write_bytes(b"the user's own file")
+    code, _, err = run("convert", "--dataset", "sample", "--out", str(out), "--force")
+    assert code == 2 and err.startswith("error: ") and err.count("\n") == 1
+    assert suggests in err and f"{out}: is a {out.suffix} name" in err
+    assert out.read_bytes() == b"the user's own file"
+
+
+def test_inspect_of_a_damaged_pack_prints_its_facts_and_every_problem(tmp_path: Path) -> None:
+    bundle = doodles(tmp_path)
+    assert json.loads(ok("inspect", str(bundle), "--json"))["problems"] == []
+    (bundle.parent / "doodles_images.png").unlink()
+    with open(bundle.parent / "doodles_labels_uint8", "ab") as f:
+        f.write(b"\1")
+    code, text, err = run("inspect", str(bundle))
+    assert code == 1
+    assert "15 of 4x4" in text and "cat, dog, fish" in text
+    assert "doodles_images.png: is missing" in err and "doodles_labels_uint8: changed" in err
+    code, text, _ = run("inspect", str(bundle), "--json")
+    facts = json.loads(text)
+    assert code == 1 and not facts["ok"] and len(facts["problems"]) == 2
+    assert facts["images"] == 15 and facts["class_names"] == list(NAMES)
