@@ -26,7 +26,7 @@ from .outputs import Output, kind_of
 from .pipeline import check_width, class_names
 from .png import COLOR_TYPES, SIGNATURE, PngFile
 from .png.canvas import colour_warning
-from .shards import Shard, bundle_problems, read_bundle, shard_entries
+from .shards import Shard, bundle_problems, shard_entries
 from .writers import atomic_output
 
 SCHEMA = 1

@@ -477,9 +477,7 @@ def check_out(out: PathLike, fmt: str, compress: bool, layout: str = "plain") ->
     named = _NAMED_BY.get(suffix)
     if named is not None and named[0] != fmt:
         what = "one .npz file" if fmt == "npz" else "a folder"
-        raise OptionError(
-            text, f"is a {suffix} name, but --format {fmt} writes {what}", named[1]
-        )
+        raise OptionError(text, f"is a {suffix} name, but --format {fmt} writes {what}", named[1])
 
 
 # An --out whose extension names another format's file: (that format, what to give instead).
