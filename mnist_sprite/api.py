@@ -183,12 +183,13 @@ def pack(
     test_size: int | float | str | None = None,
     seed: int | None = None,
     shard_rows: int | None = None,
+    only_listed: bool = False,
 ) -> PackResult:
     """Write what ``mnist-sprite pack`` writes: ``source`` (npz, npy, idx, csv, PNG folders,
     or a folder of one array per class) as ``NAME_images.png`` (or shards
     ``NAME_images_000.png``, ...), label files, ``NAME.json`` and ``NAME.js`` in ``out``."""
     with speaking_python():
-        _flags(quantize=quantize, force=force)
+        _flags(quantize=quantize, force=force, only_listed=only_listed)
         size = parse_image_size(image_size) if isinstance(image_size, str) else image_size
         return pack_files(
             source,
@@ -204,6 +205,7 @@ def pack(
             test_size=test_size,
             seed=seed,
             shard_rows=shard_rows,
+            only_listed=only_listed,
         )
 
 

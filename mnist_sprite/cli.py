@@ -326,7 +326,8 @@ def cli() -> None:
     default=FORMATS[0],
     show_default=True,
     help="npz: one archive; npy: memory-mappable .npy files; idx: MNIST's original files "
-    "(torchvision); csv: Kaggle's train.csv/test.csv; png-dir: <split>/<class>/<i>.png.",
+    "(torchvision); csv: train.csv/test.csv, a label column first (Kaggle's train.csv); "
+    "png-dir: <split>/<class>/<i>.png.",
 )
 @click.option(
     "--layout",
@@ -780,14 +781,20 @@ def verify_command(
     "--classes-from",
     type=PATH,
     metavar="NAMES.txt",
-    help="A per-class folder: the class order, one file name (without .npy) a line "
-    "[default: sorted file names].",
+    help="A per-class source: the class order, one class (file name without .npy, or class "
+    "folder) a line; every class must be listed [default: sorted names].",
+)
+@click.option(
+    "--only-listed",
+    is_flag=True,
+    help="With --classes-from: pack only the classes it lists (else a class it leaves out is "
+    "refused).",
 )
 @click.option(
     "--limit-per-class",
     type=int,
     metavar="N",
-    help="A per-class folder: take the first N images of each class.",
+    help="A per-class source: take the first N images of each class.",
 )
 @click.option(
     "--test-size",
@@ -827,6 +834,7 @@ def pack_command(
     quantize: bool,
     level: int,
     classes_from: Path | None,
+    only_listed: bool,
     limit_per_class: int | None,
     test_size: str | None,
     seed: int | None,
@@ -867,6 +875,7 @@ def pack_command(
             test_size=test_size,
             seed=seed,
             shard_rows=shard_rows,
+            only_listed=only_listed,
         )
     for warning in result.warnings:
         click.echo(f"warning: {warning}", err=True)

@@ -94,6 +94,8 @@ class FetchResult:
         """What this run did, in a few words for stderr."""
         done = [f"downloaded {', '.join(self.downloaded)}"] if self.downloaded else []
         done += [f"imported {', '.join(self.imported)}"] if self.imported else []
+        if not done and self.sources and set(self.sources.values()) == {"bundled"}:
+            return f"nothing to fetch: {self.dataset} is bundled with mnist-sprite, not cached"
         return "; ".join(done) if done else "nothing to do: the cache is complete and verified"
 
 
@@ -414,7 +416,9 @@ def _gather(
 ) -> dict[str, str]:
     """Each file's verified sha256: from --from, the cache, or a download."""
     digests: dict[str, str] = {}
-    for role, spec in dataset.roles():
+    # What --from holds is imported first, whichever file it is: a missing other file then
+    # names what was imported, for the label file alone as for the sprite alone.
+    for role, spec in sorted(dataset.roles(), key=lambda item: item[0] not in candidates):
         target = folder / spec.name
         result.paths[role] = target
         digest, failure = None, None

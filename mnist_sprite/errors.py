@@ -35,6 +35,7 @@ _PYTHON_WORDS = {
     "--quantize": "quantize=True",
     "--classes": "classes",
     "--classes-from": "classes_from",
+    "--only-listed": "only_listed=True",
     "--limit-per-class": "limit_per_class",
     "--shard-rows": "shard_rows",
     "--test-size": "test_size",

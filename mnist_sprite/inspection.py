@@ -26,7 +26,7 @@ from .outputs import Output, kind_of
 from .pipeline import check_width, class_names
 from .png import COLOR_TYPES, SIGNATURE, PngFile
 from .png.canvas import colour_warning
-from .shards import Shard, bundle_problems, shard_entries
+from .shards import Shard, ShardedPng, bundle_problems, open_sprite, shard_entries
 from .writers import atomic_output
 
 SCHEMA = 1
@@ -43,6 +43,20 @@ KINDS = (
 _LABEL_ROWS_SEEN = 10_000
 
 
+def label_classes(head: bytes, size: int) -> int | None:
+    """The bytes per row of a label file whose first bytes are ``head``: 10 when most of its
+    rows are one-hot at 10 (TensorFlow.js's, perhaps damaged), else the one count from 2 to
+    255 at which every row seen is one-hot (a pack's label file); None for anything else."""
+    for classes in (CLASSES, *(c for c in range(2, 256) if c != CLASSES)):
+        if not size or size % classes or len(head) < classes:
+            continue
+        rows = np.frombuffer(head[: len(head) // classes * classes], np.uint8)
+        bad = bad_rows(rows.reshape(-1, classes)).size
+        if (bad * 2 < rows.size // classes) if classes == CLASSES else bad == 0:
+            return classes
+    return None
+
+
 def kind(path: PathLike) -> str:
     """What ``path`` holds, by content: sprite, labels, npz or npy.
 
@@ -54,17 +68,14 @@ def kind(path: PathLike) -> str:
     if Path(path).is_dir():
         raise SourceError(path, "is a folder that holds no output", f"give {KINDS}")
     with open_source(path) as f:
-        head = f.read(CLASSES * _LABEL_ROWS_SEEN)
+        head = f.read(255 * _LABEL_ROWS_SEEN // 10)
         size = os.fstat(f.fileno()).st_size
     if head.startswith(SIGNATURE):
         return "sprite"
     if head.lstrip().startswith(b"{") and _packed_json(path) is not None:
         return "packed"
-    if size and size % CLASSES == 0:
-        rows = np.frombuffer(head[: len(head) // CLASSES * CLASSES], np.uint8)
-        onehot = rows.reshape(-1, CLASSES)
-        if bad_rows(onehot).size * 2 < onehot.shape[0]:
-            return "labels"
+    if label_classes(head, size) is not None:
+        return "labels"
     what = sniff(head[:1024])
     looks = f"is {what}, not {KINDS}" if what else f"is none of {KINDS}"
     raise SourceError(path, looks, "give one of those")
@@ -304,27 +315,33 @@ def inspect_labels(path: PathLike, train_size: int | None = None) -> dict[str, A
     read a block at a time, so a label file of any size takes the same memory."""
     with open_source(path) as f:
         size = os.fstat(f.fileno()).st_size
-        if not size or size % CLASSES:
+        classes = label_classes(f.read(255 * _LABEL_ROWS_SEEN // 10), size) or CLASSES
+        f.seek(0)
+        if not size or size % classes:
             read_onehot(path)  # raises the one-line error for this file
-        rows = size // CLASSES
+        rows = size // classes
         if train_size is not None and train_size > rows:
             raise OptionError(
                 path,
                 f"--train-size {train_size:,} is more than the {rows:,} rows it holds",
                 f"give at most {rows:,}",
             )
-        train = train_size if train_size is not None else DEFAULT_TRAIN_SIZES.get(rows)
+        train = (
+            train_size
+            if train_size is not None
+            else (DEFAULT_TRAIN_SIZES.get(rows) if classes == CLASSES else None)
+        )
         split = rows if train is None else train
         hasher = hashlib.sha256()
-        sums = {"train": np.zeros(CLASSES, np.int64), "test": np.zeros(CLASSES, np.int64)}
+        sums = {"train": np.zeros(classes, np.int64), "test": np.zeros(classes, np.int64)}
         bad_count, first_bad = 0, list[dict[str, Any]]()
         start = 0
         while start < rows:
-            data = f.read(min(_LABEL_BLOCK_ROWS, rows - start) * CLASSES)
-            if not data or len(data) % CLASSES:
+            data = f.read(min(_LABEL_BLOCK_ROWS, rows - start) * classes)
+            if not data or len(data) % classes:
                 raise SourceError(path, "the file changed while it was read", "run it again")
             hasher.update(data)
-            block = np.frombuffer(data, dtype=np.uint8).reshape(-1, CLASSES)
+            block = np.frombuffer(data, dtype=np.uint8).reshape(-1, classes)
             cut = min(max(split - start, 0), block.shape[0])
             sums["train"] += block[:cut].sum(axis=0, dtype=np.int64)
             sums["test"] += block[cut:].sum(axis=0, dtype=np.int64)
@@ -346,6 +363,7 @@ def inspect_labels(path: PathLike, train_size: int | None = None) -> dict[str, A
         "problems": problems,
         "path": str(path),
         "rows": rows,
+        "classes": classes,
         "train_size": train,
         "class_counts": counts,
         "not_one_hot": first_bad,
@@ -432,7 +450,30 @@ def digits(
         return images.reshape(-1, *size), [None] * images.shape[0]
     if what == "labels":
         raise OptionError(path, "a label file has no pixels to draw", "give a sprite or an output")
+    if what == "packed":
+        return _packed_rows(path, start, count)
     return _output_rows(path, start, count, image_size)
+
+
+def _packed_rows(path: PathLike, start: int, count: int) -> tuple[U8, list[int | None]]:
+    """Digits of a pack, across its shards, each file checked against NAME.json first."""
+    with open_sprite(path) as sprite:
+        assert isinstance(sprite, ShardedPng)
+        bundle = sprite.bundle
+        _check_index(path, start, bundle.images)
+        rows, seen = [], 0
+        for block in sprite.canvas_blocks(rgb=bundle.channels == "rgb"):
+            lo, hi = max(start - seen, 0), min(start + count - seen, block.shape[0])
+            if lo < hi:
+                rows.append(block[lo:hi].reshape(hi - lo, -1).copy())
+            seen += block.shape[0]
+            if seen >= start + count:
+                break
+        x = np.concatenate(rows)
+        ids = sprite.onehot()[start : start + x.shape[0]].argmax(axis=1)
+    size = bundle.image_size
+    images = _as_gray(path, x, size).reshape(-1, *size)
+    return images, [int(i) for i in ids]
 
 
 def _sprite_rows(path: PathLike, start: int, count: int, image_size: tuple[int, int]) -> U8:

@@ -100,11 +100,14 @@ def pack(
     test_size: int | float | str | None = None,
     seed: int | None = None,
     shard_rows: int | None = None,
+    only_listed: bool = False,
 ) -> PackResult:
     """Pack ``source`` (npz, npy, idx, csv, a folder of PNGs, or a folder of one array per
     class) into a sprite, or shards of one, in ``out``."""
     started = time.perf_counter()
-    layout_options = source_options(classes_from, limit_per_class, test_size, seed, shard_rows)
+    layout_options = source_options(
+        classes_from, limit_per_class, test_size, seed, shard_rows, only_listed
+    )
     _check_name(name)
     if not 0 <= level <= 9:
         raise OptionError(None, f"--level {level} is not 0 to 9", "give a zlib level, e.g. 6")

@@ -15,11 +15,17 @@ import numpy.typing as npt
 
 from .errors import OptionError, PathLike, SourceError
 from .formats import Member
-from .formats.classdir import ClassDirReader, looks_like_class_dir
+from .formats.classdir import (
+    ClassDirReader,
+    check_listed,
+    looks_like_class_dir,
+    read_class_names,
+)
+from .formats.pngdir import PngDirReader, looks_like_png_dir
 from .labels import bad_rows
 from .outputs import Output
 from .shards import default_shard_rows, file_names
-from .split import class_test_counts, parse_test_size, split_groups
+from .split import class_test_counts, parse_test_size, split_groups, split_rows
 
 
 @dataclass(frozen=True)
@@ -32,6 +38,7 @@ class SourceOptions:
     seed: int | None = None
     rows_per_shard: int | None = None
     class_order: tuple[str, ...] | None = None  # the classes' names, in order (as recorded)
+    only_listed: bool = False  # --only-listed: --classes-from names a subset, on purpose
 
     def shard_rows(self, height: int, width: int) -> int:
         """Rows per shard: as given, else the most within the browser's and convert's limits."""
@@ -44,6 +51,8 @@ class SourceOptions:
         out: dict[str, Any] = {}
         if self.classes_from is not None:
             out["classes_from"] = self.classes_from.name
+        if self.only_listed:
+            out["only_listed"] = True
         if self.limit_per_class is not None:
             out["limit_per_class"] = self.limit_per_class
         if self.test_size is not None:
@@ -61,6 +70,7 @@ def source_options(
     test_size: int | float | str | None,
     seed: int | None,
     shard_rows: int | None,
+    only_listed: bool = False,
 ) -> SourceOptions:
     """The options, checked."""
     for flag, value in (
@@ -76,12 +86,17 @@ def source_options(
         raise OptionError(None, f"--shard-rows {shard_rows} is not positive", "give e.g. 100000")
     if seed is not None and not 0 <= seed < 2**63:
         raise OptionError(None, f"--seed {seed} is not 0 to 2**63 - 1", "give e.g. 0")
+    if only_listed and classes_from is None:
+        raise OptionError(
+            None, "--only-listed selects the classes --classes-from lists", "add --classes-from"
+        )
     return SourceOptions(
         Path(classes_from) if classes_from is not None else None,
         limit_per_class,
         parse_test_size(test_size) if test_size is not None else None,
         seed,
         shard_rows,
+        only_listed=only_listed,
     )
 
 
@@ -98,14 +113,21 @@ def open_pack_source(
             limit=options.limit_per_class,
             test_size=options.test_size,
             seed=options.seed or 0,
+            only_listed=options.only_listed,
         )
         return Output(source, reader)
     given = (options.classes_from, options.limit_per_class, options.class_order)
-    if any(v is not None for v in given) or (options.seed is not None and not options.test_size):
+    per_class = any(v is not None for v in given) or (
+        options.seed is not None and not options.test_size
+    )
+    if per_class and looks_like_png_dir(source):
+        return Output(source, _png_classes(source, options))
+    if per_class:
         raise OptionError(
             source,
             "--classes-from, --limit-per-class and --seed (without --test-size) apply to a "
-            "folder of one array per class (cat.npy, dog.npy, ...)",
+            "per-class source: a folder of one array per class (cat.npy, dog.npy, ...) or of "
+            "class folders (<class>/*.png)",
             "drop them",
         )
     if options.test_size is not None:  # a new split, in place of the source's own
@@ -113,6 +135,56 @@ def open_pack_source(
             resplit = ResplitReader(out, options.test_size, options.seed or 0)
         return Output(source, resplit)
     return open_output(source)
+
+
+def _png_classes(source: Path, options: SourceOptions) -> PngDirReader:
+    """A folder of class folders (``<class>/*.png``) read as a per-class source: the classes
+    ``--classes-from`` lists in its order, the first ``--limit-per-class`` images of each,
+    split by ``--test-size`` and ordered by ``--seed`` as a folder of one array per class."""
+    reader = PngDirReader(source)
+    if not reader.flat:
+        raise OptionError(
+            source,
+            "holds train/ and test/ splits; the per-class options apply to class folders alone",
+            "give the class folders' parent (<class>/*.png), or drop those options",
+        )
+    groups = reader.by_class()
+    order = list(options.class_order) if options.class_order is not None else None
+    if options.classes_from is not None and order is None:
+        order = read_class_names(options.classes_from)
+    if order is not None:
+        known = {name: g for g in groups for name in (g[0], g[1])}
+        for name in order:
+            if name not in known:
+                raise SourceError(
+                    source / name,
+                    "no such class folder (named by --classes-from)",
+                    "give a class list whose names are the folder's class folders",
+                )
+        present = [g[0] for g in groups]
+        listed = {known[n][0] for n in order}
+        check_listed(
+            present, sorted(listed), options.only_listed, {g[0]: source / g[1] for g in groups}
+        )
+        groups = [known[n] for n in order]
+    limit = options.limit_per_class
+    images = [g[2][:limit] if limit else g[2] for g in groups]
+    names = [g[0] for g in groups]
+    counts = [len(i) for i in images]
+    for _, folder, found in groups:
+        if limit and len(found) < limit:
+            raise SourceError(
+                source / folder, f"holds {len(found)} images, fewer than --limit-per-class {limit}",
+                "give a smaller --limit-per-class",
+            )  # fmt: skip
+    tests = class_test_counts(counts, options.test_size, names) if options.test_size else None
+    train, test = split_rows(counts, tests, options.seed or 0)
+    flat = [(path, c) for c, paths in enumerate(images) for path in paths]
+    parts = {"train": [flat[i] for i in train]}
+    if tests is not None:
+        parts["test"] = [flat[i] for i in test]
+    reader.select(parts, names)
+    return reader
 
 
 class ResplitReader:
@@ -210,4 +282,5 @@ def recorded_source_options(recorded: dict[str, Any], class_names: Any) -> Sourc
         test_size=parse_test_size(test_size) if test_size is not None else None,
         seed=recorded.get("seed"),
         class_order=order if "classes_from" in recorded else None,
+        only_listed=recorded.get("only_listed") is True,
     )

@@ -75,12 +75,21 @@ def find(version: str) -> str | None:
 
 
 def step(argv: list[str], log: Path, **kw: object) -> bool:
+    """Run one step into the version's log, and say on stderr what it was and how long it
+    took (a whole version takes minutes: each step is a line as it ends)."""
+    start = time.monotonic()
     with log.open("a") as out:
         out.write(f"$ {shlex.join(argv)}\n")
         out.flush()
         done = subprocess.run(
             argv, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, **kw
         )
+    what = " ".join(Path(argv[0]).name if i == 0 else a for i, a in enumerate(argv[:4]))
+    verdict = "ok" if done.returncode == 0 else f"FAILED (exit {done.returncode})"
+    seconds = time.monotonic() - start
+    print(
+        f"pythons: {log.stem}: {what} ... {verdict} in {seconds:.1f} s", file=sys.stderr, flush=True
+    )
     return bool(done.returncode == 0)
 
 

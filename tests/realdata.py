@@ -10,7 +10,10 @@ from mnist_sprite.datasets import MNIST
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared" / "data"
-ADD_MNIST = "run 'mnist-sprite fetch' to add MNIST"
+ADD_MNIST = (
+    "add MNIST: '.venv/bin/mnist-sprite fetch' where there is a network, or "
+    "'.venv/bin/mnist-sprite fetch --from FOLDER' with its two files"
+)
 
 
 def real_mnist() -> tuple[Path, Path] | None:

@@ -76,3 +76,17 @@ def test_wheel_installs_and_runs_in_a_fresh_venv(wheel: Path, tmp_path: Path) ->
     pip_list = in_venv("python", "-m", "pip", "list", "--format=freeze").stdout.lower()
     for dev_only in ("pytest", "hypothesis", "pillow", "mypy", "ruff"):
         assert f"{dev_only}==" not in pip_list
+
+
+def test_each_step_of_test_pythons_says_what_it_ran_and_its_time(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """make test-pythons is minutes a version: each step is a line on stderr as it ends."""
+    from tests.pythons import step
+
+    assert step(["true", "--quiet"], tmp_path / "3.12.log")
+    assert not step(["false"], tmp_path / "3.12.log")
+    lines = capsys.readouterr().err.splitlines()
+    assert lines[0].startswith("pythons: 3.12: true --quiet ... ok in ")
+    assert lines[1].startswith("pythons: 3.12: false ... FAILED (exit 1) in ")
+    assert all(line.endswith(" s") for line in lines)

@@ -282,3 +282,15 @@ def test_readme_table_of_each_command_has_a_row_per_option_as_help_spells_it(
     assert rows, f"README's {name} table has no row for {option}"
     if param.metavar and not param.is_flag:
         assert any(r.strip() == param.metavar for r in rows), (name, option, rows, param.metavar)
+
+
+def test_readme_starts_with_the_purpose_and_a_quick_start() -> None:
+    """What the tool is for, the two set-up commands and a quick start come first; how the
+    project tests itself is near the end, said once."""
+    head = README[: README.index("\n## ")]
+    assert "TensorFlow.js" in head[:300] and "make demo" in head and "mnist-sprite convert" in head
+    assert "--dtype uint8 --label-format index --shape image" in head
+    assert "test-pythons" not in head and "skip" not in head
+    testing = README.index("\n## Testing the project\n")
+    assert testing > README.index("\n## When things go wrong\n")
+    assert README.count("they skip") + README.count("are skipped, each saying so") == 1

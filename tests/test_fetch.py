@@ -198,6 +198,16 @@ def test_from_a_folder_or_a_file(files: Files, tmp_path: Path) -> None:
     assert (tmp_path / "b" / "tiny" / "tiny_images.png").read_bytes() == files.sprite
 
 
+def test_from_holding_only_the_label_file_imports_it(files: Files, tmp_path: Path) -> None:
+    """As for the sprite alone: the file --from holds is verified and imported, and the error
+    names it (it was imported nothing, in silence, before)."""
+    given = tmp_path / "labels.bin"
+    given.write_bytes(files.labels)
+    with pytest.raises(FetchError, match=r"holds no tiny_images\.png.*imported tiny_labels_uint8"):
+        fetch(files, tmp_path / "c", from_path=given)
+    assert (tmp_path / "c" / "tiny" / "tiny_labels_uint8").read_bytes() == files.labels
+
+
 def test_a_corrupt_cached_file_is_not_trusted(server: Server, files: Files, tmp_path: Path) -> None:
     base = serve(server, files)
     fetch(files, tmp_path, mirrors=[base])
@@ -404,3 +414,14 @@ def test_nothing_posix_only_is_needed_to_import_or_load(tmp_path: Path) -> None:
     )
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == "(800, 784)"
+
+
+def test_fetch_of_the_bundled_sample_says_it_is_bundled() -> None:
+    from click.testing import CliRunner
+
+    from mnist_sprite.cli import cli
+
+    result = CliRunner().invoke(cli, ["fetch", "--dataset", "sample"])
+    assert result.exit_code == 0
+    assert "bundled with mnist-sprite, not cached" in result.stderr
+    assert "cache is complete" not in result.stderr

@@ -14,7 +14,7 @@ from mnist_sprite.cli import cli
 from mnist_sprite.datasets import DATA_DIR
 from mnist_sprite.errors import SourceError
 from mnist_sprite.inspection import digits, draw, inspect, kind, render, write_grid
-from mnist_sprite.pipeline import Options, Sources, write_output
+from mnist_sprite.pipeline import Options, Sources, options_for, write_output
 from tests.conftest import REAL_LABELS, REAL_SPRITE, Sprite, make_sprite, needs_real
 
 SAMPLE = DATA_DIR / "sample_images.png"
@@ -139,3 +139,43 @@ def test_real_sprite_and_labels_facts() -> None:
     labels = inspect(REAL_LABELS)
     assert labels["class_counts"]["test"] == [980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009]
     assert labels["dataset"] == "mnist" and labels["not_one_hot_count"] == 0
+
+
+def _pack_of_three(tmp_path: Path) -> Path:
+    qd = tmp_path / "qd"
+    qd.mkdir()
+    for i, name in enumerate(("cat", "dog", "fish")):
+        np.save(qd / f"{name}.npy", np.full((4, 16), 60 * i, np.uint8))
+    code = CliRunner().invoke(cli, ["pack", str(qd), "--out", str(tmp_path / "web")]).exit_code
+    assert code == 0
+    return tmp_path / "web"
+
+
+def test_a_packs_label_file_of_three_classes_is_inspected(tmp_path: Path) -> None:
+    labels = _pack_of_three(tmp_path) / "data_labels_uint8"
+    facts = inspect(labels)
+    assert facts["kind"] == "labels" and facts["classes"] == 3
+    assert facts["class_counts"]["all"] == [4, 4, 4] and facts["not_one_hot_count"] == 0
+
+
+def test_a_lone_idx_file_is_inspected(tmp_path: Path) -> None:
+    idx = options_for("idx")
+    write_output(Sources(SAMPLE, SAMPLE_LABELS), tmp_path / "idx", fmt="idx", options=idx)
+    images = inspect(tmp_path / "idx" / "train-images-idx3-ubyte")
+    assert images["kind"] == "idx" and images["arrays"]["x_train"]["shape"] == [800, 28, 28]
+    labels = inspect(tmp_path / "idx" / "t10k-labels-idx1-ubyte")
+    assert labels["arrays"]["y_test"]["shape"] == [200]
+
+
+@pytest.mark.parametrize("flag", ["--show", "--grid"])
+def test_show_and_grid_draw_a_pack(tmp_path: Path, flag: str) -> None:
+    bundle = _pack_of_three(tmp_path) / "data.json"
+    args = ["inspect", str(bundle)]
+    args += ["--show", "5"] if flag == "--show" else ["--grid", str(tmp_path / "g.png")]
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 0, result.stderr
+    if flag == "--show":
+        label = int(result.stdout.split("label ")[1].split()[0])
+        assert label in (0, 1, 2) and result.stdout.startswith("digit 5, label ")
+    else:
+        assert (tmp_path / "g.png").read_bytes().startswith(b"\x89PNG")

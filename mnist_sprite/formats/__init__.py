@@ -12,6 +12,7 @@ and a reader that reads them back, so inspect, verify and pack read what convert
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -134,10 +135,17 @@ def kind_of(path: Path) -> str | None:
         return None
     try:
         with open_source(path) as f:
-            head = f.read(4)
+            head = f.read(24)
+            size = os.fstat(f.fileno()).st_size
     except SourceError:
         return None
-    return "npz" if head in (b"PK\x03\x04", b"PK\x05\x06") else None
+    if head[:4] in (b"PK\x03\x04", b"PK\x05\x06"):
+        return "npz"
+    if head[:2] != b"\0\0":  # no IDX magic: the IDX module is not imported
+        return None
+    from .idx import looks_like_idx_file
+
+    return "idx" if looks_like_idx_file(path, head, size) else None
 
 
 def _entry(path: Path) -> bool:

@@ -102,8 +102,11 @@ def _stat(path: Path, what: str) -> os.stat_result:
     return st
 
 
-def class_files(folder: Path, names: list[str] | None) -> list[tuple[str, Path]]:
-    """(class name, file) in class order: sorted file names, or ``names``' order."""
+def class_files(
+    folder: Path, names: list[str] | None, only_listed: bool = False
+) -> list[tuple[str, Path]]:
+    """(class name, file) in class order: sorted file names, or ``names``' order. A class
+    file that ``names`` leaves out is refused unless ``only_listed`` (a subset, on purpose)."""
     found: dict[str, Path] = {}
     for p in sorted(folder.iterdir(), key=lambda q: q.name):
         if p.suffix not in SUFFIXES or p.name.startswith("."):
@@ -122,7 +125,24 @@ def class_files(folder: Path, names: list[str] | None) -> list[tuple[str, Path]]
             "no such file (named by --classes-from)",
             "give a class list whose names are the folder's file names",
         )
+    check_listed(list(found), names, only_listed, {n: p for n, p in found.items()})
     return [(n, found[n]) for n in names]
+
+
+def check_listed(
+    present: list[str], names: list[str], only_listed: bool, where: dict[str, Path]
+) -> None:
+    """Every class the source holds is one that ``--classes-from`` lists, unless
+    ``--only-listed`` says a subset is meant: a class is never dropped in silence."""
+    left_out = [n for n in present if n not in set(names)]
+    if left_out and not only_listed:
+        more = f" (and {len(left_out) - 1} more)" if len(left_out) > 1 else ""
+        raise OptionError(
+            where[left_out[0]],
+            f"is class {left_out[0]!r}{more}, which --classes-from leaves out",
+            "list it in the --classes-from file, or add --only-listed to pack only the classes "
+            "it lists",
+        )
 
 
 def open_class(name: str, path: Path, folder: Path) -> ClassArray:
@@ -237,13 +257,14 @@ class ClassDirReader:
         limit: int | None = None,
         test_size: int | Decimal | None = None,
         seed: int = 0,
+        only_listed: bool = False,
     ) -> None:
         self.path = path
         if limit is not None and limit < 1:
             raise OptionError(None, f"--limit-per-class {limit} is not positive", "give e.g. 1000")
         names = read_class_names(classes_from) if classes_from is not None else None
         names = list(class_order) if class_order is not None else names
-        files = class_files(path, names)
+        files = class_files(path, names, only_listed)
         if len(files) > 255:
             raise SourceError(path, f"holds {len(files)} classes; at most 255", "")
         self.arrays = [open_class(n, p, path) for n, p in files]

@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import gzip
 import hashlib
+import math
 import os
 import struct
 import zlib
@@ -251,6 +252,29 @@ def looks_like_idx(folder: Path) -> bool:
     return folder.is_dir() and {"x_train", "x_test"} <= set(find_files(folder))
 
 
+def looks_like_idx_file(path: Path, head: bytes, size: int) -> bool:
+    """One raw IDX file of bytes (``train-images-idx3-ubyte``): its header's dimensions
+    account for exactly the bytes present."""
+    if len(head) < 8 or head[:2] != b"\0\0" or head[2] != UBYTE or not 1 <= head[3] <= 4:
+        return False
+    ndim = head[3]
+    if len(head) < 4 + 4 * ndim:
+        return False
+    dims = struct.unpack(f">{ndim}I", head[4 : 4 + 4 * ndim])
+    return bool(size == 4 + 4 * ndim + math.prod(dims))
+
+
+def _lone_name(path: Path, ndim: int) -> str:
+    """The array a lone IDX file holds, by its name (MNIST's), else images or labels by
+    its dimensions, training split."""
+    for array in ("x_train", "y_train", "x_test", "y_test"):
+        kind, split = array.split("_")
+        what = "images" if kind == "x" else "labels"
+        if path.name.startswith(f"{_SPLIT_PREFIX[split]}-{what}-idx"):
+            return array
+    return "x_train" if ndim > 1 else "y_train"
+
+
 class IdxReader:
     """A folder of IDX files (this tool's, torchvision's raw folder, or MNIST's own)."""
 
@@ -258,6 +282,15 @@ class IdxReader:
 
     def __init__(self, path: Path) -> None:
         self.path = path
+        if not path.is_dir():  # one IDX file, read as the one array it holds
+            with open_source(path) as f:
+                ndim = f.read(4)[3:4]
+            self.path = path.parent
+            self._files = {_lone_name(path, ndim[0] if ndim else 1): path}
+            self._twins: dict[str, Path] = {}
+            self._lone = True
+            return
+        self._lone = False
         self._files = find_files(path)
         # A raw file's .gz copy beside it (torchvision's layout with --compress) must agree.
         self._twins = {
@@ -273,7 +306,7 @@ class IdxReader:
         return [n for n in ("x_train", "y_train", "x_test", "y_test") if n in self._files]
 
     def provenance(self) -> dict[str, Any] | None:
-        return read_manifest(self.path)
+        return None if self._lone else read_manifest(self.path)
 
     @contextlib.contextmanager
     def array(self, name: str) -> Iterator[tuple[Member, Iterator[npt.NDArray[Any]]]]:

@@ -263,12 +263,18 @@ _NUMBER = re.compile(r"[0-9]{1,6}")
 # The most pixels one image of a PNG folder may declare in its header (a sprite row holds
 # one image: 4096 x 4096 is far past what a browser canvas takes as one row).
 MAX_IMAGE_PIXELS = 1 << 24
-_FIX = "remove it or move it out of the folder; pack reads every entry or refuses"
+_FIX = (
+    "give a folder of class folders of .png files only, <class>/*.png or <split>/<class>/*.png "
+    "(a .DS_Store or Thumbs.db is skipped)"
+)
+# What a desktop's file manager leaves in any folder it shows: skipped by name, never read.
+SKIPPED = frozenset({".DS_Store", "Thumbs.db"})
 
 
 def _entries(folder: Path) -> list[os.DirEntry[str]]:
+    """A folder's entries in name order, but for the file managers' own files (SKIPPED)."""
     with os.scandir(folder) as it:
-        return sorted(it, key=lambda e: e.name)
+        return sorted((e for e in it if e.name not in SKIPPED), key=lambda e: e.name)
 
 
 def _is_dir(entry: os.DirEntry[str]) -> bool:
@@ -347,7 +353,8 @@ def _layout(path: Path) -> _Layout:
             if entry.name not in (*split_dirs, *_KNOWN_FILES):
                 raise SourceError(
                     Path(entry.path),
-                    f"is not a split folder ({', '.join(SPLITS)}), {CLASSES_FILE} or {MANIFEST}",
+                    f"is not a split folder ({', '.join(SPLITS)}), {CLASSES_FILE} or "
+                    f"{MANIFEST}, so {path} is not a folder of PNG images by class",
                     _FIX,
                 )
     found: dict[str, Path] = {}  # each class folder, where it was first seen
@@ -358,8 +365,9 @@ def _layout(path: Path) -> _Layout:
                 continue
             if not _is_dir(entry):
                 raise SourceError(
-                    where, "is not a class folder (pack reads <split>/<class>/*.png)", _FIX
-                )
+                    where, f"is not a class folder, so {path} is not a folder of PNG images by "
+                    "class", _FIX,
+                )  # fmt: skip
             inside(path, where)
             found.setdefault(entry.name, where)
             if len(found) > MAX_CLASSES * 2 and listed is None:
@@ -429,6 +437,26 @@ class PngDirReader:
 
     def names(self) -> list[str]:
         return [f"{kind}_{s}" for s in self._layout.splits for kind in ("x", "y")]
+
+    def by_class(self) -> list[tuple[str, str, list[Path]]]:
+        """(class name, folder, its images in order) of a folder of class folders, every
+        class in class order, read as one part."""
+        files = self.files("train")
+        groups: dict[int, list[Path]] = {label: [] for label in self._layout.ids}
+        for path, label in files:
+            groups[label].append(path)
+        return [
+            (self._layout.names[label], folder, groups[label])
+            for folder, label in zip(self._layout.folders, self._layout.ids, strict=True)
+        ]
+
+    def select(self, parts: dict[str, list[tuple[Path, int]]], names: Sequence[str]) -> None:
+        """Read ``parts`` (split -> (image, class id) in order) as this folder's splits, with
+        ``names`` as its classes: the images pack's per-class options picked."""
+        self._files = dict(parts)
+        self._layout = _Layout(
+            self.flat, tuple(parts), self._layout.folders, self._layout.ids, tuple(names)
+        )
 
     def class_names(self) -> list[str]:
         """The classes in order: ``classes.json``'s names, else the folder names (numbers
