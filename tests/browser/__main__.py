@@ -23,6 +23,7 @@ from tests.browser import cases
 from tests.browser.check import ERROR, Case, run_case
 from tests.browser.engines import NAMES, Broken, Engine, open_engines, parse_names
 from tests.browser.install import SetupError, ensure, say
+from tests.browser.measured import run_noise, run_rules, run_tallest
 from tests.browser.packed import Packed, run_packed
 from tests.realdata import ADD_MNIST, ROOT, real_mnist
 
@@ -132,6 +133,9 @@ def check(args: argparse.Namespace, engines: list[Engine | Broken]) -> int:
             else run_case(case, engines, args.control)
             for case in todo
         ]
+        if args.cases == "ci" and not args.control:  # each engine's canvas, measured again
+            sample = default_cases()[0]
+            codes += [run_rules(engines), run_tallest(engines), run_noise(engines, sample)]
     return max([worst, *codes])
 
 
