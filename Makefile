@@ -36,8 +36,9 @@ bench: $(STAMP)
 fuzz: $(STAMP)
 	FUZZ_SECONDS=$${FUZZ_SECONDS:-600} $(BIN)/python -m pytest -q -p no:cacheprovider tests/test_fuzz.py
 
-# The browser check (tests/browser): data.js's way of loading a sprite, in headless Chromium,
-# against convert. Installs Chromium (apt-get) and pinned npm packages into .browser/ when
+# The browser check (tests/browser): data.js's way of loading a sprite, in Chromium, Firefox ESR
+# and WebKitGTK, against convert. BROWSERS=chromium,firefox,webkit picks engines (default: all).
+# Installs the engines from Debian (apt-get) and pinned npm packages into .browser/ when
 # missing. Inputs: SPRITE= LABELS= [IMAGE_SIZE=HxW] [TRAIN=N] [CHANNELS=rgb] [DRAW_ROWS=N], or
 # PACKED=DIR/NAME.json; default: the sample and MNIST when found. CASES=ci adds re-encodings;
 # CONTROL=reciprocal must print DIFFER.
@@ -47,7 +48,7 @@ browser-check: $(STAMP)
 	  $(if $(IMAGE_SIZE),--image-size '$(IMAGE_SIZE)') $(if $(TRAIN),--train-size '$(TRAIN)') \
 	  $(if $(CHANNELS),--channels '$(CHANNELS)') $(if $(DRAW_ROWS),--draw-rows '$(DRAW_ROWS)') \
 	  $(if $(PACKED),--packed '$(PACKED)') $(if $(CASES),--cases '$(CASES)') \
-	  $(if $(CONTROL),--control '$(CONTROL)')
+	  $(if $(CONTROL),--control '$(CONTROL)') $(if $(BROWSERS),--browsers '$(BROWSERS)')
 
 # Every declared Python (3.10 to 3.13, on PATH or pyenv's builds): a venv each under .pythons/,
 # the wheel with dev extras, every command on the sample, then pytest importing the wheel.

@@ -2,22 +2,46 @@
 
 TensorFlow.js's loaders draw the sprite with ``drawImage`` and read ``getImageData``. The
 canvas stores colour premultiplied by alpha, in 8 bits, and ``getImageData`` divides it out
-again, so a pixel with alpha below 255 does not come back with its own red value. Measured in
-headless Chromium 156 (software canvas) for every red and alpha (``make browser-check``; the
-table's digest is a test), its arithmetic is:
+again, so a pixel with alpha below 255 does not come back with its own red value, and each
+engine rounds its own way. Every function here takes ``engine``, one of :data:`ENGINES`
+(default ``"chromium"``); each rule was measured in that engine for every value at every alpha
+and over three draws of 1,048,576 random pixels (``make browser-check CASES=ci`` checks it
+again there; the tables' digests are tests), at the versions in :data:`MEASURED`.
+
+Chromium 156 (headless, software canvas):
 
 - premultiply: ``p = round(r * a / 255)`` (exact integers, half up; Skia's ``SkMulDiv255Round``);
 - unpremultiply in float32, in this order: ``clamp((p * f32(1/255)) * (1 / (a * f32(1/255))),
   0, 1) * 255``, rounded half to even; alpha 0 gives 0.
 
-16-bit samples keep their high byte (``v >> 8``), as Chromium does, and alpha too.
+Firefox ESR 153 (``firefox-esr``, headless):
+
+- premultiply: ``p = ceil(r * a / 255)`` (exact integers; Gecko's ``(c * a + 255 + ((c * a +
+  255) >> 8)) >> 8``);
+- unpremultiply: ``min((p * FIREFOX_RECIPROCAL[a]) >> 16, 255)``: a reciprocal table in 1/65,536
+  ths. Its entries are near ``0xFF00FF / a`` but are not any formula we found; each is the
+  smallest value that reproduces the 256 measured reds at that alpha, so the table reproduces
+  the measured 65,536 exactly, and ``p == a`` can come back as 254.
+
+WebKitGTK 2.50 (MiniBrowser through ``webkit2gtk-driver``):
+
+- premultiply: ``p = floor(r * a / 255)``;
+- unpremultiply in float32: ``floor((p * f32(1/255)) / (a * f32(1/255)) * 255 + 0.5)``, clamped
+  to 255; alpha 0 gives 0.
+
+16-bit samples keep their high byte (``v >> 8``) in Chromium and WebKit, and alpha too; Firefox
+rounds them, ``(v + 128) // 257`` (measured for all 65,536 gray values): :func:`sixteen_to_eight`.
 
 TensorFlow.js's ``data.js`` draws the sprite 5,000 rows at a time onto one canvas that it never
 clears, so a pixel that is not opaque is composited (source-over) onto the pixel the previous
 draw left at that place. Chromium keeps premultiplied 8-bit colour and blends as Skia's
 ``SkPMSrcOver``: ``p' = P(r, a) + (p * (256 - a) >> 8)``, ``alpha' = a + (alpha * (256 - a) >> 8)``
-(measured exact for every channel over three draws of 1,048,576 random pixels).
-:class:`Canvas` carries that state, so every value is the one the loader reads.
+(measured exact for every channel over three draws of 1,048,576 random pixels). Firefox blends
+the same way (it draws with Skia too), onto its own premultiplied values; WebKit keeps
+``p' = P(r, a) + div255(p * (255 - a))`` with ``div255(x) = (x + (x >> 8) + 128) >> 8``, and
+alpha likewise. :class:`Canvas` carries that state, so every value is the one the loader reads.
+
+How tall an image each engine draws is in :data:`TALLEST_ROWS`.
 
 Chunks that tell a viewer to change colours are reported by :func:`colour_warning`; the canvas
 applies them and this tool does not (see README).
@@ -27,6 +51,7 @@ from __future__ import annotations
 
 import struct
 from functools import lru_cache
+from typing import Any, Literal
 
 import numpy as np
 import numpy.typing as npt
@@ -38,35 +63,366 @@ U8 = npt.NDArray[np.uint8]
 # gAMA's value for gamma 1/2.2 (PNG spec 11.3.3.2): the browser treats it as sRGB.
 SRGB_GAMMA = 45455
 
+Engine = Literal["chromium", "firefox", "webkit"]
+ENGINES: tuple[Engine, ...] = ("chromium", "firefox", "webkit")
+DEFAULT_ENGINE: Engine = "chromium"  # the most used
+# The versions every rule and limit here was measured in (Debian 12's packages).
+MEASURED: dict[Engine, str] = {
+    "chromium": "Chromium 156.0.8078.114 (chromium)",
+    "firefox": "Firefox ESR 153.8.0 (firefox-esr)",
+    "webkit": "WebKitGTK 2.50.6 (webkit2gtk-driver, MiniBrowser)",
+}
+# The tallest image each engine draws, in rows (any width tried: 4 pixels). Firefox decodes no
+# image of 65,536 rows or more: onload fires, naturalWidth and naturalHeight are 0 and drawImage
+# draws nothing, so every value reads as 0, with no error. None: every height tried was drawn
+# (up to ROWS_TRIED).
+TALLEST_ROWS: dict[Engine, int | None] = {"chromium": None, "firefox": 65_535, "webkit": None}
+ROWS_TRIED = 1_000_000
 
-@lru_cache(maxsize=1)
-def premultiply_table() -> U8:
-    """``table[a, c]``: colour ``c`` at alpha ``a`` as the canvas stores it: round(c * a / 255)."""
+# Firefox's unpremultiply: table[a] in 1/65,536ths; see the module's docstring.
+FIREFOX_RECIPROCAL = (
+    0,
+    16711680,
+    8355840,
+    5570560,
+    4177920,
+    3342336,
+    2785280,
+    2387383,
+    2088960,
+    1853733,
+    1671168,
+    1518251,
+    1392640,
+    1284506,
+    1193692,
+    1114112,
+    1044480,
+    983040,
+    927587,
+    879275,
+    835584,
+    795171,
+    759447,
+    726358,
+    696320,
+    667844,
+    642253,
+    618660,
+    596723,
+    576171,
+    557056,
+    538852,
+    522240,
+    506415,
+    491520,
+    477477,
+    464214,
+    451668,
+    439782,
+    428505,
+    417792,
+    407602,
+    397898,
+    388644,
+    379811,
+    371371,
+    363298,
+    355568,
+    348160,
+    341055,
+    334234,
+    327680,
+    321379,
+    315315,
+    309476,
+    303849,
+    298423,
+    293188,
+    288133,
+    283249,
+    278528,
+    273962,
+    269544,
+    265265,
+    261120,
+    257103,
+    253208,
+    249429,
+    245760,
+    242199,
+    238739,
+    235376,
+    232107,
+    228928,
+    225834,
+    222823,
+    219891,
+    217035,
+    214253,
+    211541,
+    208896,
+    206318,
+    203791,
+    201346,
+    198949,
+    196608,
+    194322,
+    192057,
+    189887,
+    187772,
+    185686,
+    183645,
+    181629,
+    179696,
+    177784,
+    175869,
+    174080,
+    172286,
+    170528,
+    168805,
+    167117,
+    165463,
+    163840,
+    162242,
+    160669,
+    159159,
+    157641,
+    156184,
+    154720,
+    153319,
+    151925,
+    150556,
+    149212,
+    147877,
+    146576,
+    145319,
+    144062,
+    142820,
+    141619,
+    140352,
+    139264,
+    138094,
+    136981,
+    135851,
+    134772,
+    133694,
+    132615,
+    131589,
+    130560,
+    129548,
+    128552,
+    127562,
+    126591,
+    125611,
+    124710,
+    123791,
+    122880,
+    121984,
+    121086,
+    120150,
+    119351,
+    118511,
+    117688,
+    116860,
+    116054,
+    115253,
+    114464,
+    113685,
+    112917,
+    112159,
+    111366,
+    110670,
+    109932,
+    109083,
+    108518,
+    107802,
+    107127,
+    106438,
+    105767,
+    105094,
+    104448,
+    103800,
+    103159,
+    102526,
+    101896,
+    101245,
+    100669,
+    100070,
+    99466,
+    98886,
+    98304,
+    97723,
+    97159,
+    96600,
+    96038,
+    95496,
+    94950,
+    94409,
+    93886,
+    93358,
+    92812,
+    92328,
+    91823,
+    91314,
+    90822,
+    90334,
+    89848,
+    89368,
+    88888,
+    88422,
+    87946,
+    87496,
+    87040,
+    86580,
+    86143,
+    85675,
+    85264,
+    84831,
+    84396,
+    83968,
+    83559,
+    83143,
+    82726,
+    82320,
+    81920,
+    81513,
+    81118,
+    80727,
+    80335,
+    79954,
+    79557,
+    79190,
+    78821,
+    78455,
+    78086,
+    77722,
+    77365,
+    77005,
+    76654,
+    76303,
+    75955,
+    75596,
+    75278,
+    74899,
+    74606,
+    74255,
+    73939,
+    73616,
+    73292,
+    72976,
+    72654,
+    72341,
+    72031,
+    71719,
+    71414,
+    71107,
+    70806,
+    70510,
+    70197,
+    69906,
+    69632,
+    69344,
+    69055,
+    68767,
+    68486,
+    68205,
+    67928,
+    67651,
+    67383,
+    67112,
+    66847,
+    66571,
+    66312,
+    66055,
+    65536,
+    65536,
+)
+
+
+def check_engine(engine: str) -> Engine:
+    """``engine`` when it is one of :data:`ENGINES`; ValueError otherwise."""
+    for name in ENGINES:
+        if engine == name:
+            return name
+    raise ValueError(f"unknown browser engine {engine!r}: one of {', '.join(ENGINES)}")
+
+
+def engines_that_cannot_draw(height: int) -> list[Engine]:
+    """The engines that draw nothing of an image ``height`` rows tall (Firefox past 65,535)."""
+    return [e for e in ENGINES if (TALLEST_ROWS[e] or height) < height]
+
+
+@lru_cache(maxsize=4)
+def premultiply_table(engine: str = DEFAULT_ENGINE) -> U8:
+    """``table[a, c]``: colour ``c`` at alpha ``a`` as the engine's canvas stores it."""
     c = np.arange(256, dtype=np.int64)[None, :]
     a = np.arange(256, dtype=np.int64)[:, None]
-    table: U8 = ((2 * c * a + 255) // 510).astype(np.uint8)  # halves round up
+    engine = check_engine(engine)
+    if engine == "chromium":
+        exact = (2 * c * a + 255) // 510  # round(c * a / 255), halves up
+    elif engine == "firefox":
+        exact = (c * a + 254) // 255  # ceil(c * a / 255)
+    else:
+        exact = c * a // 255  # floor(c * a / 255)
+    table: U8 = exact.astype(np.uint8)
     return table
 
 
-@lru_cache(maxsize=1)
-def unpremultiply_table() -> U8:
-    """``table[a, p]``: what ``getImageData`` returns for stored colour ``p`` at alpha ``a``."""
+@lru_cache(maxsize=4)
+def unpremultiply_table(engine: str = DEFAULT_ENGINE) -> U8:
+    """``table[a, p]``: what ``getImageData`` returns for stored colour ``p`` at alpha ``a``
+    (for ``p <= a``, the values a canvas holds; larger ``p`` clamp to 255)."""
     f32 = np.float32
     p = np.arange(256, dtype=np.int64)[None, :]
     a = np.arange(256, dtype=np.int64)[:, None]
-    inv = f32(1) / (np.maximum(a, 1).astype(f32) * f32(1 / 255))  # row a = 0 is zeroed below
-    v = np.clip((p.astype(f32) * f32(1 / 255)) * inv, f32(0), f32(1)) * f32(255)
-    table: U8 = np.rint(v).astype(np.uint8)  # float32, halves to even, as Chromium
+    engine = check_engine(engine)
+    table: U8
+    if engine == "firefox":
+        q = np.array(FIREFOX_RECIPROCAL, dtype=np.int64)[:, None]
+        table = np.minimum((p * q) >> 16, 255).astype(np.uint8)
+        return table
+    alpha = np.maximum(a, 1).astype(f32) * f32(1 / 255)  # row a = 0 is zeroed below
+    colour = p.astype(f32) * f32(1 / 255)
+    if engine == "chromium":
+        v = np.clip(colour * (f32(1) / alpha), f32(0), f32(1)) * f32(255)
+        table = np.rint(v).astype(np.uint8)  # float32, halves to even
+    else:
+        v = np.minimum((colour / alpha) * f32(255) + f32(0.5), f32(255))
+        table = np.floor(v).astype(np.uint8)
     table[0, :] = 0
     return table
 
 
-@lru_cache(maxsize=1)
-def alpha_table() -> U8:
+@lru_cache(maxsize=4)
+def alpha_table(engine: str = DEFAULT_ENGINE) -> U8:
     """``table[a, r]``: the red a fresh canvas gives back for red ``r`` drawn at alpha ``a``."""
-    premul = premultiply_table()
-    table: U8 = unpremultiply_table()[np.arange(256)[:, None], premul]
+    premul = premultiply_table(engine)
+    table: U8 = unpremultiply_table(engine)[np.arange(256)[:, None], premul]
     return table
+
+
+def sixteen_to_eight(samples: npt.NDArray[np.unsignedinteger[Any]], engine: str) -> U8:
+    """16-bit samples as the engine's decoder gives them to the canvas, 0..255."""
+    wide = samples.astype(np.uint32)
+    if check_engine(engine) == "firefox":
+        rounded: U8 = ((wide + 128) // 257).astype(np.uint8)
+        return rounded
+    high: U8 = (wide >> 8).astype(np.uint8)
+    return high
+
+
+def keep(stored: npt.NDArray[np.integer], alpha: npt.NDArray[np.integer], engine: str) -> U8:
+    """What source-over keeps of ``stored`` (premultiplied colour or alpha) under a pixel of
+    ``alpha``: Skia's ``(d * (256 - a)) >> 8`` (Chromium, Firefox) or WebKit's
+    ``div255(d * (255 - a))``."""
+    d = stored.astype(np.uint32)
+    if check_engine(engine) == "webkit":
+        x = d * (255 - alpha.astype(np.uint32))
+        out: U8 = ((x + (x >> 8) + 128) >> 8).astype(np.uint8)
+        return out
+    kept: U8 = (d * (256 - alpha.astype(np.uint32)) >> 8).astype(np.uint8)
+    return kept
 
 
 class Canvas:
@@ -78,7 +434,15 @@ class Canvas:
     channel is composited the same way (measured for red, green and blue).
     """
 
-    def __init__(self, width: int, height: int, draw_rows: int = DRAW_ROWS, colours: int = 1):
+    def __init__(
+        self,
+        width: int,
+        height: int,
+        draw_rows: int = DRAW_ROWS,
+        colours: int = 1,
+        engine: str = DEFAULT_ENGINE,
+    ):
+        self._engine = check_engine(engine)
         self._rows = draw_rows
         places = min(draw_rows, height)  # no more than the image has: memory stays bounded
         extra = (colours,) if colours > 1 else ()
@@ -100,16 +464,15 @@ class Canvas:
         return out
 
     def _over(self, colour: U8, alpha: U8, place: slice) -> U8:
-        """Source-over onto the stored pixels at ``place`` (Skia's SkPMSrcOver), read back."""
-        keep = 256 - alpha.astype(np.uint16)
+        """Source-over onto the stored pixels at ``place`` (as the engine blends), read back."""
+        engine = self._engine
         per = alpha[..., None] if colour.ndim == 3 else alpha  # alpha for each colour sample
-        keep_per = keep[..., None] if colour.ndim == 3 else keep
-        self._colour[place] = premultiply_table()[per, colour] + (
-            self._colour[place] * keep_per >> 8
+        self._colour[place] = premultiply_table(engine)[per, colour] + keep(
+            self._colour[place], per, engine
         )
-        self._alpha[place] = alpha + (self._alpha[place] * keep >> 8)
+        self._alpha[place] = alpha + keep(self._alpha[place], alpha, engine)
         stored = self._alpha[place][..., None] if colour.ndim == 3 else self._alpha[place]
-        out: U8 = unpremultiply_table()[stored, self._colour[place]]
+        out: U8 = unpremultiply_table(engine)[stored, self._colour[place]]
         return out
 
 

@@ -25,7 +25,7 @@ import numpy.typing as npt
 
 from ..errors import PathLike, PngFormatError
 from ..options import DRAW_ROWS, Decoder
-from .canvas import Canvas
+from .canvas import DEFAULT_ENGINE, Canvas, check_engine, sixteen_to_eight
 from .chunks import MAX_PIXELS, ChunkReader, Header
 from .unfilter import unfilter_block
 
@@ -66,6 +66,7 @@ class PngFile:
         self.path = self.chunks.path
         self.header: Header = self.chunks.header
         self._rgb = False  # what the pixel stage reduces to: red, or red, green and blue
+        self._engine = DEFAULT_ENGINE  # whose canvas: 16-bit samples and alpha differ
 
     def __enter__(self) -> PngFile:
         return self
@@ -130,18 +131,20 @@ class PngFile:
         draw_rows: int = DRAW_ROWS,
         *,
         rgb: bool = False,
+        engine: str = DEFAULT_ENGINE,
     ) -> Iterator[U8]:
         """Yield uint8 blocks of rows, top to bottom: ``(k, width)`` red, or with ``rgb``
         ``(k, width * 3)`` red, green, blue for each pixel in turn (ImageData's order).
 
-        The values are the ones ``getImageData`` returns when the sprite is drawn ``draw_rows``
-        rows at a time onto one canvas (as data.js does); that matters only for a sprite whose
-        pixels are not all opaque.
+        The values are the ones ``getImageData`` returns in ``engine`` (canvas.ENGINES) when
+        the sprite is drawn ``draw_rows`` rows at a time onto one canvas (as data.js does);
+        that matters only for a sprite whose pixels are not all opaque.
         """
         h = self.header
         self._rgb = rgb
+        self._engine = check_engine(engine)
         colours = 3 if rgb else 1
-        canvas = Canvas(h.width, h.height, draw_rows, colours) if self.has_alpha else None
+        canvas = Canvas(h.width, h.height, draw_rows, colours, engine) if self.has_alpha else None
         if decoder == "pypng":
             blocks = self._pixel_blocks_pypng()
         elif self.header.interlace:
@@ -242,13 +245,13 @@ class PngFile:
                 alpha = entry_alpha[samples]
         else:
             if ct in (2, 6) and self._rgb:  # red, green and blue of each pixel
-                red = _to8(samples.reshape(k, -1, c)[:, :, :3], depth)
+                red = _to8(samples.reshape(k, -1, c)[:, :, :3], depth, self._engine)
             else:
-                red = _to8(samples[:, ::c] if c > 1 else samples, depth)
+                red = _to8(samples[:, ::c] if c > 1 else samples, depth, self._engine)
                 if self._rgb:  # gray: the canvas gives red = green = blue
                     red = np.repeat(red[:, :, None], 3, axis=2)
             if ct in (4, 6):
-                alpha = _to8(samples[:, c - 1 :: c], depth)
+                alpha = _to8(samples[:, c - 1 :: c], depth, self._engine)
             elif self.chunks.transparency is not None:  # one colour is fully transparent
                 key = np.frombuffer(self.chunks.transparency, dtype=">u2").astype(samples.dtype)
                 hit = samples == key[0] if c == 1 else _rgb_equal(samples, key)
@@ -294,11 +297,13 @@ class PngFile:
         yield from _blocks_of(red, alpha)
 
 
-def _to8(samples: npt.NDArray[np.unsignedinteger[Any]], depth: int) -> U8:
-    """Samples of ``depth`` bits as 0..255: exact scaling below 8 bits, the high byte of 16."""
+def _to8(
+    samples: npt.NDArray[np.unsignedinteger[Any]], depth: int, engine: str = DEFAULT_ENGINE
+) -> U8:
+    """Samples of ``depth`` bits as 0..255: exact scaling below 8 bits; 16 bits as the engine
+    reduces them (canvas.sixteen_to_eight)."""
     if depth == 16:
-        high: U8 = (samples >> 8).astype(np.uint8)
-        return high
+        return sixteen_to_eight(samples, engine)
     if depth < 8:
         scaled: U8 = samples.astype(np.uint8) * np.uint8(255 // ((1 << depth) - 1))
         return scaled

@@ -3,9 +3,12 @@
 With no sprite it checks the bundled sample and the real MNIST where the tests find it
 (``tests/realdata.py``: the cache ``mnist-sprite fetch`` fills, or a copy beside the project).
 ``--cases ci`` adds the re-encodings and the packed folders CI checks; ``--packed`` and the packs
-of ``--cases ci`` are loaded by the NAME.js pack wrote. One line per case on stdout:
-``browser: MATCH ...``, ``browser: DIFFER ...`` or ``browser: ERROR ...``; exit 0 when every
-case matches, 1 when one differs, 2 when the check could not run.
+of ``--cases ci`` are loaded by the NAME.js pack wrote. ``--browsers`` picks the engines
+(``chromium,firefox,webkit``, the default: all three). One line per case and engine on stdout,
+naming the engine and its version: ``browser: MATCH firefox 153.8.0: ...``, ``browser: DIFFER
+...`` or ``browser: ERROR ...``; an engine that cannot be installed or started gives
+``browser: ERROR <engine>: <why>`` and the others are still checked. Exit 0 when every case
+matches in every engine, 1 when one differs, 2 when one could not run.
 """
 
 from __future__ import annotations
@@ -18,7 +21,9 @@ from pathlib import Path
 from mnist_sprite.datasets import SAMPLE
 from tests.browser import cases
 from tests.browser.check import ERROR, Case, run_case
+from tests.browser.engines import NAMES, Broken, Engine, open_engines, parse_names
 from tests.browser.install import SetupError, ensure, say
+from tests.browser.measured import run_noise, run_rules, run_tallest
 from tests.browser.packed import Packed, run_packed
 from tests.realdata import ADD_MNIST, ROOT, real_mnist
 
@@ -65,6 +70,12 @@ def main(argv: list[str] | None = None) -> int:
         help="ci: also the re-encodings and a packed folder",
     )
     parser.add_argument(
+        "--browsers",
+        default=",".join(NAMES),
+        metavar="LIST",
+        help=f"the engines, comma-separated (default: {','.join(NAMES)})",
+    )
+    parser.add_argument(
         "--control",
         choices=("reciprocal",),
         help="the page computes v * (1/255): every case must DIFFER",
@@ -73,10 +84,26 @@ def main(argv: list[str] | None = None) -> int:
     if (args.sprite is None) != (args.labels is None):
         parser.error("give --sprite and --labels together")
     try:
+        names = parse_names(args.browsers)
+    except ValueError as e:
+        parser.error(str(e))
+    try:
         tools = ensure(FOLDER)
     except SetupError as e:
         print(f"browser: ERROR {e}")
         return ERROR
+    engines = open_engines(names, tools, FOLDER)
+    try:
+        return check(args, engines)
+    finally:
+        for engine in engines:
+            if isinstance(engine, Engine):
+                engine.close()
+
+
+def check(args: argparse.Namespace, engines: list[Engine | Broken]) -> int:
+    """Every case in every engine; the worst verdict."""
+    worst = ERROR if any(isinstance(e, Broken) for e in engines) else 0
     todo: list[Case | Packed]
     with tempfile.TemporaryDirectory(prefix="browser-cases-") as tmp:
         if args.sprite is not None:
@@ -101,12 +128,15 @@ def main(argv: list[str] | None = None) -> int:
             say("CONTROL= changes the page's arithmetic, not a pack's NAME.js: packs not checked")
             todo = [case for case in todo if not isinstance(case, Packed)]
         codes = [
-            run_packed(case, tools)
+            run_packed(case, engines)
             if isinstance(case, Packed)
-            else run_case(case, tools, args.control)
+            else run_case(case, engines, args.control)
             for case in todo
         ]
-    return max(codes)
+        if args.cases == "ci" and not args.control:  # each engine's canvas, measured again
+            sample = default_cases()[0]
+            codes += [run_rules(engines), run_tallest(engines), run_noise(engines, sample)]
+    return max([worst, *codes])
 
 
 if __name__ == "__main__":

@@ -1,11 +1,11 @@
 """One case of the browser check: convert the sprite with ``mnist-sprite convert``, load it in
-headless Chromium the way data.js does, and compare every value as raw float32 bits."""
+each engine (``engines.py``) the way data.js does, and compare every value as raw float32 bits.
+Each engine gives its own verdict line."""
 
 from __future__ import annotations
 
 import hashlib
 import json
-import os
 import struct
 import subprocess
 import sys
@@ -16,13 +16,12 @@ from typing import Any
 
 import numpy as np
 
-from tests.browser.install import Tools
+from mnist_sprite.png import PngFile
+from tests.browser.engines import Broken, Engine
 from tests.browser.server import Server
 
 PAGE = Path(__file__).resolve().parent / "page"
-DRIVER = Path(__file__).resolve().parent / "drive.cjs"
 DATA_JS_CHUNK = 5000  # data.js's chunkSize
-TIMEOUT_S = int(os.environ.get("BROWSER_TIMEOUT", "600"))
 
 MATCH, DIFFER, ERROR = 0, 1, 2
 
@@ -116,28 +115,6 @@ def converted(args: list[str], work: Path) -> tuple[np.ndarray[Any, Any], bytes]
     return x, np.ascontiguousarray(y, dtype=np.uint8).tobytes()
 
 
-def run_browser(tools: Tools, url: str) -> dict[str, Any]:
-    argv = [str(tools.node), str(DRIVER), url, str(tools.chromium), str(TIMEOUT_S * 1000)]
-    env = {"NODE_PATH": str(tools.node_modules), "PATH": "/usr/bin:/bin"}
-    done = subprocess.run(
-        argv,
-        capture_output=True,
-        text=True,
-        env=env,
-        stdin=subprocess.DEVNULL,
-        timeout=TIMEOUT_S + 120,
-    )
-    noise = ("DevTools listening", "dev-shm", "willReadFrequently")  # data.js does not set it
-    for line in done.stderr.splitlines()[:20]:
-        if not any(n in line for n in noise):
-            print(f"  {line}", file=sys.stderr)
-    try:
-        result = json.loads(done.stdout.strip().splitlines()[-1])
-    except (ValueError, IndexError):
-        return {"error": f"no result from the browser driver (exit {done.returncode})"}
-    return result if isinstance(result, dict) else {"error": "the driver printed no object"}
-
-
 def f32(bits: int) -> str:
     value = struct.unpack("<f", struct.pack("<I", bits))[0]
     return f"{value!r} (0x{bits:08x})"
@@ -180,8 +157,29 @@ def array_problems(
     return [p for p in found if p is not None]
 
 
-def run_case(case: Case, tools: Tools, control: str | None = None) -> int:
-    """Check one case: print the verdict line on stdout, details on stderr; MATCH/DIFFER/ERROR."""
+def engine_images(case: Case, chunk: int, engine: str, x: Any) -> Any:
+    """convert's images (``x``, Chromium's canvas), or for another engine and a sprite whose
+    values its canvas changes (alpha, 16-bit samples) the same sprite through that engine's
+    rule in mnist_sprite.png.canvas (convert has no --browser yet)."""
+    with PngFile(case.sprite) as png_file:
+        if engine == "chromium" or not (png_file.has_alpha or png_file.header.bit_depth == 16):
+            return x
+        blocks = png_file.canvas_blocks(draw_rows=chunk, rgb=case.channels == "rgb", engine=engine)
+        rows = np.concatenate(list(blocks))
+    values = (rows.reshape(x.shape).astype(np.float64) / 255).astype("<f4")
+    print(
+        f"browser: {engine}: expecting its own canvas rule (mnist_sprite.png.canvas)",
+        file=sys.stderr,
+    )
+    return values
+
+
+def run_case(
+    case: Case, engines: list[Engine | Broken], control: str | None = None, noise: bool = False
+) -> int:
+    """Check one case in each engine: a verdict line each on stdout, details on stderr; the
+    worst of MATCH/DIFFER/ERROR. With ``noise`` the engine is expected to add noise: the case
+    passes when the values DIFFER."""
     try:
         _, images = png_size(case.sprite)
         chunk = chunk_rows(images, case.draw_rows)
@@ -205,59 +203,90 @@ def run_case(case: Case, tools: Tools, control: str | None = None) -> int:
     }
     files: dict[str, Path | bytes] = {f"/{p.name}": p for p in PAGE.iterdir()}
     files |= {
-        "/tf.min.js": tools.tfjs,
+        "/tf.min.js": engines_tfjs(engines),
         "/sprite.png": case.sprite,
         "/labels": case.labels,
         "/config.json": json.dumps(config).encode(),
     }
-    run = serve_page(tools, files, "index.html", x.nbytes, len(labels), case.name)
-    if run is None:
-        return ERROR
-    _, got_x, got_y = run
-    problems = array_problems(x, labels, got_x, got_y, images)
-    if control:
-        print(
-            f"browser: CONTROL={control}: the page computes v * float32(1/255); expect DIFFER",
-            file=sys.stderr,
-        )
-    return verdict(problems, x, labels, case.name)
+    codes = []
+    for engine in engines:
+        run = serve_page(engine, files, "index.html", x.nbytes, len(labels), case.name)
+        if run is None or isinstance(engine, Broken):
+            codes.append(ERROR)
+            continue
+        _, got_x, got_y = run
+        want = engine_images(case, chunk, engine.name, x)
+        problems = array_problems(want, labels, got_x, got_y, images)
+        if control:
+            print(
+                f"browser: CONTROL={control}: the page computes v * float32(1/255); expect DIFFER",
+                file=sys.stderr,
+            )
+        if noise:
+            codes.append(noise_verdict(problems, case.name, engine))
+            continue
+        codes.append(verdict(problems, want, labels, case.name, engine))
+    return max(codes, default=ERROR)
+
+
+def engines_tfjs(engines: list[Engine | Broken]) -> Path:
+    """TensorFlow.js from the npm folder every working engine shares."""
+    for engine in engines:
+        if isinstance(engine, Engine):
+            return engine.tools.tfjs
+    return Path("/nonexistent/tf.min.js")
 
 
 def serve_page(
-    tools: Tools,
+    engine: Engine | Broken,
     files: dict[str, Path | bytes],
     page: str,
     image_bytes: int,
     label_bytes: int,
     name: str,
 ) -> tuple[dict[str, Any], bytes, bytes] | None:
-    """Serve ``files`` on 127.0.0.1, open ``page`` in Chromium, and take back the arrays it
+    """Serve ``files`` on 127.0.0.1, open ``page`` in ``engine``, and take back the arrays it
     sends: (its result, image bytes, label bytes), or None after one ERROR line."""
+    if isinstance(engine, Broken):
+        print(f"browser: ERROR {engine.name}: {engine.why} ({name})")
+        return None
     server = Server(files, {"images": image_bytes, "labels": label_bytes})
     try:
-        result = run_browser(tools, f"{server.url}/{page}")
+        result = engine.run(f"{server.url}/{page}")
     finally:
         server.close()
     if "error" in result:
-        print(f"browser: ERROR {result['error']} ({name})")
+        print(f"browser: ERROR {engine.label}: {result['error']} ({name})")
         return None
     tfjs = f", tfjs {result.get('tfjs')} ({result.get('backend')})" if result.get("tfjs") else ""
     print(
-        f"browser: Chromium {result.get('chromium')}{tfjs}, loaded in "
-        f"{result.get('loadMs', 0) / 1000:.2f} s",
+        f"browser: {engine.title}{tfjs}, loaded in {result.get('loadMs', 0) / 1000:.2f} s",
         file=sys.stderr,
     )
     got_x, got_y = (bytes(server.results.get(k, b"")) for k in ("images", "labels"))
     if any(server.received.get(k, 0) != len(server.results.get(k, b"")) for k in server.limits):
-        print(f"browser: ERROR the page sent its arrays incompletely ({name})")
+        print(f"browser: ERROR {engine.title}: the page sent its arrays incompletely ({name})")
         return None
     return result, got_x, got_y
 
 
-def verdict(problems: list[str], x: Any, labels: bytes, name: str) -> int:
-    """The one line of a case: DIFFER with what differs, or MATCH with both digests."""
+def noise_verdict(problems: list[str], name: str, engine: Engine) -> int:
+    """An engine that adds noise to what a canvas gives: it must DIFFER, and that passes."""
     if problems:
-        print(f"browser: DIFFER {'; '.join(problems)} ({name})")
+        print(f"browser: NOISE {engine.title}: DIFFER, as expected of it: {problems[0]} ({name})")
+        return MATCH
+    print(f"browser: DIFFER {engine.title}: expected noise, but every value matched ({name})")
+    return DIFFER
+
+
+def verdict(problems: list[str], x: Any, labels: bytes, name: str, engine: Engine) -> int:
+    """The one line of a case in an engine: DIFFER with what differs, or MATCH with both
+    digests; the engine and its version follow the verdict."""
+    if problems:
+        print(f"browser: DIFFER {engine.title}: {'; '.join(problems)} ({name})")
         return DIFFER
-    print(f"browser: MATCH images sha256 {sha256(x)} labels sha256 {sha256(labels)} ({name})")
+    print(
+        f"browser: MATCH {engine.title}: images sha256 {sha256(x)} labels sha256 "
+        f"{sha256(labels)} ({name})"
+    )
     return MATCH

@@ -1,18 +1,29 @@
-// Opens the check's page in headless Chromium (puppeteer-core, the system's Chromium, no
-// download) and prints the page's result as one JSON line on stdout.
-// Usage: node drive.cjs URL CHROMIUM TIMEOUT_MS   (NODE_PATH holds puppeteer-core)
+// Opens one of the check's pages in headless Chromium or Firefox (puppeteer-core: the system's
+// browser, no download; Chromium over DevTools, Firefox over WebDriver BiDi) and prints the
+// page's result, with the browser's version, as one JSON line on stdout.
+// Usage: node drive.cjs URL OPTIONS_JSON TIMEOUT_MS   (NODE_PATH holds puppeteer-core)
+// OPTIONS_JSON: {"engine": "chromium"|"firefox", "executablePath": ..., "prefs": {...}}; prefs
+// are Firefox preferences (puppeteer's extraPrefsFirefox).
 const puppeteer = require('puppeteer-core');
 
 (async () => {
-  const [url, executablePath, timeout] = process.argv.slice(2);
-  const browser = await puppeteer.launch({
-    executablePath,
+  const [url, optionsJson, timeout] = process.argv.slice(2);
+  const options = JSON.parse(optionsJson);
+  const common = {
+    executablePath: options.executablePath,
     headless: true,
+    protocolTimeout: Number(timeout) + 60000,
+  };
+  const browser = await puppeteer.launch(options.engine === 'firefox' ? {
+    ...common,
+    browser: 'firefox',
+    extraPrefsFirefox: options.prefs || {},
+  } : {
+    ...common,
     // Root needs --no-sandbox; the rest keep Chromium off the network and its GPU paths.
     args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
            '--disable-background-networking', '--disable-component-update', '--disable-sync',
            '--disable-dev-shm-usage'],
-    protocolTimeout: Number(timeout) + 60000,
   });
   try {
     const page = await browser.newPage();
@@ -22,7 +33,9 @@ const puppeteer = require('puppeteer-core');
     await page.goto(url, {waitUntil: 'load'});
     await page.waitForFunction('window.__result !== undefined', {timeout: Number(timeout), polling: 200});
     const r = await page.evaluate(() => window.__result);
-    r.chromium = await browser.version();
+    // "HeadlessChrome/156.0.8078.114", "firefox/153.8.0": the version after the slash
+    const version = await browser.version();
+    r.version = version.slice(version.indexOf('/') + 1);
     process.stdout.write(JSON.stringify(r) + '\n');
   } finally {
     await browser.close();

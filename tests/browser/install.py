@@ -1,6 +1,7 @@
-"""What the browser check needs, installed into a folder it owns: Debian's Chromium (apt-get,
-when there is none), Node.js, and pinned npm packages: TensorFlow.js at the version
-tfjs-examples' mnist example pins, and puppeteer-core to drive the system's Chromium."""
+"""What the browser check needs, installed into a folder it owns: Node.js and pinned npm
+packages (TensorFlow.js at the version tfjs-examples' mnist example pins, and puppeteer-core to
+drive the system's Chromium and Firefox); each engine's Debian packages are installed by
+``engines.py`` (apt-get, when missing)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 # tfjs-examples' mnist/package.json pins @tensorflow/tfjs 2.0.0; puppeteer-core downloads no
-# browser of its own.
+# browser of its own. 24.43.1 drives Chromium over DevTools and Firefox over WebDriver BiDi
+# (``browser: "firefox"``, puppeteer-core 23 and later), checked with Debian's firefox-esr 153.
 NPM_PACKAGES = {"@tensorflow/tfjs": "2.0.0", "puppeteer-core": "24.43.1"}
 CHROMIUM = "/usr/bin/chromium"
 
@@ -40,9 +42,10 @@ def say(message: str) -> None:
 def apt_install(packages: list[str], log: Path) -> None:
     """``apt-get install`` as root, its output in ``log``; a one-line SetupError otherwise."""
     if shutil.which("apt-get") is None or os.geteuid() != 0:
+        hint = ", or set CHROMIUM to a Chromium binary" if packages == ["chromium"] else ""
         raise SetupError(
-            f"{' and '.join(packages)} missing; install Debian's {packages[0]} "
-            "(apt-get install needs root), or set CHROMIUM to a Chromium binary"
+            f"{' and '.join(packages)} missing; install Debian's {' '.join(packages)} "
+            f"(apt-get install needs root){hint}"
         )
     say(f"installing {', '.join(packages)} from Debian (apt-get; log in {log})")
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
@@ -103,13 +106,12 @@ def npm_install(folder: Path) -> None:
 
 
 def ensure(folder: Path) -> Tools:
-    """Chromium, Node.js and the npm packages, installing what is missing."""
+    """Node.js and the npm packages, installing what is missing. Chromium is
+    ``$CHROMIUM`` (which must then be executable) or Debian's, installed by engines.py."""
     folder.mkdir(parents=True, exist_ok=True)
     chromium = Path(os.environ.get("CHROMIUM", CHROMIUM))
-    if not os.access(chromium, os.X_OK):
-        if "CHROMIUM" in os.environ:
-            raise SetupError(f"CHROMIUM={chromium} is not an executable file")
-        apt_install(["chromium"], folder / "apt.log")
+    if "CHROMIUM" in os.environ and not os.access(chromium, os.X_OK):
+        raise SetupError(f"CHROMIUM={chromium} is not an executable file")
     if shutil.which("node") is None or shutil.which("npm") is None:
         apt_install(["nodejs", "npm"], folder / "apt.log")
     node = shutil.which("node")

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from tests.browser.check import ERROR, PAGE, array_problems, converted, serve_page, verdict
-from tests.browser.install import Tools
+from tests.browser.engines import Broken, Engine
 
 FOLDER_URL = "/pack/"  # the pack's files, apart from the page's own
 
@@ -69,8 +69,9 @@ def expected(manifest: Path, work: Path) -> tuple[np.ndarray[Any, Any], bytes]:
     return converted(["--sprite", str(manifest), *flags], work)
 
 
-def run_packed(case: Packed, tools: Tools) -> int:
-    """Check one pack through its NAME.js: the verdict line on stdout; MATCH/DIFFER/ERROR."""
+def run_packed(case: Packed, engines: list[Engine | Broken]) -> int:
+    """Check one pack through its NAME.js in each engine: a verdict line each on stdout; the
+    worst of MATCH/DIFFER/ERROR."""
     try:
         facts, files = pack_files(case.manifest)
         loader, shards, want = facts["loader"]["name"], len(facts["shards"]), load_facts(facts)
@@ -87,10 +88,14 @@ def run_packed(case: Packed, tools: Tools) -> int:
     served: dict[str, Path | bytes] = {f"/{p.name}": p for p in PAGE.iterdir()}
     page = (PAGE / "packed.js").read_text(encoding="utf-8").replace("__LOADER__", loader)
     served |= files | {"/packed.js": page.encode()}
-    run = serve_page(tools, served, "packed.html", x.nbytes, len(labels), name)
-    if run is None:
-        return ERROR
-    result, got_x, got_y = run
-    problems = fact_problems(want, result.get("facts"))
-    problems += array_problems(x, labels, got_x, got_y, len(x))
-    return verdict(problems, x, labels, name)
+    codes = []
+    for engine in engines:
+        run = serve_page(engine, served, "packed.html", x.nbytes, len(labels), name)
+        if run is None or isinstance(engine, Broken):
+            codes.append(ERROR)
+            continue
+        result, got_x, got_y = run
+        problems = fact_problems(want, result.get("facts"))
+        problems += array_problems(x, labels, got_x, got_y, len(x))
+        codes.append(verdict(problems, x, labels, name, engine))
+    return max(codes, default=ERROR)
