@@ -58,6 +58,7 @@ def _options(
     shuffle: bool,
     seed: int | None,
     fmt: str = "npz",
+    browser: str = "chromium",
 ) -> Options:
     _flags(shuffle=shuffle)
     _whole(train_size=train_size, seed=seed)
@@ -73,6 +74,7 @@ def _options(
         channels=channels,
         shuffle=shuffle,
         seed=seed,
+        browser=browser,
     )
 
 
@@ -92,6 +94,7 @@ def load_data(
     channels: str | None = None,
     shuffle: bool = False,
     seed: int | None = None,
+    browser: str = "chromium",
 ) -> tuple[Split, Split]:
     """Return ``(x_train, y_train), (x_test, y_test)``, as ``keras.datasets.mnist.load_data()``.
 
@@ -100,13 +103,23 @@ def load_data(
     ``dataset`` is ``"mnist"`` (the default), ``"sample"`` (1,000 digits shipped with the
     package, 800 / 200), ``"fashion-mnist"`` or ``"cifar10"`` (RGB unless ``channels="red"``;
     give ``split=`` or ``train_size=``). Pass ``sprite=`` and ``labels=`` instead to read files
-    of your own.
+    of your own. ``browser`` (chromium, firefox or webkit) is whose canvas to reproduce, for a
+    sprite with transparency or 16-bit samples.
     Missing dataset files are fetched into the cache unless ``offline``.
     """
     with speaking_python():
         _flags(offline=offline)
         options = _options(
-            dtype, label_format, shape, image_size, train_size, split, channels, shuffle, seed
+            dtype,
+            label_format,
+            shape,
+            image_size,
+            train_size,
+            split,
+            channels,
+            shuffle,
+            seed,
+            browser=browser,
         )
         sources = resolve_sources(dataset, sprite, labels, cache_dir=cache_dir, offline=offline)
         arrays = to_arrays(sources, options)
@@ -134,6 +147,7 @@ def convert(
     compress: bool = False,
     layout: str = "plain",
     force: bool = False,
+    browser: str = "chromium",
 ) -> Result:
     """Write what ``mnist-sprite convert`` writes to ``out``; return what was written.
 
@@ -155,6 +169,7 @@ def convert(
             shuffle,
             seed,
             format,
+            browser,
         )
         sources = resolve_sources(dataset, sprite, labels, cache_dir=cache_dir, offline=offline)
         return write_output(

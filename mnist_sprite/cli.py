@@ -24,6 +24,7 @@ from ._version import __version__
 from .datasets import DATASETS, SPLITS
 from .errors import INTERRUPTED, MnistSpriteError, OptionError, OutputError, StdoutClosed
 from .options import (
+    BROWSERS,
     CHANNELS,
     DECODERS,
     DEFAULT_RETRIES,
@@ -392,6 +393,14 @@ def cli() -> None:
     help="Rows the browser loader draws onto its canvas at once (data.js: 5000); changes "
     "only sprites with transparency.",
 )
+@click.option(
+    "--browser",
+    type=click.Choice(BROWSERS),
+    default=Options.browser,
+    show_default=True,
+    help="Whose canvas to reproduce; changes only sprites with transparency or 16-bit "
+    "samples (convert warns when the engines disagree).",
+)
 @click.option("--force", "-f", is_flag=True, help="Replace an existing output.")
 @quiet_option
 @json_option
@@ -416,6 +425,7 @@ def convert_command(
     compress: bool,
     decoder: Any,
     draw_rows: int,
+    browser: str,
     force: bool,
     quiet: bool,
     as_json: bool,
@@ -454,6 +464,7 @@ def convert_command(
         seed=seed,
         decoder=decoder,
         draw_rows=draw_rows,
+        browser=browser,
     )
     check_out(out, fmt, compress, layout)  # before any download: a wrong --out wastes nothing
     sources = _sources(dataset, sprite, labels, cache_dir, offline, quiet)
@@ -814,7 +825,7 @@ def verify_command(
     type=int,
     metavar="N",
     help="Rows per sprite; more rows make shards NAME_images_000.png, ... [default: the most "
-    "within 300,000 rows and 134,217,728 pixels].",
+    "within 65,535 rows (Firefox's tallest image) and 134,217,728 pixels].",
 )
 @click.option(
     "--force",

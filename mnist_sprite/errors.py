@@ -34,6 +34,7 @@ _PYTHON_WORDS = {
     "--name": "name",
     "--quantize": "quantize=True",
     "--classes": "classes",
+    "--browser": "browser",
     "--classes-from": "classes_from",
     "--only-listed": "only_listed=True",
     "--limit-per-class": "limit_per_class",

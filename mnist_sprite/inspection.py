@@ -17,11 +17,13 @@ import numpy as np
 import numpy.typing as npt
 
 from . import datasets
+from .browsers import agreement, differences, tall_warning
 from .datasets import DEFAULT_TRAIN_SIZES, Dataset
 from .download import recorded_dataset
 from .errors import MnistSpriteError, OptionError, OutputError, PathLike, SourceError
 from .files import file_sha256, open_source, plain_name, sniff
 from .labels import CLASSES, bad_rows, read_onehot
+from .options import DRAW_ROWS
 from .outputs import Output, kind_of
 from .pipeline import check_width, class_names
 from .png import COLOR_TYPES, SIGNATURE, PngFile
@@ -122,7 +124,9 @@ def inspect_sprite(path: PathLike, image_size: tuple[int, int] | None = None) ->
         h = png_file.header
         colour_chunks = sorted(png_file.chunks.colour_chunks)
         packed_by = png_file.chunks.text.get("mnist-sprite")
-        browser = colour_warning(png_file.chunks.colour_chunks)
+        browser = colour_warning(png_file.chunks.colour_chunks) or tall_warning(path, h.height)
+        rgb = h.color_type in (2, 3, 6)
+    engines = agreement(differences(path, draw_rows=DRAW_ROWS, rgb=rgb))
     digest = file_sha256(path)
     dataset = datasets.identify(pixels_sha256=survey.pixels_sha256) or recorded_dataset(digest)
     image_size = image_size or (dataset.image_size if dataset else (28, 28))
@@ -147,6 +151,7 @@ def inspect_sprite(path: PathLike, image_size: tuple[int, int] | None = None) ->
         "colour_chunks": colour_chunks,
         "provenance": _json_or_none(packed_by),
         "browser_warning": browser,
+        "browsers": engines,
         "pixels_sha256": survey.pixels_sha256,
         "sha256": digest,
         "dataset": _name(dataset),
@@ -662,6 +667,14 @@ def render(facts: dict[str, Any]) -> str:
             row("packed by", json.dumps(facts["provenance"], sort_keys=True))
         if facts["browser_warning"]:
             row("browser", f"warning: {facts['browser_warning']}")
+        engines = facts["browsers"]
+        differ = ", ".join(f"{e} {n:,}" for e, n in engines["differ"].items())
+        row(
+            "browsers",
+            f"values that differ from {engines['agree'][0]}'s canvas: {differ}"
+            if differ
+            else f"{', '.join(engines['agree'])}: every value the same",
+        )
         row("pixels sha256", facts["pixels_sha256"])
         row("file sha256", facts["sha256"])
         row("dataset", facts["dataset"] or "none known")

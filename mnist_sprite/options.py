@@ -20,6 +20,9 @@ DTYPES = ("float32", "float64", "float16", "uint8")
 CHANNELS = ("red", "rgb")
 SHAPES = ("flat", "image", "channels")
 LABEL_FORMATS = ("onehot", "index")
+# The browser engines whose canvas convert reproduces (png/canvas.py holds each one's rules).
+BROWSERS = ("chromium", "firefox", "webkit")
+DEFAULT_BROWSER = "chromium"  # the most used
 Decoder = Literal["auto", "numpy", "pypng"]
 DECODERS: tuple[str, ...] = ("auto", "numpy", "pypng")
 # Rows tfjs-examples' mnist/data.js draws onto its canvas at once (its ``chunkSize``;
@@ -45,6 +48,8 @@ class Options:
     decoder: Decoder = "auto"
     # Rows the loader draws onto its canvas at once; changes only sprites with transparency.
     draw_rows: int = DRAW_ROWS
+    # Whose canvas: changes only sprites with transparency or 16-bit samples.
+    browser: str = DEFAULT_BROWSER
 
     def __post_init__(self) -> None:
         self._check()
@@ -64,6 +69,7 @@ class Options:
         check_choice("--label-format", self.label_format, LABEL_FORMATS)
         check_choice("--shape", self.shape, SHAPES)
         check_choice("--decoder", self.decoder, DECODERS)
+        check_choice("--browser", self.browser, BROWSERS)
         if self.channels is not None:
             check_choice("--channels", self.channels, CHANNELS)
         if self.split is not None:

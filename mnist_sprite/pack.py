@@ -32,6 +32,7 @@ from .labels import MAX_CLASSES, class_ids
 from .loader import loader_source
 from .outputs import Output, kind_of
 from .png import MAX_PIXELS
+from .png.canvas import engines_that_cannot_draw
 from .shards import (
     BROWSER_MAX_ROWS,
     BROWSER_MAX_WIDTH,
@@ -152,9 +153,11 @@ def pack(
     result = PackResult(folder, name, files, facts, changed, time.perf_counter() - started)
     tallest = max(sizes)
     if tallest > BROWSER_MAX_ROWS:
+        refuse = engines_that_cannot_draw(tallest)
         result.warnings.append(
-            f"{files['images']}: {tallest:,} rows; the tallest sprite measured to load in "
-            f"Chromium through data.js is {BROWSER_MAX_ROWS:,} rows (see README)"
+            f"{files['images']}: {tallest:,} rows; {', '.join(refuse)} draw(s) nothing of an image "
+            f"taller than {BROWSER_MAX_ROWS:,} rows, so a canvas loader there reads every value "
+            f"as 0 (NAME.js decodes the PNG itself); give --shard-rows {BROWSER_MAX_ROWS} or less"
         )
     pixels = tallest * facts["image_height"] * facts["image_width"]
     if pixels > MAX_PIXELS:

@@ -236,6 +236,22 @@ def plan_conversion(png_file: Sprite, sources: Sources, options: Options) -> Pla
     return plan
 
 
+def browser_warnings(png_file: Sprite, plan: Plan) -> list[str]:
+    """What some browser engine would do otherwise with this sprite: draw nothing of it (too
+    tall), or give other values (transparency, 16-bit samples; decoded once per engine)."""
+    from .browsers import differences, disagreement_warning, tall_warning
+
+    if not isinstance(png_file, PngFile):  # a pack's shards: opaque, each within every limit
+        return []
+    found = [tall_warning(plan.sources.sprite, png_file.header.height)]
+    if png_file.engine_dependent:
+        rgb = plan.channels == "rgb"
+        counts = differences(png_file.path, draw_rows=plan.options.draw_rows, rgb=rgb)
+        total = png_file.header.height * png_file.header.width * (3 if rgb else 1)
+        found.append(disagreement_warning(plan.sources.sprite, counts, total, plan.options.browser))
+    return [w for w in found if w is not None]
+
+
 def _train_size(sources: Sources, options: Options, images: int) -> int:
     presets = ", ".join(SPLITS)
     if options.train_size is not None:
@@ -347,7 +363,7 @@ def _row_blocks(
     png_file: Sprite, options: Options, channels: str, progress: Progress | None
 ) -> Generator[npt.NDArray[np.uint8], None, None]:
     blocks_of = png_file.canvas_blocks(
-        options.decoder, draw_rows=options.draw_rows, rgb=channels == "rgb"
+        options.decoder, draw_rows=options.draw_rows, rgb=channels == "rgb", engine=options.browser
     )
     with contextlib.closing(prefetch(blocks_of)) as blocks:
         for block in blocks:
@@ -537,6 +553,7 @@ def write_output(
         mismatch = label_warning(sources, provenance["sources"])
         if mismatch is not None:
             plan.warnings.append(mismatch)
+        plan.warnings += browser_warnings(png_file, plan)
         if fmt == "idx":
             provenance["layout"] = layout
         with progress(plan.images) if progress else contextlib.nullcontext(None) as advance:

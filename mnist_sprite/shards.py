@@ -30,11 +30,12 @@ from .errors import PathLike, SourceError
 from .files import file_sha256, open_source, plain_name
 from .labels import read_onehot
 from .png import MAX_PIXELS, PngFile
+from .png.canvas import TALLEST_ROWS
 
 U8 = npt.NDArray[np.uint8]
-# The tallest sprite measured to load in Chromium 156 through data.js (784 pixels wide, every
-# value checked; see README).
-BROWSER_MAX_ROWS = 300_000
+# The tallest sprite every engine draws: Firefox draws nothing of one of 65,536 rows or more
+# (png/canvas.py's TALLEST_ROWS, measured in each engine; see README).
+BROWSER_MAX_ROWS = min(rows for rows in TALLEST_ROWS.values() if rows is not None)
 # The widest canvas Chromium and Firefox create: one image is one sprite row, so no image
 # may hold more pixels than this.
 BROWSER_MAX_WIDTH = 32_767
@@ -42,7 +43,7 @@ JSON_BYTES = 16 << 20  # a NAME.json larger than this is not one pack wrote
 
 
 def default_shard_rows(height: int, width: int) -> int:
-    """The most rows one sprite may have: within the browser's and convert's limits."""
+    """The most rows one sprite may have: within every browser engine's and convert's limits."""
     return max(1, min(BROWSER_MAX_ROWS, MAX_PIXELS // (height * width)))
 
 
@@ -377,13 +378,23 @@ class ShardedPng:
     def close(self) -> None:
         return None
 
+    engine_dependent = False  # pack writes opaque 8-bit shards: every engine draws them alike
+
     def canvas_blocks(
-        self, decoder: Any = "auto", tally: Any = None, draw_rows: int = 5000, *, rgb: bool = False
+        self,
+        decoder: Any = "auto",
+        tally: Any = None,
+        draw_rows: int = 5000,
+        *,
+        rgb: bool = False,
+        engine: str = "chromium",
     ) -> Iterator[U8]:
         for shard in self.bundle.shards:
             with PngFile(shard.images, root=self.path.parent) as png_file:
                 self._check_size(shard, png_file)
-                yield from png_file.canvas_blocks(decoder, draw_rows=draw_rows, rgb=rgb)
+                yield from png_file.canvas_blocks(
+                    decoder, draw_rows=draw_rows, rgb=rgb, engine=engine
+                )
 
     def pixels_sha256(self) -> str:
         """Decode every shard completely; sha256 of their red channels, one after another."""

@@ -355,7 +355,7 @@ def _check_convertible(report: Report, sources: Sources, options: Options) -> Pl
         "convert accepts them",
         True,
         f"{plan.images:,} images of {h}x{w}, split {plan.train_size:,} / "
-        f"{plan.images - plan.train_size:,}",
+        f"{plan.images - plan.train_size:,}, as {options.browser}'s canvas draws them",
     )
     return plan
 

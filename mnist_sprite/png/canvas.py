@@ -51,12 +51,12 @@ from __future__ import annotations
 
 import struct
 from functools import lru_cache
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 import numpy as np
 import numpy.typing as npt
 
-from ..options import DRAW_ROWS
+from ..options import BROWSERS, DEFAULT_BROWSER, DRAW_ROWS
 
 U8 = npt.NDArray[np.uint8]
 
@@ -64,8 +64,8 @@ U8 = npt.NDArray[np.uint8]
 SRGB_GAMMA = 45455
 
 Engine = Literal["chromium", "firefox", "webkit"]
-ENGINES: tuple[Engine, ...] = ("chromium", "firefox", "webkit")
-DEFAULT_ENGINE: Engine = "chromium"  # the most used
+ENGINES = cast(tuple[Engine, ...], BROWSERS)  # the command line's --browser choices
+DEFAULT_ENGINE = cast(Engine, DEFAULT_BROWSER)
 # The versions every rule and limit here was measured in (Debian 12's packages).
 MEASURED: dict[Engine, str] = {
     "chromium": "Chromium 156.0.8078.114 (chromium)",

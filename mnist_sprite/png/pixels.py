@@ -115,6 +115,12 @@ class PngFile:
         """Can a pixel be less than opaque (an alpha channel, or a tRNS chunk)?"""
         return self.header.color_type in (4, 6) or self.chunks.transparency is not None
 
+    @property
+    def engine_dependent(self) -> bool:
+        """May engines' canvases give different values: transparency (premultiplied, then
+        composited, each engine rounding its own way) or 16-bit samples (cut to 8 bits)."""
+        return self.has_alpha or self.header.bit_depth == 16
+
     def red_blocks(
         self,
         decoder: Decoder = "auto",

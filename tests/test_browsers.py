@@ -1,0 +1,127 @@
+"""convert, inspect, verify and pack know each engine's canvas and limits: --browser, the
+warning when engines disagree, the engine recorded, and Firefox's tallest image."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import png
+import pytest
+from click.testing import CliRunner
+
+from mnist_sprite.cli import cli
+from mnist_sprite.options import BROWSERS
+from mnist_sprite.png.canvas import ENGINES, TALLEST_ROWS, alpha_table
+from mnist_sprite.shards import BROWSER_MAX_ROWS, default_shard_rows
+
+
+def run(*args: str) -> tuple[int, str, str]:
+    result = CliRunner().invoke(cli, list(args), catch_exceptions=False)
+    return result.exit_code, result.stdout, result.stderr
+
+
+def gray_alpha(tmp_path: Path, rows: int = 50) -> tuple[list[str], np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(3)
+    gray = rng.integers(0, 256, (rows, 16), dtype=np.uint8)
+    alpha = rng.integers(0, 256, (rows, 16), dtype=np.uint8)
+    with open(tmp_path / "ga.png", "wb") as f:
+        png.Writer(16, rows, greyscale=True, alpha=True).write(
+            f, np.stack([gray, alpha], axis=2).reshape(rows, -1).tolist()
+        )
+    np.eye(10, dtype=np.uint8)[rng.integers(0, 10, rows)].tofile(tmp_path / "ga_labels")
+    args = ["--sprite", str(tmp_path / "ga.png"), "--labels", str(tmp_path / "ga_labels"),
+            "--image-size", "4x4", "--train-size", str(rows)]  # fmt: skip
+    return args, gray, alpha
+
+
+def test_engines_are_the_browser_choices() -> None:
+    assert ENGINES == BROWSERS == ("chromium", "firefox", "webkit")
+
+
+@pytest.mark.parametrize("browser", BROWSERS)
+def test_convert_gives_each_engines_canvas(tmp_path: Path, browser: str) -> None:
+    args, gray, alpha = gray_alpha(tmp_path)
+    out = tmp_path / f"{browser}.npz"
+    code, _, err = run(
+        "convert", *args, "--out", str(out), "--dtype", "uint8", "--browser", browser
+    )
+    assert code == 0, err
+    with np.load(out) as f:
+        got = f["x_train"]
+    np.testing.assert_array_equal(got, alpha_table(browser)[alpha, gray])
+    comment = json.loads(__import__("zipfile").ZipFile(out).comment)
+    assert comment["options"]["browser"] == browser
+    code, report, _ = run("verify", str(out))
+    assert code == 0 and f"as {browser}'s canvas draws them" in report
+
+
+def test_convert_warns_once_when_engines_disagree(tmp_path: Path) -> None:
+    args, gray, alpha = gray_alpha(tmp_path)
+    code, _, err = run("convert", *args, "--out", str(tmp_path / "o.npz"))
+    assert code == 0
+    warnings = [line for line in err.splitlines() if line.startswith("warning:")]
+    assert len(warnings) == 1
+    firefox = int(
+        np.count_nonzero(alpha_table("firefox")[alpha, gray] != alpha_table()[alpha, gray])
+    )
+    assert f"firefox {firefox:,}" in warnings[0] and "of 800 values" in warnings[0]
+    assert "this output is chromium's" in warnings[0]
+
+
+def test_an_opaque_sprite_gets_no_engine_warning(tmp_path: Path) -> None:
+    code, _, err = run("convert", "--dataset", "sample", "--out", str(tmp_path / "s.npz"))
+    assert code == 0 and "warning" not in err
+    facts = json.loads(
+        run(
+            "inspect",
+            str(Path(__file__).parent.parent / "mnist_sprite/data/sample_images.png"),
+            "--json",
+        )[1]
+    )
+    assert facts["browsers"]["agree"] == list(ENGINES) and facts["browsers"]["differ"] == {}
+
+
+def test_inspect_says_which_engines_agree(tmp_path: Path) -> None:
+    gray_alpha(tmp_path)
+    code, text, _ = run("inspect", str(tmp_path / "ga.png"), "--json")
+    assert code == 0
+    facts = json.loads(text)
+    assert facts["browsers"]["agree"] == ["chromium"]
+    assert set(facts["browsers"]["differ"]) == {"firefox", "webkit"}
+    assert (
+        "values that differ from chromium's canvas" in run("inspect", str(tmp_path / "ga.png"))[1]
+    )
+
+
+def test_packs_default_shards_are_within_every_engine() -> None:
+    assert BROWSER_MAX_ROWS == TALLEST_ROWS["firefox"] == 65_535
+    assert default_shard_rows(28, 28) == 65_535 and default_shard_rows(32, 32) == 65_535
+
+
+def test_shard_rows_past_an_engines_limit_is_warned(tmp_path: Path) -> None:
+    np.savez(tmp_path / "tall.npz", x_train=np.zeros((65_536, 1, 1), np.uint8),
+             y_train=np.zeros(65_536, np.uint8))  # fmt: skip
+    out = tmp_path / "web"
+    code, _, err = run(
+        "pack", str(tmp_path / "tall.npz"), "--out", str(out), "--shard-rows", "70000"
+    )
+    assert code == 0, err
+    assert "firefox draw(s) nothing of an image taller than 65,535 rows" in err
+    code, _, err = run("pack", str(tmp_path / "tall.npz"), "--out", str(out), "--force")
+    assert code == 0 and "warning" not in err
+    assert len(json.loads((out / "data.json").read_text())["shards"]) == 2
+
+
+def test_a_sprite_firefox_cannot_draw_is_warned(tmp_path: Path) -> None:
+    rows = TALLEST_ROWS["firefox"] + 1  # type: ignore[operator]
+    with open(tmp_path / "tall.png", "wb") as f:
+        png.Writer(1, rows, greyscale=True).write(f, [[0]] * rows)
+    np.eye(10, dtype=np.uint8)[np.zeros(rows, int)].tofile(tmp_path / "tall_labels")
+    args = ["--sprite", str(tmp_path / "tall.png"), "--labels", str(tmp_path / "tall_labels"),
+            "--image-size", "1x1", "--train-size", str(rows)]  # fmt: skip
+    code, _, err = run("convert", *args, "--out", str(tmp_path / "t.npz"))
+    assert code == 0 and "firefox draw(s) nothing of an image that tall" in err
+    facts = json.loads(run("inspect", str(tmp_path / "tall.png"), "--json")[1])
+    assert "firefox" in facts["browser_warning"]
