@@ -159,18 +159,14 @@ def array_problems(
 
 def engine_images(case: Case, chunk: int, engine: str, x: Any) -> Any:
     """convert's images (``x``, Chromium's canvas), or for another engine and a sprite whose
-    values its canvas changes (alpha, 16-bit samples) the same sprite through that engine's
-    rule in mnist_sprite.png.canvas (convert has no --browser yet)."""
+    values its canvas changes (alpha, 16-bit samples) ``convert --browser ENGINE``'s."""
     with PngFile(case.sprite) as png_file:
-        if engine == "chromium" or not (png_file.has_alpha or png_file.header.bit_depth == 16):
+        if engine == "chromium" or not png_file.engine_dependent:
             return x
-        blocks = png_file.canvas_blocks(draw_rows=chunk, rgb=case.channels == "rgb", engine=engine)
-        rows = np.concatenate(list(blocks))
-    values = (rows.reshape(x.shape).astype(np.float64) / 255).astype("<f4")
-    print(
-        f"browser: {engine}: expecting its own canvas rule (mnist_sprite.png.canvas)",
-        file=sys.stderr,
-    )
+    print(f"browser: {engine}: expecting convert --browser {engine}", file=sys.stderr)
+    args = [*case.source_args(), "--draw-rows", str(chunk), "--browser", engine]
+    with tempfile.TemporaryDirectory(prefix="browser-check-") as tmp:
+        values, _ = converted(args, Path(tmp))
     return values
 
 
