@@ -409,7 +409,10 @@ def _write(
             )  # fmt: skip
         except ValueError as e:  # the encoder's own check of what it was given
             raise SourceError(source, f"cannot be packed ({e})", "check its arrays") from None
-        (tmp / files["js"].name).write_text(loader_source(name), encoding="utf-8")
+        loader_js = loader_source(
+            name, layout.height, layout.width, layout.channels, layout.classes
+        )
+        (tmp / files["js"].name).write_text(loader_js, encoding="utf-8")
         facts = _facts(name, layout, shards, file_entry(tmp / files["js"].name), provenance)
         text_json = json.dumps(facts, indent=2, sort_keys=True) + "\n"
         (tmp / files["json"].name).write_text(text_json, encoding="utf-8")

@@ -1,7 +1,8 @@
 """A case of the browser check for a folder ``mnist-sprite pack`` wrote, checked through the ES
-module it generated: the page imports NAME.js and awaits ``load()``; its images and labels are
-compared as raw float32 bits with ``mnist-sprite convert --sprite NAME.json``, and its numbers
-(image size, channels, classes, split) with NAME.json's."""
+module it generated: the page imports NAME.js and awaits ``load()``, in the window and then in a
+module Worker; its images (``toFloat32`` of its bytes) and labels are compared as raw float32
+bits with ``mnist-sprite convert --sprite NAME.json``, and its numbers (image size, channels,
+classes, split) with NAME.json's."""
 
 from __future__ import annotations
 
@@ -82,15 +83,20 @@ def run_packed(case: Packed, tools: Tools) -> int:
     except (ValueError, KeyError, TypeError) as e:
         print(f"browser: ERROR {case.manifest}: not a pack manifest ({e})")
         return ERROR
-    name = f"packed {case.manifest.name}: {loader} load() of {shards} shard(s)"
+    name = f"packed {case.manifest.name}: {loader} load() of {shards} shard(s), window and Worker"
     print(f"browser: {name}: {len(x)} images", file=sys.stderr)
     served: dict[str, Path | bytes] = {f"/{p.name}": p for p in PAGE.iterdir()}
     page = (PAGE / "packed.js").read_text(encoding="utf-8").replace("__LOADER__", loader)
     served |= files | {"/packed.js": page.encode()}
-    run = serve_page(tools, served, "packed.html", x.nbytes, len(labels), name)
-    if run is None:
-        return ERROR
-    result, got_x, got_y = run
-    problems = fact_problems(want, result.get("facts"))
-    problems += array_problems(x, labels, got_x, got_y, len(x))
+    problems = []
+    for where, query in (("window", ""), ("Worker", "?worker")):
+        run = serve_page(tools, served, f"packed.html{query}", x.nbytes, len(labels), name)
+        if run is None:
+            return ERROR
+        result, got_x, got_y = run
+        found = fact_problems(want, result.get("facts"))
+        if result.get("where") != where.lower():
+            found.append(f"the page ran in {result.get('where')!r}, not a {where}")
+        found += array_problems(x, labels, got_x, got_y, len(x))
+        problems += [f"in a {where}: {p}" for p in found]
     return verdict(problems, x, labels, name)
