@@ -427,10 +427,14 @@ def _earlier_pack(files: dict[str, Path]) -> tuple[Guard, set[str]]:
 
     def guard(path: Path) -> None:
         if path.name not in earlier:
+            fix = "choose another --out or --name; --force replaces only an earlier pack's files"
+            if path.name == "data.js":  # the default --name's loader
+                fix = (
+                    "give another --name, e.g. --name mnist: the default, data, names the loader "
+                    "data.js, as tfjs-examples names its own loader, which this one would replace"
+                )
             raise OutputError(
-                path,
-                f"is not a file an earlier pack wrote ({record.name} does not list it)",
-                "choose another --out or --name; --force replaces only an earlier pack's files",
+                path, f"is not a file an earlier pack wrote ({record.name} does not list it)", fix
             )
 
     return guard, earlier
