@@ -1,12 +1,13 @@
 """A case of the browser check for a folder ``mnist-sprite pack`` wrote, checked through the ES
 module it generated: the page imports NAME.js and awaits ``load()``, in the window and then in a
-module Worker; its images (``toFloat32`` of its bytes) and labels are compared as raw float32
-bits with ``mnist-sprite convert --sprite NAME.json``, and its numbers (image size, channels,
-classes, split) with NAME.json's."""
+module Worker, and node does the same (``packed_node.mjs``). Its images (``toFloat32`` of its
+bytes) and labels are compared as raw float32 bits with ``mnist-sprite convert --sprite
+NAME.json``, and its numbers (image size, channels, classes, split) with NAME.json's."""
 
 from __future__ import annotations
 
 import json
+import subprocess
 import sys
 import tempfile
 from dataclasses import dataclass
@@ -15,10 +16,19 @@ from typing import Any
 
 import numpy as np
 
-from tests.browser.check import ERROR, PAGE, array_problems, converted, serve_page, verdict
+from tests.browser.check import (
+    ERROR,
+    PAGE,
+    TIMEOUT_S,
+    array_problems,
+    converted,
+    serve_page,
+    verdict,
+)
 from tests.browser.install import Tools
 
 FOLDER_URL = "/pack/"  # the pack's files, apart from the page's own
+NODE_RUN = Path(__file__).resolve().parent / "packed_node.mjs"
 
 
 @dataclass(frozen=True)
@@ -83,7 +93,10 @@ def run_packed(case: Packed, tools: Tools) -> int:
     except (ValueError, KeyError, TypeError) as e:
         print(f"browser: ERROR {case.manifest}: not a pack manifest ({e})")
         return ERROR
-    name = f"packed {case.manifest.name}: {loader} load() of {shards} shard(s), window and Worker"
+    name = (
+        f"packed {case.manifest.name}: {loader} load() of {shards} shard(s), window, Worker "
+        "and node"
+    )
     print(f"browser: {name}: {len(x)} images", file=sys.stderr)
     served: dict[str, Path | bytes] = {f"/{p.name}": p for p in PAGE.iterdir()}
     page = (PAGE / "packed.js").read_text(encoding="utf-8").replace("__LOADER__", loader)
@@ -99,4 +112,34 @@ def run_packed(case: Packed, tools: Tools) -> int:
             found.append(f"the page ran in {result.get('where')!r}, not a {where}")
         found += array_problems(x, labels, got_x, got_y, len(x))
         problems += [f"in a {where}: {p}" for p in found]
+    node = run_node(tools, case.manifest.parent / loader, name)
+    if node is None:
+        return ERROR
+    result, got_x, got_y = node
+    found = fact_problems(want, result.get("facts"))
+    found += array_problems(x, labels, got_x, got_y, len(x))
+    problems += [f"under node: {p}" for p in found]
     return verdict(problems, x, labels, name)
+
+
+def run_node(tools: Tools, loader: Path, name: str) -> tuple[dict[str, Any], bytes, bytes] | None:
+    """The pack's NAME.js under node (``packed_node.mjs``): (its result, image bytes, label
+    bytes), or None after one ERROR line."""
+    with tempfile.TemporaryDirectory(prefix="browser-check-node-") as tmp:
+        out = Path(tmp) / "got"
+        argv = [str(tools.node), str(NODE_RUN), str(loader), str(out)]
+        done = subprocess.run(
+            argv, capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=TIMEOUT_S
+        )
+        try:
+            result = json.loads(done.stdout.strip().splitlines()[-1])
+        except (ValueError, IndexError):
+            result = None
+        if not isinstance(result, dict) or "error" in result:
+            said = result.get("error") if isinstance(result, dict) else done.stderr[-300:].strip()
+            print(f"browser: ERROR under node (exit {done.returncode}): {said} ({name})")
+            return None
+        seconds = result.get("loadMs", 0) / 1000
+        print(f"browser: node {result.get('node')}, loaded in {seconds:.2f} s", file=sys.stderr)
+        images, labels = (Path(f"{out}.{part}").read_bytes() for part in ("images", "labels"))
+        return result, images, labels
