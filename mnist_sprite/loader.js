@@ -216,10 +216,16 @@ async function resolveUrl(url) {
   url = String(url);
   if (NODE) {
     if (/^[a-z][a-z\d+.-]+:/i.test(url)) return new URL(url);  // two letters at least: not C:
-    const [{pathToFileURL}, {resolve}] = await Promise.all([import("node:url"), import("node:path")]);
+    const [{pathToFileURL}, {resolve}] = await Promise.all([nodeModule("url"), nodeModule("path")]);
     return pathToFileURL(resolve(url));
   }
   return new URL(url, globalThis.document?.baseURI ?? globalThis.location?.href);
+}
+
+// One of Node's own modules, imported only under Node. The magic comment keeps a bundler
+// (webpack) from trying to bundle it into a page, where it is never reached.
+function nodeModule(name) {
+  return import(/* webpackIgnore: true */ `node:${name}`);
 }
 
 // A file's bytes; a failed read is an Error naming it.
@@ -229,7 +235,8 @@ async function readBytes(url) {
       throw new Error(`${url.href}: a page opened from file:// cannot read its files; serve the ` +
         "folder over http(s) (e.g. `python3 -m http.server` in it) and open the page from there");
     }
-    const [{readFile}, {fileURLToPath}] = await Promise.all([import("node:fs/promises"), import("node:url")]);
+    const [{readFile}, {fileURLToPath}] = await Promise.all([nodeModule("fs/promises"),
+                                                            nodeModule("url")]);
     try {
       const b = await readFile(fileURLToPath(url));
       return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
