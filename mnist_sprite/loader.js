@@ -22,7 +22,8 @@
 // and `await dataset(url, {batchSize})`, a tf.data dataset of {xs, ys} for model.fitDataset.
 //
 // url: one given is relative to the page (document.baseURI; in a Worker its location; in Node
-// the working directory, or a path); without one, __NAME__.json beside this module.
+// the working directory, or a path); without one, __NAME__.json beside this module. A page
+// opened from file:// cannot read files: serve the folder (`python3 -m http.server` in it).
 
 export const IMAGE_H = __IMAGE_H__;
 export const IMAGE_W = __IMAGE_W__;
@@ -41,7 +42,8 @@ const NODE = typeof process === "object" && !!process.versions?.node &&
 export async function load(url) {
   const bundle = await openBundle(url);
   const {meta, values, classes} = bundle;
-  const images = new Uint8Array(meta.images * values), labels = new Uint8Array(meta.images * classes);
+  const images = new Uint8Array(meta.images * values);
+  const labels = new Uint8Array(meta.images * classes);
   let row = 0;
   for (const shard of bundle.shards) {
     await readShard(bundle, shard, images.subarray(row * values, (row + shard.rows) * values),
@@ -86,7 +88,8 @@ export async function* batches(url, {batchSize = 256, part = "train"} = {}) {
   for (const shard of bundle.shards) {
     const lo = Math.max(first, row), hi = Math.min(end, row + shard.rows);
     if (lo < hi) {
-      const images = new Uint8Array(shard.rows * values), onehot = new Uint8Array(shard.rows * classes);
+      const images = new Uint8Array(shard.rows * values);
+      const onehot = new Uint8Array(shard.rows * classes);
       await readShard(bundle, shard, images, onehot);
       for (let r = lo - row; r < hi - row; r++) {
         toFloat32(images.subarray(r * values, (r + 1) * values), xs.subarray(size * values));
@@ -141,7 +144,9 @@ export class MnistData {
   getTestData(numExamples) {
     const {trainImages, testImages} = this.loaded();
     const n = numExamples == null ? testImages : numExamples;
-    if (!(n >= 0 && n <= testImages)) throw new Error(`getTestData(${numExamples}): there are ${testImages} test images`);
+    if (!(n >= 0 && n <= testImages)) {
+      throw new Error(`getTestData(${numExamples}): there are ${testImages} test images`);
+    }
     return this.rows(trainImages, n);
   }
 
@@ -163,7 +168,8 @@ export class MnistData {
   }
 
   tensors(b) {
-    return {xs: this.tf.tensor2d(b.xs, b.xsShape), labels: this.tf.tensor2d(b.labels, b.labelsShape)};
+    const tf = this.tf;
+    return {xs: tf.tensor2d(b.xs, b.xsShape), labels: tf.tensor2d(b.labels, b.labelsShape)};
   }
 
   loaded() {
@@ -204,8 +210,8 @@ async function openBundle(url) {
     classes: meta.classes, classNames: meta.class_names, trainImages: meta.train_images,
     testImages: meta.images - meta.train_images,
   };
-  return {base, meta, shards, facts, values: meta.image_height * meta.image_width * meta.channels,
-          classes: meta.classes};
+  return {base, json: decodeURIComponent(base.pathname.split("/").pop()), meta, shards, facts,
+          values: meta.image_height * meta.image_width * meta.channels, classes: meta.classes};
 }
 
 // A url given: relative to the page (a Worker's location; Node's working directory, where a
@@ -251,7 +257,8 @@ async function readBytes(url) {
     throw new Error(`${url.href}: the fetch failed (${e.message})`);
   }
   if (!response.ok) {
-    throw new Error(`${url.href}: HTTP ${response.status}${response.status === 404 ? ", it is missing" : ""}`);
+    const missing = response.status === 404 ? ", it is missing" : "";
+    throw new Error(`${url.href}: HTTP ${response.status}${missing}`);
   }
   return new Uint8Array(await response.arrayBuffer());
 }
@@ -261,15 +268,14 @@ async function readShard(bundle, shard, images, labels) {
   const [png, onehot] = await Promise.all([checkedFile(bundle, shard.images),
                                            checkedFile(bundle, shard.labels)]);
   const width = bundle.meta.image_height * bundle.meta.image_width;
-  await decodePng(png, shard.images.name, {width, height: shard.rows,
-                                           channels: bundle.meta.channels, out: images});
+  await decodePng(png, new URL(shard.images.name, bundle.base).href, {
+    width, height: shard.rows, channels: bundle.meta.channels, out: images, says: bundle.json});
   labels.set(onehot);
 }
 
 // A file NAME.json names, read and of the size and sha256 it records.
 async function checkedFile(bundle, entry) {
-  const url = new URL(entry.name, bundle.base), bytes = await readBytes(url);
-  const json = bundle.base.pathname.split("/").pop();
+  const url = new URL(entry.name, bundle.base), bytes = await readBytes(url), json = bundle.json;
   if (bytes.length !== entry.bytes) {
     throw new Error(`${url.href}: ${bytes.length} bytes, ${json} says ${entry.bytes}: truncated, ` +
                     "or not the file packed");
@@ -286,8 +292,8 @@ const SIGNATURE = [137, 80, 78, 71, 13, 10, 26, 10];
 const COLOURS = {0: "gray", 2: "RGB", 3: "palette", 4: "gray+alpha", 6: "RGBA"};
 
 // The pixels of a PNG pack wrote: {width, height, channels, pixels: Uint8Array of height rows of
-// width * channels bytes}. `want` ({width, height, channels, out}) is what the file must hold,
-// decoded into `out`. Anything else is an Error naming `name`.
+// width * channels bytes}. `want` ({width, height, channels, out, says}) is what the file must
+// hold, as the file `says` says, decoded into `out`. Anything else is an Error naming `name`.
 export async function decodePng(bytes, name = "PNG", want) {
   const fail = (what) => new Error(`${name}: ${what}`);
   if (bytes.length < 8 || SIGNATURE.some((v, i) => bytes[i] !== v)) throw fail("is not a PNG file");
@@ -296,9 +302,12 @@ export async function decodePng(bytes, name = "PNG", want) {
   let header = null, pos = 8, ended = false;
   while (pos < bytes.length && !ended) {  // chunks: length, type, data, CRC (section 5.3)
     if (pos + 12 > bytes.length) throw fail(`is truncated (a chunk at byte ${pos})`);
-    const length = view.getUint32(pos), type = String.fromCharCode(...bytes.subarray(pos + 4, pos + 8));
+    const length = view.getUint32(pos);
+    const type = String.fromCharCode(...bytes.subarray(pos + 4, pos + 8));
     const body = bytes.subarray(pos + 8, pos + 8 + length);
-    if (pos + 12 + length > bytes.length) throw fail(`is truncated (its ${type} chunk at byte ${pos})`);
+    if (pos + 12 + length > bytes.length) {
+      throw fail(`is truncated (its ${type} chunk at byte ${pos})`);
+    }
     if (pos === 8 && type !== "IHDR") throw fail("does not start with an IHDR chunk");
     if (type === "IHDR") header = ihdr(body, fail);
     else if (type === "IDAT") idat.push(body);
@@ -308,8 +317,9 @@ export async function decodePng(bytes, name = "PNG", want) {
   if (!ended) throw fail("is truncated (it has no IEND chunk)");
   const {width, height, channels} = header;
   if (want && (width !== want.width || height !== want.height || channels !== want.channels)) {
+    const kind = want.channels === 3 ? "RGB" : "gray";
     throw fail(`is ${width}x${height} ${COLOURS[header.colour]}, not the ` +
-               `${want.width}x${want.height} ${want.channels === 3 ? "RGB" : "gray"} NAME.json says`);
+               `${want.width}x${want.height} ${kind} ${want.says ?? "NAME.json"} says`);
   }
   const stride = width * channels, pixels = want?.out ?? new Uint8Array(height * stride);
   await inflateRows(idat, pixels, stride, channels, height, fail);
@@ -382,7 +392,9 @@ function unfilter(line, out, row, stride, bpp, fail) {
       for (let i = 0; i < stride; i++) cur[i] = src[i] + up[i];
       break;
     case 3:
-      for (let i = 0; i < stride; i++) cur[i] = src[i] + (((i >= bpp ? cur[i - bpp] : 0) + up[i]) >> 1);
+      for (let i = 0; i < stride; i++) {
+        cur[i] = src[i] + (((i >= bpp ? cur[i - bpp] : 0) + up[i]) >> 1);
+      }
       break;
     case 4:
       for (let i = 0; i < stride; i++) {
@@ -436,7 +448,8 @@ export function sha256(bytes) {
   for (let blk = 0; blk < whole + tail.length / 64; blk++) {
     const src = blk < whole ? bytes : tail, o = blk < whole ? blk * 64 : (blk - whole) * 64;
     for (let i = 0; i < 16; i++) {
-      w[i] = (src[o + 4 * i] << 24) | (src[o + 4 * i + 1] << 16) | (src[o + 4 * i + 2] << 8) | src[o + 4 * i + 3];
+      const j = o + 4 * i;
+      w[i] = (src[j] << 24) | (src[j + 1] << 16) | (src[j + 2] << 8) | src[j + 3];
     }
     for (let i = 16; i < 64; i++) {
       const x = w[i - 15], y = w[i - 2];
@@ -445,7 +458,8 @@ export function sha256(bytes) {
     }
     let [a, b, c, d, e, f, g, hh] = h;
     for (let i = 0; i < 64; i++) {
-      const t1 = (hh + (rotr(e, 6) ^ rotr(e, 11) ^ rotr(e, 25)) + ((e & f) ^ (~e & g)) + K[i] + w[i]) | 0;
+      const s1 = rotr(e, 6) ^ rotr(e, 11) ^ rotr(e, 25);
+      const t1 = (hh + s1 + ((e & f) ^ (~e & g)) + K[i] + w[i]) | 0;
       const t2 = ((rotr(a, 2) ^ rotr(a, 13) ^ rotr(a, 22)) + ((a & b) ^ (a & c) ^ (b & c))) | 0;
       hh = g, g = f, f = e, e = (d + t1) | 0, d = c, c = b, b = a, a = (t1 + t2) | 0;
     }
@@ -464,7 +478,9 @@ function partName(part) {
 }
 
 function checkBatchSize(n) {
-  if (!(Number.isInteger(n) && n > 0)) throw new Error(`batch size ${n}: give a whole number above 0`);
+  if (!(Number.isInteger(n) && n > 0)) {
+    throw new Error(`batch size ${n}: give a whole number above 0`);
+  }
 }
 
 // Each part's rows in a shuffled order (Fisher-Yates driven by mulberry32 from `seed`: the same

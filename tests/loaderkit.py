@@ -245,7 +245,13 @@ def broken(out: Path, gray: dict[str, Any], rng: np.random.Generator) -> list[di
 
     folder = copy("size")
     _replace(folder, png, pngkit.write_png(np.zeros((9, width), np.uint8), width, 9))
-    cases.append({"name": "size", "file": png, "error": f"is {width}x9 gray, not the {width}x10"})
+    cases.append(
+        {
+            "name": "size",
+            "file": png,
+            "error": f"is {width}x9 gray, not the {width}x10 gray digits.json says",
+        }
+    )
     return [{**case, "json": f"broken/{case['name']}/digits.json"} for case in cases]
 
 
