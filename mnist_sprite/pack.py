@@ -415,7 +415,10 @@ def _write(
             )  # fmt: skip
         except ValueError as e:  # the encoder's own check of what it was given
             raise SourceError(source, f"cannot be packed ({e})", "check its arrays") from None
-        (tmp / files["js"].name).write_text(loader_source(name), encoding="utf-8")
+        loader_js = loader_source(
+            name, layout.height, layout.width, layout.channels, layout.classes
+        )
+        (tmp / files["js"].name).write_text(loader_js, encoding="utf-8")
         facts = _facts(name, layout, shards, file_entry(tmp / files["js"].name), provenance)
         text_json = json.dumps(facts, indent=2, sort_keys=True) + "\n"
         (tmp / files["json"].name).write_text(text_json, encoding="utf-8")
@@ -430,10 +433,14 @@ def _earlier_pack(files: dict[str, Path]) -> tuple[Guard, set[str]]:
 
     def guard(path: Path) -> None:
         if path.name not in earlier:
+            fix = "choose another --out or --name; --force replaces only an earlier pack's files"
+            if path.name == "data.js":  # the default --name's loader
+                fix = (
+                    "give another --name, e.g. --name mnist: the default, data, names the loader "
+                    "data.js, as tfjs-examples names its own loader, which this one would replace"
+                )
             raise OutputError(
-                path,
-                f"is not a file an earlier pack wrote ({record.name} does not list it)",
-                "choose another --out or --name; --force replaces only an earlier pack's files",
+                path, f"is not a file an earlier pack wrote ({record.name} does not list it)", fix
             )
 
     return guard, earlier

@@ -234,6 +234,19 @@ def test_pack_force_never_replaces_a_users_own_json(tmp_path: Path) -> None:
     assert sorted(p.name for p in web.iterdir()) == ["data.json"]
 
 
+def test_pack_says_why_a_data_js_of_its_own_matters(tmp_path: Path) -> None:
+    source = tmp_path / "s.npz"
+    assert run("convert", "--dataset", "sample", "--out", str(source), "-q")[0] == 0
+    web = tmp_path / "web"
+    web.mkdir()
+    (web / "data.js").write_text("// tfjs-examples' data.js\n")
+    for force in ([], ["--force"]):
+        code, _, err = run("pack", str(source), "--out", str(web), *force, "-q")
+        assert code == 1 and "data.js: is not a file an earlier pack wrote" in err
+        assert "--name mnist" in err and "tfjs-examples" in err
+    assert (web / "data.js").read_text() == "// tfjs-examples' data.js\n"
+
+
 def test_pack_force_replaces_an_earlier_pack(tmp_path: Path) -> None:
     source = tmp_path / "s.npz"
     assert run("convert", "--dataset", "sample", "--out", str(source), "-q")[0] == 0

@@ -1,88 +1,63 @@
-"""The generated NAME.js (issue 22), run under node where node is installed: its arithmetic is
-data.js's (each byte / 255, stored as float32), channel by channel, and nextBatch walks each
-part in order. What a canvas draws is measured in Chromium (README, "The browser loader")."""
+"""The generated NAME.js (issue 28), under node's own test runner: ``node --test tests/js/`` on
+fixtures made here with the project's own pack (tests/loaderkit.py): its PNG decoder on every
+filter type, gray and RGB, against numpy; its Errors for broken PNGs and bundles, naming the
+file; its float32 bits against numpy's; loading from a path, a file: URL, an http URL and the
+module's folder; MnistData's tensor shapes and dtypes with a fake tf. What a browser does with
+it is the browser check's (README, "The browser check")."""
 
 from __future__ import annotations
 
-import json
+import os
+import re
 import shutil
 import subprocess
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 from mnist_sprite.loader import loader_source
+from tests.loaderkit import write_fixtures
 
+ROOT = Path(__file__).resolve().parent.parent
 NODE = shutil.which("node")
-needs_node = pytest.mark.skipif(NODE is None, reason="node is not installed")
-
-SCRIPT = """
-import {toFloats, nextBatch} from "./loader.mjs";
-const rgba = new Uint8Array(256 * 4);
-for (let k = 0; k < 256; k++) rgba.set([k, 255 - k, (k * 7) % 256, 200], k * 4);
-const gray = new Float32Array(256), rgb = new Float32Array(256 * 3 + 5);
-const end1 = toFloats(rgba, 1, gray, 0), end3 = toFloats(rgba, 3, rgb, 5);
-const data = {images: new Float32Array(5 * 2), labels: new Uint8Array(5 * 3), imageHeight: 1,
-  imageWidth: 2, channels: 1, classes: 3, trainImages: 3, testImages: 2};
-for (let i = 0; i < 10; i++) data.images[i] = i;
-for (let i = 0; i < 5; i++) data.labels[i * 3 + (i % 3)] = 1;
-const batches = [nextBatch(data, "train", 2), nextBatch(data, "train", 2),
-                 nextBatch(data, "test", 3)];
-let refused = false;
-try { nextBatch(data, "validation", 1); } catch (e) { refused = true; }
-console.log(JSON.stringify({end1, end3,
-  gray: Array.from(new Uint32Array(gray.buffer)), rgb: Array.from(new Uint32Array(rgb.buffer)),
-  batches: batches.map((b) => ({xs: Array.from(b.xs), labels: Array.from(b.labels),
-                                xsShape: b.xsShape, labelsShape: b.labelsShape})),
-  refused}));
-"""
 
 
-@pytest.fixture
-def node_result(tmp_path: Path) -> dict[str, object]:
+def node_major() -> int:
     assert NODE is not None
-    (tmp_path / "loader.mjs").write_text(loader_source("digits"), encoding="utf-8")
-    (tmp_path / "main.mjs").write_text(SCRIPT, encoding="utf-8")
+    out = subprocess.run([NODE, "--version"], capture_output=True, text=True, check=True).stdout
+    return int(out.strip().lstrip("v").split(".")[0])
+
+
+@pytest.mark.skipif(
+    NODE is None or node_major() < 18,
+    reason="needs Node.js 18 or later on PATH (e.g. apt-get install nodejs)",
+)
+def test_node_tests_of_the_loader_pass(tmp_path: Path) -> None:
+    assert NODE is not None
+    write_fixtures(tmp_path / "fixtures")
+    env = {**os.environ, "MNIST_SPRITE_JS_FIXTURES": str(tmp_path / "fixtures")}
     proc = subprocess.run(
-        [NODE, "main.mjs"], cwd=tmp_path, capture_output=True, text=True, timeout=60
-    )
-    assert proc.returncode == 0, proc.stderr
-    result: dict[str, object] = json.loads(proc.stdout)
-    return result
+        [NODE, "--test", "tests/js/"],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    counts = dict(re.findall(r"^# (tests|pass|fail) (\d+)$", proc.stdout, flags=re.M))
+    failed = [line for line in proc.stdout.splitlines() if line.startswith("not ok")]
+    assert proc.returncode == 0, "\n".join([*failed, proc.stdout[-4000:], proc.stderr[-2000:]])
+    assert int(counts.get("pass", 0)) >= 80 and counts.get("fail") == "0", counts
 
 
-def k_over_255(k: np.ndarray) -> np.ndarray:
-    """convert's values: float32(k / 255), correctly rounded."""
-    return np.divide(k.astype(np.float32), np.float32(255), dtype=np.float32)
+def test_the_loader_names_its_bundle_and_sizes() -> None:
+    source = loader_source("my-set.v2", 28, 27, 3, 10)
+    assert 'const JSON_NAME = "my-set.v2.json";' in source and "__NAME__" not in source
+    assert "export const IMAGE_H = 28;" in source and "export const IMAGE_W = 27;" in source
+    assert "export const CHANNELS = 3;" in source and "export const NUM_CLASSES = 10;" in source
+    assert not re.search(r"__[A-Z_]+__", source)
 
 
-@needs_node
-def test_each_channel_is_the_byte_over_255_as_convert_computes_it(
-    node_result: dict[str, object],
-) -> None:
-    k = np.arange(256)
-    gray = np.array(node_result["gray"], dtype=np.uint32).view(np.float32)
-    assert node_result["end1"] == 256 and (gray == k_over_255(k)).all()
-    rgb = np.array(node_result["rgb"], dtype=np.uint32).view(np.float32)
-    want = k_over_255(np.stack([k, 255 - k, (k * 7) % 256], axis=1).reshape(-1))
-    assert node_result["end3"] == 5 + 768 and (rgb[5:] == want).all() and (rgb[:5] == 0).all()
-
-
-@needs_node
-def test_next_batch_walks_each_part_in_order_and_starts_over(
-    node_result: dict[str, object],
-) -> None:
-    batches = node_result["batches"]
-    assert isinstance(batches, list)
-    first, second, test = batches
-    assert first["xs"] == [0, 1, 2, 3] and first["labels"] == [1, 0, 0, 0, 1, 0]
-    assert second["xs"] == [4, 5, 0, 1]  # the third training row, then the first again
-    assert test["xs"] == [6, 7, 8, 9, 6, 7] and test["labels"] == [1, 0, 0, 0, 1, 0, 1, 0, 0]
-    assert first["xsShape"] == [2, 2] and test["labelsShape"] == [3, 3]
-    assert node_result["refused"] is True
-
-
-def test_the_loader_names_its_bundle() -> None:
-    source = loader_source("my-set.v2")
-    assert 'load(url = "./my-set.v2.json")' in source and "__NAME__" not in source
+def test_the_loader_has_no_canvas_and_no_dependency() -> None:
+    source = loader_source("data", 28, 28, 1, 10)
+    assert not re.search(r"getContext|new Image|createElement|OffscreenCanvas", source)
+    imports = re.findall(r"""import\((?:/\*[^*]*\*/ )?["'`]([^"'`]+)""", source)
+    assert imports == ["node:${name}", "@tensorflow/tfjs"]  # the one tf, else Node's own only
+    assert set(re.findall(r'nodeModule\("([^"]+)"\)', source)) == {"url", "path", "fs/promises"}
+    assert not re.search(r"^import ", source, flags=re.M)  # only dynamic imports, when needed

@@ -269,9 +269,10 @@ def test_default_shard_rows_stay_within_the_browser_and_convert() -> None:
 def test_the_loader_is_written_with_the_bundle(tmp_path: Path) -> None:
     bundle = shards_of(tmp_path)
     js = (bundle.parent / "data.js").read_text()
-    assert 'export async function load(url = "./data.json")' in js
-    assert "export function nextBatch(data, part, batchSize)" in js
     facts = json.loads(bundle.read_text())
+    assert 'const JSON_NAME = "data.json";' in js and "export async function load(url)" in js
+    assert "export class MnistData" in js
+    assert f"export const IMAGE_H = {facts['image_height']};" in js
     assert facts["loader"]["name"] == "data.js" and facts["loader"]["bytes"] == len(js.encode())
 
 

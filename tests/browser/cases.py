@@ -90,6 +90,7 @@ def ci_cases(folder: Path) -> list[Case | Packed]:
     made += [packed_case(digits_json), Packed(digits_json)]
     made.append(Packed(packed_from_sprite(folder, rgb32)))
     made.append(Packed(packed_per_class(folder, rng)))
+    made.append(Packed(packed_tall(folder, rng)))
     return made
 
 
@@ -145,6 +146,21 @@ def packed_per_class(folder: Path, rng: np.random.Generator) -> Path:
         ]
     )
     return out / "drawings.json"
+
+
+TALL_ROWS = 70_000  # one sprite taller than 65,536 rows, where Firefox's canvas gave zeros
+
+
+def packed_tall(folder: Path, rng: np.random.Generator) -> Path:
+    """70,000 random 4x4 images in one shard: a sprite taller than 65,536 rows, kept small."""
+    npz, out = folder / "tall.npz", folder / "packed-tall"
+    x = rng.integers(0, 256, (TALL_ROWS, 4, 4)).astype(np.uint8)
+    y = (np.arange(TALL_ROWS) % 10).astype(np.uint8)
+    test = TALL_ROWS // 10
+    np.savez(npz, x_train=x[:-test], y_train=y[:-test], x_test=x[-test:], y_test=y[-test:])
+    # One shard past pack's default (65,535 rows, Firefox's canvas limit): NAME.js decodes it.
+    run(["pack", str(npz), "--out", str(out), "--name", "tall", "--shard-rows", "70000", "-q"])
+    return out / "tall.json"
 
 
 def packed_from_npz(folder: Path) -> Path:

@@ -12,7 +12,7 @@ import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -233,6 +233,13 @@ def engines_tfjs(engines: list[Engine | Broken]) -> Path:
     return Path("/nonexistent/tf.min.js")
 
 
+class Titled(Protocol):
+    """What a verdict line names: an engine, or node."""
+
+    @property
+    def title(self) -> str: ...
+
+
 def serve_page(
     engine: Engine | Broken,
     files: dict[str, Path | bytes],
@@ -275,7 +282,7 @@ def noise_verdict(problems: list[str], name: str, engine: Engine) -> int:
     return DIFFER
 
 
-def verdict(problems: list[str], x: Any, labels: bytes, name: str, engine: Engine) -> int:
+def verdict(problems: list[str], x: Any, labels: bytes, name: str, engine: Titled) -> int:
     """The one line of a case in an engine: DIFFER with what differs, or MATCH with both
     digests; the engine and its version follow the verdict."""
     if problems:

@@ -1,11 +1,13 @@
 """A case of the browser check for a folder ``mnist-sprite pack`` wrote, checked through the ES
-module it generated: the page imports NAME.js and awaits ``load()``; its images and labels are
-compared as raw float32 bits with ``mnist-sprite convert --sprite NAME.json``, and its numbers
-(image size, channels, classes, split) with NAME.json's."""
+module it generated: the page imports NAME.js and awaits ``load()``, in the window and then in a
+module Worker, and node does the same (``packed_node.mjs``). Its images (``toFloat32`` of its
+bytes) and labels are compared as raw float32 bits with ``mnist-sprite convert --sprite
+NAME.json``, and its numbers (image size, channels, classes, split) with NAME.json's."""
 
 from __future__ import annotations
 
 import json
+import subprocess
 import sys
 import tempfile
 from dataclasses import dataclass
@@ -14,10 +16,19 @@ from typing import Any
 
 import numpy as np
 
-from tests.browser.check import ERROR, PAGE, array_problems, converted, serve_page, verdict
-from tests.browser.engines import Broken, Engine
+from tests.browser.check import (
+    ERROR,
+    PAGE,
+    array_problems,
+    converted,
+    serve_page,
+    verdict,
+)
+from tests.browser.engines import TIMEOUT_S, Broken, Engine
+from tests.browser.install import Tools
 
 FOLDER_URL = "/pack/"  # the pack's files, apart from the page's own
+NODE_RUN = Path(__file__).resolve().parent / "packed_node.mjs"
 
 
 @dataclass(frozen=True)
@@ -83,19 +94,76 @@ def run_packed(case: Packed, engines: list[Engine | Broken]) -> int:
     except (ValueError, KeyError, TypeError) as e:
         print(f"browser: ERROR {case.manifest}: not a pack manifest ({e})")
         return ERROR
-    name = f"packed {case.manifest.name}: {loader} load() of {shards} shard(s)"
+    name = (
+        f"packed {case.manifest.name}: {loader} load() of {shards} shard(s), window, Worker "
+        "and node"
+    )
     print(f"browser: {name}: {len(x)} images", file=sys.stderr)
     served: dict[str, Path | bytes] = {f"/{p.name}": p for p in PAGE.iterdir()}
     page = (PAGE / "packed.js").read_text(encoding="utf-8").replace("__LOADER__", loader)
     served |= files | {"/packed.js": page.encode()}
-    codes = []
+    codes, tools = [], None
     for engine in engines:
-        run = serve_page(engine, served, "packed.html", x.nbytes, len(labels), name)
-        if run is None or isinstance(engine, Broken):
-            codes.append(ERROR)
+        problems: list[str] = []
+        for where, query in (("window", ""), ("Worker", "?worker")):
+            run = serve_page(engine, served, f"packed.html{query}", x.nbytes, len(labels), name)
+            if run is None or isinstance(engine, Broken):
+                break
+            result, got_x, got_y = run
+            found = fact_problems(want, result.get("facts"))
+            if result.get("where") != where.lower():
+                found.append(f"the page ran in {result.get('where')!r}, not a {where}")
+            found += array_problems(x, labels, got_x, got_y, len(x))
+            problems += [f"in a {where}: {p}" for p in found]
+        else:
+            assert isinstance(engine, Engine)
+            codes.append(verdict(problems, x, labels, name, engine))
+            tools = tools or engine.tools
             continue
-        result, got_x, got_y = run
-        problems = fact_problems(want, result.get("facts"))
-        problems += array_problems(x, labels, got_x, got_y, len(x))
-        codes.append(verdict(problems, x, labels, name, engine))
+        codes.append(ERROR)
+    if tools is not None:  # node once, with the tools the engines ran with
+        codes.append(node_verdict(tools, case.manifest.parent / loader, want, x, labels, name))
     return max(codes, default=ERROR)
+
+
+@dataclass(frozen=True)
+class Runtime:
+    """Node, named in a verdict line as an engine is."""
+
+    title: str
+
+
+def node_verdict(
+    tools: Tools, loader: Path, want: dict[str, Any], x: Any, labels: bytes, name: str
+) -> int:
+    """The pack's NAME.js under node: one verdict line."""
+    node = run_node(tools, loader, name)
+    if node is None:
+        return ERROR
+    result, got_x, got_y = node
+    problems = fact_problems(want, result.get("facts"))
+    problems += array_problems(x, labels, got_x, got_y, len(x))
+    return verdict(problems, x, labels, name, Runtime(f"node {result.get('node')}"))
+
+
+def run_node(tools: Tools, loader: Path, name: str) -> tuple[dict[str, Any], bytes, bytes] | None:
+    """The pack's NAME.js under node (``packed_node.mjs``): (its result, image bytes, label
+    bytes), or None after one ERROR line."""
+    with tempfile.TemporaryDirectory(prefix="browser-check-node-") as tmp:
+        out = Path(tmp) / "got"
+        argv = [str(tools.node), str(NODE_RUN), str(loader), str(out)]
+        done = subprocess.run(
+            argv, capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=TIMEOUT_S
+        )
+        try:
+            result = json.loads(done.stdout.strip().splitlines()[-1])
+        except (ValueError, IndexError):
+            result = None
+        if not isinstance(result, dict) or "error" in result:
+            said = result.get("error") if isinstance(result, dict) else done.stderr[-300:].strip()
+            print(f"browser: ERROR under node (exit {done.returncode}): {said} ({name})")
+            return None
+        seconds = result.get("loadMs", 0) / 1000
+        print(f"browser: node {result.get('node')}, loaded in {seconds:.2f} s", file=sys.stderr)
+        images, labels = (Path(f"{out}.{part}").read_bytes() for part in ("images", "labels"))
+        return result, images, labels

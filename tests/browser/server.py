@@ -34,13 +34,14 @@ class Server(LocalServer):
                 return None
 
             def do_GET(self) -> None:
-                item = server.files.get(self.path.split("?")[0])
+                path = self.path.split("?")[0]
+                item = server.files.get(path)
                 if item is None:
                     self.send_error(404)
                     return
                 body = item if isinstance(item, bytes) else item.read_bytes()
                 self.send_response(200)
-                kind = TYPES.get(Path(self.path).suffix, "application/octet-stream")
+                kind = TYPES.get(Path(path).suffix, "application/octet-stream")
                 self.send_header("Content-Type", kind)
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
