@@ -23,7 +23,7 @@ from tests.browser import cases
 from tests.browser.check import ERROR, Case, run_case
 from tests.browser.engines import NAMES, Broken, Engine, open_engines, parse_names
 from tests.browser.install import SetupError, ensure, say
-from tests.browser.measured import run_noise, run_rules, run_tallest
+from tests.browser.measured import run_loader_noise, run_noise, run_rules, run_tallest
 from tests.browser.packed import Packed, run_packed
 from tests.realdata import ADD_MNIST, ROOT, real_mnist
 
@@ -136,6 +136,8 @@ def check(args: argparse.Namespace, engines: list[Engine | Broken]) -> int:
         if args.cases == "ci" and not args.control:  # each engine's canvas, measured again
             sample = default_cases()[0]
             codes += [run_rules(engines), run_tallest(engines), run_noise(engines, sample)]
+            packs = [case for case in todo if isinstance(case, Packed)]
+            codes += [run_loader_noise(engines, packs[0])] if packs else []
     return max([worst, *codes])
 
 

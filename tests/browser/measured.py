@@ -29,6 +29,7 @@ from mnist_sprite.png.canvas import (
 from tests import pngkit
 from tests.browser.check import DIFFER, ERROR, MATCH, Case, run_case
 from tests.browser.engines import Broken, Engine
+from tests.browser.packed import Packed, run_packed
 from tests.browser.probe import Step, measure, png_bytes
 
 HEIGHTS = (65_535, 65_536, 200_000)
@@ -183,3 +184,12 @@ def run_noise(engines: list[Engine | Broken], case: Case) -> int:
     if isinstance(engine, Broken):
         return run_case(case, [engine], noise=True)
     return run_case(case, [engine.with_prefs("resistFingerprinting", RFP)], noise=True)
+
+
+def run_loader_noise(engines: list[Engine | Broken], packed: Packed) -> int:
+    """Firefox with privacy.resistFingerprinting loading a pack through its NAME.js, which
+    decodes the PNG itself and reads no canvas: it must MATCH."""
+    firefox = [e for e in engines if e.name == "firefox"]
+    if not firefox or isinstance(firefox[0], Broken):
+        return MATCH if not firefox else run_packed(packed, [firefox[0]], node=False)
+    return run_packed(packed, [firefox[0].with_prefs("resistFingerprinting", RFP)], node=False)

@@ -80,7 +80,7 @@ def expected(manifest: Path, work: Path) -> tuple[np.ndarray[Any, Any], bytes]:
     return converted(["--sprite", str(manifest), *flags], work)
 
 
-def run_packed(case: Packed, engines: list[Engine | Broken]) -> int:
+def run_packed(case: Packed, engines: list[Engine | Broken], *, node: bool = True) -> int:
     """Check one pack through its NAME.js in each engine: a verdict line each on stdout; the
     worst of MATCH/DIFFER/ERROR."""
     try:
@@ -121,7 +121,7 @@ def run_packed(case: Packed, engines: list[Engine | Broken]) -> int:
             tools = tools or engine.tools
             continue
         codes.append(ERROR)
-    if tools is not None:  # node once, with the tools the engines ran with
+    if node and tools is not None:  # node once, with the tools the engines ran with
         codes.append(node_verdict(tools, case.manifest.parent / loader, want, x, labels, name))
     return max(codes, default=ERROR)
 
