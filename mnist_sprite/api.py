@@ -151,10 +151,10 @@ def convert(
 ) -> Result:
     """Write what ``mnist-sprite convert`` writes to ``out``; return what was written.
 
-    The arguments are :func:`load_data`'s plus ``out`` (a file for npz, else a folder),
-    ``format``, ``compress``, ``layout`` and ``force``, as the command's options. ``dtype``,
-    ``label_format`` and ``shape`` default to the format's (float32 one-hot flat for npz and
-    npy; uint8 class ids for idx, csv and png-dir).
+    The arguments are :func:`load_data`'s plus ``out`` (a file for a file format such as npz,
+    else a folder), ``format``, ``compress``, ``layout`` and ``force``, as the command's options.
+    ``dtype``, ``label_format`` and ``shape`` default to the format's rules
+    (``registry.TABLE``: float32 one-hot flat for npz, uint8 class ids for idx, say).
     """
     with speaking_python():
         _flags(offline=offline, compress=compress, force=force)
@@ -200,7 +200,7 @@ def pack(
     shard_rows: int | None = None,
     only_listed: bool = False,
 ) -> PackResult:
-    """Write what ``mnist-sprite pack`` writes: ``source`` (npz, npy, idx, csv, PNG folders,
+    """Write what ``mnist-sprite pack`` writes: ``source`` (any convert output, PNG folders,
     or a folder of one array per class) as ``NAME_images.png`` (or shards
     ``NAME_images_000.png``, ...), label files, ``NAME.json`` and ``NAME.js`` in ``out``."""
     with speaking_python():

@@ -37,6 +37,7 @@ from .options import (
     Options,
     parse_image_size,
 )
+from .registry import FILES, FOLDERS, OUTPUTS, TABLE, either, folders, names
 
 if TYPE_CHECKING:
     from .pipeline import Sources
@@ -176,6 +177,22 @@ class _Cli(click.Group):
 # readable, a folder) and says what is wrong in its own one line with README's exit code (1
 # for a file that cannot be read), where click's own checks would say it as a usage error.
 PATH = click.Path(path_type=Path, readable=False)
+
+
+def _sentence(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
+def formats_named(f: F) -> F:
+    """A command whose help lists the formats, from the registry (so a new one is listed)."""
+    for token, words in (
+        ("{outputs}", OUTPUTS),
+        ("{files}", FILES),
+        ("{folders}", FOLDERS),
+        ("{pack_folders}", folders(but=("png-dir",))),  # a png-dir output is a PNG folder
+    ):
+        f.__doc__ = (f.__doc__ or "").replace(token, words)
+    return f
 
 
 def cache_dir_option(f: F) -> F:
@@ -318,7 +335,8 @@ def cli() -> None:
     "--out",
     "-o",
     required=True,
-    help="Output: an .npz file, a folder for the other formats, or - (npz on stdout).",
+    help=f"Output: an {FILES} file, a folder for the other formats, "
+    f"or - ({either(names(lambda i: i.stdout))} on stdout).",
 )
 @click.option(
     "--format",
@@ -326,17 +344,15 @@ def cli() -> None:
     type=click.Choice(FORMATS),
     default=FORMATS[0],
     show_default=True,
-    help="npz: one archive; npy: memory-mappable .npy files; idx: MNIST's original files "
-    "(torchvision); csv: train.csv/test.csv, a label column first (Kaggle's train.csv); "
-    "png-dir: <split>/<class>/<i>.png.",
+    help="; ".join(f"{name}: {info.about}" for name, info in TABLE.items()) + ".",
 )
 @click.option(
     "--layout",
     type=click.Choice(LAYOUTS),
     default=LAYOUTS[0],
     show_default=True,
-    help="With --format idx: torchvision puts the files in DIR/MNIST/raw/ "
-    "(DIR/FashionMNIST/raw/ for fashion-mnist).",
+    help=f"With --format {either(names(lambda i: len(i.layouts) > 1))}: torchvision puts the "
+    "files in DIR/MNIST/raw/ (DIR/FashionMNIST/raw/ for fashion-mnist).",
 )
 @click.option(
     "--dtype",
@@ -344,7 +360,7 @@ def cli() -> None:
     default=Options.dtype,
     show_default=True,
     help="Pixel type: floats hold v / 255 exactly as TensorFlow.js; uint8 keeps 0..255 "
-    "(the default for idx, csv and png-dir).",
+    f"(the default for {either(names(lambda i: i.rules.default_dtype == 'uint8'), 'and')}).",
 )
 @click.option(
     "--label-format",
@@ -352,7 +368,7 @@ def cli() -> None:
     default=Options.label_format,
     show_default=True,
     help="onehot: (N, 10) uint8 rows as in the label file; index: (N,) uint8 class ids "
-    "(what idx, csv and png-dir hold).",
+    f"(what {either(names(lambda i: i.rules.label_formats == ('index',)), 'and')} hold).",
 )
 @click.option(
     "--shape",
@@ -375,7 +391,8 @@ def cli() -> None:
 @click.option(
     "--compress",
     is_flag=True,
-    help="Deflate the .npz members, or write .gz IDX files (smaller, slower).",
+    help=_sentence(", or ".join(i.compress for i in TABLE.values() if i.compress))
+    + " (smaller, slower).",
 )
 @click.option(
     "--decoder",
@@ -617,6 +634,7 @@ def fetch_command(
 )
 @click.option("--force", "-f", is_flag=True, help="Replace an existing --grid file.")
 @json_option
+@formats_named
 def inspect_command(
     path: Path,
     show: int | None,
@@ -631,7 +649,7 @@ def inspect_command(
 
     The kind is recognized by content. A sprite: size, format, chunks, row filters, pixel
     digest and which known dataset it is. A label file: class counts, rows that are not
-    one-hot. An output of convert (an .npz file, or an npy, idx, csv or png-dir folder): each
+    one-hot. An output of convert ({outputs}): each
     array's shape, dtype, range, mean, digest, and how it was made. A packed NAME.json: its
     facts, and whether its files are the ones packed.
 
@@ -695,6 +713,7 @@ def inspect_command(
     "arrays back.",
 )
 @json_option
+@formats_named
 def verify_command(
     output: Path | None,
     sprite: Path | None,
@@ -709,7 +728,7 @@ def verify_command(
 ) -> None:
     """Prove that sources, and an output made from them, are intact and correct.
 
-    OUTPUT is an .npz file, an npy, idx, csv or png-dir folder, or a packed NAME.json. Its
+    OUTPUT is an {files} file, an {folders} folder, or a packed NAME.json. Its
     sources come from its provenance: the dataset it records, else the known dataset its
     recorded digests are, else the files at its recorded paths if they still have those
     digests; otherwise give --sprite and --labels.
@@ -836,6 +855,7 @@ def verify_command(
 )
 @quiet_option
 @json_option
+@formats_named
 def pack_command(
     source: Path,
     out: Path,
@@ -857,7 +877,7 @@ def pack_command(
     """Pack your own images into a TensorFlow.js sprite that data.js loads exactly.
 
     SOURCE is recognized by content: an .npz (keras' mnist.npz layout, or any convert
-    output), an npy, idx or csv output folder, PNG folders (root/<class>/*.png, or
+    output), an {pack_folders} output folder, PNG folders (root/<class>/*.png, or
     root/train/<class>/... and root/test/<class>/...), or a folder of one array per class
     (cat.npy, dog.npy, ...: Quick, Draw!'s numpy_bitmap). Training images come first. Writes
     NAME.json and NAME.js (a browser loader) beside the sprite, or its shards.
@@ -911,7 +931,7 @@ def pack_command(
 def _output_digest(out: Path, fmt: str) -> str | dict[str, str]:
     from .files import file_sha256
 
-    if fmt == "npz":
+    if not TABLE[fmt].rules.folder:
         return file_sha256(out)
     files = sorted(p for p in out.rglob("*") if p.is_file())
     return {p.relative_to(out).as_posix(): file_sha256(p) for p in files}

@@ -28,6 +28,7 @@ from .outputs import Output, kind_of
 from .pipeline import check_width, class_names
 from .png import COLOR_TYPES, SIGNATURE, PngFile
 from .png.canvas import colour_warning
+from .registry import OUTPUTS
 from .shards import Shard, ShardedPng, bundle_problems, open_sprite, shard_entries
 from .writers import atomic_output
 
@@ -36,10 +37,7 @@ U8 = npt.NDArray[np.uint8]
 SHADES = " .:-=+*#%@"
 
 
-KINDS = (
-    "a sprite PNG, a label file (one-hot rows), an output (an .npz file, or an npy, idx, csv "
-    "or png-dir folder) or a packed NAME.json"
-)
+KINDS = f"a sprite PNG, a label file (one-hot rows), an output ({OUTPUTS}) or a packed NAME.json"
 # A file is taken for a label file, perhaps a damaged one, when most of its first rows are
 # one-hot: random bytes or text almost never are.
 _LABEL_ROWS_SEEN = 10_000
@@ -60,7 +58,7 @@ def label_classes(head: bytes, size: int) -> int | None:
 
 
 def kind(path: PathLike) -> str:
-    """What ``path`` holds, by content: sprite, labels, npz or npy.
+    """What ``path`` holds, by content: sprite, labels, an output format, or a packed bundle.
 
     Anything else is refused, saying what it looks like when that is known.
     """

@@ -1,9 +1,9 @@
 """The choices and defaults of every option the command line offers, and the conversion
 options they make, checked once.
 
-A leaf of the package (the standard library, ``errors`` and ``datasets`` only): the command
-line builds its options, and answers ``--help`` and ``--version``, without importing numpy or
-any format. The modules that use each choice import it from here.
+A leaf of the package (the standard library, ``errors``, ``datasets`` and ``registry`` only):
+the command line builds its options, and answers ``--help`` and ``--version``, without
+importing numpy or any format. The modules that use each choice import it from here.
 """
 
 from __future__ import annotations
@@ -13,9 +13,11 @@ from typing import Any, Literal
 
 from .datasets import SPLITS
 from .errors import OptionError
+from .registry import TABLE
 
-FORMATS = ("npz", "npy", "idx", "csv", "png-dir")
-LAYOUTS = ("plain", "torchvision")  # idx: its own files, or torchvision's DIR/MNIST/raw
+FORMATS = tuple(TABLE)
+# Every format's layouts (idx: its own files, or torchvision's DIR/MNIST/raw), "plain" first.
+LAYOUTS = tuple(dict.fromkeys(layout for info in TABLE.values() for layout in info.layouts))
 DTYPES = ("float32", "float64", "float16", "uint8")
 CHANNELS = ("red", "rgb")
 SHAPES = ("flat", "image", "channels")

@@ -20,7 +20,7 @@ from .formats import Member, Reader, kind_of, open_output
 
 
 class Output:
-    """An open output (npz, npy, idx, csv or png-dir); use as a context manager."""
+    """An open output of any format (``registry.TABLE``); use as a context manager."""
 
     def __init__(self, path: PathLike, reader: Reader | None = None) -> None:
         self.path = Path(path)
@@ -53,7 +53,7 @@ class Output:
         return [str(f) for f in listed()] if callable(listed) else []
 
     def provenance(self) -> dict[str, Any] | None:
-        """What convert recorded: the npz comment, or the folder's manifest.json."""
+        """What convert recorded: a file's own record (the npz comment), or manifest.json."""
         return self._reader.provenance()
 
     @contextlib.contextmanager

@@ -33,6 +33,7 @@ from .loader import loader_source
 from .outputs import Output, kind_of
 from .png import MAX_PIXELS
 from .png.canvas import engines_that_cannot_draw
+from .registry import folders
 from .shards import (
     BROWSER_MAX_ROWS,
     BROWSER_MAX_WIDTH,
@@ -103,8 +104,8 @@ def pack(
     shard_rows: int | None = None,
     only_listed: bool = False,
 ) -> PackResult:
-    """Pack ``source`` (npz, npy, idx, csv, a folder of PNGs, or a folder of one array per
-    class) into a sprite, or shards of one, in ``out``."""
+    """Pack ``source`` (any output convert writes, a folder of PNGs, or a folder of one array
+    per class) into a sprite, or shards of one, in ``out``."""
     started = time.perf_counter()
     layout_options = source_options(
         classes_from, limit_per_class, test_size, seed, shard_rows, only_listed
@@ -169,9 +170,9 @@ def pack(
 
 
 READS = (
-    "an .npz (keras' mnist.npz, or a convert output), an npy, idx or csv output folder, PNG "
-    "folders (root/<class>/*.png), or a folder of one .npy per class"
-)
+    f"an .npz (keras' mnist.npz, or a convert output), an {folders(but=('png-dir',))} output "
+    "folder, PNG folders (root/<class>/*.png), or a folder of one .npy per class"
+)  # a png-dir output is one of the PNG folders
 
 
 _SAID_ENTRIES = 10_000

@@ -7,7 +7,6 @@ public function (a submodule of that name would shadow it once imported).
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import queue
 import sys
@@ -28,14 +27,14 @@ from ._version import __version__
 from .datasets import DEFAULT_TRAIN_SIZES, SPLITS, Dataset
 from .errors import ColourWarning, OptionError, PathLike, SpriteError
 from .files import file_sha256
-from .formats import RULES, MemorySink, Sink, folder_sink
-from .formats.npz import NpzSink
+from .formats import MemorySink, Sink, SinkOptions, get
 from .labels import read_onehot, to_index
 from .options import FORMATS, LAYOUTS, check_choice
 from .options import Options as Options  # re-exported: callers import both from here
 from .options import parse_image_size as parse_image_size
 from .png import PngFile
 from .png.canvas import colour_warning
+from .registry import FOLDER_FALLBACK, TABLE, either, names
 from .shards import ShardedPng, is_bundle, open_sprite
 from .writers import atomic_output, spooled_stdout
 
@@ -456,7 +455,7 @@ def options_for(
     format cannot hold."""
     check_choice("--format", fmt, FORMATS)
     given = {"dtype": dtype, "label_format": label_format, "shape": shape}
-    settled = RULES[fmt].settled(fmt, given)
+    settled = TABLE[fmt].rules.settled(fmt, given)
     return Options(**rest, **settled)
 
 
@@ -467,32 +466,39 @@ def check_out(out: PathLike, fmt: str, compress: bool, layout: str = "plain") ->
     text = os.fspath(out)
     if not text:
         raise OptionError(None, "--out is empty", "give a file or folder name")
-    if layout != "plain" and fmt != "idx":
-        raise OptionError(None, "--layout applies to --format idx only", "drop --layout")
-    if compress and fmt not in ("npz", "idx"):
-        raise OptionError(None, f"--compress applies to npz and idx, not {fmt}", "drop --compress")
+    info = TABLE[fmt]
+    if layout not in info.layouts:
+        laid = either(names(lambda i: len(i.layouts) > 1))
+        raise OptionError(None, f"--layout applies to --format {laid} only", "drop --layout")
+    if compress and not info.compress:
+        some = either(names(lambda i: i.compress), "and")
+        raise OptionError(None, f"--compress applies to {some}, not {fmt}", "drop --compress")
     if text == "-":
-        if fmt != "npz":
+        if not info.stdout:
+            streams = names(lambda i: i.stdout)
             raise OptionError(
-                None, "--out - writes an .npz stream", "use --format npz with --out -"
+                None,
+                f"--out - writes an {either([TABLE[n].suffix for n in streams])} stream",
+                f"use --format {either(streams)} with --out -",
             )
         return
-    if fmt == "npz" and text.endswith(("/", os.sep)):
+    if not info.rules.folder and text.endswith(("/", os.sep)):
         raise OptionError(
             text,
-            "ends with a slash, so it names a folder, but --format npz writes one file",
-            f"give a file name such as {text}mnist.npz, or use --format npy",
+            f"ends with a slash, so it names a folder, but --format {fmt} writes one file",
+            f"give a file name such as {text}mnist{info.suffix}, or use --format {FOLDER_FALLBACK}",
         )
-    if fmt != "npz" and text.lower().endswith(".npz"):
-        raise OptionError(
-            text,
-            f"is an .npz name, but --format {fmt} writes a folder",
-            "drop the .npz from --out, or use --format npz",
-        )
+    for other, of in TABLE.items():
+        if info.rules.folder and of.suffix and text.lower().endswith(of.suffix):
+            raise OptionError(
+                text,
+                f"is an {of.suffix} name, but --format {fmt} writes a folder",
+                f"drop the {of.suffix} from --out, or use --format {other}",
+            )
     suffix = os.path.splitext(text.rstrip("/" + os.sep))[1].lower()
     named = _NAMED_BY.get(suffix)
     if named is not None and named[0] != fmt:
-        what = "one .npz file" if fmt == "npz" else "a folder"
+        what = f"one {info.suffix} file" if not info.rules.folder else "a folder"
         raise OptionError(text, f"is a {suffix} name, but --format {fmt} writes {what}", named[1])
 
 
@@ -531,7 +537,9 @@ def write_output(
     options = options or Options()
     check_out(out, fmt, compress, layout)
     current = {"dtype": options.dtype, "label_format": options.label_format}
-    RULES[fmt].settled(fmt, {**current, "shape": options.shape})  # refuses what fmt cannot hold
+    TABLE[fmt].rules.settled(
+        fmt, {**current, "shape": options.shape}
+    )  # refuses what fmt cannot hold
     to_stdout = os.fspath(out) == "-"
     stream = (stdout or sys.stdout.buffer) if to_stdout else None
     if stream is not None and stream.isatty():
@@ -557,44 +565,24 @@ def write_output(
         if fmt == "idx":
             provenance["layout"] = layout
         with progress(plan.images) if progress else contextlib.nullcontext(None) as advance:
+            settings = SinkOptions(compress, layout, plan.class_names)
             if stream is not None:
                 with spooled_stdout(stream) as spool:
-                    _write_npz(png_file, plan, spool, compress, provenance, advance)
-            elif fmt == "npz":
-                with (
-                    atomic_output(out, folder=False, force=force, inputs=inputs) as tmp,
-                    open(tmp, "wb") as f,
-                ):
-                    _write_npz(png_file, plan, f, compress, provenance, advance)
+                    _fill(png_file, plan, get(fmt).open_sink(spool, provenance, settings), advance)
             else:
-                with atomic_output(out, folder=True, force=force, inputs=inputs) as tmp:
-                    sink = folder_sink(
-                        fmt,
-                        tmp,
-                        provenance,
-                        compress=compress,
-                        layout=layout,
-                        classes=plan.class_names,
-                    )
-                    _fill(png_file, plan, sink, advance)
+                folder = TABLE[fmt].rules.folder
+                with (
+                    atomic_output(out, folder=folder, force=force, inputs=inputs) as tmp,
+                    contextlib.ExitStack() as stack,
+                ):
+                    target = tmp if folder else stack.enter_context(open(tmp, "wb"))  # a stream
+                    _fill(png_file, plan, get(fmt).open_sink(target, provenance, settings), advance)
     arrays = {
         name: {"shape": list(plan.shapes[name]), "dtype": str(plan.dtypes[name])}
         for name in ARRAY_NAMES
     }
     seconds = time.perf_counter() - started
     return Result(os.fspath(out), fmt, arrays, provenance, seconds, plan.warnings)
-
-
-def _write_npz(
-    png_file: Sprite,
-    plan: Plan,
-    stream: IO[bytes],
-    compress: bool,
-    provenance: dict[str, Any],
-    progress: Progress | None,
-) -> None:
-    comment = json.dumps(provenance, sort_keys=True, separators=(",", ":")).encode()
-    _fill(png_file, plan, NpzSink(stream, compress=compress, comment=comment), progress)
 
 
 def _fill(png_file: Sprite, plan: Plan, sink: Sink, progress: Progress | None) -> None:

@@ -13,15 +13,17 @@ import json
 import math
 import os
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import IO, Any, Protocol
 
 import numpy as np
 import numpy.lib.format as npformat
 import numpy.typing as npt
+
+from ..registry import TABLE, FormatInfo
 
 MANIFEST = "manifest.json"
 ARRAY_NAMES = ("x_train", "y_train", "x_test", "y_test")
@@ -106,6 +108,54 @@ class Reader(Protocol):
         ...
 
     def close(self) -> None: ...
+
+
+@dataclass(frozen=True)
+class SinkOptions:
+    """How convert asked for the output to be written, beyond its arrays."""
+
+    compress: bool = False
+    layout: str = "plain"
+    classes: list[str] | None = None  # the class names, for formats that name files by them
+
+
+# What a sink writes into: a binary stream for a file format, a folder for the others.
+Target = Path | IO[bytes]
+
+
+@dataclass(frozen=True)
+class Format:
+    """One output format's code; its registry line (``registry.TABLE[name]``) holds its rules,
+    help and what it supports, so the command line knows them without this module."""
+
+    name: str
+    sniff: Callable[[Path], bool]  # by content, never opening a FIFO or device
+    open_reader: Callable[[Path], Reader]
+    open_sink: Callable[[Target, dict[str, Any], SinkOptions], Sink]  # (target, provenance, ...)
+
+    @property
+    def info(self) -> FormatInfo:
+        return TABLE[self.name]
+
+
+def folder_of(target: Target) -> Path:
+    assert isinstance(target, Path), "a folder format writes into a folder"
+    return target
+
+
+def file_head(path: Path, size: int = 24) -> tuple[bytes, int] | None:
+    """A regular file's first ``size`` bytes and its length; None for a folder, a FIFO or
+    device (never opened: that could hang), or a file that cannot be read."""
+    from ..errors import SourceError
+    from ..files import is_regular, open_source
+
+    if not is_regular(path):
+        return None
+    try:
+        with open_source(path) as f:
+            return f.read(size), os.fstat(f.fileno()).st_size
+    except SourceError:
+        return None
 
 
 class MemorySink:

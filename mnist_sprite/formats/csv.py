@@ -22,7 +22,16 @@ import numpy.typing as npt
 
 from ..errors import SourceError
 from ..files import inside, open_source
-from .base import MANIFEST, Member, read_manifest, write_manifest
+from .base import (
+    MANIFEST,
+    Format,
+    Member,
+    SinkOptions,
+    Target,
+    folder_of,
+    read_manifest,
+    write_manifest,
+)
 
 
 def value_texts(dtype: np.dtype[Any]) -> list[bytes]:
@@ -458,3 +467,10 @@ def _diagnose(
         f"lines {first} to {last} cannot be read ({numpy_says or 'unknown reason'})",
         _FIX_LINES,
     )
+
+
+def _open_sink(folder: Target, provenance: dict[str, Any], options: SinkOptions) -> CsvSink:
+    return CsvSink(folder_of(folder), provenance)
+
+
+FORMAT = Format("csv", looks_like_csv, CsvReader, _open_sink)

@@ -31,7 +31,12 @@ from .base import (
     DEFLATE_MAX_RATIO,
     MANIFEST,
     MAX_ARRAY_BYTES,
+    Format,
     Member,
+    SinkOptions,
+    Target,
+    file_head,
+    folder_of,
     pieces_of,
     read_manifest,
     write_manifest,
@@ -357,3 +362,20 @@ class IdxReader:
         if ndim < 1 or len(dims) != 4 * ndim:
             raise SourceError(path, "has a truncated IDX header", "give intact IDX files")
         return Member(name, struct.unpack(f">{ndim}I", dims), np.dtype(np.uint8))
+
+
+def _sniff(path: Path) -> bool:
+    """An IDX folder, or one raw IDX file."""
+    if path.is_dir():
+        return looks_like_idx(path)
+    head = file_head(path)
+    return head is not None and looks_like_idx_file(path, *head)
+
+
+def _open_sink(folder: Target, provenance: dict[str, Any], options: SinkOptions) -> IdxSink:
+    sub = folder_for(options.layout, provenance.get("dataset"))
+    both = options.compress and options.layout == "torchvision"  # torchvision reads the raw files
+    return IdxSink(folder_of(folder), provenance, sub=sub, compress=options.compress, both=both)
+
+
+FORMAT = Format("idx", _sniff, IdxReader, _open_sink)

@@ -14,7 +14,18 @@ import numpy.typing as npt
 
 from ..errors import SourceError
 from ..files import inside, open_source
-from .base import Member, npy_header, pieces_of, read_manifest, write_manifest
+from .base import (
+    ARRAY_NAMES,
+    Format,
+    Member,
+    SinkOptions,
+    Target,
+    folder_of,
+    npy_header,
+    pieces_of,
+    read_manifest,
+    write_manifest,
+)
 from .npz import read_npy_header
 
 
@@ -77,3 +88,21 @@ class NpyReader:
         with open_source(inside(self.path, file), self.path) as f:
             member = read_npy_header(f, name, file, os.fstat(f.fileno()).st_size)
             yield member, pieces_of(f, member, file)
+
+
+def _sniff(path: Path) -> bool:
+    # A stray .npy does not make a folder an output; a FIFO is named (by the reader).
+    return path.is_dir() and all(_entry(path / f"{name}.npy") for name in ARRAY_NAMES[:2])
+
+
+def _entry(path: Path) -> bool:
+    """Something other than a folder is there (a file, or a FIFO the reader then refuses by
+    name), told without opening it."""
+    return (path.exists() or path.is_symlink()) and not path.is_dir()
+
+
+def _open_sink(folder: Target, provenance: dict[str, Any], options: SinkOptions) -> NpyDirSink:
+    return NpyDirSink(folder_of(folder), provenance)
+
+
+FORMAT = Format("npy", _sniff, NpyReader, _open_sink)

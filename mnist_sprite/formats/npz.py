@@ -21,7 +21,18 @@ import numpy.typing as npt
 from ..deflate import AUTO, DEFAULT_LEVEL, DEFAULT_MEM_LEVEL, Deflater
 from ..errors import SourceError
 from ..files import check_size, open_source
-from .base import DEFLATE_MAX_RATIO, MAX_ARRAY_BYTES, Member, check_member, npy_header, pieces_of
+from .base import (
+    DEFLATE_MAX_RATIO,
+    MAX_ARRAY_BYTES,
+    Format,
+    Member,
+    SinkOptions,
+    Target,
+    check_member,
+    file_head,
+    npy_header,
+    pieces_of,
+)
 
 _COMPRESS_LEVEL = DEFAULT_LEVEL  # numpy's savez_compressed uses zlib's default, level 6
 # Zip records (APPNOTE.TXT 4.3), laid out as Python's zipfile writes them to a stream it
@@ -290,3 +301,17 @@ def _checked(pieces: Iterator[npt.NDArray[Any]], name: str, path: Path) -> Itera
         yield from pieces
     except (zipfile.BadZipFile, zlib.error, EOFError) as e:
         raise SourceError(path, f"array {name} is damaged ({e})", "convert again") from None
+
+
+def _sniff(path: Path) -> bool:
+    head = file_head(path, 4)
+    return head is not None and head[0] in (b"PK\x03\x04", b"PK\x05\x06")
+
+
+def _open_sink(stream: Target, provenance: dict[str, Any], options: SinkOptions) -> NpzSink:
+    assert not isinstance(stream, Path), "an npz is written to a stream"
+    comment = json.dumps(provenance, sort_keys=True, separators=(",", ":")).encode()
+    return NpzSink(stream, compress=options.compress, comment=comment)
+
+
+FORMAT = Format("npz", _sniff, NpzReader, _open_sink)

@@ -28,7 +28,17 @@ from ..errors import SourceError
 from ..files import inside, is_regular, open_source, plain_name
 from ..labels import MAX_CLASSES
 from ..png.encode import small_png
-from .base import MANIFEST, MAX_MANIFEST_BYTES, Member, read_manifest, write_manifest
+from .base import (
+    MANIFEST,
+    MAX_MANIFEST_BYTES,
+    Format,
+    Member,
+    SinkOptions,
+    Target,
+    folder_of,
+    read_manifest,
+    write_manifest,
+)
 
 if TYPE_CHECKING:  # imported when workers start: other formats never pay for them
     from concurrent.futures import Future, ThreadPoolExecutor
@@ -579,3 +589,11 @@ class PngDirReader:
                 yield rows.reshape(-1)
 
         yield member, pieces()
+
+
+def _open_sink(folder: Target, provenance: dict[str, Any], options: SinkOptions) -> PngDirSink:
+    classes = options.classes or [str(i) for i in range(10)]
+    return PngDirSink(folder_of(folder), provenance, classes)
+
+
+FORMAT = Format("png-dir", looks_like_png_dir, PngDirReader, _open_sink)

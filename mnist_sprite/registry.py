@@ -1,0 +1,120 @@
+"""The output formats there are: one line each, as plain data, so that the command line's
+choices, help and refusals come from here without importing numpy or a format's code.
+
+Each line names the ``formats/`` module and object (``"npz:FORMAT"``) that reads and writes the
+format; :func:`mnist_sprite.formats.get` imports it on first use (imageio's plugin table and
+fsspec's ``known_implementations`` work the same way). A new format is its module and a line.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Rules:
+    """What a format can hold: the options it allows, and the defaults it implies."""
+
+    folder: bool
+    dtypes: tuple[str, ...] | None = None  # None: any
+    label_formats: tuple[str, ...] | None = None
+    shape: str | None = None  # the one shape it stores, if it has one
+    dtype: str | None = None  # its default pixel type, if not the pipeline's
+
+    def settled(self, name: str, given: dict[str, Any]) -> dict[str, Any]:
+        """The options for this format: its defaults where none was given; refuses what it
+        cannot hold, naming the option (OptionError)."""
+        from .errors import OptionError
+
+        out: dict[str, Any] = {}
+        checks = (
+            ("dtype", self.dtypes, self.dtype, "--dtype"),
+            ("label_format", self.label_formats, None, "--label-format"),
+            ("shape", None if self.shape is None else (self.shape,), self.shape, "--shape"),
+        )
+        for key, allowed, default, flag in checks:
+            value = given.get(key)
+            if value is not None and allowed is not None and value not in allowed:
+                raise OptionError(
+                    None,
+                    f"--format {name} cannot hold {flag} {value}",
+                    f"drop {flag}, or use --format {either(names(_holds_any))}",
+                )
+            if value is None:
+                value = default if default is not None else (allowed[0] if allowed else None)
+            if value is not None:
+                out[key] = value
+        return out
+
+    @property
+    def default_dtype(self) -> str | None:
+        return self.dtype or (self.dtypes[0] if self.dtypes else None)
+
+
+@dataclass(frozen=True)
+class FormatInfo:
+    """One format as the command line knows it; its code is ``formats.<target>``."""
+
+    target: str  # "module:attr" in mnist_sprite.formats
+    about: str  # --format's help for it
+    rules: Rules
+    suffix: str = ""  # a file format's file name ending
+    compress: str = ""  # what --compress does to it ("" if it cannot)
+    stdout: bool = False  # --out - streams it
+    layouts: tuple[str, ...] = ("plain",)
+
+
+TABLE: dict[str, FormatInfo] = {
+    "npz": FormatInfo(
+        "npz:FORMAT", "one archive", Rules(folder=False), suffix=".npz",
+        compress="deflate the .npz members", stdout=True,
+    ),
+    "npy": FormatInfo("npy:FORMAT", "memory-mappable .npy files", Rules(folder=True)),
+    # IDX holds bytes and class ids, images as (N, H, W).
+    "idx": FormatInfo(
+        "idx:FORMAT", "MNIST's original files (torchvision)",
+        Rules(folder=True, dtypes=("uint8",), label_formats=("index",), shape="image"),
+        compress="write .gz IDX files", layouts=("plain", "torchvision"),
+    ),
+    # One label column, then the pixels of a flat row; uint8 integers unless --dtype says.
+    "csv": FormatInfo(
+        "csv:FORMAT", "train.csv/test.csv, a label column first (Kaggle's train.csv)",
+        Rules(folder=True, label_formats=("index",), shape="flat", dtype="uint8"),
+    ),
+    # A PNG holds bytes; its folder is its class.
+    "png-dir": FormatInfo(
+        "pngdir:FORMAT", "<split>/<class>/<i>.png",
+        Rules(folder=True, dtypes=("uint8",), label_formats=("index",), shape="image"),
+    ),
+}  # fmt: skip
+
+
+def _holds_any(info: FormatInfo) -> bool:
+    rules = info.rules
+    return rules.dtypes is None and rules.label_formats is None and rules.shape is None
+
+
+# A folder with this tool's manifest that no format recognizes is read as this one, whose
+# reader then names what is missing.
+FOLDER_FALLBACK = "npy"
+
+
+def either(words: list[str], last: str = "or") -> str:
+    """``a, b or c``."""
+    return words[0] if len(words) == 1 else f"{', '.join(words[:-1])} {last} {words[-1]}"
+
+
+def names(test: Any = None) -> list[str]:
+    """The formats (those ``test(info)`` holds for), in the table's order."""
+    return [n for n, info in TABLE.items() if test is None or test(info)]
+
+
+def folders(but: tuple[str, ...] = ()) -> str:
+    """The folder formats, but ``but``, as prose: ``npy, idx, csv or png-dir``."""
+    return either([n for n in names(lambda i: i.rules.folder) if n not in but])
+
+
+FILES = either([i.suffix for i in TABLE.values() if not i.rules.folder])  # ".npz"
+FOLDERS = folders()
+OUTPUTS = f"an {FILES} file, or an {FOLDERS} folder"
