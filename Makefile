@@ -61,7 +61,7 @@ test-pythons: $(STAMP)
 # blocks and each client on each format, compared with the tool's arrays; a missing client
 # fails. CLIENTS=full adds torchvision (torch 2.14.1, several GB) and Hugging Face datasets.
 CLIENTS ?= light
-CLIENT_PACKAGES := pandas Pillow idx2numpy
+CLIENT_PACKAGES := pandas Pillow idx2numpy pyarrow webdataset
 ifeq ($(CLIENTS),full)
 CLIENT_PACKAGES += torch==2.14.1 torchvision==0.29.1 datasets
 endif

@@ -148,6 +148,7 @@ def convert(
     layout: str = "plain",
     force: bool = False,
     browser: str = "chromium",
+    shard_rows: int | None = None,
 ) -> Result:
     """Write what ``mnist-sprite convert`` writes to ``out``; return what was written.
 
@@ -180,6 +181,7 @@ def convert(
             compress=compress,
             layout=layout,
             force=force,
+            shard_rows=shard_rows,
         )
 
 

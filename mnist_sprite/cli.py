@@ -395,6 +395,14 @@ def cli() -> None:
     + " (smaller, slower).",
 )
 @click.option(
+    "--shard-rows",
+    "out_shard_rows",
+    type=int,
+    metavar="N",
+    help=f"With --format {' or '.join(n for n, i in TABLE.items() if i.shards)}: images a file "
+    "holds [default: 10,000].",
+)
+@click.option(
     "--decoder",
     type=click.Choice(DECODERS),
     default=Options.decoder,
@@ -440,6 +448,7 @@ def convert_command(
     shuffle: bool,
     seed: int | None,
     compress: bool,
+    out_shard_rows: int | None,
     decoder: Any,
     draw_rows: int,
     browser: str,
@@ -483,7 +492,8 @@ def convert_command(
         draw_rows=draw_rows,
         browser=browser,
     )
-    check_out(out, fmt, compress, layout)  # before any download: a wrong --out wastes nothing
+    # Before any download: a wrong --out wastes nothing.
+    check_out(out, fmt, compress, layout, out_shard_rows)
     sources = _sources(dataset, sprite, labels, cache_dir, offline, quiet)
     result = write_output(
         sources,
@@ -493,6 +503,7 @@ def convert_command(
         compress=compress,
         layout=layout,
         force=force,
+        shard_rows=out_shard_rows,
         progress=lambda total: progress.bar(
             total, "decoding", "rows", enabled=progress.wanted(quiet)
         ),

@@ -459,7 +459,9 @@ def options_for(
     return Options(**rest, **settled)
 
 
-def check_out(out: PathLike, fmt: str, compress: bool, layout: str = "plain") -> None:
+def check_out(
+    out: PathLike, fmt: str, compress: bool, layout: str = "plain", shard_rows: int | None = None
+) -> None:
     """Refuse an ``out`` that cannot be what ``fmt`` writes, before any work is done."""
     check_choice("--format", fmt, FORMATS)
     check_choice("--layout", layout, LAYOUTS)
@@ -473,6 +475,11 @@ def check_out(out: PathLike, fmt: str, compress: bool, layout: str = "plain") ->
     if compress and not info.compress:
         some = either(names(lambda i: i.compress), "and")
         raise OptionError(None, f"--compress applies to {some}, not {fmt}", "drop --compress")
+    if shard_rows is not None and not info.shards:
+        some = either(names(lambda i: i.shards), "and")
+        raise OptionError(None, f"--shard-rows applies to {some}, not {fmt}", "drop --shard-rows")
+    if shard_rows is not None and shard_rows < 1:
+        raise OptionError(None, f"--shard-rows {shard_rows} is not positive", "give e.g. 10000")
     if text == "-":
         if not info.stdout:
             streams = names(lambda i: i.stdout)
@@ -509,8 +516,8 @@ _NAMED_BY = {
     ".npy": ("npy", "use --format npy, which writes a folder of .npy files"),
     ".gz": ("idx", "use --format idx --compress, which writes a folder of .gz IDX files"),
     ".json": ("", "give an .npz name or a folder; a NAME.json is what pack writes"),
-    ".tar": ("", "give an .npz name, or a folder with --format"),
-    ".parquet": ("", "give an .npz name, or a folder with --format"),
+    ".tar": ("webdataset", "use --format webdataset, which writes a folder of tar shards"),
+    ".parquet": ("parquet", "use --format parquet, which writes the Hub's folder of Parquet files"),
 }
 
 
@@ -525,6 +532,7 @@ def write_output(
     force: bool = False,
     stdout: IO[bytes] | None = None,
     progress: ProgressFactory | None = None,
+    shard_rows: int | None = None,
 ) -> Result:
     """Convert ``sources`` into ``out`` (an .npz file, a folder for the other formats, or
     ``-`` for an npz stream on stdout).
@@ -535,7 +543,7 @@ def write_output(
     """
     started = time.perf_counter()
     options = options or Options()
-    check_out(out, fmt, compress, layout)
+    check_out(out, fmt, compress, layout, shard_rows)
     current = {"dtype": options.dtype, "label_format": options.label_format}
     TABLE[fmt].rules.settled(
         fmt, {**current, "shape": options.shape}
@@ -565,7 +573,7 @@ def write_output(
         if fmt == "idx":
             provenance["layout"] = layout
         with progress(plan.images) if progress else contextlib.nullcontext(None) as advance:
-            settings = SinkOptions(compress, layout, plan.class_names)
+            settings = SinkOptions(compress, layout, plan.class_names, shard_rows)
             if stream is not None:
                 with spooled_stdout(stream) as spool:
                     _fill(png_file, plan, get(fmt).open_sink(spool, provenance, settings), advance)

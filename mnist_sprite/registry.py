@@ -63,6 +63,7 @@ class FormatInfo:
     compress: str = ""  # what --compress does to it ("" if it cannot)
     stdout: bool = False  # --out - streams it
     layouts: tuple[str, ...] = ("plain",)
+    shards: bool = False  # --shard-rows cuts each split into files of that many rows
 
 
 TABLE: dict[str, FormatInfo] = {
@@ -86,6 +87,17 @@ TABLE: dict[str, FormatInfo] = {
     "png-dir": FormatInfo(
         "pngdir:FORMAT", "<split>/<class>/<i>.png",
         Rules(folder=True, dtypes=("uint8",), label_formats=("index",), shape="image"),
+    ),
+    # The Hugging Face Hub's Parquet: a PNG and a class id a row (pyarrow, an optional extra).
+    "parquet": FormatInfo(
+        "parquet:FORMAT", "the Hugging Face Hub's <config>/<split>-00000-of-00001.parquet",
+        Rules(folder=True, dtypes=("uint8",), label_formats=("index",), shape="image"),
+    ),
+    # WebDataset: tar shards of <key>.png and <key>.cls samples.
+    "webdataset": FormatInfo(
+        "webdataset:FORMAT", "tar shards <split>-000000.tar of <key>.png and <key>.cls",
+        Rules(folder=True, dtypes=("uint8",), label_formats=("index",), shape="image"),
+        shards=True,
     ),
 }  # fmt: skip
 

@@ -12,7 +12,7 @@ from types import ModuleType
 import pytest
 
 ENV = "MNIST_SPRITE_CLIENTS"
-LIGHT = ("pandas", "PIL", "idx2numpy")  # import names: pandas, Pillow, idx2numpy
+LIGHT = ("pandas", "PIL", "idx2numpy", "pyarrow", "webdataset")  # Pillow's import name is PIL
 FULL = (*LIGHT, "torch", "torchvision", "datasets")
 
 

@@ -5,6 +5,7 @@ format (``make test-clients`` installs the clients; elsewhere these skip)."""
 from __future__ import annotations
 
 import gzip
+import io
 import re
 import warnings
 from collections.abc import Callable
@@ -30,6 +31,8 @@ def outputs(tmp_path_factory: pytest.TempPathFactory) -> Path:
     mnist_sprite.convert(work / "dataz", format="idx", compress=True, **common)
     mnist_sprite.convert(work / "mnist_csv", format="csv", **common)
     mnist_sprite.convert(work / "mnist_png", format="png-dir", **common)
+    mnist_sprite.convert(work / "mnist_hub", format="parquet", **common)
+    mnist_sprite.convert(work / "mnist_wds", format="webdataset", **common)
     mnist_sprite.convert(work / "keras.npz", shape="image", label_format="index", **common)
     mnist_sprite.pack(work / "keras.npz", work / "web", name="digits")
     return work
@@ -84,6 +87,22 @@ def check_block(module: str, ns: dict[str, Any], arrays: Arrays) -> None:
     elif module == "datasets":
         pairs = [(row["label"], np.asarray(row["image"]).tobytes()) for row in ns["train"]]
         assert sorted(pairs) == tool_pairs(x, y)
+        hub = ns["hub"]  # Parquet in row order, with the features the metadata names
+        assert type(hub.features["image"]).__name__ == "Image"
+        assert hub.features["label"].names == [str(i) for i in range(10)]
+        assert [r["label"] for r in hub] == y.tolist()
+        assert np.array_equal(np.stack([np.asarray(r["image"]) for r in hub]), x)
+        tars = ns["tars"]
+        assert [r["cls"] for r in tars] == y.tolist()
+        assert np.array_equal(np.stack([np.asarray(r["png"]) for r in tars]), x)
+    elif module == "pyarrow":
+        image = client("PIL.Image")
+        pngs = [image.open(io.BytesIO(b)) for b in ns["pngs"].to_pylist()]
+        assert np.array_equal(np.stack([np.asarray(im) for im in pngs]), x)
+        assert ns["labels"].to_pylist() == y.tolist()
+    elif module == "webdataset":
+        assert np.array_equal(np.stack([img for img, _ in ns["samples"]]), x)
+        assert [int(c) for _, c in ns["samples"]] == y.tolist()
     else:
         raise AssertionError(f"no comparison for a README block that imports {module}")
 
@@ -167,3 +186,39 @@ def test_torchvision_reads_raw_gz_and_the_packed_sprite(outputs: Path, arrays: A
         sprite = torchvision.io.read_file(str(outputs / "web" / "digits_images.png"))
         decoded = torchvision.io.decode_png(sprite).numpy()  # (1, H, W)
     assert np.array_equal(decoded[0], np.concatenate([x, xt]).reshape(-1, 784))
+
+
+def test_pandas_reads_both_parquet_splits(outputs: Path, arrays: Arrays) -> None:
+    pd = client("pandas")
+    image = client("PIL.Image")
+    x, y, xt, yt = arrays
+    for split, (images, labels) in {"train": (x, y), "test": (xt, yt)}.items():
+        frame = pd.read_parquet(
+            outputs / "mnist_hub" / "sample" / f"{split}-00000-of-00001.parquet"
+        )
+        assert list(frame.columns) == ["image", "label"] and str(frame["label"].dtype) == "int64"
+        got = [np.asarray(image.open(io.BytesIO(row["bytes"]))) for row in frame["image"]]
+        assert np.array_equal(np.stack(got), images)
+        assert np.array_equal(frame["label"].to_numpy(), labels)
+
+
+def test_a_parquet_datasets_wrote_packs_and_converts_back(tmp_path: Path, arrays: Arrays) -> None:
+    """The Hub round trip with no network: a Dataset with Image and ClassLabel features,
+    to_parquet(), then pack, then convert --sprite NAME.json gives it back value for value."""
+    datasets = client("datasets")
+    x, y, _, _ = arrays
+    names = [f"digit {i}" for i in range(10)]
+    features = datasets.Features(
+        {"image": datasets.Image(), "label": datasets.ClassLabel(names=names)}
+    )
+    hub = datasets.Dataset.from_dict({"image": list(x[:100]), "label": y[:100].tolist()})
+    hub.cast(features).to_parquet(str(tmp_path / "train-00000-of-00001.parquet"))
+    web = tmp_path / "web"
+    mnist_sprite.pack(tmp_path / "train-00000-of-00001.parquet", web, name="hub")
+    (bx, by), _ = mnist_sprite.load_data(
+        sprite=web / "hub.json", dtype="uint8", label_format="index", shape="image"
+    )
+    assert np.array_equal(bx, x[:100]) and np.array_equal(by, y[:100])
+    import json
+
+    assert json.loads((web / "hub.json").read_text())["class_names"] == names

@@ -117,6 +117,7 @@ class SinkOptions:
     compress: bool = False
     layout: str = "plain"
     classes: list[str] | None = None  # the class names, for formats that name files by them
+    shard_rows: int | None = None  # rows a file of a sharded format holds (None: its default)
 
 
 # What a sink writes into: a binary stream for a file format, a folder for the others.

@@ -1,0 +1,326 @@
+"""WebDataset tar shards: ``OUT/<split>-000000.tar``, ... Each image is one sample, a
+``<key>.png`` and a ``<key>.cls`` (its class id as text), keys the zero-padded index of the
+image in its split, at most ``shard_rows`` samples a shard. Written with the standard
+library's tarfile, deterministically (members in key order, mtime 0, uid and gid 0, no user
+names), as ``webdataset`` and ``datasets.load_dataset("webdataset")`` read them.
+
+Read back (by inspect, verify and pack) under the guard layer's rules: every member a regular
+file with a plain name (no link, no folder, no ``..``), its size checked against what is left
+of the file before it is read, every key a ``.png`` and a ``.cls`` and nothing else.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+import re
+import tarfile
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import IO, Any
+
+import numpy as np
+import numpy.typing as npt
+
+from ..errors import SourceError
+from ..files import inside, is_regular, open_source, plain_name
+from ..png.encode import small_png
+from ..png.memory import decode_png
+from .base import (
+    Format,
+    Member,
+    SinkOptions,
+    Target,
+    folder_of,
+    read_manifest,
+    write_manifest,
+)
+
+SHARD_ROWS = 10_000  # samples a shard, by default
+KEY_DIGITS = 6
+_LEVEL = 6
+_SHARD = re.compile(r"(train|test)-(\d{6})\.tar")
+MAX_MEMBER_BYTES = 64 << 20
+MAX_IMAGE_PIXELS = 1 << 24
+_FIX = "give the tar shards convert wrote (a .png and a .cls for each key)"
+
+
+def shard_name(split: str, index: int) -> str:
+    return f"{split}-{index:06d}.tar"
+
+
+def _member(name: str, data: bytes) -> tuple[tarfile.TarInfo, IO[bytes]]:
+    info = tarfile.TarInfo(name)
+    info.size, info.mtime, info.mode = len(data), 0, 0o644
+    info.uid = info.gid = 0
+    info.uname = info.gname = ""
+    return info, io.BytesIO(data)
+
+
+class WebDatasetSink:
+    """Each split as tar shards of ``shard_rows`` samples; labels arrive first."""
+
+    labels_first = True
+
+    def __init__(
+        self,
+        folder: Path,
+        provenance: dict[str, Any],
+        classes: Sequence[str],
+        shard_rows: int = SHARD_ROWS,
+    ) -> None:
+        self._folder = folder
+        self._provenance = provenance
+        self._shard_rows = shard_rows
+        self._files: list[str] = []
+        self._labels: npt.NDArray[np.int64] = np.empty(0, np.int64)
+        self._name = ""
+        self._split = ""
+        self._shape: tuple[int, ...] = ()
+        self._index = 0
+        self._tar: tarfile.TarFile | None = None
+
+    def begin(self, name: str, shape: tuple[int, ...], dtype: np.dtype[Any]) -> None:
+        assert dtype == np.uint8, "PNG holds bytes: the format layer allows only uint8"
+        self._name = name
+        if name.startswith("y_"):
+            self._labels = np.empty(0, np.int64)
+            return
+        self._split, self._shape, self._index = name[2:], shape[1:], 0
+        if shape[0] == 0:  # an empty split is one empty shard, so it is still there
+            self._open(0)
+
+    def _open(self, shard: int) -> None:
+        self._close_tar()
+        relative = shard_name(self._split, shard)
+        self._files.append(relative)
+        # Kept open across writes, closed by end(), abort() or the next shard.
+        self._tar = tarfile.open(  # noqa: SIM115
+            self._folder / relative, "x", format=tarfile.USTAR_FORMAT
+        )
+
+    def _close_tar(self) -> None:
+        if self._tar is not None:
+            self._tar.close()
+            self._tar = None
+
+    def write(self, data: npt.NDArray[Any]) -> None:
+        if self._name.startswith("y_"):
+            self._labels = np.concatenate([self._labels, np.asarray(data, np.int64)])
+            return
+        h, w = self._shape[0], self._shape[1]
+        channels = 3 if len(self._shape) == 3 and self._shape[2] == 3 else 1
+        images = np.asarray(data, np.uint8).reshape(-1, h, w * channels)
+        filtered = np.zeros((images.shape[0], h, 1 + w * channels), np.uint8)  # filter None
+        filtered[:, :, 1:] = images
+        for one in filtered:
+            if self._index % self._shard_rows == 0:
+                self._open(self._index // self._shard_rows)
+            assert self._tar is not None
+            key = f"{self._index:0{KEY_DIGITS}d}"
+            png = small_png(one.tobytes(), w, h, channels, _LEVEL)
+            self._tar.addfile(*_member(f"{key}.cls", str(int(self._labels[self._index])).encode()))
+            self._tar.addfile(*_member(f"{key}.png", png))
+            self._index += 1
+
+    def end(self) -> None:
+        self._close_tar()
+
+    def abort(self) -> None:
+        with contextlib.suppress(OSError):
+            self._close_tar()
+
+    def close(self) -> None:
+        self._close_tar()
+        write_manifest(self._folder, self._provenance, self._files)
+
+
+# -- reading -----------------------------------------------------------------------------
+
+
+def shard_files(folder: Path) -> dict[str, list[Path]]:
+    """The tar shards of a folder by split, in order; each a regular file inside it."""
+    found: dict[str, list[tuple[int, Path]]] = {}
+    for entry in sorted(folder.iterdir()):
+        match = _SHARD.fullmatch(entry.name)
+        if match is None:
+            continue
+        if not is_regular(entry):
+            raise SourceError(entry, "is not a regular file", _FIX)
+        inside(folder, entry)
+        found.setdefault(match.group(1), []).append((int(match.group(2)), entry))
+    out: dict[str, list[Path]] = {}
+    for split in ("train", "test"):
+        if split in found:
+            numbers = [n for n, _ in sorted(found[split])]
+            if numbers != list(range(len(numbers))):
+                raise SourceError(
+                    folder, f"its {split} shards are not numbered 0 to {len(numbers) - 1}", _FIX
+                )
+            out[split] = [p for _, p in sorted(found[split])]
+    return out
+
+
+def looks_like_webdataset(folder: Path) -> bool:
+    if not folder.is_dir():
+        return False
+    try:
+        return bool(shard_files(folder))
+    except (OSError, SourceError):
+        return True  # the reader names what it refuses
+
+
+def samples(path: Path, root: Path) -> Iterator[tuple[str, bytes, bytes]]:
+    """(key, PNG bytes, class text) of each sample of one shard, in order; every member
+    checked before its bytes are read."""
+    with open_source(path, root) as f:
+        size = os.fstat(f.fileno()).st_size
+        try:
+            tar = tarfile.open(fileobj=f, mode="r:")  # noqa: SIM115 - entered just below
+        except tarfile.TarError as e:
+            raise SourceError(path, f"is not a tar file ({e})", _FIX) from None
+        with tar:
+            pending: dict[str, dict[str, bytes]] = {}
+            order: list[str] = []
+            while True:
+                try:
+                    info = tar.next()
+                except tarfile.TarError as e:
+                    raise SourceError(path, f"is damaged ({e})", _FIX) from None
+                if info is None:
+                    break
+                name = info.name
+                if not info.isreg():
+                    raise SourceError(
+                        path, f"member {name!r} is not a regular file (a link or folder)", _FIX
+                    )
+                if not plain_name(name) or name.startswith("."):
+                    raise SourceError(path, f"member {name!r} is not a plain file name", _FIX)
+                key, _, ext = name.partition(".")
+                if ext not in ("png", "cls"):
+                    raise SourceError(path, f"member {name!r} is not a .png or .cls", _FIX)
+                if info.size > MAX_MEMBER_BYTES or info.offset_data + info.size > size:
+                    raise SourceError(
+                        path,
+                        f"member {name!r} declares {info.size:,} bytes, more than the file holds",
+                        _FIX,
+                    )
+                handle = tar.extractfile(info)
+                assert handle is not None
+                data = handle.read()
+                if len(data) != info.size:
+                    raise SourceError(path, f"member {name!r} is truncated", _FIX)
+                if key not in pending:
+                    if order and order[-1] in pending and len(pending[order[-1]]) < 2:
+                        raise _unpaired(path, order[-1], pending[order[-1]])
+                    pending[key] = {}
+                    order.append(key)
+                if ext in pending[key]:
+                    raise SourceError(path, f"member {name!r} is there twice", _FIX)
+                pending[key][ext] = data
+                if len(pending[key]) == 2:
+                    sample = pending.pop(key)
+                    yield key, sample["png"], sample["cls"]
+            if pending:
+                key = next(iter(pending))
+                raise _unpaired(path, key, pending[key])
+
+
+def _unpaired(path: Path, key: str, found: dict[str, bytes]) -> SourceError:
+    other = "cls" if "png" in found else "png"
+    return SourceError(path, f"key {key} has no {key}.{other} beside it", _FIX)
+
+
+class WebDatasetReader:
+    """A folder of tar shards read as x/y arrays: images from their PNG bytes by this tool's
+    decoder, labels from the ``.cls`` text."""
+
+    kind = "webdataset"
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._files = shard_files(path)
+        if not self._files:
+            raise SourceError(path, "holds no <split>-NNNNNN.tar shard", _FIX)
+
+    def close(self) -> None:
+        return None
+
+    def names(self) -> list[str]:
+        return [f"{xy}_{s}" for s in self._files for xy in ("x", "y")]
+
+    def provenance(self) -> dict[str, Any] | None:
+        return read_manifest(self.path)
+
+    def _samples(self, split: str) -> Iterator[tuple[str, bytes, bytes]]:
+        for shard in self._files[split]:
+            for key, png, cls in samples(shard, self.path):
+                yield f"{shard} member {key}.png", png, cls
+
+    def _count(self, split: str) -> int:
+        return sum(1 for _ in self._keys(split))
+
+    def _keys(self, split: str) -> Iterator[str]:
+        for shard in self._files[split]:
+            with open_source(shard, self.path) as f, tarfile.open(fileobj=f, mode="r:") as tar:
+                for info in tar:
+                    if info.name.endswith(".cls"):
+                        yield info.name
+
+    @contextlib.contextmanager
+    def array(self, name: str) -> Iterator[tuple[Member, Iterator[npt.NDArray[Any]]]]:
+        kind, split = name.split("_")
+        if split not in self._files:
+            raise SourceError(self.path, f"has no {split} shard", "give the whole folder")
+        if kind == "y":
+            ids = []
+            for where, _, cls in self._samples(split):
+                text = cls.strip()
+                if not text.isdigit() or int(text) > 254:
+                    raise SourceError(
+                        where.replace(".png", ".cls"),
+                        f"holds {cls[:20]!r}, not a class id 0 to 254",
+                        _FIX,
+                    )
+                ids.append(int(text))
+            labels = np.array(ids, dtype=np.uint8)
+            yield Member(name, labels.shape, labels.dtype), iter([labels])
+            return
+        n = self._count(split)
+        images = (
+            (where, decode_png(png, where, MAX_IMAGE_PIXELS))
+            for where, png, _ in self._samples(split)
+        )
+        first = next(images, None)
+        if first is None:
+            recorded = ((self.provenance() or {}).get("arrays") or {}).get(name)
+            shape = recorded.get("shape") if isinstance(recorded, dict) else None
+            empty = (
+                tuple(shape) if isinstance(shape, list) and shape and shape[0] == 0 else (0, 0, 0)
+            )
+            yield Member(name, empty, np.dtype(np.uint8)), iter([])
+            return
+        where, image = first
+        member = Member(name, (n, *image.shape), np.dtype(np.uint8))
+
+        def pieces() -> Iterator[npt.NDArray[Any]]:
+            yield image.reshape(-1)
+            for found, other in images:
+                if other.shape != image.shape:
+                    raise SourceError(
+                        found,
+                        f"is {other.shape} where {where} is {image.shape}",
+                        "give images of one size",
+                    )
+                yield other.reshape(-1)
+
+        yield member, pieces()
+
+
+def _open_sink(folder: Target, provenance: dict[str, Any], options: SinkOptions) -> WebDatasetSink:
+    classes = options.classes or [str(i) for i in range(10)]
+    return WebDatasetSink(folder_of(folder), provenance, classes, options.shard_rows or SHARD_ROWS)
+
+
+FORMAT = Format("webdataset", looks_like_webdataset, WebDatasetReader, _open_sink)
