@@ -12,17 +12,19 @@ of the file before it is read, every key a ``.png`` and a ``.cls`` and nothing e
 from __future__ import annotations
 
 import contextlib
-import io
+import functools
 import os
 import re
 import tarfile
 from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
+from ..deflate import available_cores
 from ..errors import SourceError
 from ..files import inside, is_regular, open_source, plain_name
 from ..png.encode import small_png
@@ -50,12 +52,46 @@ def shard_name(split: str, index: int) -> str:
     return f"{split}-{index:06d}.tar"
 
 
-def _member(name: str, data: bytes) -> tuple[tarfile.TarInfo, IO[bytes]]:
-    info = tarfile.TarInfo(name)
-    info.size, info.mtime, info.mode = len(data), 0, 0o644
-    info.uid = info.gid = 0
-    info.uname = info.gname = ""
-    return info, io.BytesIO(data)
+# After the checksum: type 0 (a regular file), no link, ustar's magic and version, no user
+# or group names, no device numbers (as Python 3.12's tarfile leaves them for a file).
+_TAIL = b"0" + bytes(100) + b"ustar\x0000" + bytes(64) + bytes(16) + bytes(167)
+_BLOCK, _RECORD = 512, 20 * 512  # tar's block, and the record tarfile pads an archive to
+
+
+def member_header(name: str, size: int) -> bytes:
+    """The ustar header tarfile writes for a regular file (mode 0644, uid and gid 0, no user
+    names, mtime 0): built directly, as tarfile's TarInfo costs more than the PNG it heads."""
+    head = (
+        name.encode("ascii").ljust(100, b"\x00")
+        + b"0000644\x00"
+        + b"0000000\x00" * 2
+        + b"%011o\x00" % size
+        + b"00000000000\x00"
+    )
+    checksum = sum(head) + sum(_TAIL) + 8 * 0x20  # the checksum field counts as spaces
+    return head + b"%06o\x00 " % checksum + _TAIL
+
+
+def member(name: str, data: bytes) -> bytes:
+    """A member: its header, its bytes, zeros to the next block."""
+    return member_header(name, len(data)) + data + bytes(-len(data) % _BLOCK)
+
+
+class _Shard:
+    """One tar file being written; ``close`` ends it as tarfile does."""
+
+    def __init__(self, path: Path) -> None:
+        self._f = open(path, "xb")  # noqa: SIM115 - kept open across writes, closed by close()
+        self._size = 0
+
+    def write(self, data: bytes) -> None:
+        self._f.write(data)
+        self._size += len(data)
+
+    def close(self) -> None:
+        end = 2 * _BLOCK
+        self.write(bytes(end + -(self._size + end) % _RECORD))
+        self._f.close()
 
 
 class WebDatasetSink:
@@ -69,17 +105,19 @@ class WebDatasetSink:
         provenance: dict[str, Any],
         classes: Sequence[str],
         shard_rows: int = SHARD_ROWS,
+        workers: int | None = None,
     ) -> None:
         self._folder = folder
         self._provenance = provenance
         self._shard_rows = shard_rows
+        self._workers = available_cores() if workers is None else workers
         self._files: list[str] = []
         self._labels: npt.NDArray[np.int64] = np.empty(0, np.int64)
         self._name = ""
         self._split = ""
         self._shape: tuple[int, ...] = ()
         self._index = 0
-        self._tar: tarfile.TarFile | None = None
+        self._tar: _Shard | None = None
 
     def begin(self, name: str, shape: tuple[int, ...], dtype: np.dtype[Any]) -> None:
         assert dtype == np.uint8, "PNG holds bytes: the format layer allows only uint8"
@@ -95,10 +133,7 @@ class WebDatasetSink:
         self._close_tar()
         relative = shard_name(self._split, shard)
         self._files.append(relative)
-        # Kept open across writes, closed by end(), abort() or the next shard.
-        self._tar = tarfile.open(  # noqa: SIM115
-            self._folder / relative, "x", format=tarfile.USTAR_FORMAT
-        )
+        self._tar = _Shard(self._folder / relative)
 
     def _close_tar(self) -> None:
         if self._tar is not None:
@@ -114,14 +149,22 @@ class WebDatasetSink:
         images = np.asarray(data, np.uint8).reshape(-1, h, w * channels)
         filtered = np.zeros((images.shape[0], h, 1 + w * channels), np.uint8)  # filter None
         filtered[:, :, 1:] = images
-        for one in filtered:
+        rows = [one.tobytes() for one in filtered]
+        encode = functools.partial(_encode, width=w, height=h, channels=channels)
+        if self._workers > 1 and len(rows) >= 256:  # zlib lets go of the GIL: a thread a core
+            with ThreadPoolExecutor(self._workers, thread_name_prefix="webdataset") as pool:
+                step = -(-len(rows) // self._workers)
+                parts = [rows[i : i + step] for i in range(0, len(rows), step)]
+                pngs = [png for part in pool.map(encode, parts) for png in part]
+        else:
+            pngs = encode(rows)
+        for png in pngs:
             if self._index % self._shard_rows == 0:
                 self._open(self._index // self._shard_rows)
             assert self._tar is not None
             key = f"{self._index:0{KEY_DIGITS}d}"
-            png = small_png(one.tobytes(), w, h, channels, _LEVEL)
-            self._tar.addfile(*_member(f"{key}.cls", str(int(self._labels[self._index])).encode()))
-            self._tar.addfile(*_member(f"{key}.png", png))
+            label = str(int(self._labels[self._index])).encode()
+            self._tar.write(member(f"{key}.cls", label) + member(f"{key}.png", png))
             self._index += 1
 
     def end(self) -> None:
@@ -134,6 +177,10 @@ class WebDatasetSink:
     def close(self) -> None:
         self._close_tar()
         write_manifest(self._folder, self._provenance, self._files)
+
+
+def _encode(rows: list[bytes], *, width: int, height: int, channels: int) -> list[bytes]:
+    return [small_png(r, width, height, channels, _LEVEL) for r in rows]
 
 
 # -- reading -----------------------------------------------------------------------------
