@@ -6,10 +6,22 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
-from tests.bench.loader import descendants, memory_of, parse_stat, tree_rss, vmrss_bytes
+from tests.bench.loader import (
+    descendants,
+    large_row,
+    large_table,
+    memory_of,
+    mnist_row,
+    mnist_table,
+    parse_stat,
+    tree_rss,
+    vmrss_bytes,
+)
+from tests.browser.engines import Broken
 
 
 def test_parse_stat_takes_the_parent_after_the_last_parenthesis() -> None:
@@ -56,6 +68,17 @@ def test_memory_windows() -> None:
     samples = [(t / 10, 100 + (50 if 20 <= t <= 30 else 0) + (20 if t == 25 else 0))
                for t in range(45)]  # fmt: skip
     m = memory_of(samples, start=2.0, end=3.0, after=1.0)
-    assert (m.baseline, m.peak, m.samples) == (100, 70, 11)
+    assert (m.baseline, m.peak, m.held, m.samples) == (100, 70, 0, 11)
+    assert memory_of(samples, start=1.0, end=2.0, after=1.0).held == 50
     with pytest.raises(ValueError, match="0 samples before"):
         memory_of(samples, start=0.0, end=1.0, after=0.0)
+
+
+def test_an_engine_that_cannot_run_is_an_error_row() -> None:
+    broken = Broken("webkit", "Xvfb did not start")
+    mnist = mnist_row(broken, Path("mnist.json"), Path("s.png"), Path("labels"), 3)
+    large = large_row(broken, Path("doodles.json"))
+    for text in (mnist_table([mnist], 3), large_table([large])):
+        row = text.splitlines()[-1]
+        assert row.startswith("| webkit | ERROR: Xvfb did not start |")
+        assert row.count("|") == text.splitlines()[0].count("|")
