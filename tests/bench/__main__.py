@@ -31,7 +31,7 @@ from pathlib import Path
 import numpy as np
 
 from tests import pngkit
-from tests.bench import pack_large
+from tests.bench import loader, pack_large
 from tests.realdata import ADD_MNIST, real_mnist
 
 ROOT = Path(__file__).resolve().parent.parent.parent
@@ -142,7 +142,9 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--no-pypng", action="store_true", help="skip pypng's reader")
     parser.add_argument(
-        "--only", help="run only cases whose name contains this ('issue21': that table only)"
+        "--only",
+        help="run only cases whose name contains this ('issue21', 'formats', 'more', "
+        "'pack-large', 'loader': that table only)",
     )
     parser.add_argument("--encode", nargs=2, metavar=("FILTERS", "OUT"), help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -214,6 +216,7 @@ def main() -> None:
         print()
         print(more_table(extra))
     pack_large.main(args.only, exe, cli, CACHE, sprite, labels, timed)  # issue 22
+    loader.main(args.only, exe, cli, CACHE, sprite, labels)  # issue 28: NAME.js in each engine
 
 
 # The formats other tools read, against the uint8 npz of the same sprite (issue 14's targets).

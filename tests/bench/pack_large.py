@@ -80,15 +80,23 @@ def main(only: str | None, exe: str, cli: str, cache: Path, digits: Path, labels
         print(run(exe, cli, cache, digits, labels, timed))
 
 
-def run(exe: str, cli: str, cache: Path, digits: Path, labels: Path, timed: Timed) -> str:
-    """Run the case; return its table (``timed(argv) -> (seconds, peak MB)``)."""
+def classes(exe: str, cache: Path, digits: Path, labels: Path) -> Path:
+    """``cache/classes``, the ten ``.npy`` files, made (in a child process, so that this one
+    stays small) when missing."""
     folder = cache / "classes"
     if not (folder / f"class_{CLASSES - 1}.npy").is_file():
         code = (
             "import sys; from pathlib import Path; from tests.bench.pack_large import "
             "make_classes; make_classes(Path(sys.argv[1]), Path(sys.argv[2]), Path(sys.argv[3]))"
         )
-        timed([exe, "-c", code, str(folder), str(digits), str(labels)])
+        argv = [exe, "-c", code, str(folder), str(digits), str(labels)]
+        subprocess.run(argv, check=True, stdin=subprocess.DEVNULL)
+    return folder
+
+
+def run(exe: str, cli: str, cache: Path, digits: Path, labels: Path, timed: Timed) -> str:
+    """Run the case; return its table (``timed(argv) -> (seconds, peak MB)``)."""
+    folder = classes(exe, cache, digits, labels)
     with tempfile.TemporaryDirectory(prefix="pack-large-", dir=cache) as tmp:
         web = Path(tmp) / "web"
         argv = [
