@@ -31,7 +31,7 @@ from pathlib import Path
 import numpy as np
 
 from tests import pngkit
-from tests.bench import loader, pack_large
+from tests.bench import hub, loader, pack_large
 from tests.realdata import ADD_MNIST, real_mnist
 
 ROOT = Path(__file__).resolve().parent.parent.parent
@@ -144,7 +144,7 @@ def main() -> None:
     parser.add_argument(
         "--only",
         help="run only cases whose name contains this ('issue21', 'formats', 'more', "
-        "'pack-large', 'loader': that table only)",
+        "'pack-large', 'loader', 'hub': that table only)",
     )
     parser.add_argument("--encode", nargs=2, metavar=("FILTERS", "OUT"), help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -217,6 +217,7 @@ def main() -> None:
         print(more_table(extra))
     pack_large.main(args.only, exe, cli, CACHE, sprite, labels, timed)  # issue 22
     loader.main(args.only, exe, cli, CACHE, sprite, labels)  # issue 28: NAME.js in each engine
+    hub.main(args.only, exe, cli, CACHE, sprite, labels, timed)  # issue 30: Parquet, WebDataset
 
 
 # The formats other tools read, against the uint8 npz of the same sprite (issue 14's targets).
