@@ -216,6 +216,13 @@ def _layout(
     recorded = prov.get("options")
     options: dict[str, Any] = recorded if isinstance(recorded, dict) else {}
     shapes = {s: _image_shape(members[s], source, image_size, options) for s in splits}
+    for split, (h, w, _) in shapes.items():
+        if not h or not w:  # a sprite row of no pixels: nothing to draw, nor to divide by
+            raise SourceError(
+                source,
+                f"x_{split} has shape {members[split].shape}: images of {h}x{w} pixels",
+                "give images of at least one row and one column",
+            )
     if len(set(shapes.values())) > 1:
         raise SourceError(
             source,

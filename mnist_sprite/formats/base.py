@@ -237,6 +237,13 @@ def read_manifest(folder: Path) -> dict[str, Any] | None:
     arrays = data.get("arrays")
     if arrays is not None and not all(isinstance(a, str) and a.isidentifier() for a in arrays):
         raise SourceError(path, f'its "arrays" {_short(arrays)} are not array names', _MANIFEST_FIX)
+    for name, entry in arrays.items() if isinstance(arrays, dict) else ():
+        if not isinstance(entry, dict):  # each reader asks an entry for its shape and dtype
+            raise SourceError(
+                path,
+                f'its array "{name}" is {_short(entry)}, not its shape and dtype',
+                _MANIFEST_FIX,
+            )
     options = data.get("options") or {}
     size = options.get("image_size")
     if size is not None and not (isinstance(size, str) and _SIZE.fullmatch(size)):
