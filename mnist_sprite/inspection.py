@@ -278,6 +278,7 @@ def packed_number_problems(
         try:
             with PngFile(sprite) as png:
                 header = png.header
+                packed_by = _json_or_none(png.chunks.text.get("mnist-sprite"))
             label_bytes = labels.stat().st_size
         except (MnistSpriteError, OSError):
             return None
@@ -289,6 +290,9 @@ def packed_number_problems(
                 f"image size {h}x{w} is {h * w:,} pixels, but a row of {name} holds "
                 f"{header.width:,}"
             )
+        recorded = packed_by.get("image_size") if isinstance(packed_by, dict) else None
+        if isinstance(recorded, str) and recorded != f"{h}x{w}":  # older packs record none
+            problems.append(f"image size {h}x{w}, but {name} records {recorded} (its tEXt chunk)")
         if _PACKED_COLOUR.get(c) != header.color_type:
             problems.append(f"channels is {c}, but {name} has PNG colour type {header.color_type}")
         if label_bytes != shard.rows * classes:

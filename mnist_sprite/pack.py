@@ -394,6 +394,9 @@ def _write(
         "tool": "mnist-sprite",
         "version": __version__,
         "source": {"name": source.name, "sha256": _source_digest(source)},
+        # The source's image size, in each sprite itself: NAME.json's height and width are
+        # checked against it (older packs do not record it).
+        "image_size": f"{layout.height}x{layout.width}",
         "options": {"name": name, "quantize": quantize, "level": level, **options.recorded()},
     }
 
@@ -590,6 +593,13 @@ def source_bytes(
     """A pack source's arrays as pack writes them: uint8 pixels ``(N, H*W*C)`` and class ids
     (what convert gives back from the packed sprite with ``--dtype uint8 --label-format
     index``)."""
+    return sized_source_bytes(source, quantize=quantize, options=options)[0]
+
+
+def sized_source_bytes(
+    source: PathLike, *, quantize: bool = False, options: SourceOptions | None = None
+) -> tuple[dict[str, U8], tuple[int, int]]:
+    """:func:`source_bytes`, and the source's image size (H, W), which flat rows do not show."""
     with open_pack_source(Path(source), options or SourceOptions(), _open_source) as data:
         layout, ids = _layout(data, Path(source), None, None)
         out: dict[str, U8] = {}
@@ -603,4 +613,4 @@ def source_bytes(
                 np.concatenate(blocks) if blocks else np.empty((0, row_values), np.uint8)
             )
             out[f"y_{s}"] = ids[s]
-    return out
+    return out, (layout.height, layout.width)
