@@ -20,7 +20,7 @@ from . import datasets
 from .browsers import agreement, differences, tall_warning
 from .datasets import DEFAULT_TRAIN_SIZES, Dataset
 from .download import recorded_dataset
-from .errors import MnistSpriteError, OptionError, OutputError, PathLike, SourceError
+from .errors import MnistSpriteError, OptionError, OutputError, PathLike, SourceError, shown
 from .files import file_sha256, open_source, plain_name, sniff
 from .labels import CLASSES, bad_rows, read_onehot
 from .options import DRAW_ROWS
@@ -182,9 +182,7 @@ def packed_facts(path: PathLike, *, numbers: bool = True) -> dict[str, Any]:
     fix = "pack again; NAME.json is written by pack"
 
     def bad(field: str, value: Any, want: str) -> SourceError:
-        text = json.dumps(value)
-        text = text if len(text) <= 40 else text[:37] + "..."
-        return SourceError(path, f'its "{field}" is {text}, not {want}', fix)
+        return SourceError(path, f'its "{field}" is {shown(value)}, not {want}', fix)
 
     for key in PACKED_COUNTS if numbers else ():
         value = facts.get(key)

@@ -27,7 +27,7 @@ from ._version import __version__
 from .datasets import DEFAULT_TRAIN_SIZES, SPLITS, Dataset
 from .errors import ColourWarning, OptionError, PathLike, SpriteError
 from .files import file_sha256
-from .formats import MemorySink, Sink, SinkOptions, get
+from .formats import ARRAY_NAMES, MemorySink, Sink, SinkOptions, get
 from .labels import read_onehot, to_index
 from .options import FORMATS, LAYOUTS, check_choice
 from .options import Options as Options  # re-exported: callers import both from here
@@ -38,7 +38,6 @@ from .registry import FOLDER_FALLBACK, TABLE, either, names
 from .shards import ShardedPng, is_bundle, open_sprite
 from .writers import atomic_output, spooled_stdout
 
-ARRAY_NAMES = ("x_train", "y_train", "x_test", "y_test")
 PROVENANCE_SCHEMA = 1
 Sprite = PngFile | ShardedPng  # one sprite, or a pack's shards read as one
 Progress = Callable[[int], None]

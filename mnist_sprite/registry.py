@@ -65,6 +65,12 @@ class FormatInfo:
     layouts: tuple[str, ...] = ("plain",)
 
 
+def _holds_any(info: FormatInfo) -> bool:
+    """Any dtype, label format and shape: what a refusal suggests instead."""
+    rules = info.rules
+    return rules.dtypes is None and rules.label_formats is None and rules.shape is None
+
+
 TABLE: dict[str, FormatInfo] = {
     "npz": FormatInfo(
         "npz:FORMAT", "one archive", Rules(folder=False), suffix=".npz",
@@ -88,11 +94,6 @@ TABLE: dict[str, FormatInfo] = {
         Rules(folder=True, dtypes=("uint8",), label_formats=("index",), shape="image"),
     ),
 }  # fmt: skip
-
-
-def _holds_any(info: FormatInfo) -> bool:
-    rules = info.rules
-    return rules.dtypes is None and rules.label_formats is None and rules.shape is None
 
 
 # A folder with this tool's manifest that no format recognizes is read as this one, whose

@@ -22,11 +22,10 @@ from .datasets import DATASETS, Dataset
 from .download import expected_digests, recorded_dataset
 from .errors import MnistSpriteError, OptionError, PathLike, SourceError, command
 from .files import file_sha256
-from .formats.base import unlisted
+from .formats.base import ARRAY_NAMES, unlisted
 from .labels import U8, class_counts, read_onehot
 from .outputs import Output
 from .pipeline import (
-    ARRAY_NAMES,
     Options,
     Plan,
     Sources,

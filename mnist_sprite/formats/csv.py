@@ -27,8 +27,6 @@ from .base import (
     Format,
     Member,
     SinkOptions,
-    Target,
-    folder_of,
     read_manifest,
     write_manifest,
 )
@@ -469,8 +467,8 @@ def _diagnose(
     )
 
 
-def _open_sink(folder: Target, provenance: dict[str, Any], options: SinkOptions) -> CsvSink:
-    return CsvSink(folder_of(folder), provenance)
+def _open_sink(folder: Path, provenance: dict[str, Any], options: SinkOptions) -> CsvSink:
+    return CsvSink(folder, provenance)
 
 
-FORMAT = Format("csv", looks_like_csv, CsvReader, _open_sink)
+FORMAT = Format.of_folder("csv", looks_like_csv, CsvReader, _open_sink)
