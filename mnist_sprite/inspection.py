@@ -30,6 +30,7 @@ from .png import COLOR_TYPES, SIGNATURE, PngFile
 from .png.canvas import colour_warning
 from .registry import OUTPUTS
 from .shards import Shard, ShardedPng, bundle_problems, open_sprite, shard_entries
+from .values import nearest_k
 from .writers import atomic_output
 
 SCHEMA = 1
@@ -524,7 +525,7 @@ def _output_rows(
             n = out.shape(f"x_{split}")[0]
             lo, hi = max(start - seen, 0), min(start + count - seen, n)
             if lo < hi:  # read only the rows shown, not the whole split
-                x = _to_u8(out.rows(f"x_{split}", lo, hi)).reshape(hi - lo, -1)
+                x = nearest_k(out.rows(f"x_{split}", lo, hi)).reshape(hi - lo, -1)
                 images.append(_as_gray(path, x, size).reshape(hi - lo, *size))
                 if f"y_{split}" in names:
                     labels += [_label(row) for row in out.rows(f"y_{split}", lo, hi)]
@@ -557,12 +558,6 @@ def _as_gray(path: PathLike, x: U8, size: tuple[int, int]) -> U8:
             "give the right --image-size",
         )
     return x
-
-
-def _to_u8(x: npt.NDArray[Any]) -> U8:
-    if x.dtype == np.uint8:
-        return x
-    return np.rint(np.asarray(x, dtype=np.float64) * 255).clip(0, 255).astype(np.uint8)
 
 
 def _label(y: npt.NDArray[Any]) -> int:

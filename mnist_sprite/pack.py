@@ -44,6 +44,7 @@ from .shards import (
 )
 from .shards import file_names as bundle_names
 from .sources import SourceOptions, bundle_files, open_pack_source, source_options
+from .values import k_over_255, nearest_k
 from .writers import Guard, atomic_bundle
 
 U8 = npt.NDArray[np.uint8]
@@ -547,8 +548,8 @@ def _as_bytes(
         else:
             problem, fix = "is not a pixel value from 0 to 1", ""
         _refuse(block, np.flatnonzero(outside), name, path, start, problem, fix)
-    kk = np.rint(wide * 255).astype(np.uint8)
-    exact = _k_over_255(kk, block.dtype) == block
+    kk = nearest_k(wide)
+    exact = k_over_255(kk, block.dtype) == block
     if bool(exact.all()):
         return kk, 0
     if not quantize:
@@ -556,16 +557,6 @@ def _as_bytes(
         fix = "pass --quantize to round every value to the nearest k / 255"
         _refuse(block, np.flatnonzero(~exact), name, path, start, problem, fix)
     return kk, int((~exact).sum())
-
-
-def _k_over_255(k: U8, dtype: np.dtype[Any]) -> npt.NDArray[Any]:
-    """``k / 255`` as TensorFlow.js and convert make it, in ``dtype``."""
-    if dtype == np.float16:
-        table = (np.arange(256, dtype=np.float64) / 255).astype(np.float16)
-        values: npt.NDArray[Any] = table[k]
-        return values
-    values = np.divide(k, dtype.type(255), dtype=dtype)
-    return values
 
 
 def _refuse(

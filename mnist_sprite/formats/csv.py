@@ -22,6 +22,7 @@ import numpy.typing as npt
 
 from ..errors import SourceError
 from ..files import inside, open_source
+from ..values import k_over_255, nearest_k
 from .base import (
     MANIFEST,
     Format,
@@ -36,7 +37,7 @@ def value_texts(dtype: np.dtype[Any]) -> list[bytes]:
     """The text of each of the 256 values a pixel can take in ``dtype`` (``k`` or ``k / 255``)."""
     if dtype == np.uint8:
         return [str(k).encode() for k in range(256)]
-    values = np.divide(np.arange(256), dtype.type(255), dtype=dtype)  # as the pipeline makes them
+    values = k_over_255(np.arange(256), dtype)  # as the pipeline makes them
     texts = [np.format_float_positional(v, unique=True, trim="-").encode() for v in values]
     for text, v in zip(texts, values, strict=True):  # read back through float64, as readers do
         assert dtype.type(float(text)) == v, (text, v)
@@ -73,9 +74,7 @@ class _Table:
 
 def codes_of(data: npt.NDArray[Any]) -> npt.NDArray[np.intp]:
     """The 0..255 value each pixel stands for (``v`` for uint8, ``rint(v * 255)`` for floats)."""
-    if data.dtype == np.uint8:
-        return data.astype(np.intp)
-    codes: npt.NDArray[np.intp] = np.rint(data.astype(np.float64) * 255).astype(np.intp)
+    codes: npt.NDArray[np.intp] = nearest_k(data).astype(np.intp)
     return codes
 
 
