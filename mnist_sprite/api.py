@@ -6,6 +6,7 @@ Each takes the command's options as keyword arguments and raises a subclass of
 
 from __future__ import annotations
 
+from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
@@ -47,35 +48,16 @@ def _whole(**numbers: object) -> None:
         raise OptionError(None, f"{name}={value!r} is not a whole number", fix)
 
 
-def _options(
-    dtype: str | None,
-    label_format: str | None,
-    shape: str | None,
-    image_size: tuple[int, int] | str | None,
-    train_size: int | None,
-    split: str | None,
-    channels: str | None,
-    shuffle: bool,
-    seed: int | None,
-    fmt: str = "npz",
-    browser: str = "chromium",
-) -> Options:
-    _flags(shuffle=shuffle)
-    _whole(train_size=train_size, seed=seed)
-    size = parse_image_size(image_size) if isinstance(image_size, str) else image_size
-    return options_for(
-        fmt,
-        dtype=dtype,
-        label_format=label_format,
-        shape=shape,
-        image_size=None if size is None else (int(size[0]), int(size[1])),
-        train_size=train_size,
-        split=split,
-        channels=channels,
-        shuffle=shuffle,
-        seed=seed,
-        browser=browser,
-    )
+def _options(args: dict[str, Any], fmt: str = "npz") -> Options:
+    """The :class:`Options` a public function's arguments (its ``locals()``) give, each option
+    named once, by the class's fields; checked as the command checks its flags."""
+    given = {f.name: args[f.name] for f in fields(Options) if f.name in args}
+    _flags(shuffle=given["shuffle"])
+    _whole(train_size=given["train_size"], seed=given["seed"])
+    size = given["image_size"]
+    size = parse_image_size(size) if isinstance(size, str) else size
+    given["image_size"] = None if size is None else (int(size[0]), int(size[1]))
+    return options_for(fmt, **given)
 
 
 def load_data(
@@ -109,18 +91,7 @@ def load_data(
     """
     with speaking_python():
         _flags(offline=offline)
-        options = _options(
-            dtype,
-            label_format,
-            shape,
-            image_size,
-            train_size,
-            split,
-            channels,
-            shuffle,
-            seed,
-            browser=browser,
-        )
+        options = _options(locals())
         sources = resolve_sources(dataset, sprite, labels, cache_dir=cache_dir, offline=offline)
         arrays = to_arrays(sources, options)
     return (arrays["x_train"], arrays["y_train"]), (arrays["x_test"], arrays["y_test"])
@@ -159,19 +130,7 @@ def convert(
     """
     with speaking_python():
         _flags(offline=offline, compress=compress, force=force)
-        options = _options(
-            dtype,
-            label_format,
-            shape,
-            image_size,
-            train_size,
-            split,
-            channels,
-            shuffle,
-            seed,
-            format,
-            browser,
-        )
+        options = _options(locals(), format)
         sources = resolve_sources(dataset, sprite, labels, cache_dir=cache_dir, offline=offline)
         return write_output(
             sources,
@@ -205,25 +164,13 @@ def pack(
     """Write what ``mnist-sprite pack`` writes: ``source`` (any convert output, PNG folders,
     or a folder of one array per class) as ``NAME_images.png`` (or shards
     ``NAME_images_000.png``, ...), label files, ``NAME.json`` and ``NAME.js`` in ``out``."""
+    args = dict(locals())  # every argument, passed on as given
     with speaking_python():
         _flags(quantize=quantize, force=force, only_listed=only_listed)
-        size = parse_image_size(image_size) if isinstance(image_size, str) else image_size
-        return pack_files(
-            source,
-            out,
-            name=name,
-            classes=classes,
-            image_size=size,
-            quantize=quantize,
-            level=level,
-            force=force,
-            classes_from=classes_from,
-            limit_per_class=limit_per_class,
-            test_size=test_size,
-            seed=seed,
-            shard_rows=shard_rows,
-            only_listed=only_listed,
+        args["image_size"] = (
+            parse_image_size(image_size) if isinstance(image_size, str) else image_size
         )
+        return pack_files(**args)
 
 
 def fetch(

@@ -88,6 +88,14 @@ def command(
     return " ".join([*words, *args])
 
 
+def shown(value: object) -> str:
+    """A value as JSON, cut to 40 characters: what a message quotes of a record's field."""
+    import json
+
+    text = json.dumps(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
 class MnistSpriteError(Exception):
     """Base class. ``str(error)`` is ``"<file>: <what is wrong>; <what to do>"``.
 

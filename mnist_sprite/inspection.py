@@ -20,7 +20,7 @@ from . import datasets
 from .browsers import agreement, differences, tall_warning
 from .datasets import DEFAULT_TRAIN_SIZES, Dataset
 from .download import recorded_dataset
-from .errors import MnistSpriteError, OptionError, OutputError, PathLike, SourceError
+from .errors import MnistSpriteError, OptionError, OutputError, PathLike, SourceError, shown
 from .files import file_sha256, open_source, plain_name, sniff
 from .labels import CLASSES, bad_rows, read_onehot
 from .options import DRAW_ROWS
@@ -30,6 +30,7 @@ from .png import COLOR_TYPES, SIGNATURE, PngFile
 from .png.canvas import colour_warning
 from .registry import OUTPUTS
 from .shards import Shard, ShardedPng, bundle_problems, open_sprite, shard_entries
+from .values import nearest_k
 from .writers import atomic_output
 
 SCHEMA = 1
@@ -182,9 +183,7 @@ def packed_facts(path: PathLike, *, numbers: bool = True) -> dict[str, Any]:
     fix = "pack again; NAME.json is written by pack"
 
     def bad(field: str, value: Any, want: str) -> SourceError:
-        text = json.dumps(value)
-        text = text if len(text) <= 40 else text[:37] + "..."
-        return SourceError(path, f'its "{field}" is {text}, not {want}', fix)
+        return SourceError(path, f'its "{field}" is {shown(value)}, not {want}', fix)
 
     for key in PACKED_COUNTS if numbers else ():
         value = facts.get(key)
@@ -278,6 +277,7 @@ def packed_number_problems(
         try:
             with PngFile(sprite) as png:
                 header = png.header
+                packed_by = _json_or_none(png.chunks.text.get("mnist-sprite"))
             label_bytes = labels.stat().st_size
         except (MnistSpriteError, OSError):
             return None
@@ -289,6 +289,9 @@ def packed_number_problems(
                 f"image size {h}x{w} is {h * w:,} pixels, but a row of {name} holds "
                 f"{header.width:,}"
             )
+        recorded = packed_by.get("image_size") if isinstance(packed_by, dict) else None
+        if isinstance(recorded, str) and recorded != f"{h}x{w}":  # older packs record none
+            problems.append(f"image size {h}x{w}, but {name} records {recorded} (its tEXt chunk)")
         if _PACKED_COLOUR.get(c) != header.color_type:
             problems.append(f"channels is {c}, but {name} has PNG colour type {header.color_type}")
         if label_bytes != shard.rows * classes:
@@ -522,7 +525,7 @@ def _output_rows(
             n = out.shape(f"x_{split}")[0]
             lo, hi = max(start - seen, 0), min(start + count - seen, n)
             if lo < hi:  # read only the rows shown, not the whole split
-                x = _to_u8(out.rows(f"x_{split}", lo, hi)).reshape(hi - lo, -1)
+                x = nearest_k(out.rows(f"x_{split}", lo, hi)).reshape(hi - lo, -1)
                 images.append(_as_gray(path, x, size).reshape(hi - lo, *size))
                 if f"y_{split}" in names:
                     labels += [_label(row) for row in out.rows(f"y_{split}", lo, hi)]
@@ -555,12 +558,6 @@ def _as_gray(path: PathLike, x: U8, size: tuple[int, int]) -> U8:
             "give the right --image-size",
         )
     return x
-
-
-def _to_u8(x: npt.NDArray[Any]) -> U8:
-    if x.dtype == np.uint8:
-        return x
-    return np.rint(np.asarray(x, dtype=np.float64) * 255).clip(0, 255).astype(np.uint8)
 
 
 def _label(y: npt.NDArray[Any]) -> int:

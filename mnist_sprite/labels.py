@@ -67,9 +67,11 @@ def _check_size(path: PathLike, size: int, classes: int, expected_rows: int | No
         )
 
 
-def bad_rows(onehot: U8) -> npt.NDArray[np.intp]:
-    """Indices of rows that are not one-hot (a value other than 0/1, or not exactly one 1)."""
-    ok = (onehot <= 1).all(axis=1) & (onehot.sum(axis=1, dtype=np.int64) == 1)
+def bad_rows(rows: npt.NDArray[Any]) -> npt.NDArray[np.intp]:
+    """Indices of rows that are not one-hot (a value other than 0 or 1, or not exactly one 1),
+    of any dtype: the one test of a one-hot row (label files, pack's sources, inspect)."""
+    ones = rows == 1
+    ok = (ones | (rows == 0)).all(axis=1) & (ones.sum(axis=1) == 1)
     return np.flatnonzero(~ok)
 
 
@@ -108,7 +110,7 @@ def class_ids(values: npt.NDArray[Any], name: str, path: PathLike, first_row: in
     if values.dtype.kind not in "biuf":
         raise LabelError(path, f"{name} holds {values.dtype} values, not class ids", _LABELS_FIX)
     if values.ndim == 2:
-        bad = _not_onehot(values)
+        bad = bad_rows(values)
         if bad.size:
             i = int(bad[0])
             row = values[i].tolist()
@@ -132,9 +134,3 @@ def class_ids(values: npt.NDArray[Any], name: str, path: PathLike, first_row: in
 
 
 _LABELS_FIX = "give whole-number class ids, or one-hot rows of zeros and a single one"
-
-
-def _not_onehot(rows: npt.NDArray[Any]) -> npt.NDArray[np.intp]:
-    zero_or_one = (rows == 0) | (rows == 1)
-    ok = zero_or_one.all(axis=1) & ((rows == 1).sum(axis=1) == 1)
-    return np.flatnonzero(~ok)

@@ -44,6 +44,7 @@ from .shards import (
 )
 from .shards import file_names as bundle_names
 from .sources import SourceOptions, bundle_files, open_pack_source, source_options
+from .values import k_over_255, nearest_k
 from .writers import Guard, atomic_bundle
 
 U8 = npt.NDArray[np.uint8]
@@ -216,6 +217,13 @@ def _layout(
     recorded = prov.get("options")
     options: dict[str, Any] = recorded if isinstance(recorded, dict) else {}
     shapes = {s: _image_shape(members[s], source, image_size, options) for s in splits}
+    for split, (h, w, _) in shapes.items():
+        if not h or not w:  # a sprite row of no pixels: nothing to draw, nor to divide by
+            raise SourceError(
+                source,
+                f"x_{split} has shape {members[split].shape}: images of {h}x{w} pixels",
+                "give images of at least one row and one column",
+            )
     if len(set(shapes.values())) > 1:
         raise SourceError(
             source,
@@ -387,6 +395,9 @@ def _write(
         "tool": "mnist-sprite",
         "version": __version__,
         "source": {"name": source.name, "sha256": _source_digest(source)},
+        # The source's image size, in each sprite itself: NAME.json's height and width are
+        # checked against it (older packs do not record it).
+        "image_size": f"{layout.height}x{layout.width}",
         "options": {"name": name, "quantize": quantize, "level": level, **options.recorded()},
     }
 
@@ -544,8 +555,8 @@ def _as_bytes(
         else:
             problem, fix = "is not a pixel value from 0 to 1", ""
         _refuse(block, np.flatnonzero(outside), name, path, start, problem, fix)
-    kk = np.rint(wide * 255).astype(np.uint8)
-    exact = _k_over_255(kk, block.dtype) == block
+    kk = nearest_k(wide)
+    exact = k_over_255(kk, block.dtype) == block
     if bool(exact.all()):
         return kk, 0
     if not quantize:
@@ -553,16 +564,6 @@ def _as_bytes(
         fix = "pass --quantize to round every value to the nearest k / 255"
         _refuse(block, np.flatnonzero(~exact), name, path, start, problem, fix)
     return kk, int((~exact).sum())
-
-
-def _k_over_255(k: U8, dtype: np.dtype[Any]) -> npt.NDArray[Any]:
-    """``k / 255`` as TensorFlow.js and convert make it, in ``dtype``."""
-    if dtype == np.float16:
-        table = (np.arange(256, dtype=np.float64) / 255).astype(np.float16)
-        values: npt.NDArray[Any] = table[k]
-        return values
-    values = np.divide(k, dtype.type(255), dtype=dtype)
-    return values
 
 
 def _refuse(
@@ -590,6 +591,13 @@ def source_bytes(
     """A pack source's arrays as pack writes them: uint8 pixels ``(N, H*W*C)`` and class ids
     (what convert gives back from the packed sprite with ``--dtype uint8 --label-format
     index``)."""
+    return sized_source_bytes(source, quantize=quantize, options=options)[0]
+
+
+def sized_source_bytes(
+    source: PathLike, *, quantize: bool = False, options: SourceOptions | None = None
+) -> tuple[dict[str, U8], tuple[int, int]]:
+    """:func:`source_bytes`, and the source's image size (H, W), which flat rows do not show."""
     with open_pack_source(Path(source), options or SourceOptions(), _open_source) as data:
         layout, ids = _layout(data, Path(source), None, None)
         out: dict[str, U8] = {}
@@ -603,4 +611,4 @@ def source_bytes(
                 np.concatenate(blocks) if blocks else np.empty((0, row_values), np.uint8)
             )
             out[f"y_{s}"] = ids[s]
-    return out
+    return out, (layout.height, layout.width)

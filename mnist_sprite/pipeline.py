@@ -27,7 +27,7 @@ from ._version import __version__
 from .datasets import DEFAULT_TRAIN_SIZES, SPLITS, Dataset
 from .errors import ColourWarning, OptionError, PathLike, SpriteError
 from .files import file_sha256
-from .formats import MemorySink, Sink, SinkOptions, get
+from .formats import ARRAY_NAMES, MemorySink, Sink, SinkOptions, get
 from .labels import read_onehot, to_index
 from .options import FORMATS, LAYOUTS, check_choice
 from .options import Options as Options  # re-exported: callers import both from here
@@ -36,30 +36,13 @@ from .png import PngFile
 from .png.canvas import colour_warning
 from .registry import FOLDER_FALLBACK, TABLE, either, names
 from .shards import ShardedPng, is_bundle, open_sprite
+from .values import converter as _converter  # pixel values 0..255 -> output values
 from .writers import atomic_output, spooled_stdout
 
-ARRAY_NAMES = ("x_train", "y_train", "x_test", "y_test")
 PROVENANCE_SCHEMA = 1
 Sprite = PngFile | ShardedPng  # one sprite, or a pack's shards read as one
 Progress = Callable[[int], None]
 ProgressFactory = Callable[[int], AbstractContextManager[Progress]]
-
-
-def _converter(dtype: str) -> Callable[[npt.NDArray[np.uint8]], npt.NDArray[Any]]:
-    """Pixel values 0..255 -> output values.
-
-    TensorFlow.js divides in float64 and stores float32: ``float32(v / 255)``. An IEEE
-    division in float32 (or float64) is correctly rounded, so it gives exactly those values,
-    and fast; multiplying by ``1/255`` would differ for 126 of the 256. float16 arithmetic
-    in numpy rounds twice, so float16 takes a table of correctly rounded values instead.
-    """
-    if dtype == "uint8":
-        return lambda block: block
-    if dtype == "float16":
-        table = (np.arange(256, dtype=np.float64) / 255).astype(np.float16)
-        return lambda block: table[block]
-    scalar = np.dtype(dtype).type(255)
-    return lambda block: np.divide(block, scalar, dtype=dtype)
 
 
 def check_width(path: PathLike, width: int, image_size: tuple[int, int]) -> None:

@@ -66,6 +66,12 @@ class FormatInfo:
     shards: bool = False  # --shard-rows cuts each split into files of that many rows
 
 
+def _holds_any(info: FormatInfo) -> bool:
+    """Any dtype, label format and shape: what a refusal suggests instead."""
+    rules = info.rules
+    return rules.dtypes is None and rules.label_formats is None and rules.shape is None
+
+
 TABLE: dict[str, FormatInfo] = {
     "npz": FormatInfo(
         "npz:FORMAT", "one archive", Rules(folder=False), suffix=".npz",
@@ -100,11 +106,6 @@ TABLE: dict[str, FormatInfo] = {
         shards=True,
     ),
 }  # fmt: skip
-
-
-def _holds_any(info: FormatInfo) -> bool:
-    rules = info.rules
-    return rules.dtypes is None and rules.label_formats is None and rules.shape is None
 
 
 # A folder with this tool's manifest that no format recognizes is read as this one, whose

@@ -249,10 +249,9 @@ def _class_ids(out: Output, name: str) -> npt.NDArray[np.int64]:
     """A label array as class ids: one-hot rows (each checked), or ids 0 to 254."""
     y = _whole(out, name)
     if y.ndim == 2:
-        onehot = y.astype(np.uint8) if y.max(initial=0) <= 1 and y.min(initial=0) >= 0 else y
-        if onehot.dtype != np.uint8 or bad_rows(onehot).size:
+        if bad_rows(y).size:
             raise SourceError(out.path, f"{name} holds rows that are not one-hot", "give class ids")
-        ids: npt.NDArray[np.int64] = onehot.argmax(axis=1).astype(np.int64)
+        ids: npt.NDArray[np.int64] = y.argmax(axis=1).astype(np.int64)
         return ids
     if y.dtype.kind not in "iu" or (y.size and (y.min() < 0 or y.max() > 254)):
         raise SourceError(out.path, f"{name} holds values that are not class ids 0 to 254", "")

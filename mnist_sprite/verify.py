@@ -22,11 +22,10 @@ from .datasets import DATASETS, Dataset
 from .download import expected_digests, recorded_dataset
 from .errors import MnistSpriteError, OptionError, PathLike, SourceError, command
 from .files import file_sha256
-from .formats.base import unlisted
+from .formats.base import ARRAY_NAMES, unlisted
 from .labels import U8, class_counts, read_onehot
 from .outputs import Output
 from .pipeline import (
-    ARRAY_NAMES,
     Options,
     Plan,
     Sources,
@@ -578,7 +577,7 @@ def verify_packed(packed: PathLike, source: PathLike | None = None) -> Report:
     json agree; and, given the ``source`` it was packed from, that convert gives its arrays
     back, value for value."""
     from .inspection import packed_facts
-    from .pack import source_bytes
+    from .pack import sized_source_bytes
     from .sources import recorded_source_options
 
     report = Report()
@@ -622,9 +621,14 @@ def verify_packed(packed: PathLike, source: PathLike | None = None) -> Report:
     quantize = bool(recorded.get("quantize"))
     try:
         split = recorded_source_options(recorded, facts.get("class_names"))
-        want = source_bytes(source, quantize=quantize, options=split)
+        want, size = sized_source_bytes(source, quantize=quantize, options=split)
     except MnistSpriteError as e:
         report.add("source", False, str(e))
+        return report
+    if size != (h, w):  # the same pixels per row, cut into other images
+        report.add(
+            "image size", False, f"is {h}x{w}, but the source's images are {size[0]}x{size[1]}"
+        )
         return report
     for name, expected in want.items():
         got = arrays[name].reshape(arrays[name].shape[0], -1)

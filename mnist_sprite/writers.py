@@ -15,6 +15,7 @@ import shutil
 import sys
 import tempfile
 from collections.abc import Callable, Collection, Iterator, Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import IO
 
@@ -169,15 +170,18 @@ Guard = Callable[[Path], None]
 """A caller's own rule for what ``--force`` may replace: raises :class:`OutputError` if not."""
 
 
-def check_target(
-    target: Path,
-    *,
-    folder: bool,
-    force: bool,
-    inputs: Sequence[PathLike] = (),
-    guard: Guard | None = None,
-    flag: str = "--out",
-) -> Path:
+@dataclass(frozen=True)
+class Replace:
+    """The one replace rule an output is checked by, before the run and at its move."""
+
+    folder: bool  # the output is a folder (else a file)
+    force: bool
+    inputs: Sequence[PathLike] = ()  # never replaced, nor a folder holding one
+    guard: Guard | None = None
+    flag: str = "--out"  # the option that names the output, for the fix an error gives
+
+
+def check_target(target: Path, rule: Replace) -> Path:
     """Refuse an output that would lose something; return the target as a path with a name.
 
     Never an input (however spelled, links included) or a folder holding one; never a folder
@@ -189,17 +193,18 @@ def check_target(
     parent = target.parent
     if not parent.is_dir():
         raise OutputError(target, f"the folder {parent} does not exist", "create it first")
-    _check_not_input(target, inputs, flag)
+    _check_not_input(target, rule)
     if not (target.exists() or target.is_symlink()):
         return target
-    _check_replaceable(target, folder=folder, guard=guard, flag=flag)
-    if not force:
+    _check_replaceable(target, rule=rule)
+    if not rule.force:
         raise _exists(target)
     return target
 
 
-def _check_not_input(target: Path, inputs: Sequence[PathLike], flag: str = "--out") -> None:
-    for source in inputs:
+def _check_not_input(target: Path, rule: Replace) -> None:
+    flag = rule.flag
+    for source in rule.inputs:
         src = Path(source)
         inside = (
             target.is_dir()
@@ -220,10 +225,9 @@ def _check_not_input(target: Path, inputs: Sequence[PathLike], flag: str = "--ou
             )
 
 
-def _check_replaceable(
-    target: Path, *, folder: bool, guard: Guard | None, flag: str = "--out"
-) -> None:
+def _check_replaceable(target: Path, *, rule: Replace) -> None:
     """What exists at ``target`` is something ``--force`` may replace, or an error says why."""
+    folder, flag = rule.folder, rule.flag
     if target.exists() and not (target.is_dir() or target.is_file()):
         raise OutputError(
             target,
@@ -242,8 +246,8 @@ def _check_replaceable(
             "is a folder that is not an output of mnist-sprite (it holds other files)",
             f"choose a new folder name for {flag}; --force never replaces such a folder",
         )
-    if guard is not None:
-        guard(target)
+    if rule.guard is not None:
+        rule.guard(target)
 
 
 def _exists(target: Path) -> OutputError:
@@ -279,12 +283,11 @@ def atomic_output(
     (Ctrl-C included) the temporary file or folder is removed and an existing ``target`` is
     left exactly as it was. Errors name ``target``, never the temporary name.
     """
-    target = check_target(
-        Path(target), folder=folder, force=force, inputs=inputs, guard=guard, flag=flag
-    )
+    rule = Replace(folder, force, inputs, guard, flag)
+    target = check_target(Path(target), rule)
     with staged(target, folder=folder) as tmp:
         yield tmp
-        commit(tmp, target, folder=folder, force=force, inputs=inputs, guard=guard, flag=flag)
+        commit(tmp, target, rule)
 
 
 @contextlib.contextmanager
@@ -310,16 +313,7 @@ def staged(target: Path, *, folder: bool) -> Iterator[Path]:
             _remove(tmp)
 
 
-def commit(
-    tmp: Path,
-    target: Path,
-    *,
-    folder: bool,
-    force: bool,
-    inputs: Sequence[PathLike] = (),
-    guard: Guard | None = None,
-    flag: str = "--out",
-) -> None:
+def commit(tmp: Path, target: Path, rule: Replace) -> None:
     """Move the finished ``tmp`` to ``target`` under the one replace rule, checked now.
 
     Without ``force`` the move never replaces anything, even what appeared during the run
@@ -330,9 +324,9 @@ def commit(
     """
     try:
         with deferred_signals():
-            _commit(tmp, target, folder, force, inputs, guard, flag)
+            _commit(tmp, target, rule)
     except FileExistsError:
-        if force:
+        if rule.force:
             raise OutputError(
                 target,
                 "appeared again while this command replaced it (another run wrote it)",
@@ -343,32 +337,38 @@ def commit(
         raise _write_error(target, e) from None
 
 
-def _commit(
-    tmp: Path,
-    target: Path,
-    folder: bool,
-    force: bool,
-    inputs: Sequence[PathLike],
-    guard: Guard | None,
-    flag: str,
-) -> None:
+def _set_aside(target: Path, rule: Replace) -> Path | None:
+    """Move what is at ``target`` to a private name, if the rule lets it be replaced; None
+    when nothing is there (or another run moved it away meanwhile: nothing to replace)."""
     if not (target.exists() or target.is_symlink()):
-        _move_noreplace(tmp, target)
-        return
-    if not force:
+        return None
+    if not rule.force:
         raise _exists(target)
-    _check_not_input(target, inputs, flag)
-    _check_replaceable(target, folder=folder, guard=guard, flag=flag)
+    _check_not_input(target, rule)
+    _check_replaceable(target, rule=rule)
     old = target.with_name(f".{target.name}{TEMP_MARK}{os.getpid()}.old")
     try:
         _move_noreplace(target, old)
-    except FileNotFoundError:  # another run moved it away meanwhile: nothing to replace
+    except FileNotFoundError:
+        return None
+    return old
+
+
+def _check_aside(old: Path, rule: Replace) -> None:
+    """What was moved aside is still what the rule may replace (it may have been swapped in
+    between); the caller's guard goes by name, so it is not asked again."""
+    _check_not_input(old, rule)
+    _check_replaceable(old, rule=replace(rule, guard=None))
+
+
+def _commit(tmp: Path, target: Path, rule: Replace) -> None:
+    old = _set_aside(target, rule)
+    if old is None:
         _move_noreplace(tmp, target)
         return
     with _hold(old):
         try:
-            _check_not_input(old, inputs, flag)
-            _check_replaceable(old, folder=folder, guard=None, flag=flag)  # guard: by name
+            _check_aside(old, rule)
             _move_noreplace(tmp, target)
         except BaseException:
             _put_back(old, target)
@@ -416,13 +416,11 @@ def atomic_bundle(
     fails. ``stale``: files of an earlier bundle (plain names) that this one does not write,
     removed once it is in place.
     """
-    targets = [
-        check_target(folder / n, folder=False, force=force, inputs=inputs, guard=guard)
-        for n in names
-    ]
+    rule = Replace(folder=False, force=force, inputs=inputs, guard=guard)
+    targets = [check_target(folder / n, rule) for n in names]
     with staged(targets[-1], folder=True) as tmp:
         yield tmp
-        _commit_all(tmp, targets, force=force, inputs=inputs, guard=guard)
+        _commit_all(tmp, targets, rule)
     for name in set(stale) - set(names):
         old = folder / name
         if Path(name).name == name and (old.is_symlink() or old.is_file()):
@@ -430,14 +428,7 @@ def atomic_bundle(
                 old.unlink()
 
 
-def _commit_all(
-    tmp: Path,
-    targets: list[Path],
-    *,
-    force: bool,
-    inputs: Sequence[PathLike],
-    guard: Guard | None,
-) -> None:
+def _commit_all(tmp: Path, targets: list[Path], rule: Replace) -> None:
     """Move every file in, each as :func:`commit` moves one; undo them all if one fails.
     Ctrl-C waits for the renames, as there."""
     moved: list[Path] = []
@@ -446,20 +437,10 @@ def _commit_all(
     try:
         with deferred_signals():
             for target in targets:
-                if target.exists() or target.is_symlink():
-                    if not force:
-                        raise _exists(target)
-                    _check_not_input(target, inputs)
-                    _check_replaceable(target, folder=False, guard=guard)
-                    old = target.with_name(f".{target.name}{TEMP_MARK}{os.getpid()}.old")
-                    try:
-                        _move_noreplace(target, old)
-                        aside.append((old, target))
-                    except FileNotFoundError:  # moved away meanwhile: nothing to replace
-                        pass
-                    else:
-                        _check_not_input(old, inputs)
-                        _check_replaceable(old, folder=False, guard=None)  # guard: by name
+                old = _set_aside(target, rule)
+                if old is not None:
+                    aside.append((old, target))
+                    _check_aside(old, rule)
                 _move_noreplace(tmp / target.name, target)
                 moved.append(target)
     except BaseException as e:

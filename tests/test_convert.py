@@ -34,6 +34,18 @@ def src(s: Sprite) -> Sources:
     return Sources(s.sprite, s.labels)
 
 
+@pytest.mark.parametrize("dtype", ["float16", "float32", "float64"])
+def test_every_pixel_value_goes_to_k_over_255_and_back(dtype: str) -> None:
+    """values.py owns both ways: what convert writes, nearest_k reads back as its byte."""
+    from mnist_sprite.values import k_over_255, nearest_k
+
+    k = np.arange(256, dtype=np.uint8)
+    values = k_over_255(k, dtype)
+    assert values.dtype == np.dtype(dtype)
+    assert np.array_equal(values, (k / 255).astype(dtype))
+    assert np.array_equal(nearest_k(values), k) and np.array_equal(nearest_k(k), k)
+
+
 def test_float32_pixels_are_tensorflowjs_division() -> None:
     v = np.arange(256)
     tfjs = (v / 255).astype(np.float32)  # float64 division stored into a Float32Array

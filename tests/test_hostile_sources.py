@@ -30,6 +30,7 @@ import pytest
 from click.testing import CliRunner
 
 from mnist_sprite.cli import cli
+from mnist_sprite.registry import TABLE
 from tests import pngkit
 
 TIMEOUT = 60  # far above what any case takes; a hang is what it catches
@@ -605,6 +606,35 @@ def test_a_manifest_of_wrong_types_is_one_line(
     force = ["convert", "--dataset", "sample", "--format", "npy", "--out", str(out), "--force"]
     one_error(run(*force), message)
     assert json.loads((out / "manifest.json").read_text()) == manifest  # left as it was
+
+
+@pytest.mark.parametrize("fmt", [n for n, info in TABLE.items() if info.rules.folder])
+@pytest.mark.parametrize("entry", ["uint8", 3])
+def test_a_manifest_array_that_is_not_shape_and_dtype_is_one_line(
+    tmp_path: Path, fmt: str, entry: object
+) -> None:
+    """{"arrays": {"x_train": "uint8"}} was an AttributeError in the CSV reader."""
+    out = tmp_path / "o"
+    assert run("convert", "--dataset", "sample", "--format", fmt, "--out", str(out), "-q")[0] == 0
+    manifest = json.loads((out / "manifest.json").read_text())
+    manifest["arrays"] = {name: entry for name in manifest["arrays"]}
+    (out / "manifest.json").write_text(json.dumps(manifest))
+    message = f"is {json.dumps(entry)}, not its shape and dtype"
+    one_error(run("inspect", str(out)), message)
+    one_error(run("verify", str(out)), message)
+    one_error(run("pack", str(out), "--out", str(tmp_path / "p")), message)
+
+
+@pytest.mark.parametrize(
+    ("shape", "size"), [((6, 28, 0), "28x0"), ((6, 0, 28), "0x28"), ((6, 0), "0x0")]
+)
+def test_pack_refuses_images_of_no_rows_or_no_columns(
+    tmp_path: Path, shape: tuple[int, ...], size: str
+) -> None:
+    """Images 0 pixels wide or 0 rows tall were a ZeroDivisionError in pack."""
+    source = npz(tmp_path / "in.npz", x_train=np.zeros(shape, np.uint8), y_train=Y)
+    line = one_error(run("pack", str(source), "--out", str(tmp_path / "p")), "in.npz", "x_train")
+    assert f"images of {size} pixels" in line and "at least one row and one column" in line
 
 
 def test_a_recorded_option_no_run_can_have_is_a_source_error(tmp_path: Path) -> None:

@@ -3,9 +3,11 @@ for bit, from every input format."""
 
 from __future__ import annotations
 
+import importlib
 import io
 import json
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import png
@@ -260,6 +262,50 @@ def test_verify_checks_every_number_of_a_packed_record(
     assert code == 1 and says in out, out
     code, _, err = run("inspect", str(web / "data.json"))  # refused, in its own words
     assert code == 1 and err.startswith("error: ") and err.count("\n") == 1, err
+
+
+def _reshaped_record(tmp_path: Path) -> tuple[Path, Path]:
+    """A pack of the sample's 28x28 images whose NAME.json then says 14x56: the same 784
+    pixels a row, so every count still agrees."""
+    source = tmp_path / "s.npz"
+    assert run("convert", "--dataset", "sample", "--out", str(source), "-q")[0] == 0
+    web = tmp_path / "web"
+    assert run("pack", str(source), "--out", str(web), "-q")[0] == 0
+    record = web / "data.json"
+    facts = json.loads(record.read_text())
+    record.write_text(json.dumps({**facts, "image_height": 14, "image_width": 56}))
+    return record, source
+
+
+def test_verify_and_inspect_refuse_a_record_of_another_image_size_than_the_sprite_records(
+    tmp_path: Path,
+) -> None:
+    record, source = _reshaped_record(tmp_path)
+    says = "image size 14x56, but data_images.png records 28x28 (its tEXt chunk)"
+    for args in ([], ["--source", str(source)]):
+        code, out, _ = run("verify", str(record), *args)
+        assert code == 1 and says in out, out
+    code, _, err = run("inspect", str(record))
+    assert code == 1 and says in err and err.count("\n") == 1, err
+
+
+def test_verify_with_source_refuses_another_image_size_in_a_pack_that_records_none(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Packs made before the sprite recorded its image size: --source tells it."""
+    pack_module = importlib.import_module("mnist_sprite.pack")  # the name is the function
+    written = pack_module.write_shards
+
+    def as_before(*args: Any, text: dict[str, str], **kwargs: Any) -> Any:
+        recorded = json.loads(text["mnist-sprite"])
+        del recorded["image_size"]
+        return written(*args, text={"mnist-sprite": json.dumps(recorded)}, **kwargs)
+
+    monkeypatch.setattr(pack_module, "write_shards", as_before)
+    record, source = _reshaped_record(tmp_path)
+    assert run("verify", str(record))[0] == 0  # nothing to tell it by
+    code, out, _ = run("verify", str(record), "--source", str(source))
+    assert code == 1 and "image size: is 14x56, but the source's images are 28x28" in out, out
 
 
 def _onehot(ids: list[int], dtype: str) -> np.ndarray:

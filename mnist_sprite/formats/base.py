@@ -138,10 +138,21 @@ class Format:
     def info(self) -> FormatInfo:
         return TABLE[self.name]
 
+    @classmethod
+    def of_folder(
+        cls,
+        name: str,
+        sniff: Callable[[Path], bool],
+        open_reader: Callable[[Path], Reader],
+        open_sink: Callable[[Path, dict[str, Any], SinkOptions], Sink],
+    ) -> Format:
+        """A format that writes a folder (convert's temporary one, renamed when done)."""
 
-def folder_of(target: Target) -> Path:
-    assert isinstance(target, Path), "a folder format writes into a folder"
-    return target
+        def into_folder(target: Target, provenance: dict[str, Any], options: SinkOptions) -> Sink:
+            assert isinstance(target, Path), f"{name} writes a folder"
+            return open_sink(target, provenance, options)
+
+        return cls(name, sniff, open_reader, into_folder)
 
 
 def file_head(path: Path, size: int = 24) -> tuple[bytes, int] | None:
@@ -212,7 +223,7 @@ def write_manifest(folder: Path, provenance: dict[str, Any], files: list[str]) -
 def read_manifest(folder: Path) -> dict[str, Any] | None:
     """A folder's manifest if this tool wrote it, else None. One that says this tool wrote it
     but holds a field of the wrong type, or a file name outside the folder, is refused."""
-    from ..errors import SourceError
+    from ..errors import SourceError, shown
     from ..files import inside, is_regular, open_source, relative_name
 
     path = folder / MANIFEST
@@ -228,28 +239,33 @@ def read_manifest(folder: Path) -> dict[str, Any] | None:
         return None
     for key, kind, what in _MANIFEST_FIELDS:
         if key in data and data[key] is not None and not isinstance(data[key], kind):
-            raise SourceError(
-                path, f'its "{key}" is {_short(data[key])}, not {what}', _MANIFEST_FIX
-            )
+            raise SourceError(path, f'its "{key}" is {shown(data[key])}, not {what}', _MANIFEST_FIX)
     files = data.get("files")
     if files is not None:
         for name in files:
             relative_name(name, path, "its file")
     arrays = data.get("arrays")
     if arrays is not None and not all(isinstance(a, str) and a.isidentifier() for a in arrays):
-        raise SourceError(path, f'its "arrays" {_short(arrays)} are not array names', _MANIFEST_FIX)
+        raise SourceError(path, f'its "arrays" {shown(arrays)} are not array names', _MANIFEST_FIX)
+    for name, entry in arrays.items() if isinstance(arrays, dict) else ():
+        if not isinstance(entry, dict):  # each reader asks an entry for its shape and dtype
+            raise SourceError(
+                path,
+                f'its array "{name}" is {shown(entry)}, not its shape and dtype',
+                _MANIFEST_FIX,
+            )
     options = data.get("options") or {}
     size = options.get("image_size")
     if size is not None and not (isinstance(size, str) and _SIZE.fullmatch(size)):
         raise SourceError(
-            path, f'its "image_size" {_short(size)} is not HxW (e.g. 28x28)', _MANIFEST_FIX
+            path, f'its "image_size" {shown(size)} is not HxW (e.g. 28x28)', _MANIFEST_FIX
         )
     for key, value in options.items():
         if not isinstance(value, (str, int, float, bool, type(None))):
-            raise SourceError(path, f'its option "{key}" is {_short(value)}', _MANIFEST_FIX)
+            raise SourceError(path, f'its option "{key}" is {shown(value)}', _MANIFEST_FIX)
     for role, source in (data.get("sources") or {}).items():
         if not isinstance(source, dict):
-            raise SourceError(path, f'its source "{role}" is {_short(source)}', _MANIFEST_FIX)
+            raise SourceError(path, f'its source "{role}" is {shown(source)}', _MANIFEST_FIX)
     return data
 
 
@@ -295,11 +311,6 @@ _MANIFEST_FIELDS: tuple[tuple[str, type | tuple[type, ...], str], ...] = (
     ("options", dict, "an object of options"),
     ("sources", dict, "an object of sources"),
 )
-
-
-def _short(value: Any) -> str:
-    text = json.dumps(value)
-    return text if len(text) <= 40 else text[:37] + "..."
 
 
 def pieces_of(f: Any, member: Member, path: Path) -> Iterator[npt.NDArray[Any]]:

@@ -22,13 +22,12 @@ import numpy.typing as npt
 
 from ..errors import SourceError
 from ..files import inside, open_source
+from ..values import k_over_255, nearest_k
 from .base import (
     MANIFEST,
     Format,
     Member,
     SinkOptions,
-    Target,
-    folder_of,
     read_manifest,
     write_manifest,
 )
@@ -38,7 +37,7 @@ def value_texts(dtype: np.dtype[Any]) -> list[bytes]:
     """The text of each of the 256 values a pixel can take in ``dtype`` (``k`` or ``k / 255``)."""
     if dtype == np.uint8:
         return [str(k).encode() for k in range(256)]
-    values = np.divide(np.arange(256), dtype.type(255), dtype=dtype)  # as the pipeline makes them
+    values = k_over_255(np.arange(256), dtype)  # as the pipeline makes them
     texts = [np.format_float_positional(v, unique=True, trim="-").encode() for v in values]
     for text, v in zip(texts, values, strict=True):  # read back through float64, as readers do
         assert dtype.type(float(text)) == v, (text, v)
@@ -75,9 +74,7 @@ class _Table:
 
 def codes_of(data: npt.NDArray[Any]) -> npt.NDArray[np.intp]:
     """The 0..255 value each pixel stands for (``v`` for uint8, ``rint(v * 255)`` for floats)."""
-    if data.dtype == np.uint8:
-        return data.astype(np.intp)
-    codes: npt.NDArray[np.intp] = np.rint(data.astype(np.float64) * 255).astype(np.intp)
+    codes: npt.NDArray[np.intp] = nearest_k(data).astype(np.intp)
     return codes
 
 
@@ -469,8 +466,8 @@ def _diagnose(
     )
 
 
-def _open_sink(folder: Target, provenance: dict[str, Any], options: SinkOptions) -> CsvSink:
-    return CsvSink(folder_of(folder), provenance)
+def _open_sink(folder: Path, provenance: dict[str, Any], options: SinkOptions) -> CsvSink:
+    return CsvSink(folder, provenance)
 
 
-FORMAT = Format("csv", looks_like_csv, CsvReader, _open_sink)
+FORMAT = Format.of_folder("csv", looks_like_csv, CsvReader, _open_sink)

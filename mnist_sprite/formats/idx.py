@@ -28,15 +28,14 @@ from ..deflate import AUTO, DEFAULT_LEVEL, DEFAULT_MEM_LEVEL, Deflater
 from ..errors import SourceError
 from ..files import check_size, inside, is_regular, open_source
 from .base import (
+    ARRAY_NAMES,
     DEFLATE_MAX_RATIO,
     MANIFEST,
     MAX_ARRAY_BYTES,
     Format,
     Member,
     SinkOptions,
-    Target,
     file_head,
-    folder_of,
     pieces_of,
     read_manifest,
     write_manifest,
@@ -203,7 +202,7 @@ def find_files(folder: Path) -> dict[str, Path]:
     found: dict[str, Path] = {}
     for path in sorted(candidates, key=lambda p: p.name.endswith(".gz")):
         name = path.name.removesuffix(".gz")
-        for array in ("x_train", "y_train", "x_test", "y_test"):
+        for array in ARRAY_NAMES:
             kind, split = array.split("_")
             what = "images" if kind == "x" else "labels"
             if name.startswith(f"{_SPLIT_PREFIX[split]}-{what}-idx") and name.endswith("-ubyte"):
@@ -272,7 +271,7 @@ def looks_like_idx_file(path: Path, head: bytes, size: int) -> bool:
 def _lone_name(path: Path, ndim: int) -> str:
     """The array a lone IDX file holds, by its name (MNIST's), else images or labels by
     its dimensions, training split."""
-    for array in ("x_train", "y_train", "x_test", "y_test"):
+    for array in ARRAY_NAMES:
         kind, split = array.split("_")
         what = "images" if kind == "x" else "labels"
         if path.name.startswith(f"{_SPLIT_PREFIX[split]}-{what}-idx"):
@@ -372,10 +371,10 @@ def _sniff(path: Path) -> bool:
     return head is not None and looks_like_idx_file(path, *head)
 
 
-def _open_sink(folder: Target, provenance: dict[str, Any], options: SinkOptions) -> IdxSink:
+def _open_sink(folder: Path, provenance: dict[str, Any], options: SinkOptions) -> IdxSink:
     sub = folder_for(options.layout, provenance.get("dataset"))
     both = options.compress and options.layout == "torchvision"  # torchvision reads the raw files
-    return IdxSink(folder_of(folder), provenance, sub=sub, compress=options.compress, both=both)
+    return IdxSink(folder, provenance, sub=sub, compress=options.compress, both=both)
 
 
-FORMAT = Format("idx", _sniff, IdxReader, _open_sink)
+FORMAT = Format.of_folder("idx", _sniff, IdxReader, _open_sink)

@@ -19,8 +19,6 @@ from .base import (
     Format,
     Member,
     SinkOptions,
-    Target,
-    folder_of,
     npy_header,
     pieces_of,
     read_manifest,
@@ -101,8 +99,8 @@ def _entry(path: Path) -> bool:
     return (path.exists() or path.is_symlink()) and not path.is_dir()
 
 
-def _open_sink(folder: Target, provenance: dict[str, Any], options: SinkOptions) -> NpyDirSink:
-    return NpyDirSink(folder_of(folder), provenance)
+def _open_sink(folder: Path, provenance: dict[str, Any], options: SinkOptions) -> NpyDirSink:
+    return NpyDirSink(folder, provenance)
 
 
-FORMAT = Format("npy", _sniff, NpyReader, _open_sink)
+FORMAT = Format.of_folder("npy", _sniff, NpyReader, _open_sink)

@@ -34,8 +34,6 @@ from .base import (
     Format,
     Member,
     SinkOptions,
-    Target,
-    folder_of,
     read_manifest,
     write_manifest,
 )
@@ -591,9 +589,9 @@ class PngDirReader:
         yield member, pieces()
 
 
-def _open_sink(folder: Target, provenance: dict[str, Any], options: SinkOptions) -> PngDirSink:
+def _open_sink(folder: Path, provenance: dict[str, Any], options: SinkOptions) -> PngDirSink:
     classes = options.classes or [str(i) for i in range(10)]
-    return PngDirSink(folder_of(folder), provenance, classes)
+    return PngDirSink(folder, provenance, classes)
 
 
-FORMAT = Format("png-dir", looks_like_png_dir, PngDirReader, _open_sink)
+FORMAT = Format.of_folder("png-dir", looks_like_png_dir, PngDirReader, _open_sink)
