@@ -32,8 +32,6 @@ from .base import (
     Format,
     Member,
     SinkOptions,
-    Target,
-    folder_of,
     read_manifest,
     write_manifest,
 )
@@ -439,9 +437,9 @@ class ParquetReader:
         yield member, pieces()
 
 
-def _open_sink(folder: Target, provenance: dict[str, Any], options: SinkOptions) -> ParquetSink:
+def _open_sink(folder: Path, provenance: dict[str, Any], options: SinkOptions) -> ParquetSink:
     classes = options.classes or [str(i) for i in range(10)]
-    return ParquetSink(folder_of(folder), provenance, classes)
+    return ParquetSink(folder, provenance, classes)
 
 
-FORMAT = Format("parquet", looks_like_parquet, ParquetReader, _open_sink)
+FORMAT = Format.of_folder("parquet", looks_like_parquet, ParquetReader, _open_sink)

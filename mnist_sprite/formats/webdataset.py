@@ -33,8 +33,6 @@ from .base import (
     Format,
     Member,
     SinkOptions,
-    Target,
-    folder_of,
     read_manifest,
     write_manifest,
 )
@@ -365,9 +363,9 @@ class WebDatasetReader:
         yield member, pieces()
 
 
-def _open_sink(folder: Target, provenance: dict[str, Any], options: SinkOptions) -> WebDatasetSink:
+def _open_sink(folder: Path, provenance: dict[str, Any], options: SinkOptions) -> WebDatasetSink:
     classes = options.classes or [str(i) for i in range(10)]
-    return WebDatasetSink(folder_of(folder), provenance, classes, options.shard_rows or SHARD_ROWS)
+    return WebDatasetSink(folder, provenance, classes, options.shard_rows or SHARD_ROWS)
 
 
-FORMAT = Format("webdataset", looks_like_webdataset, WebDatasetReader, _open_sink)
+FORMAT = Format.of_folder("webdataset", looks_like_webdataset, WebDatasetReader, _open_sink)
