@@ -23,9 +23,9 @@ import numpy as np
 import numpy.typing as npt
 
 from .._version import __version__
+from ..deflate import available_cores
 from ..errors import OptionError, SourceError
 from ..files import inside, is_regular, open_source
-from ..png.encode import small_png
 from ..png.memory import decode_png
 from .base import (
     MANIFEST,
@@ -35,11 +35,11 @@ from .base import (
     read_manifest,
     write_manifest,
 )
+from .images import encode_pngs, image_member
 
 INSTALL = "pip install 'mnist-sprite[parquet]'"
 ROW_GROUP_BYTES = 100 * 10**6  # datasets' MAX_ROW_GROUP_SIZE, "100MB"
 CARD = "README.md"
-_LEVEL = 6  # zlib level of each PNG: pypng's and Pillow's default
 _SPLIT_FILE = re.compile(r"(train|test)-(\d{5})-of-(\d{5})\.parquet")
 MAX_IMAGE_PIXELS = 1 << 24
 MAX_IMAGE_BYTES = 64 << 20  # a row's PNG larger than this is no dataset image
@@ -83,6 +83,7 @@ class ParquetSink:
 
     def __init__(self, folder: Path, provenance: dict[str, Any], classes: Sequence[str]) -> None:
         self._pa, self._pq = pyarrow_modules()
+        self._workers = available_cores()
         self._folder = folder
         self._provenance = provenance
         self._classes = list(classes)
@@ -134,13 +135,7 @@ class ParquetSink:
         if self._name.startswith("y_"):
             self._labels = np.concatenate([self._labels, np.asarray(data, np.int64)])
             return
-        h, w = self._shape[0], self._shape[1]
-        channels = 3 if len(self._shape) == 3 and self._shape[2] == 3 else 1
-        images = np.asarray(data, np.uint8).reshape(-1, h, w * channels)
-        filtered = np.zeros((images.shape[0], h, 1 + w * channels), np.uint8)  # filter None
-        filtered[:, :, 1:] = images
-        for one in filtered:
-            png = small_png(one.tobytes(), w, h, channels, _LEVEL)
+        for png in encode_pngs(data, self._shape, self._workers):
             self._rows.append(png)
             self._row_bytes += len(png)
             if self._row_bytes >= ROW_GROUP_BYTES:
@@ -410,31 +405,7 @@ class ParquetReader:
             labels = self._labels(split)
             yield Member(name, labels.shape, labels.dtype), iter([labels])
             return
-        images = self._images(split)
-        first = next(images, None)
-        if first is None:
-            recorded = ((self.provenance() or {}).get("arrays") or {}).get(name)
-            shape = recorded.get("shape") if isinstance(recorded, dict) else None
-            empty = (
-                tuple(shape) if isinstance(shape, list) and shape and shape[0] == 0 else (0, 0, 0)
-            )
-            yield Member(name, empty, np.dtype(np.uint8)), iter([])
-            return
-        where, image = first
-        member = Member(name, (n, *image.shape), np.dtype(np.uint8))
-
-        def pieces() -> Iterator[npt.NDArray[Any]]:
-            yield image.reshape(-1)
-            for found, other in images:
-                if other.shape != image.shape:
-                    raise SourceError(
-                        found,
-                        f"is {other.shape} where {where} is {image.shape}",
-                        "give images of one size",
-                    )
-                yield other.reshape(-1)
-
-        yield member, pieces()
+        yield image_member(name, n, self._images(split), self.provenance())
 
 
 def _open_sink(folder: Path, provenance: dict[str, Any], options: SinkOptions) -> ParquetSink:

@@ -12,12 +12,10 @@ of the file before it is read, every key a ``.png`` and a ``.cls`` and nothing e
 from __future__ import annotations
 
 import contextlib
-import functools
 import os
 import re
 import tarfile
 from collections.abc import Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +25,6 @@ import numpy.typing as npt
 from ..deflate import available_cores
 from ..errors import SourceError
 from ..files import inside, is_regular, open_source, plain_name
-from ..png.encode import small_png
 from ..png.memory import decode_png
 from .base import (
     Format,
@@ -36,10 +33,10 @@ from .base import (
     read_manifest,
     write_manifest,
 )
+from .images import encode_pngs, image_member
 
 SHARD_ROWS = 10_000  # samples a shard, by default
 KEY_DIGITS = 6
-_LEVEL = 6
 _SHARD = re.compile(r"(train|test)-(\d{6})\.tar")
 MAX_MEMBER_BYTES = 64 << 20
 MAX_IMAGE_PIXELS = 1 << 24
@@ -142,21 +139,7 @@ class WebDatasetSink:
         if self._name.startswith("y_"):
             self._labels = np.concatenate([self._labels, np.asarray(data, np.int64)])
             return
-        h, w = self._shape[0], self._shape[1]
-        channels = 3 if len(self._shape) == 3 and self._shape[2] == 3 else 1
-        images = np.asarray(data, np.uint8).reshape(-1, h, w * channels)
-        filtered = np.zeros((images.shape[0], h, 1 + w * channels), np.uint8)  # filter None
-        filtered[:, :, 1:] = images
-        rows = [one.tobytes() for one in filtered]
-        encode = functools.partial(_encode, width=w, height=h, channels=channels)
-        if self._workers > 1 and len(rows) >= 256:  # zlib lets go of the GIL: a thread a core
-            with ThreadPoolExecutor(self._workers, thread_name_prefix="webdataset") as pool:
-                step = -(-len(rows) // self._workers)
-                parts = [rows[i : i + step] for i in range(0, len(rows), step)]
-                pngs = [png for part in pool.map(encode, parts) for png in part]
-        else:
-            pngs = encode(rows)
-        for png in pngs:
+        for png in encode_pngs(data, self._shape, self._workers):
             if self._index % self._shard_rows == 0:
                 self._open(self._index // self._shard_rows)
             assert self._tar is not None
@@ -175,10 +158,6 @@ class WebDatasetSink:
     def close(self) -> None:
         self._close_tar()
         write_manifest(self._folder, self._provenance, self._files)
-
-
-def _encode(rows: list[bytes], *, width: int, height: int, channels: int) -> list[bytes]:
-    return [small_png(r, width, height, channels, _LEVEL) for r in rows]
 
 
 # -- reading -----------------------------------------------------------------------------
@@ -332,35 +311,11 @@ class WebDatasetReader:
             labels = np.array(ids, dtype=np.uint8)
             yield Member(name, labels.shape, labels.dtype), iter([labels])
             return
-        n = self._count(split)
         images = (
             (where, decode_png(png, where, MAX_IMAGE_PIXELS))
             for where, png, _ in self._samples(split)
         )
-        first = next(images, None)
-        if first is None:
-            recorded = ((self.provenance() or {}).get("arrays") or {}).get(name)
-            shape = recorded.get("shape") if isinstance(recorded, dict) else None
-            empty = (
-                tuple(shape) if isinstance(shape, list) and shape and shape[0] == 0 else (0, 0, 0)
-            )
-            yield Member(name, empty, np.dtype(np.uint8)), iter([])
-            return
-        where, image = first
-        member = Member(name, (n, *image.shape), np.dtype(np.uint8))
-
-        def pieces() -> Iterator[npt.NDArray[Any]]:
-            yield image.reshape(-1)
-            for found, other in images:
-                if other.shape != image.shape:
-                    raise SourceError(
-                        found,
-                        f"is {other.shape} where {where} is {image.shape}",
-                        "give images of one size",
-                    )
-                yield other.reshape(-1)
-
-        yield member, pieces()
+        yield image_member(name, self._count(split), images, self.provenance())
 
 
 def _open_sink(folder: Path, provenance: dict[str, Any], options: SinkOptions) -> WebDatasetSink:
