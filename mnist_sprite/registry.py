@@ -119,3 +119,31 @@ def folders(but: tuple[str, ...] = ()) -> str:
 FILES = either([i.suffix for i in TABLE.values() if not i.rules.folder])  # ".npz"
 FOLDERS = folders()
 OUTPUTS = f"an {FILES} file, or an {FOLDERS} folder"
+# The words help and messages use for the formats: a new format joins them by its line.
+_WORDS = {
+    "outputs": OUTPUTS,
+    "files": FILES,
+    "folders": FOLDERS,
+    "pack_folders": folders(but=("png-dir",)),  # a png-dir output is one of the PNG folders
+    "streams": either(names(lambda i: i.stdout)),
+    "laid_out": either(names(lambda i: len(i.layouts) > 1)),
+    "bytes": either(names(lambda i: i.rules.default_dtype == "uint8"), "and"),
+    "class_ids": either(names(lambda i: i.rules.label_formats == ("index",)), "and"),
+}
+
+
+def prose(text: str) -> str:
+    """``text`` with each ``{word}`` of :data:`_WORDS` filled in (other braces left alone)."""
+    for key, words in _WORDS.items():
+        text = text.replace("{" + key + "}", words)
+    return text
+
+
+_COMPRESS = ", or ".join(i.compress for i in TABLE.values() if i.compress)
+HELP = {  # whole help texts of convert's options
+    "out": prose(
+        "Output: an {files} file, a folder for the other formats, or - ({streams} on stdout)."
+    ),
+    "format": "; ".join(f"{name}: {info.about}" for name, info in TABLE.items()) + ".",
+    "compress": f"{_COMPRESS[:1].upper()}{_COMPRESS[1:]} (smaller, slower).",
+}
