@@ -545,7 +545,7 @@ def write_output(
         if mismatch is not None:
             plan.warnings.append(mismatch)
         plan.warnings += browser_warnings(png_file, plan)
-        if fmt == "idx":
+        if len(TABLE[fmt].layouts) > 1:  # a format of several layouts records which
             provenance["layout"] = layout
         with progress(plan.images) if progress else contextlib.nullcontext(None) as advance:
             settings = SinkOptions(compress, layout, plan.class_names)
