@@ -8,6 +8,7 @@ fsspec's ``known_implementations`` work the same way). A new format is its modul
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -106,7 +107,7 @@ def either(words: list[str], last: str = "or") -> str:
     return words[0] if len(words) == 1 else f"{', '.join(words[:-1])} {last} {words[-1]}"
 
 
-def names(test: Any = None) -> list[str]:
+def names(test: Callable[[FormatInfo], object] | None = None) -> list[str]:
     """The formats (those ``test(info)`` holds for), in the table's order."""
     return [n for n, info in TABLE.items() if test is None or test(info)]
 
