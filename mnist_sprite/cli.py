@@ -37,7 +37,7 @@ from .options import (
     Options,
     parse_image_size,
 )
-from .registry import FILES, FOLDERS, OUTPUTS, TABLE, either, folders, names
+from .registry import HELP, prose
 
 if TYPE_CHECKING:
     from .pipeline import Sources
@@ -179,20 +179,20 @@ class _Cli(click.Group):
 PATH = click.Path(path_type=Path, readable=False)
 
 
-def _sentence(text: str) -> str:
-    return text[:1].upper() + text[1:]
-
-
 def formats_named(f: F) -> F:
-    """A command whose help lists the formats, from the registry (so a new one is listed)."""
-    for token, words in (
-        ("{outputs}", OUTPUTS),
-        ("{files}", FILES),
-        ("{folders}", FOLDERS),
-        ("{pack_folders}", folders(but=("png-dir",))),  # a png-dir output is a PNG folder
-    ):
-        f.__doc__ = (f.__doc__ or "").replace(token, words)
+    """A command whose help lists the formats lists the registry's (so a new one is listed)."""
+    f.__doc__ = prose(f.__doc__ or "")
     return f
+
+
+def choice(
+    flag: str, choices: Sequence[str], default: str, help: str, *names: str
+) -> Callable[[F], F]:
+    """An option of named choices with its default shown; ``{words}`` of the registry filled."""
+    kinds = click.Choice(choices)
+    return click.option(
+        flag, *names, type=kinds, default=default, show_default=True, help=prose(help)
+    )
 
 
 def cache_dir_option(f: F) -> F:
@@ -331,51 +331,31 @@ def cli() -> None:
 @cli.command("convert")
 @source_options
 @cache_dir_option
-@click.option(
-    "--out",
-    "-o",
-    required=True,
-    help=f"Output: an {FILES} file, a folder for the other formats, "
-    f"or - ({either(names(lambda i: i.stdout))} on stdout).",
-)
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(FORMATS),
-    default=FORMATS[0],
-    show_default=True,
-    help="; ".join(f"{name}: {info.about}" for name, info in TABLE.items()) + ".",
-)
-@click.option(
+@click.option("--out", "-o", required=True, help=HELP["out"])
+@choice("--format", FORMATS, FORMATS[0], HELP["format"], "fmt")
+@choice(
     "--layout",
-    type=click.Choice(LAYOUTS),
-    default=LAYOUTS[0],
-    show_default=True,
-    help=f"With --format {either(names(lambda i: len(i.layouts) > 1))}: torchvision puts the "
-    "files in DIR/MNIST/raw/ (DIR/FashionMNIST/raw/ for fashion-mnist).",
+    LAYOUTS,
+    LAYOUTS[0],
+    "With --format {laid_out}: torchvision puts the files in DIR/MNIST/raw/ "
+    "(DIR/FashionMNIST/raw/ for fashion-mnist).",
 )
-@click.option(
+@choice(
     "--dtype",
-    type=click.Choice(DTYPES),
-    default=Options.dtype,
-    show_default=True,
-    help="Pixel type: floats hold v / 255 exactly as TensorFlow.js; uint8 keeps 0..255 "
-    f"(the default for {either(names(lambda i: i.rules.default_dtype == 'uint8'), 'and')}).",
+    DTYPES,
+    Options.dtype,
+    "Pixel type: floats hold v / 255 exactly as TensorFlow.js; uint8 keeps 0..255 "
+    "(the default for {bytes}).",
 )
-@click.option(
+@choice(
     "--label-format",
-    type=click.Choice(LABEL_FORMATS),
-    default=Options.label_format,
-    show_default=True,
-    help="onehot: (N, 10) uint8 rows as in the label file; index: (N,) uint8 class ids "
-    f"(what {either(names(lambda i: i.rules.label_formats == ('index',)), 'and')} hold).",
+    LABEL_FORMATS,
+    Options.label_format,
+    "onehot: (N, 10) uint8 rows as in the label file; index: (N,) uint8 class ids "
+    "(what {class_ids} hold).",
 )
-@click.option(
-    "--shape",
-    type=click.Choice(SHAPES),
-    default=Options.shape,
-    show_default=True,
-    help="flat (N, 784), image (N, 28, 28) or channels (N, 28, 28, 1).",
+@choice(
+    "--shape", SHAPES, Options.shape, "flat (N, 784), image (N, 28, 28) or channels (N, 28, 28, 1)."
 )
 @image_size_option
 @train_size_option
@@ -391,23 +371,20 @@ def cli() -> None:
 @click.option(
     "--compress",
     is_flag=True,
-    help=_sentence(", or ".join(i.compress for i in TABLE.values() if i.compress))
-    + " (smaller, slower).",
+    help=HELP["compress"],
 )
 @click.option(
     "--shard-rows",
     "out_shard_rows",
     type=int,
     metavar="N",
-    help=f"With --format {' or '.join(n for n, i in TABLE.items() if i.shards)}: images a file "
-    "holds [default: 10,000].",
+    help=HELP["shard_rows"],
 )
-@click.option(
+@choice(
     "--decoder",
-    type=click.Choice(DECODERS),
-    default=Options.decoder,
-    show_default=True,
-    help="PNG row decoder: auto/numpy (fast) or pypng (the reference, slow) to cross-check.",
+    DECODERS,
+    Options.decoder,
+    "PNG row decoder: auto/numpy (fast) or pypng (the reference, slow) to cross-check.",
 )
 @click.option(
     "--draw-rows",
@@ -418,12 +395,11 @@ def cli() -> None:
     help="Rows the browser loader draws onto its canvas at once (data.js: 5000); changes "
     "only sprites with transparency.",
 )
-@click.option(
+@choice(
     "--browser",
-    type=click.Choice(BROWSERS),
-    default=Options.browser,
-    show_default=True,
-    help="Whose canvas to reproduce; changes only sprites with transparency or 16-bit "
+    BROWSERS,
+    Options.browser,
+    "Whose canvas to reproduce; changes only sprites with transparency or 16-bit "
     "samples (convert warns when the engines disagree).",
 )
 @click.option("--force", "-f", is_flag=True, help="Replace an existing output.")
@@ -511,8 +487,10 @@ def convert_command(
     for warning in result.warnings:  # always shown: it is about the numbers, not progress
         click.echo(f"warning: {warning}", err=True)
     if as_json:
+        from .files import tree_sha256
+
         summary = result.summary()
-        summary["sha256"] = _output_digest(Path(out), fmt)
+        summary["sha256"] = tree_sha256(Path(out))  # a file format's file, or every file
         _print_json(summary)
     elif not quiet:
         arrays = ", ".join(
@@ -523,12 +501,11 @@ def convert_command(
 
 
 @cli.command("fetch")
-@click.option(
+@choice(
     "--dataset",
-    type=click.Choice(sorted(DATASETS)),
-    default=datasets.DEFAULT,
-    show_default=True,
-    help="Which dataset to fetch (the sample is bundled and needs no fetching).",
+    sorted(DATASETS),
+    datasets.DEFAULT,
+    "Which dataset to fetch (the sample is bundled and needs no fetching).",
 )
 @cache_dir_option
 @click.option("--url", metavar="URL", help="Download the sprite from this URL only.")
@@ -937,15 +914,6 @@ def pack_command(
             f"{result.files['js'].name}",
             err=True,
         )
-
-
-def _output_digest(out: Path, fmt: str) -> str | dict[str, str]:
-    from .files import file_sha256
-
-    if not TABLE[fmt].rules.folder:
-        return file_sha256(out)
-    files = sorted(p for p in out.rglob("*") if p.is_file())
-    return {p.relative_to(out).as_posix(): file_sha256(p) for p in files}
 
 
 def main() -> NoReturn:

@@ -155,6 +155,14 @@ def check_size(path: PathLike, what: str, declared: int, present: int, limit: in
         )
 
 
+def tree_sha256(path: Path) -> str | dict[str, str]:
+    """sha256 of a file, or of every file under a folder (by its relative path)."""
+    if not path.is_dir():
+        return file_sha256(path)
+    files = sorted(p for p in path.rglob("*") if p.is_file())
+    return {p.relative_to(path).as_posix(): file_sha256(p) for p in files}
+
+
 def file_sha256(path: PathLike, root: PathLike | None = None) -> str:
     """sha256 of a file's bytes (a file that must lie inside ``root``, where given)."""
     import hashlib  # here: OpenSSL's start-up is paid by the commands that hash

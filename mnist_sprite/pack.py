@@ -33,7 +33,7 @@ from .loader import loader_source
 from .outputs import Output, kind_of
 from .png import MAX_PIXELS
 from .png.canvas import engines_that_cannot_draw
-from .registry import folders
+from .registry import prose
 from .shards import (
     BROWSER_MAX_ROWS,
     BROWSER_MAX_WIDTH,
@@ -170,10 +170,10 @@ def pack(
     return result
 
 
-READS = (
-    f"an .npz (keras' mnist.npz, or a convert output), an {folders(but=('png-dir',))} output "
-    "folder, PNG folders (root/<class>/*.png), or a folder of one .npy per class"
-)  # a png-dir output is one of the PNG folders
+READS = prose(
+    "an .npz (keras' mnist.npz, or a convert output), an {pack_folders} output folder, PNG "
+    "folders (root/<class>/*.png), or a folder of one .npy per class"
+)
 
 
 _SAID_ENTRIES = 10_000

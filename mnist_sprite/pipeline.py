@@ -478,8 +478,8 @@ def check_out(
             f"ends with a slash, so it names a folder, but --format {fmt} writes one file",
             f"give a file name such as {text}mnist{info.suffix}, or use --format {FOLDER_FALLBACK}",
         )
-    for other, of in TABLE.items():
-        if info.rules.folder and of.suffix and text.lower().endswith(of.suffix):
+    for other, of in TABLE.items() if info.rules.folder else ():  # a file format's name
+        if of.suffix and text.lower().endswith(of.suffix):
             raise OptionError(
                 text,
                 f"is an {of.suffix} name, but --format {fmt} writes a folder",
@@ -528,9 +528,8 @@ def write_output(
     options = options or Options()
     check_out(out, fmt, compress, layout, shard_rows)
     current = {"dtype": options.dtype, "label_format": options.label_format}
-    TABLE[fmt].rules.settled(
-        fmt, {**current, "shape": options.shape}
-    )  # refuses what fmt cannot hold
+    rules = TABLE[fmt].rules
+    rules.settled(fmt, {**current, "shape": options.shape})  # refuses what fmt cannot hold
     to_stdout = os.fspath(out) == "-"
     stream = (stdout or sys.stdout.buffer) if to_stdout else None
     if stream is not None and stream.isatty():
@@ -553,7 +552,7 @@ def write_output(
         if mismatch is not None:
             plan.warnings.append(mismatch)
         plan.warnings += browser_warnings(png_file, plan)
-        if fmt == "idx":
+        if len(TABLE[fmt].layouts) > 1:  # a format of several layouts records which
             provenance["layout"] = layout
         with progress(plan.images) if progress else contextlib.nullcontext(None) as advance:
             settings = SinkOptions(compress, layout, plan.class_names, shard_rows)
@@ -561,12 +560,12 @@ def write_output(
                 with spooled_stdout(stream) as spool:
                     _fill(png_file, plan, get(fmt).open_sink(spool, provenance, settings), advance)
             else:
-                folder = TABLE[fmt].rules.folder
                 with (
-                    atomic_output(out, folder=folder, force=force, inputs=inputs) as tmp,
+                    atomic_output(out, folder=rules.folder, force=force, inputs=inputs) as tmp,
                     contextlib.ExitStack() as stack,
                 ):
-                    target = tmp if folder else stack.enter_context(open(tmp, "wb"))  # a stream
+                    # a folder format fills the folder; a file format writes a stream
+                    target = tmp if rules.folder else stack.enter_context(open(tmp, "wb"))
                     _fill(png_file, plan, get(fmt).open_sink(target, provenance, settings), advance)
     arrays = {
         name: {"shape": list(plan.shapes[name]), "dtype": str(plan.dtypes[name])}

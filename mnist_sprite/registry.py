@@ -8,6 +8,7 @@ fsspec's ``known_implementations`` work the same way). A new format is its modul
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -118,7 +119,7 @@ def either(words: list[str], last: str = "or") -> str:
     return words[0] if len(words) == 1 else f"{', '.join(words[:-1])} {last} {words[-1]}"
 
 
-def names(test: Any = None) -> list[str]:
+def names(test: Callable[[FormatInfo], object] | None = None) -> list[str]:
     """The formats (those ``test(info)`` holds for), in the table's order."""
     return [n for n, info in TABLE.items() if test is None or test(info)]
 
@@ -131,3 +132,33 @@ def folders(but: tuple[str, ...] = ()) -> str:
 FILES = either([i.suffix for i in TABLE.values() if not i.rules.folder])  # ".npz"
 FOLDERS = folders()
 OUTPUTS = f"an {FILES} file, or an {FOLDERS} folder"
+# The words help and messages use for the formats: a new format joins them by its line.
+_WORDS = {
+    "outputs": OUTPUTS,
+    "files": FILES,
+    "folders": FOLDERS,
+    "pack_folders": folders(but=("png-dir",)),  # a png-dir output is one of the PNG folders
+    "streams": either(names(lambda i: i.stdout)),
+    "laid_out": either(names(lambda i: len(i.layouts) > 1)),
+    "bytes": either(names(lambda i: i.rules.default_dtype == "uint8"), "and"),
+    "class_ids": either(names(lambda i: i.rules.label_formats == ("index",)), "and"),
+}
+
+
+def prose(text: str) -> str:
+    """``text`` with each ``{word}`` of :data:`_WORDS` filled in (other braces left alone)."""
+    for key, words in _WORDS.items():
+        text = text.replace("{" + key + "}", words)
+    return text
+
+
+_COMPRESS = ", or ".join(i.compress for i in TABLE.values() if i.compress)
+HELP = {  # whole help texts of convert's options
+    "out": prose(
+        "Output: an {files} file, a folder for the other formats, or - ({streams} on stdout)."
+    ),
+    "format": "; ".join(f"{name}: {info.about}" for name, info in TABLE.items()) + ".",
+    "compress": f"{_COMPRESS[:1].upper()}{_COMPRESS[1:]} (smaller, slower).",
+    "shard_rows": f"With --format {either(names(lambda i: i.shards))}: images a file holds "
+    "[default: 10,000].",
+}

@@ -637,6 +637,16 @@ def test_pack_refuses_images_of_no_rows_or_no_columns(
     assert f"images of {size} pixels" in line and "at least one row and one column" in line
 
 
+def test_pack_test_size_refuses_float_labels_that_only_round_to_one_hot(tmp_path: Path) -> None:
+    """[0.5, 1, 0] was cast to [0, 1, 0] before --test-size split by class; labels.bad_rows,
+    the one test of a one-hot row, refuses it as pack's other readers do."""
+    y = np.eye(3, dtype=np.float32)[[0, 1, 2, 0, 1, 2]]
+    y[0] = [0.5, 1, 0]
+    source = npz(tmp_path / "in.npz", x_train=np.zeros((6, 2, 2), np.uint8), y_train=y)
+    args = ["pack", str(source), "--out", str(tmp_path / "p"), "--test-size", "3"]
+    one_error(run(*args), "in.npz", "y_train holds rows that are not one-hot")
+
+
 def test_a_recorded_option_no_run_can_have_is_a_source_error(tmp_path: Path) -> None:
     out = tmp_path / "o"
     assert run("convert", "--dataset", "sample", "--format", "npy", "--out", str(out), "-q")[0] == 0
