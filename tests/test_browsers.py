@@ -4,6 +4,8 @@ warning when engines disagree, the engine recorded, and Firefox's tallest image.
 from __future__ import annotations
 
 import json
+import shutil
+import struct
 from pathlib import Path
 
 import numpy as np
@@ -13,8 +15,11 @@ from click.testing import CliRunner
 
 from mnist_sprite.cli import cli
 from mnist_sprite.options import BROWSERS
+from mnist_sprite.png import read_red
 from mnist_sprite.png.canvas import ENGINES, TALLEST_ROWS, alpha_table
 from mnist_sprite.shards import BROWSER_MAX_ROWS, default_shard_rows
+from tests import pngkit
+from tests.cli_kit import SAMPLE_LABELS, SAMPLE_SPRITE
 
 
 def run(*args: str) -> tuple[int, str, str]:
@@ -125,3 +130,61 @@ def test_a_sprite_firefox_cannot_draw_is_warned(tmp_path: Path) -> None:
     assert code == 0 and "firefox draw(s) nothing of an image that tall" in err
     facts = json.loads(run("inspect", str(tmp_path / "tall.png"), "--json")[1])
     assert "firefox" in facts["browser_warning"]
+
+
+def with_chunks(png: bytes, *extra: tuple[bytes, bytes]) -> bytes:
+    """``png`` with ancillary chunks inserted right after IHDR."""
+    chunks = pngkit.split_chunks(png)
+    return pngkit.SIGNATURE + b"".join(
+        pngkit.chunk(t, d) for t, d in [chunks[0], *extra, *chunks[1:]]
+    )
+
+
+GAMMA_1 = (b"gAMA", struct.pack(">I", 100000))
+
+
+@pytest.mark.parametrize(
+    ("extra", "warned"),
+    [
+        ([GAMMA_1], "gAMA 1"),
+        ([(b"iCCP", b"linear\0\0" + bytes(20))], "iCCP (colour profile 'linear')"),
+        ([(b"gAMA", struct.pack(">I", 45455))], None),
+        ([(b"sRGB", b"\0"), GAMMA_1], None),  # sRGB overrides gAMA, as browsers do
+        ([(b"cHRM", bytes(32))], None),
+        ([], None),
+    ],
+)
+def test_colour_chunks_warn_where_the_browser_changes_colours(
+    tmp_path: Path, extra: list[tuple[bytes, bytes]], warned: str | None
+) -> None:
+    """Issue 12: colour chunks: warned where a browser changes colours, silent where it does not."""
+    pixels = read_red(SAMPLE_SPRITE)
+    sprite = tmp_path / "s.png"
+    sprite.write_bytes(with_chunks(pngkit.gray_png(pixels), *extra))
+    labels = shutil.copy(SAMPLE_LABELS, tmp_path / "l")
+    out = tmp_path / "o.npz"
+    code, _, stderr = run(
+        "convert", "--sprite", str(sprite), "--labels", str(labels), "--train-size", "800",
+        "--out", str(out), "-q",
+    )  # fmt: skip
+    assert code == 0
+    code, stdout, _ = run("inspect", str(sprite), "--json")
+    facts = json.loads(stdout)
+    if warned is None:
+        assert stderr == "" and facts["browser_warning"] is None
+    else:
+        assert stderr.startswith(f"warning: {sprite}: {warned}") and stderr.count("\n") == 1
+        assert warned in facts["browser_warning"]
+        assert "colour-corrects" in run("inspect", str(sprite))[1]
+    with np.load(out) as z:  # the stored values, whatever the chunk says
+        assert np.array_equal(z["x_train"], pixels[:800] / np.float32(255))
+
+
+def test_load_data_warns_in_python(tmp_path: Path) -> None:
+    """Issue 12: colour chunks: warned where a browser changes colours, silent where it does not."""
+    import mnist_sprite
+
+    sprite = tmp_path / "s.png"
+    sprite.write_bytes(with_chunks(SAMPLE_SPRITE.read_bytes(), GAMMA_1))
+    with pytest.warns(mnist_sprite.ColourWarning, match="gAMA 1"):
+        mnist_sprite.load_data(sprite=sprite, labels=SAMPLE_LABELS, train_size=800)

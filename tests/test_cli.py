@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import pty
 import subprocess
 import sys
 from pathlib import Path
@@ -13,7 +14,9 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from mnist_sprite.cli import cli
+import mnist_sprite
+from mnist_sprite.cli import PATH, cli
+from tests.cli_kit import one_line
 from tests.conftest import Sprite
 
 SMALL = ["--image-size", "4x4", "--train-size", "20"]
@@ -211,3 +214,50 @@ def test_the_package_imports_its_api_on_first_use() -> None:
         "assert callable(mnist_sprite.load_data) and 'numpy' in sys.modules\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
+
+
+def test_no_arguments_prints_help_on_stdout() -> None:
+    """Issue 10.11: no arguments: the help, on stdout."""
+    proc = subprocess.run(
+        [sys.executable, "-m", "mnist_sprite"], capture_output=True, text=True, timeout=60
+    )
+    assert proc.returncode == 0 and proc.stderr == ""
+    assert proc.stdout.startswith("Usage: mnist-sprite") and "convert" in proc.stdout
+
+
+def test_out_dash_refuses_a_terminal() -> None:
+    """Issue 10.16: binary data is never written to a terminal."""
+    leader, follower = pty.openpty()
+    try:
+        proc = subprocess.run(
+            [sys.executable, "-m", "mnist_sprite", "convert", "--dataset", "sample", "--out", "-"],
+            stdout=follower,
+            stderr=subprocess.PIPE,
+            timeout=60,
+        )
+    finally:
+        os.close(follower)
+        os.close(leader)
+    assert proc.returncode == 2
+    one_line(proc.stderr.decode(), "would write binary data to the terminal")
+
+
+def test_public_functions_are_not_shadowed_by_submodules() -> None:
+    import importlib
+    import pkgutil
+
+    for module in pkgutil.walk_packages(mnist_sprite.__path__, "mnist_sprite."):
+        importlib.import_module(module.name)
+    assert callable(mnist_sprite.convert) and callable(mnist_sprite.fetch)
+    assert callable(mnist_sprite.load_data)
+
+
+def test_click_checks_no_path_the_library_checks() -> None:
+    """Issue 19.8: path checks go through the one funnel, with README's exit codes."""
+    import click
+
+    for name, command in cli.commands.items():
+        for param in command.params:
+            if isinstance(param.type, click.Path):
+                assert param.type is PATH, (name, param.name)
+    assert not PATH.readable and not PATH.exists and PATH.file_okay and PATH.dir_okay

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -13,9 +14,16 @@ import pytest
 
 import mnist_sprite
 from mnist_sprite.api import load_data
-from mnist_sprite.errors import LabelError, OptionError, OutputError, PngFormatError, SpriteError
+from mnist_sprite.errors import (
+    LabelError,
+    OptionError,
+    OutputError,
+    PngFormatError,
+    SpriteError,
+)
 from mnist_sprite.outputs import Output
 from mnist_sprite.pipeline import Options, Sources, to_arrays, write_output
+from tests.cli_kit import SAMPLE_LABELS, SAMPLE_SPRITE, one_line, run
 from tests.conftest import REAL_LABELS, REAL_SPRITE, Sprite, make_sprite, needs_real
 
 
@@ -236,3 +244,56 @@ def test_real_sprite_gives_tensorflowjs_arrays() -> None:
     assert hashlib.sha256(raw.tobytes()).hexdigest() == (
         "3d24e455d86b0368a3aed0357241a964514ac2c876e06de3763d756f78082e2e"
     )
+
+
+@pytest.mark.parametrize(
+    ("fmt", "out", "message"),
+    [
+        ("npz", "outdir/", "ends with a slash, so it names a folder"),
+        ("npy", "file.npz", "is an .npz name, but --format npy writes a folder"),
+    ],
+)
+def test_out_that_does_not_fit_the_format(tmp_path: Path, fmt: str, out: str, message: str) -> None:
+    """Issue 10.9: an --out that cannot be what the format writes."""
+    os.chdir(tmp_path)
+    code, _, stderr = run("convert", "--dataset", "sample", "--format", fmt, "--out", out)
+    assert code == 2
+    one_line(stderr, message)
+    assert os.listdir(tmp_path) == []
+
+
+def test_convert_and_fetch_take_what_load_data_takes(tmp_path: Path) -> None:
+    """Issue 10.17: the Python API."""
+    os.chdir(tmp_path)
+    result = mnist_sprite.convert("api.npz", "sample")
+    assert result.arrays["x_train"]["shape"] == [800, 784]
+    mnist_sprite.convert(out="b", dataset="sample", format="npy", dtype="uint8", shape="image")
+    assert (tmp_path / "b" / "x_train.npy").is_file()
+    sprite, labels = mnist_sprite.fetch("sample")
+    assert (sprite.name, labels.name) == ("sample_images.png", "sample_labels_uint8")
+    with pytest.raises(mnist_sprite.OutputError, match="already exists; pass force=True"):
+        mnist_sprite.convert("api.npz", "sample")
+
+
+def test_shuffled_labels_beside_a_known_sprite_are_warned_about(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 19.3: convert warns when the sprite is known and the labels are not its own."""
+    monkeypatch.chdir(tmp_path)
+    onehot = np.fromfile(SAMPLE_LABELS, np.uint8).reshape(-1, 10)
+    np.random.default_rng(0).shuffle(onehot)
+    onehot.tofile("shuffled_uint8")
+    args = ["convert", "--sprite", str(SAMPLE_SPRITE), "--labels", "shuffled_uint8"]
+    code, _, stderr = run(*args, "--out", "a.npz", "-q")
+    assert code == 0
+    warning = (
+        "warning: shuffled_uint8: the sprite is sample's sample_images.png, but this is not "
+        "sample's sample_labels_uint8"
+    )
+    assert stderr.startswith(warning) and stderr.count("\n") == 1, stderr
+    code, stdout, _ = run(*args, "--out", "b.npz", "--json")
+    assert code == 0 and json.loads(stdout)["warnings"][0].startswith(warning[9:])
+    code, _, stderr = run(
+        "convert", "--sprite", str(SAMPLE_SPRITE), "--labels", str(SAMPLE_LABELS), "--out", "c.npz"
+    )
+    assert code == 0 and "warning" not in stderr  # its own labels: nothing to say

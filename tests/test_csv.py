@@ -16,6 +16,7 @@ from mnist_sprite.cli import cli
 from mnist_sprite.errors import SourceError
 from mnist_sprite.formats import csv as csv_format
 from mnist_sprite.formats.csv import CsvReader
+from tests.cli_kit import one_line, run
 
 HEAD4 = b"label,pixel0,pixel1,pixel2,pixel3\n"
 
@@ -166,3 +167,18 @@ def test_a_fifo_is_refused_by_stat_without_hanging(tmp_path: Path) -> None:
     )
     assert done.returncode == 1
     assert "train.csv: is not a regular file" in done.stderr
+
+
+def test_csv_values_outside_the_dtype_are_refused(tmp_path: Path) -> None:
+    out = tmp_path / "c"
+    assert run("convert", "--dataset", "sample", "--format", "csv", "--out", str(out), "-q")[0] == 0
+    lines = (out / "train.csv").read_text().splitlines()
+    cells = lines[1].split(",")
+    cells[1] = "300"
+    lines[1] = ",".join(cells)
+    (out / "train.csv").write_text("\n".join(lines) + "\n")
+    code, _, stderr = run("inspect", str(out))
+    assert code == 1
+    one_line(stderr, "line 2 holds 300, outside 0..255 of uint8")
+    code, _, stderr = run("pack", str(out), "--out", str(tmp_path / "w"))
+    assert code == 1 and "outside 0..255" in stderr

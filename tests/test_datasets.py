@@ -19,6 +19,7 @@ from mnist_sprite.cli import cli
 from mnist_sprite.datasets import CIFAR10, DATASETS, FASHION_MNIST, SPLITS
 from mnist_sprite.pipeline import Options, Sources, to_arrays
 from tests import pngkit
+from tests.conftest import REAL_LABELS, REAL_SPRITE, needs_real
 from tests.httpkit import Route, Server
 
 
@@ -286,3 +287,8 @@ def test_inspect_draws_rgb_outputs_in_gray_at_their_recorded_size(tmp_path: Path
     assert code == 0 and digit["pixels"] == gray.reshape(32, 32).tolist()
     code, _, stderr = run("inspect", str(out), "--grid", str(tmp_path / "g.png"))
     assert code == 0 and (tmp_path / "g.png").is_file()
+
+
+@needs_real
+def test_real_files_are_here() -> None:
+    assert REAL_SPRITE.is_file() and REAL_LABELS.is_file()

@@ -10,8 +10,11 @@ from pathlib import Path
 
 import click
 import pytest
+from click.testing import CliRunner
 
 from mnist_sprite.cli import cli
+from mnist_sprite.datasets import FASHION_MNIST
+from mnist_sprite.formats.pngdir import folder_names
 from tests.clients import required
 from tests.conftest import REAL_SPRITE, needs_real
 from tests.httpkit import Route, Server
@@ -294,3 +297,44 @@ def test_readme_starts_with_the_purpose_and_a_quick_start() -> None:
     testing = README.index("\n## Testing the project\n")
     assert testing > README.index("\n## When things go wrong\n")
     assert README.count("they skip") + README.count("are skipped, each saying so") == 1
+
+
+def test_readme_names_the_class_folders_png_dir_writes() -> None:
+    """Issue 19.12: README and help say what the tool does."""
+    names = folder_names(FASHION_MNIST.class_names)
+    assert names[0] == "0_T-shirt-top" and names[-1] == "9_Ankle boot"
+    for name in names:
+        assert f"`{name}`" in README
+    assert "becomes `0`" not in README
+
+
+def test_help_lists_what_each_command_takes() -> None:
+    """Issue 19.14: README and help say what the tool does."""
+    helps = {name: CliRunner().invoke(cli, [name, "--help"]).stdout for name in cli.commands}
+    flat = {name: " ".join(text.split()) for name, text in helps.items()}
+    for name in ("convert", "verify"):
+        param = next(p for p in cli.commands[name].params if p.name == "dataset")
+        for dataset in ("mnist", "sample", "fashion-mnist", "cifar10"):
+            assert dataset in str(getattr(param, "help", "")), (name, dataset)
+    for name in ("inspect", "verify"):
+        for kind in ("npy", "idx", "csv", "png-dir", "NAME.json"):
+            assert kind in flat[name], (name, kind)
+    pack_size = flat["pack"].split("--image-size HxW", 1)[1].split("--quantize", 1)[0]
+    assert "flat rows" in pack_size and "cifar10" not in pack_size
+    from mnist_sprite.inspection import KINDS
+
+    for kind in ("idx", "csv", "png-dir", "NAME.json"):
+        assert kind in KINDS
+
+
+def test_readme_says_what_imagefolder_and_pandas_give() -> None:
+    """Issue 19.16: README and help say what the tool does."""
+    assert "transform=torchvision.transforms.Grayscale()" in README
+    assert 'pd.read_csv("mnist_csv/train.csv", dtype="uint8")' in README
+
+
+def test_tests_needing_the_real_files_say_how_to_make_them_run() -> None:
+    """Issue 19.17: README and help say what the tool does."""
+    reason = needs_real.kwargs["reason"]
+    assert "mnist-sprite fetch" in reason
+    assert "`.venv/bin/mnist-sprite fetch` once" in README

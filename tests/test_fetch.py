@@ -5,7 +5,9 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -17,11 +19,14 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
+from mnist_sprite import download
 from mnist_sprite.cli import cli
-from mnist_sprite.datasets import Dataset, SourceFile
+from mnist_sprite.datasets import FASHION_MNIST, SAMPLE, Dataset, SourceFile
 from mnist_sprite.download import MARKER, ensure_dataset, fetch_dataset
-from mnist_sprite.errors import FetchError
+from mnist_sprite.errors import FetchError, IntegrityError, SourceError
 from tests import pngkit
+from tests.cli_kit import SAMPLE_LABELS, SAMPLE_SPRITE, one_line, run
+from tests.conftest import REAL_SPRITE, needs_real
 from tests.httpkit import Route, Server
 
 
@@ -425,3 +430,225 @@ def test_fetch_of_the_bundled_sample_says_it_is_bundled() -> None:
     assert result.exit_code == 0
     assert "bundled with mnist-sprite, not cached" in result.stderr
     assert "cache is complete" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "env", "where"),
+    [
+        (["--mirror", "notaurl"], {}, "--mirror 'notaurl'"),
+        (["--url", "mnist_images.png"], {}, "--url 'mnist_images.png'"),
+        ([], {"MNIST_SPRITE_MIRRORS": "example.org/mnist/"}, "MNIST_SPRITE_MIRRORS"),
+    ],
+)
+def test_a_url_that_is_not_a_url(
+    tmp_path: Path, args: list[str], env: dict[str, str], where: str
+) -> None:
+    """Issue 10.4: URLs that are not URLs."""
+    code, stdout, stderr = run("fetch", "--cache-dir", str(tmp_path), *args, env=env)
+    assert (code, stdout) == (2, "")
+    one_line(stderr, where, "is not an http:// or https:// URL")
+
+
+def test_from_into_an_empty_cache_says_it_imported(tmp_path: Path) -> None:
+    """Issue 10.6: fetch --from, and a damaged cache."""
+    files = make_files()
+    source = tmp_path / "usb"
+    source.mkdir()
+    (source / files.dataset.sprite.name).write_bytes(files.sprite)
+    (source / files.dataset.labels.name).write_bytes(files.labels)
+    result = fetch_dataset(files.dataset, cache_dir=tmp_path / "cache", from_path=source)
+    assert result.imported == ["tiny_images.png", "tiny_labels_uint8"]
+    assert result.downloaded == []
+    assert result.describe() == "imported tiny_images.png, tiny_labels_uint8"
+    assert result.summary()["imported"] == ["tiny_images.png", "tiny_labels_uint8"]
+    again = fetch_dataset(files.dataset, cache_dir=tmp_path / "cache")
+    assert again.describe() == "nothing to do: the cache is complete and verified"
+
+
+@needs_real
+def test_cli_from_a_folder_reports_the_import(tmp_path: Path) -> None:
+    """Issue 10.6: fetch --from, and a damaged cache."""
+    code, stdout, stderr = run(
+        "fetch", "--cache-dir", str(tmp_path), "--from", str(REAL_SPRITE.parent), "--json"
+    )
+    assert code == 0, stderr
+    assert json.loads(stdout)["imported"] == ["mnist_images.png", "mnist_labels_uint8"]
+
+
+def test_from_a_missing_path_is_refused_even_with_a_complete_cache(tmp_path: Path) -> None:
+    """Issue 10.7: fetch --from, and a damaged cache."""
+    files = make_files()
+    source = tmp_path / "usb"
+    source.mkdir()
+    (source / files.dataset.sprite.name).write_bytes(files.sprite)
+    (source / files.dataset.labels.name).write_bytes(files.labels)
+    fetch_dataset(files.dataset, cache_dir=tmp_path / "cache", from_path=source)
+    for cache in (tmp_path / "cache", tmp_path / "empty"):
+        with pytest.raises(SourceError, match="/nonexistent/dir: no such file or folder"):
+            fetch_dataset(files.dataset, cache_dir=cache, from_path="/nonexistent/dir")
+    code, _, stderr = run("fetch", "--cache-dir", str(tmp_path), "--from", "/nonexistent/dir")
+    assert code == 1
+    one_line(stderr, "/nonexistent/dir: no such file or folder")
+
+
+@pytest.mark.parametrize("damage", ["flipped byte", "wrong pixels"])
+def test_offline_with_a_damaged_cached_file_says_so(tmp_path: Path, damage: str) -> None:
+    """Issue 10.8: fetch --from, and a damaged cache."""
+    from tests import pngkit
+
+    files = make_files()
+    source = tmp_path / "usb"
+    source.mkdir()
+    (source / files.dataset.sprite.name).write_bytes(files.sprite)
+    (source / files.dataset.labels.name).write_bytes(files.labels)
+    cache = tmp_path / "cache"
+    fetch_dataset(files.dataset, cache_dir=cache, from_path=source)
+    cached = cache / "tiny" / files.dataset.sprite.name
+    if damage == "flipped byte":
+        data = bytearray(files.sprite)
+        data[len(data) // 2] ^= 0xFF
+        cached.write_bytes(bytes(data))
+    else:
+        pixels = files.pixels.copy()
+        pixels[0, 0] ^= 1
+        cached.write_bytes(pngkit.gray_png(pixels))
+    with pytest.raises(FetchError) as info:
+        fetch_dataset(files.dataset, cache_dir=cache, offline=True)
+    message = str(info.value)
+    assert "is in the cache but fails verification" in message
+    assert "--force" in message and "not in the cache" not in message
+
+
+def test_unknown_host_fails_at_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 10.15: a host that does not exist is not retried; a wait is announced."""
+
+    def no_such_host(*args: object, **kwargs: object) -> object:
+        raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+
+    monkeypatch.setattr(socket, "getaddrinfo", no_such_host)
+    slept: list[float] = []
+    monkeypatch.setattr("time.sleep", slept.append)
+    files = make_files()
+    with pytest.raises(FetchError, match="the host name does not resolve"):
+        fetch_dataset(
+            files.dataset, cache_dir=tmp_path, sprite_url="http://no.such.host.invalid/x.png"
+        )
+    assert slept == []
+
+
+def test_a_retry_is_announced_on_stderr(
+    server: Server, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Issue 10.15: a host that does not exist is not retried; a wait is announced."""
+    files: Files = make_files()
+    base = serve(server, files)
+    server.routes["/data/tiny_images.png"] = Route(files.sprite, status=[503])
+    fetch_dataset(
+        files.dataset, cache_dir=tmp_path, mirrors=[base], backoff=0.01, show_progress=True
+    )
+    assert "retrying in" in capsys.readouterr().err
+
+
+def test_fetch_from_onto_a_full_disk_leaves_nothing_and_names_the_cache_file(
+    tmp_path: Path,
+) -> None:
+    """Issue 18: fetch --from and closed pipes."""
+    if not Path("/dev/full").exists():
+        pytest.skip("needs /dev/full")
+    given = tmp_path / "given"
+    given.mkdir()
+    (given / "mnist_images.png").write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(1000))
+    folder = tmp_path / "cache" / "mnist"
+    folder.mkdir(parents=True)
+    part = folder / "mnist_images.png.part"
+    part.symlink_to("/dev/full")  # every write to the copy fails with ENOSPC
+    args = ["fetch", "--cache-dir", str(tmp_path / "cache"), "--from", str(given)]
+    code, _, err = run(*args)
+    assert code == 1 and err.count("\n") == 1, err
+    assert "mnist_images.png: cannot write" in err and "free some space" in err
+    assert str(given) not in err
+    assert not part.exists() and not part.is_symlink()
+
+
+def test_the_samples_files_renamed_are_not_fashion_mnist(tmp_path: Path) -> None:
+    """Issue 19.2: a file that is another known dataset's is refused by name."""
+    usb = tmp_path / "usb"
+    usb.mkdir()
+    shutil.copy(SAMPLE_SPRITE, usb / FASHION_MNIST.sprite.name)
+    shutil.copy(SAMPLE_LABELS, usb / FASHION_MNIST.labels.name)
+    code, _, stderr = run("fetch", "--dataset", "fashion-mnist", "--from", str(usb), cache=tmp_path)
+    assert code == 1
+    one_line(stderr, "is sample's sample_images.png (by its sha256), not fashion_mnist_images.png")
+    assert not (tmp_path / "fashion-mnist" / FASHION_MNIST.sprite.name).exists()
+
+
+def test_a_cache_that_recorded_another_datasets_file_is_refused(tmp_path: Path) -> None:
+    """Issue 19.2: a file that is another known dataset's is refused by name."""
+    folder = tmp_path / "fashion-mnist"
+    folder.mkdir()
+    marker = {}
+    for role, spec in FASHION_MNIST.roles():
+        mine = SAMPLE_SPRITE if role == "sprite" else SAMPLE_LABELS
+        target = folder / spec.name
+        shutil.copy(mine, target)
+        st = target.stat()
+        sha = SAMPLE.sprite.sha256 if role == "sprite" else SAMPLE.labels.sha256
+        marker[spec.name] = {"size": st.st_size, "mtime_ns": st.st_mtime_ns, "sha256": sha}
+    (folder / MARKER).write_text(json.dumps(marker))  # as a fetch before this check recorded
+    with pytest.raises(FetchError, match=r"is sample's sample_images\.png"):
+        fetch_dataset(FASHION_MNIST, cache_dir=tmp_path, offline=True)
+    code, stdout, _ = run("verify", "--dataset", "fashion-mnist", "--cache-dir", str(tmp_path))
+    assert code == 1
+    assert (
+        "FAIL  sprite pixels: is sample's sample_images.png (by its sha256), not "
+        "fashion-mnist's fashion_mnist_images.png" in stdout
+    ), stdout
+    assert "FAIL  labels digest: is sample's sample_labels_uint8" in stdout
+
+
+def test_a_complete_cache_is_read_without_the_lock(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 19.6: a complete read-only cache needs no lock."""
+    files = make_files()
+    usb = tmp_path / "usb"
+    usb.mkdir()
+    (usb / files.dataset.sprite.name).write_bytes(files.sprite)
+    (usb / files.dataset.labels.name).write_bytes(files.labels)
+    fetch_dataset(files.dataset, cache_dir=tmp_path, from_path=usb)
+
+    def no_lock(folder: Path) -> object:
+        raise PermissionError(13, "Permission denied", str(folder / ".lock"))
+
+    monkeypatch.setattr(download, "_locked", no_lock)  # as a read-only shared cache is
+    result = fetch_dataset(files.dataset, cache_dir=tmp_path, offline=True)
+    assert result.sources == {"sprite": "cache", "labels": "cache"}
+    assert download.ensure_dataset(files.dataset, cache_dir=tmp_path) == result.paths
+
+
+def test_from_a_wrong_file_is_an_error_even_with_a_complete_cache(tmp_path: Path) -> None:
+    """Issue 19.7: fetch --from checks what it is given; a partial import is said."""
+    files = make_files()
+    usb = tmp_path / "usb"
+    usb.mkdir()
+    (usb / files.dataset.sprite.name).write_bytes(files.sprite)
+    (usb / files.dataset.labels.name).write_bytes(files.labels)
+    fetch_dataset(files.dataset, cache_dir=tmp_path, from_path=usb)
+    text = tmp_path / "t.txt"
+    text.write_text("hello\n")
+    with pytest.raises(IntegrityError, match=r"t\.txt: sha256 .* is not the pinned"):
+        fetch_dataset(files.dataset, cache_dir=tmp_path, from_path=text)
+    labels = tmp_path / "tiny" / files.dataset.labels.name
+    assert labels.read_bytes() == files.labels  # the cache is untouched
+
+
+def test_from_a_folder_with_only_the_sprite_says_what_it_imported(tmp_path: Path) -> None:
+    """Issue 19.7: fetch --from checks what it is given; a partial import is said."""
+    files = make_files()
+    usb = tmp_path / "only_png"
+    usb.mkdir()
+    (usb / files.dataset.sprite.name).write_bytes(files.sprite)
+    with pytest.raises(FetchError) as info:
+        fetch_dataset(files.dataset, cache_dir=tmp_path / "c", from_path=usb)
+    assert "holds no tiny_labels_uint8, and the cache has no good copy" in str(info.value)
+    assert "(imported tiny_images.png)" in str(info.value)

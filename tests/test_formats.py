@@ -24,6 +24,7 @@ from mnist_sprite.formats import get, kind_of
 from mnist_sprite.formats.idx import folder_for
 from mnist_sprite.pipeline import Sources, options_for, to_arrays, write_output
 from mnist_sprite.registry import TABLE
+from tests.cli_kit import one_line
 from tests.conftest import make_sprite
 
 SIDE = 4
@@ -309,3 +310,16 @@ def test_every_format_reads_back_through_the_tool_as_npz(
 def test_load_data_unchanged_by_formats() -> None:
     (x, y), _ = load_data("sample", label_format="index", dtype="uint8")
     assert x.dtype == np.uint8 and y.shape == (800,)
+
+
+def test_rgb_png_dir_and_idx_layouts(tmp_path: Path) -> None:
+    args = ["convert", "--dataset", "sample", "--channels", "rgb"]
+    code, _, stderr = run(*args, "--format", "png-dir", "--out", str(tmp_path / "p"), "-q")
+    assert code == 0, stderr
+    first = sorted((tmp_path / "p" / "train").rglob("*.png"))[0]
+    _, _, _, info = png.Reader(bytes=first.read_bytes()).read()
+    assert not info["greyscale"]
+    code, _, stderr = run(*args, "--format", "idx", "--layout", "torchvision",
+                          "--out", str(tmp_path / "t"))  # fmt: skip
+    assert code == 2
+    one_line(stderr, "--layout torchvision is for MNIST's 3-dimensional IDX")

@@ -22,6 +22,7 @@ from click.testing import CliRunner
 
 from mnist_sprite.cli import cli
 from tests import pngkit
+from tests.cli_kit import SAMPLE_SPRITE
 from tests.conftest import Sprite, make_sprite
 
 IMAGES, SIDE = 12, 4
@@ -450,3 +451,52 @@ def test_truncated_npy_member_is_reported(good: Sprite, tmp_path: Path) -> None:
     result = CliRunner().invoke(cli, ["verify", str(out), *good.args()])
     assert result.exit_code == 1
     assert f"FAIL  x_train: {x}: array x_train is truncated" in result.stdout  # names the file
+
+
+HOSTILE = ["", "-1", "nan", "../..", "x" * 300, "\x00", "999999999999999999999", "-"]
+
+
+BASES = {
+    "convert": ["--dataset", "sample", "--out", "{tmp}/o.npz"],
+    "fetch": ["--dataset", "sample", "--cache-dir", "{tmp}/c"],
+    "inspect": [str(SAMPLE_SPRITE)],
+    "verify": ["--dataset", "sample"],
+    "pack": ["{tmp}/in.npz", "--out", "{tmp}/web"],
+}
+
+
+def _cases() -> list[tuple[str, str]]:
+    out = []
+    for name, command in sorted(cli.commands.items()):
+        for param in command.params:
+            opts = [o for o in param.opts if o.startswith("--")]
+            if opts and not getattr(param, "is_flag", False) and opts[0] != "--help":
+                out.append((name, opts[0]))
+    return out
+
+
+@pytest.mark.parametrize(("command", "option"), _cases())
+def test_hostile_option_values_never_give_a_traceback(
+    tmp_path: Path, command: str, option: str
+) -> None:
+    """Issue 10: the whole CLI with hostile option values: never a traceback."""
+    base = [a.replace("{tmp}", str(tmp_path)) for a in BASES[command]]
+    if command == "pack":  # something to pack
+        import numpy as np
+
+        x, y = np.zeros((3, 2, 2), np.uint8), np.array([0, 1, 2])
+        np.savez(tmp_path / "in.npz", x_train=x, y_train=y, x_test=x, y_test=y)
+    env = {"MNIST_SPRITE_CACHE": str(tmp_path / "cache")}
+    for value in HOSTILE:
+        result = CliRunner(env=env).invoke(cli, [command, *base, option, value])
+        assert result.exception is None or isinstance(result.exception, SystemExit)
+        assert "Traceback" not in result.stderr
+        if command == "verify" and result.exit_code == 1 and "FAILED:" in result.stdout:
+            continue  # a value that fails a check: the report says so, on stdout
+        if result.exit_code:
+            assert result.exit_code in (1, 2), (option, value, result.stderr)
+            assert result.stderr.startswith("error: ") and result.stderr.count("\n") == 1, (
+                option,
+                value,
+                result.stderr,
+            )

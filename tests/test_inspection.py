@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -15,6 +16,9 @@ from mnist_sprite.datasets import DATA_DIR
 from mnist_sprite.errors import SourceError
 from mnist_sprite.inspection import digits, draw, inspect, kind, render, write_grid
 from mnist_sprite.pipeline import Options, Sources, options_for, write_output
+from mnist_sprite.png import read_red
+from tests import pngkit
+from tests.cli_kit import SAMPLE_SPRITE, digest, one_line, run
 from tests.conftest import REAL_LABELS, REAL_SPRITE, Sprite, make_sprite, needs_real
 
 SAMPLE = DATA_DIR / "sample_images.png"
@@ -179,3 +183,154 @@ def test_show_and_grid_draw_a_pack(tmp_path: Path, flag: str) -> None:
         assert label in (0, 1, 2) and result.stdout.startswith("digit 5, label ")
     else:
         assert (tmp_path / "g.png").read_bytes().startswith(b"\x89PNG")
+
+
+def test_inspect_show_json_is_json(tmp_path: Path) -> None:
+    """Issue 10.13: verify, inspect: the right message, JSON when asked, options that do not fit."""
+    out = tmp_path / "s.npz"
+    run("convert", "--dataset", "sample", "--out", str(out), "-q")
+    code, stdout, _ = run("inspect", str(out), "--json", "--show", "0")
+    digit = json.loads(stdout)
+    assert code == 0 and digit["kind"] == "digit" and digit["label"] == 7
+    assert digit["pixels"] == read_red(SAMPLE_SPRITE)[0].reshape(28, 28).tolist()
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        ([str(SAMPLE_SPRITE), "--count", "5"], "--count sets the size of a --grid"),
+        ([str(SAMPLE_LABELS), "--train-size", "70000"], "--train-size 70,000 is more than"),
+        ([str(SAMPLE_SPRITE), "--image-size", "30x30"], "is 784 pixels wide, but one 30x30"),
+        ([str(SAMPLE_SPRITE), "--image-size", "30x30", "--show", "0"], "but one 30x30"),
+    ],
+)
+def test_inspect_options_that_do_not_fit_exit_2(args: list[str], message: str) -> None:
+    """Issue 10.13: verify, inspect: the right message, JSON when asked, options that do not fit."""
+    code, stdout, stderr = run("inspect", *args)
+    assert (code, stdout) == (2, "")
+    one_line(stderr, message)
+
+
+@pytest.mark.parametrize(
+    ("content", "looks"),
+    [
+        (b"this is not a png\n" * 18, "is a text file"),
+        (b"", "is an empty file"),
+        (b"<!DOCTYPE html><html>Not Found</html>", "is an HTML page"),
+        (b"\xff\xd8\xff\xe0" + bytes(100), "is a JPEG image"),
+        (b"\x1f\x8b\x08" + bytes(57), "is a gzip file"),
+    ],
+)
+def test_inspect_refuses_what_is_none_of_its_kinds(
+    tmp_path: Path, content: bytes, looks: str
+) -> None:
+    """Issue 12: inspect refuses what is none of its kinds, and exits 1 for a damaged label file."""
+    path = tmp_path / "text.png"
+    path.write_bytes(content)
+    code, stdout, stderr = run("inspect", str(path))
+    assert (code, stdout) == (1, "")
+    assert (
+        stderr.startswith(f"error: {path}: {looks}, not a sprite PNG") and stderr.count("\n") == 1
+    )
+
+
+def test_inspect_refuses_a_zip_that_is_not_an_output(tmp_path: Path) -> None:
+    """Issue 12: inspect refuses what is none of its kinds, and exits 1 for a damaged label file."""
+    path = tmp_path / "x.npz"
+    with zipfile.ZipFile(path, "w") as z:
+        z.writestr("readme.txt", "hello")
+    code, _, stderr = run("inspect", str(path))
+    assert code == 1 and "is a zip file that is not an output" in stderr
+
+
+def test_damaged_label_file_gets_its_facts_then_exit_1(tmp_path: Path) -> None:
+    """Issue 12: inspect refuses what is none of its kinds, and exits 1 for a damaged label file."""
+    data = bytearray(SAMPLE_LABELS.read_bytes())
+    data[5], data[15] = 1, 7  # rows 0 and 1 are no longer one-hot
+    path = tmp_path / "labels_uint8"
+    path.write_bytes(bytes(data))
+    code, stdout, stderr = run("inspect", str(path), "--json")
+    facts = json.loads(stdout)
+    assert code == 1 and facts["kind"] == "labels" and facts["ok"] is False
+    assert facts["not_one_hot_count"] == 2 and facts["not_one_hot"][1]["values"][5] == 7
+    assert stderr == f"error: {path}: 2 of 1,000 rows are not one-hot; re-download it\n"
+    assert run("inspect", str(SAMPLE_LABELS))[0] == 0
+
+
+@pytest.mark.parametrize("spelling", ["s.png", "./s.png", "../work/s.png", "link.png"])
+def test_grid_never_replaces_its_input(
+    tmp_path: Path, spelling: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 18: an input is never an output."""
+    work = tmp_path / "work"
+    work.mkdir()
+    sprite = make_sprite(work, images=20, side=4).sprite.rename(work / "s.png")
+    (work / "link.png").symlink_to("s.png")
+    before = digest(sprite)
+    monkeypatch.chdir(work)
+    code, _, err = run("inspect", "s.png", "--image-size", "4x4", "--grid", spelling, "--force")
+    assert code == 2, err
+    assert err.startswith("error: ") and "an input of this command" in err
+    assert "choose another --grid" in err and err.count("\n") == 1
+    assert digest(sprite) == before
+
+
+def test_grid_never_writes_into_an_input_folder(tmp_path: Path, small: Sprite) -> None:
+    """Issue 18: an input is never an output."""
+    out = tmp_path / "out"
+    assert (
+        run(
+            "convert",
+            *small.args(),
+            "--image-size",
+            "4x4",
+            "--train-size",
+            "20",
+            "--format",
+            "npy",
+            "--out",
+            str(out),
+        )[0]
+        == 0
+    )
+    before = sorted(p.name for p in out.iterdir())
+    code, _, err = run("inspect", str(out), "--grid", str(out / "sheet.png"))
+    assert code == 2 and "is inside the input folder" in err
+    assert sorted(p.name for p in out.iterdir()) == before
+
+
+def test_grid_force_replaces_a_png_but_never_another_kind_of_file(
+    tmp_path: Path, small: Sprite
+) -> None:
+    """Issue 18: an input is never an output."""
+    data = tmp_path / "mine.npz"
+    data.write_bytes(b"PK\x03\x04 not mine to lose")
+    sheet = tmp_path / "sheet.png"
+    sheet.write_bytes(pngkit.gray_png(np.zeros((2, 2), dtype=np.uint8)))
+    args = ["inspect", str(small.sprite), "--image-size", "4x4", "--force", "--grid"]
+    code, _, err = run(*args, str(data))
+    assert code == 1 and "replaces only a PNG image" in err and "a zip file" in err
+    assert data.read_bytes() == b"PK\x03\x04 not mine to lose"
+    assert run(*args, str(sheet))[0] == 0
+    assert sheet.stat().st_size > 100
+
+
+def test_a_folder_with_a_stray_npy_is_not_an_npy_output(tmp_path: Path) -> None:
+    """Issue 19.4: options that would be ignored, a stray .npy, a damaged manifest."""
+    np.save(tmp_path / "weights.npy", np.zeros(3))
+    code, stdout, stderr = run("inspect", str(tmp_path))
+    assert code == 1 and "npy" not in stdout
+    one_line(stderr, f"{tmp_path}: is a folder that holds no output; give a sprite PNG")
+
+
+def test_a_damaged_npz_is_one_clear_line(tmp_path: Path) -> None:
+    out = tmp_path / "s.npz"
+    run("convert", "--dataset", "sample", "--out", str(out), "-q")
+    data = bytearray(out.read_bytes())
+    data[200_000] ^= 1
+    out.write_bytes(bytes(data))
+    code, _, stderr = run("inspect", str(out))
+    assert code == 1
+    one_line(stderr, "array x_train is damaged")
+    code, stdout, _ = run("verify", str(out))
+    assert code == 1 and "damaged" in stdout

@@ -22,6 +22,7 @@ from mnist_sprite.errors import LabelError
 from mnist_sprite.pack import pack, source_bytes
 from mnist_sprite.pipeline import Options, Sources, to_arrays, write_output
 from tests import pngkit
+from tests.cli_kit import README, digest, one_line, write_png
 
 
 def run(*args: str) -> tuple[int, str, str]:
@@ -362,3 +363,242 @@ def test_keras_cifar_labels_of_shape_n_1_are_class_ids(tmp_path: Path) -> None:
     assert source_bytes(source)["y_train"].tolist() == [2, 0, 9]
     result = pack(source, tmp_path / "p")
     assert result.facts["classes"] == 10 and result.facts["channels"] == 3
+
+
+def test_pack_force_never_replaces_a_users_own_json(tmp_path: Path) -> None:
+    """Issue 18: pack --force replaces only what an earlier pack wrote."""
+    source = tmp_path / "s.npz"
+    assert run("convert", "--dataset", "sample", "--out", str(source), "-q")[0] == 0
+    web = tmp_path / "web"
+    web.mkdir()
+    mine = web / "data.json"
+    mine.write_text('{"my": "settings"}\n')
+    code, _, err = run("pack", str(source), "--out", str(web), "--force", "-q")
+    assert code == 1 and "data.json: is not a file an earlier pack wrote" in err
+    assert mine.read_text() == '{"my": "settings"}\n'
+    assert sorted(p.name for p in web.iterdir()) == ["data.json"]
+
+
+def test_pack_says_why_a_data_js_of_its_own_matters(tmp_path: Path) -> None:
+    """Issue 18: pack --force replaces only what an earlier pack wrote."""
+    source = tmp_path / "s.npz"
+    assert run("convert", "--dataset", "sample", "--out", str(source), "-q")[0] == 0
+    web = tmp_path / "web"
+    web.mkdir()
+    (web / "data.js").write_text("// tfjs-examples' data.js\n")
+    for force in ([], ["--force"]):
+        code, _, err = run("pack", str(source), "--out", str(web), *force, "-q")
+        assert code == 1 and "data.js: is not a file an earlier pack wrote" in err
+        assert "--name mnist" in err and "tfjs-examples" in err
+    assert (web / "data.js").read_text() == "// tfjs-examples' data.js\n"
+
+
+def test_pack_force_replaces_an_earlier_pack(tmp_path: Path) -> None:
+    """Issue 18: pack --force replaces only what an earlier pack wrote."""
+    source = tmp_path / "s.npz"
+    assert run("convert", "--dataset", "sample", "--out", str(source), "-q")[0] == 0
+    web = tmp_path / "web"
+    assert run("pack", str(source), "--out", str(web), "-q")[0] == 0
+    first = {p.name: digest(p) for p in web.iterdir()}
+    assert run("pack", str(source), "--out", str(web), "--force", "-q")[0] == 0
+    assert {p.name: digest(p) for p in web.iterdir()} == first
+    (web / "data_labels_uint8").unlink()
+    (web / "data_labels_uint8").write_text("the user's own file under pack's name")
+    (web / "data.json").unlink()  # no record: nothing is known to be pack's
+    code, _, err = run("pack", str(source), "--out", str(web), "--force", "-q")
+    assert code == 1 and "is not a file an earlier pack wrote" in err
+    assert (web / "data_labels_uint8").read_text() == "the user's own file under pack's name"
+
+
+def test_pack_refuses_an_image_size_the_images_contradict(tmp_path: Path) -> None:
+    """Issue 19.4: options that would be ignored, a stray .npy, a damaged manifest."""
+    x, y = np.zeros((3, 28, 28), np.uint8), np.array([0, 1, 2])
+    np.savez(tmp_path / "in.npz", x_train=x, y_train=y)
+    code, _, stderr = run(
+        "pack", str(tmp_path / "in.npz"), "--out", str(tmp_path / "w"), "--image-size", "14x56"
+    )
+    assert code == 2
+    one_line(stderr, "x_train holds 28x28 images, not 14x56; drop --image-size")
+    assert not (tmp_path / "w").exists()
+    args = ["pack", str(tmp_path / "in.npz"), "--out", str(tmp_path / "w"), "--image-size", "28x28"]
+    assert run(*args)[0] == 0  # the size it has is no contradiction
+
+
+def test_pack_onto_its_own_input_is_a_usage_error(tmp_path: Path) -> None:
+    """Issue 19.8: path checks go through the one funnel, with README's exit codes."""
+    x, y = np.zeros((3, 2, 2), np.uint8), np.array([0, 1, 2])
+    np.savez(tmp_path / "in.npz", x_train=x, y_train=y)
+    code, _, stderr = run("pack", str(tmp_path / "in.npz"), "--out", str(tmp_path / "in.npz"), "-f")
+    assert code == 2
+    one_line(stderr, "in.npz: is an input of this command")
+
+
+@pytest.mark.parametrize("what", ["empty", "jpegs"])
+def test_pack_says_what_it_reads(tmp_path: Path, what: str) -> None:
+    """Issue 19.9: messages that point the right way."""
+    root = tmp_path / "photos"
+    root.mkdir()
+    if what == "jpegs":
+        for i in range(2):
+            (root / f"{i}.jpg").write_bytes(b"\xff\xd8\xff\xe0" + bytes(20))
+    code, _, stderr = run("pack", str(root), "--out", str(tmp_path / "w"))
+    assert code == 1
+    holds = "it is empty" if what == "empty" else "it holds 2 files (.jpg)"
+    one_line(stderr, f"is nothing pack reads: {holds}", "PNG folders (root/<class>/*.png)")
+    assert "give a convert output" not in stderr
+
+
+@pytest.mark.parametrize(
+    ("x", "y", "message"),
+    [
+        (
+            np.full((2, 2, 2), 214.0, np.float32),
+            np.array([0, 1]),
+            "x_train[0] element 0 is 214.0, which is above 1: float pixels are k / 255, and "
+            "these look like 0..255 values; divide them by 255, or store them as uint8",
+        ),
+        (
+            np.zeros((2, 2, 2), np.uint8),
+            np.array([0.5, 9.0], np.float32),
+            "y_train row 0 is 0.5, not a class id 0 to 254",
+        ),
+        (
+            np.zeros((2, 2, 2), np.uint8),
+            np.array([-1, -1]),
+            "y_train row 0 is -1, not a class id 0 to 254",  # not "0 to -1"
+        ),
+    ],
+)
+def test_pack_values_messages(tmp_path: Path, x: object, y: object, message: str) -> None:
+    """Issue 19.9: messages that point the right way."""
+    np.savez(tmp_path / "in.npz", x_train=x, y_train=y)
+    code, _, stderr = run("pack", str(tmp_path / "in.npz"), "--out", str(tmp_path / "w"))
+    assert code == 1
+    one_line(stderr, message)
+
+
+def test_float_labels_that_are_whole_numbers_are_class_ids(tmp_path: Path) -> None:
+    """Issue 19.9: messages that point the right way."""
+    x, y = np.zeros((2, 2, 2), np.uint8), np.array([0.0, 9.0], np.float32)
+    np.savez(tmp_path / "in.npz", x_train=x, y_train=y)
+    assert run("pack", str(tmp_path / "in.npz"), "--out", str(tmp_path / "w"), "-q")[0] == 0
+    facts = json.loads((tmp_path / "w" / "data.json").read_text())
+    assert facts["classes"] == 10
+
+
+def test_a_bad_class_image_is_not_called_a_sprite(tmp_path: Path) -> None:
+    """Issue 19.9: messages that point the right way."""
+    root = tmp_path / "pngs"
+    write_png(root / "cat" / "0.png", np.zeros((2, 2), np.uint8))
+    (root / "dog").mkdir()
+    (root / "dog" / "0.png").write_bytes(b"not a png at all")
+    code, _, stderr = run("pack", str(root), "--out", str(tmp_path / "w"))
+    assert code == 1
+    one_line(stderr, "dog/0.png: not a PNG file (bad signature)")
+    assert "sprite" not in stderr
+
+
+def test_a_folder_where_the_json_goes_is_not_called_an_npz(tmp_path: Path) -> None:
+    """Issue 19.9: messages that point the right way."""
+    x, y = np.zeros((3, 2, 2), np.uint8), np.array([0, 1, 2])
+    np.savez(tmp_path / "in.npz", x_train=x, y_train=y)
+    (tmp_path / "mine" / "data.json").mkdir(parents=True)
+    code, _, stderr = run("pack", str(tmp_path / "in.npz"), "--out", str(tmp_path / "mine"))
+    assert code == 1
+    one_line(stderr, "data.json: is a folder; this output is a file")
+    assert ".npz" not in stderr.split(":", 2)[2]
+
+
+def test_the_packed_size_moves_with_the_text_chunk_only(tmp_path: Path) -> None:
+    """Issue 19.13: README and help say what the tool does."""
+    npz = tmp_path / "sample.npz"
+    args = ["convert", "--dataset", "sample", "--dtype", "uint8", "--out", str(npz), "-q"]
+    assert run(*args)[0] == 0
+    sizes, pixels = {}, {}
+    for name in ("a", "abc"):
+        assert run("pack", str(npz), "--out", str(tmp_path / name), "--name", name, "-q")[0] == 0
+        png_file = tmp_path / name / f"{name}_images.png"
+        sizes[name] = png_file.stat().st_size
+        pixels[name] = mnist_sprite.load_data(
+            sprite=png_file, labels=tmp_path / name / f"{name}_labels_uint8", train_size=800
+        )[0][0]
+    assert sizes["abc"] - sizes["a"] == 2  # the name, in the tEXt chunk
+    assert np.array_equal(pixels["a"], pixels["abc"])
+    assert "moves by a few bytes with what the `tEXt` chunk records" in README
+
+
+def test_pack_force_replaces_the_json_too_and_readme_says_so(tmp_path: Path) -> None:
+    """Issue 19.15: README and help say what the tool does."""
+    x, y = np.zeros((3, 2, 2), np.uint8), np.array([0, 1, 2])
+    np.savez(tmp_path / "in.npz", x_train=x, y_train=y)
+    web = tmp_path / "web"
+    assert run("pack", str(tmp_path / "in.npz"), "--out", str(web), "-q")[0] == 0
+    np.savez(tmp_path / "in.npz", x_train=x[:2], y_train=y[:2])
+    code, _, stderr = run("pack", str(tmp_path / "in.npz"), "--out", str(web))
+    assert code == 1 and "already exists" in stderr
+    assert run("pack", str(tmp_path / "in.npz"), "--out", str(web), "--force")[0] == 0
+    assert json.loads((web / "data.json").read_text())["images"] == 2  # NAME.json too
+    assert "Replace the files an earlier pack wrote: `NAME.json` and the files it lists" in README
+    force = next(p for p in cli.commands["pack"].params if p.name == "force")
+    assert "NAME.json" in str(getattr(force, "help", ""))
+
+
+def test_png_folders_are_packed_in_file_name_order_across_classes(tmp_path: Path) -> None:
+    """Issue 19.15: README and help say what the tool does."""
+    root = tmp_path / "pngs"
+    for cls, value in (("cat", 10), ("dog", 20)):
+        for i in range(2):
+            write_png(root / cls / f"{i}.png", np.full((2, 2), value + i, np.uint8))
+    assert run("pack", str(root), "--out", str(tmp_path / "w"), "-q")[0] == 0
+    (x, y), _ = mnist_sprite.load_data(
+        sprite=tmp_path / "w" / "data_images.png",
+        labels=tmp_path / "w" / "data_labels_uint8",
+        image_size="2x2",
+        train_size=4,
+        dtype="uint8",
+        label_format="index",
+    )
+    assert x[:, 0].tolist() == [10, 20, 11, 21] and y.tolist() == [0, 1, 0, 1]
+    assert "`cat/0.png`, `dog/0.png`, `cat/1.png`" in README
+
+
+def test_pack_numbers_classes_over_both_splits(tmp_path: Path) -> None:
+    root = tmp_path / "split"
+    write_png(root / "train" / "a" / "0.png", np.full((2, 2), 1, np.uint8))
+    write_png(root / "train" / "b" / "1.png", np.full((2, 2), 2, np.uint8))
+    write_png(root / "test" / "a" / "2.png", np.full((2, 2), 3, np.uint8))
+    write_png(root / "test" / "c" / "3.PNG", np.full((2, 2), 4, np.uint8))  # any case
+    code, stdout, _ = run("pack", str(root), "--out", str(tmp_path / "w"), "--json")
+    facts = json.loads(stdout)
+    assert code == 0 and facts["class_names"] == ["a", "b", "c"] and facts["images"] == 4
+    labels = np.frombuffer((tmp_path / "w" / "data_labels_uint8").read_bytes(), np.uint8)
+    assert labels.reshape(4, 3).argmax(axis=1).tolist() == [0, 1, 0, 2]
+
+
+def test_pack_refuses_labels_that_do_not_match_images(tmp_path: Path) -> None:
+    x = np.zeros((8, 2, 2), np.uint8)
+    np.savez(tmp_path / "m.npz", x_train=x, y_train=np.zeros(3, np.uint8))
+    code, _, stderr = run("pack", str(tmp_path / "m.npz"), "--out", str(tmp_path / "w"))
+    assert code == 1
+    one_line(stderr, "y_train holds 3 labels but x_train holds 8 images")
+    assert not (tmp_path / "w").exists()
+
+
+@pytest.mark.parametrize("value", [float("nan"), float("inf"), 1.5, -0.5])
+def test_quantize_refuses_values_with_no_nearest_pixel(tmp_path: Path, value: float) -> None:
+    x = np.zeros((2, 2, 2), np.float32)
+    x[1, 0, 1] = value
+    np.savez(tmp_path / "f.npz", x_train=x, y_train=np.array([0, 1]))
+    code, _, stderr = run("pack", str(tmp_path / "f.npz"), "--out", str(tmp_path / "w"),
+                          "--quantize")  # fmt: skip
+    assert code == 1
+    one_line(stderr, "x_train[1] element 1 is", "which is not a pixel value from 0 to 1")
+
+
+def test_pack_never_writes_into_its_input(tmp_path: Path) -> None:
+    root = tmp_path / "pngs"
+    write_png(root / "cat" / "0.png", np.zeros((2, 2), np.uint8))
+    code, _, stderr = run("pack", str(root), "--out", str(root / "cat"))
+    assert code == 2
+    one_line(stderr, "is inside the input folder")
+    assert sorted(p.name for p in (root / "cat").iterdir()) == ["0.png"]

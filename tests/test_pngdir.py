@@ -10,7 +10,8 @@ import numpy as np
 import png
 import pytest
 
-from mnist_sprite.formats.pngdir import PngDirSink
+from mnist_sprite.datasets import FASHION_MNIST
+from mnist_sprite.formats.pngdir import PngDirSink, folder_names
 from mnist_sprite.png.encode import small_png
 
 
@@ -78,3 +79,10 @@ def fill_existing(folder: Path, x: np.ndarray, y: np.ndarray) -> None:  # type: 
     except BaseException:
         sink.abort()
         raise
+
+
+def test_class_folders_sort_in_class_order() -> None:
+    names = folder_names(FASHION_MNIST.class_names)
+    assert names == sorted(names) and names[0] == "0_T-shirt-top" and names[9] == "9_Ankle boot"
+    assert folder_names([str(i) for i in range(10)]) == [str(i) for i in range(10)]
+    assert folder_names(["cat", "dog"]) == ["cat", "dog"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import io
 import json
 import zipfile
@@ -12,11 +13,12 @@ import pytest
 from click.testing import CliRunner
 
 from mnist_sprite.cli import cli
-from mnist_sprite.datasets import DATA_DIR
+from mnist_sprite.datasets import DATA_DIR, FASHION_MNIST
 from mnist_sprite.pipeline import Options, Sources, write_output
 from mnist_sprite.png import read_red
 from mnist_sprite.verify import verify
 from tests import pngkit
+from tests.cli_kit import SAMPLE_SPRITE, one_line, run, write_png
 from tests.conftest import REAL_LABELS, REAL_SPRITE, needs_real
 
 SAMPLE = DATA_DIR / "sample_images.png"
@@ -211,3 +213,225 @@ def test_real_files_and_a_fresh_output_pass(tmp_path: Path) -> None:
     report = verify(out, sprite=REAL_SPRITE, labels=REAL_LABELS)
     assert report.ok, report.render()
     assert any(c.name == "class counts" and c.ok for c in report.checks)
+
+
+def test_verify_checks_against_the_recorded_dataset(tmp_path: Path) -> None:
+    """Issue 10.10: verify uses the dataset an output records."""
+    out = tmp_path / "sample.npz"
+    assert run("convert", "--dataset", "sample", "--out", str(out), "-q")[0] == 0
+    code, stdout, _ = run("verify", str(out), "--json")
+    report = json.loads(stdout)
+    assert code == 0 and report["ok"], stdout
+    assert any("pinned digest of sample" in c["detail"] for c in report["checks"])
+
+
+def test_verify_a_missing_output_says_no_such_file(tmp_path: Path) -> None:
+    """Issue 10.13: verify, inspect: the right message, JSON when asked, options that do not fit."""
+    code, _, stderr = run("verify", str(tmp_path / "nonexist.npz"), "--dataset", "sample")
+    assert code == 1
+    one_line(stderr, "nonexist.npz: no such file")
+
+
+@needs_real
+def test_verify_fails_mnist_sprite_with_one_pixel_changed(tmp_path: Path) -> None:
+    """Issue 12: one wrong source, when the other identifies the dataset."""
+    pixels = read_red(REAL_SPRITE)
+    pixels[100, 400] ^= 1
+    sprite = tmp_path / "s.png"
+    sprite.write_bytes(pngkit.gray_png(pixels))
+    code, stdout, _ = run("verify", "--sprite", str(sprite), "--labels", str(REAL_LABELS))
+    assert code == 1
+    assert "dataset: mnist, identified by the label file" in stdout
+    assert "FAIL  sprite pixels: the sprite is not mnist's" in stdout
+
+
+def test_verify_cli_names_the_wrong_sprite(tmp_path: Path) -> None:
+    """Issue 12: one wrong source, when the other identifies the dataset."""
+    pixels = read_red(SAMPLE_SPRITE)
+    pixels[1, 1] ^= 1
+    sprite = tmp_path / "s.png"
+    sprite.write_bytes(pngkit.gray_png(pixels))
+    code, stdout, _ = run("verify", "--sprite", str(sprite), "--labels", str(SAMPLE_LABELS))
+    assert code == 1 and "the sprite is not sample's" in stdout
+
+
+def test_verify_refuses_a_sprite_convert_refuses(tmp_path: Path) -> None:
+    """Issue 12: verify fails whatever convert would refuse, with convert's message."""
+    rng = np.random.default_rng(3)
+    sprite, labels = tmp_path / "s.png", tmp_path / "l"
+    sprite.write_bytes(pngkit.gray_png(rng.integers(0, 256, (200, 785), dtype=np.uint8)))
+    labels.write_bytes(np.eye(10, dtype=np.uint8)[rng.integers(0, 10, 200)].tobytes())
+    args = ["--sprite", str(sprite), "--labels", str(labels)]
+    code, stdout, _ = run("verify", *args)
+    assert code == 1
+    convert_code, _, convert_err = run("convert", *args, "--out", str(tmp_path / "o.npz"))
+    message = convert_err[len("error: ") :].strip()
+    assert convert_code == 2 and f"FAIL  convert accepts them: {message}" in stdout
+    code, stdout, _ = run("verify", *args, "--image-size", "5x157", "--train-size", "150")
+    assert code == 0, stdout
+
+
+def sprite_16x20(folder: Path) -> tuple[Path, Path]:
+    """A sprite of 30 images of 16x20 and its labels: no known dataset's."""
+    rng = np.random.default_rng(0)
+    sprite, labels = folder / "s.png", folder / "l_uint8"
+    sprite.write_bytes(pngkit.gray_png(rng.integers(0, 256, (30, 320), dtype=np.uint8)))
+    labels.write_bytes(np.eye(10, dtype=np.uint8)[rng.integers(0, 10, 30)].tobytes())
+    return sprite, labels
+
+
+def test_an_output_of_the_samples_files_is_verified_against_the_sample(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 19.1: verify identifies an output's sources from its provenance."""
+    monkeypatch.chdir(tmp_path)
+    args = ["--sprite", str(SAMPLE_SPRITE), "--labels", str(SAMPLE_LABELS), "--train-size", "900"]
+    assert run("convert", *args, "--out", "my.npz", "-q", cache=tmp_path / "cache")[0] == 0
+    code, stdout, _ = run("verify", "my.npz", cache=tmp_path / "cache")  # the cache is empty
+    assert code == 0, stdout
+    assert "match the pinned digest of sample" in stdout and "recorded sha256" in stdout
+    assert "FAIL" not in stdout
+
+
+def test_an_output_of_files_of_ones_own_is_verified_against_them_while_they_are_there(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Issue 19.1: verify identifies an output's sources from its provenance."""
+    monkeypatch.chdir(tmp_path)
+    sprite, labels = sprite_16x20(tmp_path)
+    args = ["--sprite", str(sprite), "--labels", str(labels), "--image-size", "16x20"]
+    assert run("convert", *args, "--train-size", "20", "--out", "s.npz", "-q")[0] == 0
+    code, stdout, _ = run("verify", "s.npz", cache=tmp_path / "cache")
+    assert code == 0 and "verified: all" in stdout, stdout
+    sprite.rename(tmp_path / "moved.png")
+    code, stdout, stderr = run("verify", "s.npz", cache=tmp_path / "cache")
+    assert code == 2 and stdout == ""
+    one_line(stderr, "s.npz: was made from files that are no known dataset's (s.png and l_uint8)")
+    assert stderr.rstrip().endswith("give them with --sprite and --labels")
+    code, stdout, _ = run(
+        "verify", "s.npz", "--sprite", "moved.png", "--labels", str(labels), cache=tmp_path
+    )
+    assert code == 0, stdout
+
+
+def test_verify_refuses_an_image_size_the_output_does_not_record(tmp_path: Path) -> None:
+    """Issue 19.4: options that would be ignored, a stray .npy, a damaged manifest."""
+    out = str(tmp_path / "sample.npz")
+    assert run("convert", "--dataset", "sample", "--out", out, "-q")[0] == 0
+    code, stdout, stderr = run("verify", out, "--image-size", "14x56")
+    assert code == 2 and stdout == ""
+    one_line(stderr, "was made with --image-size 28x28, not 14x56; drop --image-size")
+    code, _, stderr = run("verify", out, "--train-size", "700")
+    one_line(stderr, "was made with --train-size 800, not 700")
+    assert run("verify", out, "--image-size", "28x28")[0] == 0
+
+
+def test_a_damaged_manifest_is_said_to_be_damaged(tmp_path: Path) -> None:
+    """Issue 19.4: options that would be ignored, a stray .npy, a damaged manifest."""
+    out = tmp_path / "o"
+    assert run("convert", "--dataset", "sample", "--format", "npy", "--out", str(out), "-q")[0] == 0
+    manifest = json.loads((out / "manifest.json").read_text())
+    manifest["options"]["dtype"] = "nonsense"
+    (out / "manifest.json").write_text(json.dumps(manifest))
+    code, _, stderr = run("verify", str(out))
+    assert code == 1
+    one_line(stderr, f"{out}: its provenance", "is damaged: --dtype 'nonsense' is not valid")
+    assert "convert it again" in stderr
+
+
+def test_verify_names_the_dataset_and_cache_to_fetch(tmp_path: Path) -> None:
+    """Issue 19.5: suggested commands carry the options that make them do what was meant."""
+    code, _, stderr = run("verify", "--dataset", "fashion-mnist", "--cache-dir", str(tmp_path))
+    assert code == 1
+    one_line(stderr, f"run 'mnist-sprite fetch --dataset fashion-mnist --cache-dir {tmp_path}'")
+
+
+def test_a_changed_cached_file_names_the_fetch_that_repairs_it(tmp_path: Path) -> None:
+    """Issue 19.5: suggested commands carry the options that make them do what was meant."""
+    usb = tmp_path / "usb"
+    usb.mkdir()
+    rng = np.random.default_rng(5)
+    (usb / FASHION_MNIST.sprite.name).write_bytes(
+        pngkit.gray_png(rng.integers(0, 256, (12, 784), dtype=np.uint8))
+    )
+    onehot = np.eye(10, dtype=np.uint8)[np.arange(12) % 10]
+    (usb / FASHION_MNIST.labels.name).write_bytes(onehot.tobytes())
+    cache = tmp_path / "my cache"
+    code, _, stderr = run("fetch", "--dataset", "fashion-mnist", "--cache-dir", str(cache),
+                          "--from", str(usb), "-q")  # fmt: skip
+    assert code == 0, stderr
+    (cache / "fashion-mnist" / FASHION_MNIST.labels.name).write_bytes(onehot[::-1].tobytes())
+    code, stdout, _ = run(
+        "verify", "--dataset", "fashion-mnist", "--cache-dir", str(cache), "--train-size", "10"
+    )
+    assert code == 1
+    fetch = f'mnist-sprite fetch --dataset fashion-mnist --cache-dir "{cache}" --force'
+    assert f"fetch it again: '{fetch}'" in stdout, stdout
+
+
+def test_a_changed_file_of_ones_own_is_not_told_to_fetch_again(tmp_path: Path) -> None:
+    """Issue 19.5: suggested commands carry the options that make them do what was meant."""
+    from mnist_sprite.png import read_red
+
+    pixels = read_red(SAMPLE_SPRITE)
+    pixels[0, 0] ^= 1
+    sprite = tmp_path / "mine.png"
+    sprite.write_bytes(pngkit.gray_png(pixels))
+    code, stdout, _ = run("verify", "--sprite", str(sprite), "--labels", str(SAMPLE_LABELS))
+    assert code == 1
+    line = next(ln for ln in stdout.splitlines() if ln.startswith("FAIL  sprite pixels"))
+    assert "use sample's own file ('mnist-sprite fetch --dataset sample' gets it" in line, line
+    assert "--force" not in line
+
+
+def test_verify_names_the_png_of_another_size_in_hxw(tmp_path: Path) -> None:
+    """Issue 19.10: verify of a hand-edited png-dir names the file, in HxW."""
+    out = tmp_path / "png_a"
+    assert run("convert", "--dataset", "sample", "--format", "png-dir", "--out", str(out))[0] == 0
+    bad = sorted((out / "train").rglob("*.png"))[3]
+    write_png(bad, np.zeros((20, 16), np.uint8))  # 20 rows of 16 columns
+    code, stdout, _ = run("verify", str(out))
+    assert code == 1
+    line = next(ln for ln in stdout.splitlines() if ln.startswith("FAIL  x_train"))
+    assert f"{bad}: is 20x16 gray where " in line and "is 28x28 gray" in line, line
+
+
+def test_verify_reads_idx_files_to_their_end(tmp_path: Path) -> None:
+    out = tmp_path / "i"
+    assert run("convert", "--dataset", "sample", "--format", "idx", "--out", str(out), "-q")[0] == 0
+    with open(out / "t10k-labels-idx1-ubyte", "ab") as f:
+        f.write(b"EXTRA")
+    code, stdout, _ = run("verify", str(out))
+    assert code == 1 and "header declares" in stdout
+    gz = tmp_path / "g"
+    run("convert", "--dataset", "sample", "--format", "idx", "--compress", "--out", str(gz), "-q")
+    f = gz / "t10k-labels-idx1-ubyte.gz"
+    data = bytearray(f.read_bytes())
+    data[-6] ^= 0xFF  # the gzip CRC
+    f.write_bytes(bytes(data))
+    with pytest.raises(gzip.BadGzipFile):
+        gzip.decompress(bytes(data))
+    code, stdout, _ = run("verify", str(gz))
+    assert code == 1 and "is damaged" in stdout
+
+
+def test_verify_idx_without_a_manifest_uses_the_formats_defaults(tmp_path: Path) -> None:
+    out = tmp_path / "raw"
+    run("convert", "--dataset", "sample", "--format", "idx", "--out", str(out), "-q")
+    (out / "manifest.json").unlink()
+    code, stdout, _ = run("verify", str(out), "--dataset", "sample")
+    assert code == 0, stdout
+
+
+def test_verify_checks_the_gz_copy_beside_a_raw_idx_file(tmp_path: Path) -> None:
+    out = tmp_path / "tv"
+    run("convert", "--dataset", "sample", "--format", "idx", "--layout", "torchvision",
+        "--compress", "--out", str(out), "-q")  # fmt: skip
+    assert run("verify", str(out))[0] == 0
+    gz = out / "MNIST" / "raw" / "t10k-labels-idx1-ubyte.gz"
+    data = bytearray(gzip.decompress(gz.read_bytes()))
+    data[20] = (data[20] + 1) % 10
+    gz.write_bytes(gzip.compress(bytes(data)))
+    code, stdout, _ = run("verify", str(out))
+    assert code == 1 and "does not hold the same values as t10k-labels-idx1-ubyte" in stdout

@@ -1,104 +1,149 @@
-"""The one commit rule (issue 18): an input is never an output; without --force the final move
+"""Writing an output (issue 18): an input is never an output; without --force the final move
 never replaces anything, even what appeared during the run; with --force the rule is checked
-again at the moment of replacing, and whatever fails it is kept."""
+again at the moment of replacing, and whatever fails it is kept. Closed pipes, signals and
+read-only folders end in one line and leave nothing behind."""
 
 from __future__ import annotations
 
-import hashlib
+import errno
+import json
 import os
+import shutil
 import subprocess
 import sys
 import time
 from pathlib import Path
 
-import numpy as np
 import pytest
-from click.testing import CliRunner
 
 from mnist_sprite import writers
-from mnist_sprite.cli import cli
 from mnist_sprite.errors import OutputError
-from tests import pngkit
+from tests.cli_kit import SAMPLE_LABELS, SAMPLE_SPRITE, digest, one_line, run
 from tests.conftest import Sprite, make_sprite
 
+
+def tree(folder: Path) -> dict[str, bytes]:
+    return {
+        p.relative_to(folder).as_posix(): p.read_bytes() for p in folder.rglob("*") if p.is_file()
+    }
+
+
+def test_force_never_replaces_a_users_folder(tmp_path: Path) -> None:
+    """Issue 10.1: --force never replaces a folder of the user's."""
+    proj = tmp_path / "proj"
+    (proj / "sub").mkdir(parents=True)
+    (proj / "train.py").write_text("code\n")
+    (proj / "sub" / "keep.txt").write_text("x\n")
+    before = tree(proj)
+    code, _, stderr = run(
+        "convert", "--dataset", "sample", "--format", "npy", "--out", str(proj), "--force"
+    )
+    assert code == 1
+    one_line(stderr, f"{proj}: is a folder that is not an output of mnist-sprite")
+    assert tree(proj) == before
+
+
+def test_force_replaces_an_earlier_npy_output_and_nothing_more(tmp_path: Path) -> None:
+    """Issue 10.1: --force never replaces a folder of the user's."""
+    out = tmp_path / "out"
+    args = ["convert", "--dataset", "sample", "--format", "npy", "--out", str(out), "-q"]
+    assert run(*args)[0] == 0
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["files"] == ["x_test.npy", "x_train.npy", "y_test.npy", "y_train.npy"]
+    assert run(*args, "--dtype", "uint8", "--force")[0] == 0  # an earlier output: replaced
+    (out / "notes.txt").write_text("mine\n")  # now it holds a file of the user's
+    code, _, stderr = run(*args, "--force")
+    assert code == 1 and "not an output of mnist-sprite" in stderr
+    assert (out / "notes.txt").read_text() == "mine\n"
+
+
+def test_an_empty_folder_can_be_filled(tmp_path: Path) -> None:
+    """Issue 10.1: --force never replaces a folder of the user's."""
+    out = tmp_path / "empty"
+    out.mkdir()
+    args = ["convert", "--dataset", "sample", "--format", "npy", "--out", str(out), "-q"]
+    assert run(*args, "--force")[0] == 0
+    assert (out / "x_train.npy").is_file()
+
+
+@pytest.mark.parametrize("which", ["labels", "sprite", "link", "spelled"])
+@pytest.mark.parametrize("force", [False, True])
+def test_output_that_is_an_input_is_refused(tmp_path: Path, which: str, force: bool) -> None:
+    """Issue 10.2: an output that is an input is refused, with or without --force."""
+    sprite = shutil.copy(SAMPLE_SPRITE, tmp_path / "s.png")
+    labels = shutil.copy(SAMPLE_LABELS, tmp_path / "l")
+    (tmp_path / "d").mkdir()
+    os.symlink(labels, tmp_path / "link.npz")
+    out = {
+        "labels": str(labels),
+        "sprite": str(sprite),
+        "link": str(tmp_path / "link.npz"),
+        "spelled": str(tmp_path / "d" / ".." / "l"),
+    }[which]
+    before = tree(tmp_path)
+    args = ["convert", "--sprite", str(sprite), "--labels", str(labels), "--out", out]
+    if which == "sprite":  # an npz named s.png is refused for its name; a folder of PNGs is not
+        args += ["--format", "png-dir"]
+    code, _, stderr = run(*args, *(["--force"] if force else []))
+    assert code == 2
+    one_line(stderr, "is an input of this command", "an input is never replaced")
+    assert tree(tmp_path) == before
+
+
+def test_npy_folder_holding_an_input_is_refused(tmp_path: Path) -> None:
+    """Issue 10.2: an output that is an input is refused, with or without --force."""
+    folder = tmp_path / "data"
+    folder.mkdir()
+    sprite = shutil.copy(SAMPLE_SPRITE, folder / "s.png")
+    labels = shutil.copy(SAMPLE_LABELS, folder / "l")
+    args = ["convert", "--sprite", str(sprite), "--labels", str(labels), "--train-size", "800"]
+    code, _, stderr = run(*args, "--format", "npy", "--out", str(folder), "--force")
+    assert code == 2 and "a folder holding an input" in stderr
+    assert sorted(p.name for p in folder.iterdir()) == ["l", "s.png"]
+
+
+@pytest.mark.parametrize("force", [False, True])
+def test_out_dot_is_a_users_folder(tmp_path: Path, force: bool) -> None:
+    """Issue 10.5: --out .."""
+    os.chdir(tmp_path)
+    Path("mine.txt").write_text("mine\n")
+    args = ["convert", "--dataset", "sample", "--format", "npy", "--out", "."]
+    code, _, stderr = run(*args, *(["--force"] if force else []))
+    assert code == 1
+    one_line(stderr, "is a folder that is not an output of mnist-sprite")
+    assert "pass --force" not in stderr  # it must not invite what it will refuse
+    assert sorted(os.listdir(tmp_path)) == ["mine.txt"]
+
+
+def test_read_only_folder_names_the_output(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 10.12: a read-only folder names the output, never the temporary file."""
+    folder = tmp_path / "ro"
+    folder.mkdir()
+    real_touch, real_unlink = Path.touch, Path.unlink
+
+    def read_only(self: Path, *args: object, **kwargs: object) -> None:
+        if self.parent == folder:  # as a read-only mount answers both calls
+            raise OSError(errno.EROFS, "Read-only file system", str(self))
+        (real_touch if args or "exist_ok" in kwargs else real_unlink)(self, *args, **kwargs)  # type: ignore[operator]
+
+    monkeypatch.setattr(Path, "touch", read_only)
+    monkeypatch.setattr(Path, "unlink", read_only)
+    out = folder / "ro.npz"
+    code, _, stderr = run("convert", "--dataset", "sample", "--out", str(out))
+    assert code == 1
+    one_line(stderr, f"error: {out}: cannot write: Read-only file system")
+    assert ".tmp" not in stderr
+
+
 TOOL = [sys.executable, "-m", "mnist_sprite"]
-
-
-def run(*args: str) -> tuple[int, str, str]:
-    result = CliRunner().invoke(cli, list(args), catch_exceptions=False)
-    return result.exit_code, result.stdout, result.stderr
-
-
-def digest(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def leftovers(folder: Path) -> list[str]:
     return sorted(p.name for p in folder.iterdir() if writers.TEMP_MARK in p.name)
 
 
-# -- an input is never an output ---------------------------------------------------------
-
-
-@pytest.mark.parametrize("spelling", ["s.png", "./s.png", "../work/s.png", "link.png"])
-def test_grid_never_replaces_its_input(
-    tmp_path: Path, spelling: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    work = tmp_path / "work"
-    work.mkdir()
-    sprite = make_sprite(work, images=20, side=4).sprite.rename(work / "s.png")
-    (work / "link.png").symlink_to("s.png")
-    before = digest(sprite)
-    monkeypatch.chdir(work)
-    code, _, err = run("inspect", "s.png", "--image-size", "4x4", "--grid", spelling, "--force")
-    assert code == 2, err
-    assert err.startswith("error: ") and "an input of this command" in err
-    assert "choose another --grid" in err and err.count("\n") == 1
-    assert digest(sprite) == before
-
-
-def test_grid_never_writes_into_an_input_folder(tmp_path: Path, small: Sprite) -> None:
-    out = tmp_path / "out"
-    assert (
-        run(
-            "convert",
-            *small.args(),
-            "--image-size",
-            "4x4",
-            "--train-size",
-            "20",
-            "--format",
-            "npy",
-            "--out",
-            str(out),
-        )[0]
-        == 0
-    )
-    before = sorted(p.name for p in out.iterdir())
-    code, _, err = run("inspect", str(out), "--grid", str(out / "sheet.png"))
-    assert code == 2 and "is inside the input folder" in err
-    assert sorted(p.name for p in out.iterdir()) == before
-
-
-def test_grid_force_replaces_a_png_but_never_another_kind_of_file(
-    tmp_path: Path, small: Sprite
-) -> None:
-    data = tmp_path / "mine.npz"
-    data.write_bytes(b"PK\x03\x04 not mine to lose")
-    sheet = tmp_path / "sheet.png"
-    sheet.write_bytes(pngkit.gray_png(np.zeros((2, 2), dtype=np.uint8)))
-    args = ["inspect", str(small.sprite), "--image-size", "4x4", "--force", "--grid"]
-    code, _, err = run(*args, str(data))
-    assert code == 1 and "replaces only a PNG image" in err and "a zip file" in err
-    assert data.read_bytes() == b"PK\x03\x04 not mine to lose"
-    assert run(*args, str(sheet))[0] == 0
-    assert sheet.stat().st_size > 100
-
-
-# -- without --force, nothing that appeared during the run is replaced --------------------
-
-
 def test_a_file_that_appears_during_the_run_is_kept(tmp_path: Path) -> None:
+    """Issue 18: without --force, nothing that appeared during the run is replaced."""
     target = tmp_path / "race.npz"
     with (
         pytest.raises(OutputError, match=r"race.npz: already exists"),
@@ -111,6 +156,7 @@ def test_a_file_that_appears_during_the_run_is_kept(tmp_path: Path) -> None:
 
 
 def test_a_folder_that_appears_during_the_run_is_kept(tmp_path: Path) -> None:
+    """Issue 18: without --force, nothing that appeared during the run is replaced."""
     target = tmp_path / "D"
     with (
         pytest.raises(OutputError, match=r"already exists"),
@@ -125,6 +171,7 @@ def test_a_folder_that_appears_during_the_run_is_kept(tmp_path: Path) -> None:
 def test_the_no_replace_move_works_without_renameat2(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """Issue 18: without --force, nothing that appeared during the run is replaced."""
     monkeypatch.setattr(writers, "_RENAMEAT2", None)  # the fallback: link, then unlink
     target = tmp_path / "x.npz"
     with (
@@ -144,6 +191,7 @@ def test_the_no_replace_move_works_without_renameat2(
 def test_two_runs_to_one_out_without_force_one_wins(
     tmp_path: Path, small: Sprite, fmt: str
 ) -> None:
+    """Issue 18: without --force, nothing that appeared during the run is replaced."""
     out = tmp_path / ("out.npz" if fmt == "npz" else "out")
     args = [*TOOL, "convert", *small.args(), "--image-size", "4x4", "--train-size", "20"]
     args += ["--format", fmt]
@@ -160,10 +208,8 @@ def test_two_runs_to_one_out_without_force_one_wins(
     assert leftovers(tmp_path) == []
 
 
-# -- with --force, the rule is checked again when replacing --------------------------------
-
-
 def test_force_keeps_a_file_added_to_an_output_folder_during_the_run(tmp_path: Path) -> None:
+    """Issue 18: with --force, the rule is checked again when replacing."""
     target = tmp_path / "D"
     target.mkdir()
     (target / "manifest.json").write_text('{"tool": "mnist-sprite", "files": ["a.png"]}')
@@ -180,6 +226,7 @@ def test_force_keeps_a_file_added_to_an_output_folder_during_the_run(tmp_path: P
 
 
 def test_force_replaces_an_earlier_output_folder(tmp_path: Path) -> None:
+    """Issue 18: with --force, the rule is checked again when replacing."""
     target = tmp_path / "D"
     target.mkdir()
     (target / "manifest.json").write_text('{"tool": "mnist-sprite", "files": ["a.png"]}')
@@ -218,75 +265,8 @@ def test_force_png_dir_keeps_a_file_the_user_adds_while_it_runs(tmp_path: Path) 
     assert leftovers(tmp_path) == []
 
 
-# -- pack --force replaces only what an earlier pack wrote ---------------------------------
-
-
-def test_pack_force_never_replaces_a_users_own_json(tmp_path: Path) -> None:
-    source = tmp_path / "s.npz"
-    assert run("convert", "--dataset", "sample", "--out", str(source), "-q")[0] == 0
-    web = tmp_path / "web"
-    web.mkdir()
-    mine = web / "data.json"
-    mine.write_text('{"my": "settings"}\n')
-    code, _, err = run("pack", str(source), "--out", str(web), "--force", "-q")
-    assert code == 1 and "data.json: is not a file an earlier pack wrote" in err
-    assert mine.read_text() == '{"my": "settings"}\n'
-    assert sorted(p.name for p in web.iterdir()) == ["data.json"]
-
-
-def test_pack_says_why_a_data_js_of_its_own_matters(tmp_path: Path) -> None:
-    source = tmp_path / "s.npz"
-    assert run("convert", "--dataset", "sample", "--out", str(source), "-q")[0] == 0
-    web = tmp_path / "web"
-    web.mkdir()
-    (web / "data.js").write_text("// tfjs-examples' data.js\n")
-    for force in ([], ["--force"]):
-        code, _, err = run("pack", str(source), "--out", str(web), *force, "-q")
-        assert code == 1 and "data.js: is not a file an earlier pack wrote" in err
-        assert "--name mnist" in err and "tfjs-examples" in err
-    assert (web / "data.js").read_text() == "// tfjs-examples' data.js\n"
-
-
-def test_pack_force_replaces_an_earlier_pack(tmp_path: Path) -> None:
-    source = tmp_path / "s.npz"
-    assert run("convert", "--dataset", "sample", "--out", str(source), "-q")[0] == 0
-    web = tmp_path / "web"
-    assert run("pack", str(source), "--out", str(web), "-q")[0] == 0
-    first = {p.name: digest(p) for p in web.iterdir()}
-    assert run("pack", str(source), "--out", str(web), "--force", "-q")[0] == 0
-    assert {p.name: digest(p) for p in web.iterdir()} == first
-    (web / "data_labels_uint8").unlink()
-    (web / "data_labels_uint8").write_text("the user's own file under pack's name")
-    (web / "data.json").unlink()  # no record: nothing is known to be pack's
-    code, _, err = run("pack", str(source), "--out", str(web), "--force", "-q")
-    assert code == 1 and "is not a file an earlier pack wrote" in err
-    assert (web / "data_labels_uint8").read_text() == "the user's own file under pack's name"
-
-
-# -- fetch --from and closed pipes ----------------------------------------------------------
-
-
-def test_fetch_from_onto_a_full_disk_leaves_nothing_and_names_the_cache_file(
-    tmp_path: Path,
-) -> None:
-    if not Path("/dev/full").exists():
-        pytest.skip("needs /dev/full")
-    given = tmp_path / "given"
-    given.mkdir()
-    (given / "mnist_images.png").write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(1000))
-    folder = tmp_path / "cache" / "mnist"
-    folder.mkdir(parents=True)
-    part = folder / "mnist_images.png.part"
-    part.symlink_to("/dev/full")  # every write to the copy fails with ENOSPC
-    args = ["fetch", "--cache-dir", str(tmp_path / "cache"), "--from", str(given)]
-    code, _, err = run(*args)
-    assert code == 1 and err.count("\n") == 1, err
-    assert "mnist_images.png: cannot write" in err and "free some space" in err
-    assert str(given) not in err
-    assert not part.exists() and not part.is_symlink()
-
-
 def test_api_convert_to_a_closed_pipe_is_an_output_error() -> None:
+    """Issue 18: fetch --from and closed pipes."""
     code = "import mnist_sprite; mnist_sprite.convert('-', 'sample')"
     with subprocess.Popen(
         [sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE
@@ -300,6 +280,7 @@ def test_api_convert_to_a_closed_pipe_is_an_output_error() -> None:
 
 
 def test_cli_convert_to_a_closed_pipe_says_nothing() -> None:
+    """Issue 18: fetch --from and closed pipes."""
     with subprocess.Popen(
         [*TOOL, "convert", "--dataset", "sample", "--out", "-"],
         stdout=subprocess.PIPE,
@@ -310,9 +291,6 @@ def test_cli_convert_to_a_closed_pipe_says_nothing() -> None:
         err = proc.stderr.read().decode()
         assert proc.wait(timeout=60) == 1
     assert "Traceback" not in err and "error" not in err
-
-
-# -- what an outside review found (races with clean-up, signals, handles, closed streams) ----
 
 
 def test_a_live_temp_of_another_namespace_is_never_cleaned(tmp_path: Path) -> None:
@@ -351,6 +329,8 @@ def test_an_old_output_keeps_what_it_does_not_list(tmp_path: Path) -> None:
 
 
 def test_signals_wait_for_the_renames() -> None:
+    """Issue 18: what an outside review found (races with clean-up, signals, handles, closed
+    streams)."""
     import signal
 
     before = signal.getsignal(signal.SIGINT)
@@ -363,6 +343,8 @@ def test_signals_wait_for_the_renames() -> None:
 def test_a_force_run_that_loses_the_race_says_so(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """Issue 18: what an outside review found (races with clean-up, signals, handles, closed
+    streams)."""
     target = tmp_path / "x.npz"
     target.write_bytes(b"earlier output")
     check = writers._check_replaceable
@@ -388,6 +370,8 @@ def test_a_force_run_that_loses_the_race_says_so(
     [("-", 1, "error: -: standard output is closed; give --out FILE"), ("x.npz", 0, "")],
 )
 def test_a_closed_stdout_is_no_traceback(tmp_path: Path, out: str, code: int, says: str) -> None:
+    """Issue 18: what an outside review found (races with clean-up, signals, handles, closed
+    streams)."""
     argv = " ".join([*TOOL, "convert", "--dataset", "sample", "--json", "--out", out])
     if out == "-":
         argv = argv.replace("--json ", "")
@@ -421,3 +405,12 @@ def test_ctrl_c_from_the_first_moment_is_one_line(tmp_path: Path, delay: float) 
         proc.stderr == "error: interrupted; nothing was written and existing files are unchanged\n"
     )
     assert sorted(p.name for p in tmp_path.iterdir()) == []
+
+
+def test_force_never_replaces_a_fifo(tmp_path: Path) -> None:
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    code, _, stderr = run("convert", "--dataset", "sample", "--out", str(fifo), "--force")
+    assert code == 1
+    one_line(stderr, "is not a regular file")
+    assert fifo.is_fifo()
