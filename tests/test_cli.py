@@ -124,9 +124,9 @@ def test_force_replaces_and_its_absence_refuses(small: Sprite, tmp_path: Path) -
     ],
 )
 def test_errors_are_one_line_with_exit_code(
-    tmp_path: Path, args: list[str], code: int, message: str
+    tmp_path: Path, args: list[str], code: int, message: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    os.chdir(tmp_path)
+    monkeypatch.chdir(tmp_path)
     got, stdout, stderr = run("convert", *args)
     assert got == code, stderr
     if "--json" in args:  # a script that asked for JSON gets the failure as JSON too

@@ -253,18 +253,22 @@ def test_real_sprite_gives_tensorflowjs_arrays() -> None:
         ("npy", "file.npz", "is an .npz name, but --format npy writes a folder"),
     ],
 )
-def test_out_that_does_not_fit_the_format(tmp_path: Path, fmt: str, out: str, message: str) -> None:
+def test_out_that_does_not_fit_the_format(
+    tmp_path: Path, fmt: str, out: str, message: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Issue 10.9: an --out that cannot be what the format writes."""
-    os.chdir(tmp_path)
+    monkeypatch.chdir(tmp_path)
     code, _, stderr = run("convert", "--dataset", "sample", "--format", fmt, "--out", out)
     assert code == 2
     one_line(stderr, message)
     assert os.listdir(tmp_path) == []
 
 
-def test_convert_and_fetch_take_what_load_data_takes(tmp_path: Path) -> None:
+def test_convert_and_fetch_take_what_load_data_takes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Issue 10.17: the Python API."""
-    os.chdir(tmp_path)
+    monkeypatch.chdir(tmp_path)
     result = mnist_sprite.convert("api.npz", "sample")
     assert result.arrays["x_train"]["shape"] == [800, 784]
     mnist_sprite.convert(out="b", dataset="sample", format="npy", dtype="uint8", shape="image")

@@ -103,9 +103,11 @@ def test_npy_folder_holding_an_input_is_refused(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("force", [False, True])
-def test_out_dot_is_a_users_folder(tmp_path: Path, force: bool) -> None:
+def test_out_dot_is_a_users_folder(
+    tmp_path: Path, force: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Issue 10.5: --out .."""
-    os.chdir(tmp_path)
+    monkeypatch.chdir(tmp_path)
     Path("mine.txt").write_text("mine\n")
     args = ["convert", "--dataset", "sample", "--format", "npy", "--out", "."]
     code, _, stderr = run(*args, *(["--force"] if force else []))
