@@ -18,6 +18,7 @@ import numpy.typing as npt
 
 from . import datasets
 from .browsers import agreement, differences, tall_warning
+from .bundle import Shard, ShardedPng, bundle_problems, open_sprite, shard_entries
 from .datasets import DEFAULT_TRAIN_SIZES, Dataset
 from .download import recorded_dataset
 from .errors import MnistSpriteError, OptionError, OutputError, PathLike, SourceError, shown
@@ -29,7 +30,6 @@ from .pipeline import check_width, class_names
 from .png import COLOR_TYPES, SIGNATURE, PngFile
 from .png.canvas import colour_warning
 from .registry import OUTPUTS
-from .shards import Shard, ShardedPng, bundle_problems, open_sprite, shard_entries
 from .values import nearest_k
 from .writers import atomic_output
 

@@ -25,6 +25,15 @@ import numpy as np
 import numpy.typing as npt
 
 from ._version import __version__
+from .bundle import (
+    BROWSER_MAX_ROWS,
+    BROWSER_MAX_WIDTH,
+    file_entry,
+    packed_files,
+    shard_sizes,
+    write_shards,
+)
+from .bundle import file_names as bundle_names
 from .errors import OptionError, OutputError, PathLike, SourceError
 from .files import file_sha256, inside, read_json
 from .formats import Member
@@ -34,15 +43,6 @@ from .outputs import Output, kind_of
 from .png import MAX_PIXELS
 from .png.canvas import engines_that_cannot_draw
 from .registry import prose
-from .shards import (
-    BROWSER_MAX_ROWS,
-    BROWSER_MAX_WIDTH,
-    file_entry,
-    packed_files,
-    shard_sizes,
-    write_shards,
-)
-from .shards import file_names as bundle_names
 from .sources import SourceOptions, bundle_files, open_pack_source, source_options
 from .values import k_over_255, nearest_k
 from .writers import Guard, atomic_bundle

@@ -24,6 +24,7 @@ import numpy.typing as npt
 
 from . import datasets
 from ._version import __version__
+from .bundle import ShardedPng, is_bundle, open_sprite
 from .datasets import DEFAULT_TRAIN_SIZES, SPLITS, Dataset
 from .errors import ColourWarning, OptionError, PathLike, SpriteError
 from .files import file_sha256
@@ -35,7 +36,6 @@ from .options import parse_image_size as parse_image_size
 from .png import PngFile
 from .png.canvas import colour_warning
 from .registry import FOLDER_FALLBACK, TABLE, either, names
-from .shards import ShardedPng, is_bundle, open_sprite
 from .values import converter as _converter  # pixel values 0..255 -> output values
 from .writers import atomic_output, spooled_stdout
 

@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from .bundle import default_shard_rows, file_names
 from .errors import OptionError, PathLike, SourceError
 from .formats import Member
 from .formats.classdir import (
@@ -24,7 +25,6 @@ from .formats.classdir import (
 from .formats.pngdir import PngDirReader, looks_like_png_dir
 from .labels import bad_rows
 from .outputs import Output
-from .shards import default_shard_rows, file_names
 from .split import class_test_counts, parse_test_size, split_groups, split_rows
 
 

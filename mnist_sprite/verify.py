@@ -18,6 +18,7 @@ import numpy as np
 import numpy.typing as npt
 
 from . import datasets
+from .bundle import Shard, ShardedPng, bundle_problems, is_bundle, open_sprite, read_bundle
 from .datasets import DATASETS, Dataset
 from .download import expected_digests, recorded_dataset
 from .errors import MnistSpriteError, OptionError, PathLike, SourceError, command
@@ -35,7 +36,6 @@ from .pipeline import (
     run_into,
     to_arrays,
 )
-from .shards import Shard, ShardedPng, bundle_problems, is_bundle, open_sprite, read_bundle
 
 SCHEMA = 1
 

@@ -11,10 +11,10 @@ import png
 import pytest
 from click.testing import CliRunner
 
+from mnist_sprite.bundle import BROWSER_MAX_ROWS, default_shard_rows
 from mnist_sprite.cli import cli
 from mnist_sprite.options import BROWSERS
 from mnist_sprite.png.canvas import ENGINES, TALLEST_ROWS, alpha_table
-from mnist_sprite.shards import BROWSER_MAX_ROWS, default_shard_rows
 
 
 def run(*args: str) -> tuple[int, str, str]:
