@@ -1,5 +1,6 @@
-"""A packed dataset as one sprite or many: the shard layout, writing the shards, and reading
-a pack's ``NAME.json`` back as one source across all of them.
+"""The packed bundle: NAME.json's schema, fields and file names; writing it; reading it back.
+
+pack, inspect, verify, convert and load_data know a pack's NAME.json only through this module.
 
 A dataset taller than a browser or convert can take is cut into shards of ``shard_rows``
 rows (by default the most that stays within both limits below): ``NAME_images_000.png``,
@@ -8,8 +9,8 @@ the shards one after another are the one sprite there would have been. A dataset
 is one sprite with the usual names, ``NAME_images.png`` and ``NAME_labels_uint8``.
 
 ``NAME.json`` lists each shard's rows and its two files, each with its size and sha256. A
-reader (:func:`read_bundle`) checks every file against it before using any: a shard that is
-missing or changed is refused, naming it.
+reader (:meth:`Bundle.read`, then :meth:`Bundle.problems`) checks every file against it
+before using any: a shard that is missing or changed is refused, naming it.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from typing import Any, BinaryIO
 import numpy as np
 import numpy.typing as npt
 
-from .errors import PathLike, SourceError
+from .errors import MnistSpriteError, PathLike, SourceError, shown
 from .files import file_sha256, open_source, plain_name
 from .labels import read_onehot
 from .png import MAX_PIXELS, PngFile
@@ -40,6 +41,11 @@ BROWSER_MAX_ROWS = min(rows for rows in TALLEST_ROWS.values() if rows is not Non
 # may hold more pixels than this.
 BROWSER_MAX_WIDTH = 32_767
 JSON_BYTES = 16 << 20  # a NAME.json larger than this is not one pack wrote
+PACK_SCHEMA = 1  # NAME.json's "schema"
+# NAME.json's counts, each a whole number a loader takes as it is.
+COUNTS = ("image_height", "image_width", "channels", "classes", "images", "train_images")
+_COLOUR = {1: 0, 3: 2}  # channels -> the PNG colour type pack writes (gray, RGB)
+_NOT = "not a NAME.json that pack wrote"
 
 
 def default_shard_rows(height: int, width: int) -> int:
@@ -59,6 +65,17 @@ def file_names(name: str, shards: int) -> list[tuple[str, str]]:
     if shards == 1:
         return [(f"{name}_images.png", f"{name}_labels_uint8")]
     return [(f"{name}_images_{i:03d}.png", f"{name}_labels_{i:03d}_uint8") for i in range(shards)]
+
+
+def bundle_files(folder: Path, name: str, shards: int) -> dict[str, Path]:
+    """The bundle's files by role: the first sprite and label file, NAME.json, NAME.js."""
+    images, labels = file_names(name, shards)[0]
+    return {
+        "images": folder / images,
+        "labels": folder / labels,
+        "json": folder / f"{name}.json",
+        "js": folder / f"{name}.js",
+    }
 
 
 def file_entry(path: Path, name: str | None = None) -> dict[str, Any]:
@@ -169,7 +186,7 @@ class Shard:
 
 @dataclass
 class Bundle:
-    """A pack's NAME.json, read and checked, with its shards' paths."""
+    """A pack's NAME.json, with its shards' paths once :meth:`read` has checked it."""
 
     path: Path
     facts: dict[str, Any]
@@ -203,25 +220,154 @@ class Bundle:
             return None
         return [str(n) for n in names] if all(isinstance(n, str) for n in names) else None
 
+    @classmethod
+    def find(cls, path: PathLike) -> Bundle | None:
+        """The NAME.json at ``path`` as written, unchecked; None when it is not one."""
+        facts = _read(path)
+        return None if facts is None else cls(Path(path), facts)
 
-def packed_record(path: PathLike) -> dict[str, Any] | None:
-    """A pack's NAME.json as written, if ``path`` is one (a small JSON file of kind packed)."""
+    @classmethod
+    def read(cls, path: PathLike, *, strict: bool = True) -> Bundle:
+        """NAME.json and the path of each file it names (a plain name beside it).
+
+        ``strict``: its numbers are refused unless whole and consistent with its shards
+        (inspect and verify, which report each number against the files, read it with
+        ``strict=False``). The files themselves: :meth:`problems`."""
+        path = Path(path)
+        open_source(path).close()  # a missing, unreadable or irregular NAME.json: one clear error
+        bundle = cls.find(path)
+        if bundle is None:
+            raise SourceError(path, f"is {_NOT}", "give the pack's NAME.json")
+        if strict:
+            _check_counts(path, bundle.facts)
+        for i, entry in enumerate(shard_entries(bundle.facts)):
+            rows = entry.get("rows")
+            if not isinstance(rows, int) or rows < 0:
+                raise SourceError(path, f"shard {i} has no row count", "pack again")
+            images, labels = (_beside(path, entry.get(role)) for role in ("images", "labels"))
+            bundle.shards.append(Shard(rows, images, labels))
+        total = sum(s.rows for s in bundle.shards)
+        if strict and total != bundle.images:
+            raise SourceError(
+                path,
+                f"its shards hold {total:,} rows, not the {bundle.images:,} it says",
+                "pack again",
+            )
+        return bundle
+
+    @staticmethod
+    def record(path: PathLike, *, numbers: bool = True) -> dict[str, Any]:
+        """NAME.json, every field of the type pack writes and every file it names a plain name
+        beside it; anything else is refused naming the field. ``numbers=False`` leaves the
+        counts and class names to :meth:`number_problems` (verify reports them as a check)."""
+        facts = _read(path)
+        if facts is None:
+            raise SourceError(path, f"is {_NOT}", "give pack's NAME.json")
+        _check_types(path, facts, numbers)
+        return facts
+
+    def problems(self) -> list[SourceError]:
+        """Each file NAME.json names that is missing or not the one packed, naming it."""
+        found = [
+            _changed(self.path, file, entry[role])
+            for entry, shard in zip(shard_entries(self.facts), self.shards, strict=True)
+            for role, file in (("images", shard.images), ("labels", shard.labels))
+        ]
+        return [problem for problem in found if problem is not None]
+
+    def files(self) -> list[str]:
+        """Every file a pack wrote besides NAME.json itself (what ``--force`` may replace)."""
+        names = []
+        for entry in shard_entries(self.facts):
+            for role in ("images", "labels"):
+                item = entry.get(role)
+                if isinstance(item, dict) and isinstance(item.get("name"), str):
+                    names.append(item["name"])
+        loader = self.facts.get("loader")
+        if isinstance(loader, dict) and isinstance(loader.get("name"), str):
+            names.append(loader["name"])
+        return names
+
+    def number_problems(self, shards: list[Shard], *, whole: bool = True) -> list[str] | None:
+        """What in NAME.json disagrees with ``shards``' files and itself (None: the files
+        cannot be read): every number a loader takes as it is, the schema, the name, the class
+        names. ``whole=False``: ``shards`` are the readable ones only, so their rows are not
+        summed."""
+        facts = self.facts
+        bad = [k for k in COUNTS if type(facts.get(k)) is not int or facts[k] < 0]
+        if bad:
+            return [f"{', '.join(bad)}: not whole numbers"]
+        h, w, c = facts["image_height"], facts["image_width"], facts["channels"]
+        classes, images, train = facts["classes"], facts["images"], facts["train_images"]
+        problems: list[str] = []
+        say = problems.append
+        if facts.get("schema") != PACK_SCHEMA:
+            say(f"schema is {facts.get('schema')!r}, not {PACK_SCHEMA}")
+        if facts.get("name") != self.path.stem:
+            say(f"name is {facts.get('name')!r}, but the record is {self.path.name}")
+        for shard in shards:
+            sprite, labels = shard.images, shard.labels
+            try:
+                with PngFile(sprite) as png:
+                    header = png.header
+                    text = png.chunks.text.get("mnist-sprite")
+                label_bytes = labels.stat().st_size
+            except (MnistSpriteError, OSError):
+                return None
+            try:
+                packed_by = json.loads(text) if text is not None else None
+            except ValueError:
+                packed_by = None
+            name = sprite.name
+            if header.height != shard.rows:
+                say(f"a shard of {shard.rows:,} rows, but {name} has {header.height:,}")
+            if header.width != h * w:
+                say(
+                    f"image size {h}x{w} is {h * w:,} pixels, but a row of {name} holds "
+                    f"{header.width:,}"
+                )
+            recorded = packed_by.get("image_size") if isinstance(packed_by, dict) else None
+            if isinstance(recorded, str) and recorded != f"{h}x{w}":  # older packs record none
+                say(f"image size {h}x{w}, but {name} records {recorded} (its tEXt chunk)")
+            if _COLOUR.get(c) != header.color_type:
+                say(f"channels is {c}, but {name} has PNG colour type {header.color_type}")
+            if label_bytes != shard.rows * classes:
+                say(
+                    f"classes is {classes} for {shard.rows:,} images, {shard.rows * classes:,} "
+                    f"label bytes, but {labels.name} holds {label_bytes:,}"
+                )
+        rows = sum(s.rows for s in shards)
+        if whole and rows != images:
+            where = f"{shards[0].images.name} has" if len(shards) == 1 else "its shards hold"
+            say(f"images is {images:,}, but {where} {rows:,} rows")
+        if train > images:
+            say(f"train_images {train:,} is more than images {images:,}")
+        names = facts.get("class_names")
+        if not (
+            isinstance(names, list)
+            and len(names) == classes
+            and all(isinstance(n, str) and n for n in names)
+            and len(set(names)) == len(names)
+        ):
+            say(f"class_names is not a list of {classes} different names")
+        return problems
+
+
+def _read(path: PathLike) -> dict[str, Any] | None:
+    """The one reader of NAME.json: a regular file of at most ``JSON_BYTES`` holding a JSON
+    object of kind packed, else None (a PNG or label file is not read past its first bytes)."""
     try:
         st = os.stat(path)
         if not stat.S_ISREG(st.st_mode) or st.st_size > JSON_BYTES:
             return None
-        with open(path, "rb") as f:
-            if not f.read(64).lstrip().startswith(b"{"):  # a PNG or label file: not read on
+        with open_source(path) as f:
+            if not f.read(64).lstrip().startswith(b"{"):
                 return None
             f.seek(0)
             data = json.loads(f.read(JSON_BYTES + 1).decode("utf-8"))
-    except (OSError, ValueError):
+    except (OSError, ValueError, SourceError):
         return None
     return data if isinstance(data, dict) and data.get("kind") == "packed" else None
-
-
-def is_bundle(path: PathLike) -> bool:
-    return packed_record(path) is not None
 
 
 def shard_entries(facts: dict[str, Any]) -> list[dict[str, Any]]:
@@ -233,60 +379,8 @@ def shard_entries(facts: dict[str, Any]) -> list[dict[str, Any]]:
     return [{"rows": facts.get("images"), **(files or {})}]
 
 
-def packed_files(facts: dict[str, Any]) -> list[str]:
-    """Every file a pack wrote besides NAME.json itself (what ``--force`` may replace)."""
-    names = []
-    for entry in shard_entries(facts):
-        for role in ("images", "labels"):
-            item = entry.get(role)
-            if isinstance(item, dict) and isinstance(item.get("name"), str):
-                names.append(item["name"])
-    loader = facts.get("loader")
-    if isinstance(loader, dict) and isinstance(loader.get("name"), str):
-        names.append(loader["name"])
-    return names
-
-
-def bundle_problems(path: PathLike, *, strict: bool = True) -> tuple[Bundle, list[SourceError]]:
-    """NAME.json and each file it names, checked: every problem found, naming the file.
-
-    ``strict``: its numbers are refused unless whole and consistent with its shards (verify,
-    which reports each number against the files, reads it with ``strict=False``)."""
-    path = Path(path)
-    with open_source(path):  # a missing, unreadable or irregular NAME.json: one clear error
-        pass
-    facts = packed_record(path)
-    if facts is None:
-        raise SourceError(path, "is not a NAME.json that pack wrote", "give the pack's NAME.json")
-    if strict:
-        _check_fields(path, facts)
-    bundle = Bundle(path, facts)
-    problems: list[SourceError] = []
-    total = 0
-    for i, entry in enumerate(shard_entries(facts)):
-        rows = entry.get("rows")
-        if not isinstance(rows, int) or rows < 0:
-            raise SourceError(path, f"shard {i} has no row count", "pack again")
-        total += rows
-        files = [_checked_file(path, entry.get(role), problems) for role in ("images", "labels")]
-        bundle.shards.append(Shard(rows, files[0], files[1]))
-    if strict and total != bundle.images:
-        raise SourceError(
-            path, f"its shards hold {total:,} rows, not the {bundle.images:,} it says", "pack again"
-        )
-    return bundle, problems
-
-
-def read_bundle(path: PathLike) -> Bundle:
-    """NAME.json, with every file it names present and unchanged; else the first problem."""
-    bundle, problems = bundle_problems(path)
-    if problems:
-        raise problems[0]
-    return bundle
-
-
-def _check_fields(path: Path, facts: dict[str, Any]) -> None:
-    for key in ("image_height", "image_width", "channels", "classes", "images", "train_images"):
+def _check_counts(path: Path, facts: dict[str, Any]) -> None:
+    for key in COUNTS:
         value = facts.get(key)
         if not isinstance(value, int) or isinstance(value, bool) or value < 0:
             raise SourceError(path, f"has no whole number {key}", "pack again")
@@ -297,40 +391,91 @@ def _check_fields(path: Path, facts: dict[str, Any]) -> None:
         raise SourceError(path, "records sizes that do not fit together", "pack again")
 
 
-def _checked_file(json_path: Path, entry: Any, problems: list[SourceError]) -> Path:
-    """A file NAME.json names: a plain name in its folder, of the recorded size and sha256."""
+def _check_types(path: PathLike, facts: dict[str, Any], numbers: bool) -> None:
+    fix = "pack again; NAME.json is written by pack"
+
+    def bad(field: str, value: Any, want: str) -> SourceError:
+        return SourceError(path, f'its "{field}" is {shown(value)}, not {want}', fix)
+
+    for key in COUNTS if numbers else ():
+        value = facts.get(key)
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise bad(key, value, "a whole number")
+    names = facts.get("class_names")
+    if numbers and (not isinstance(names, list) or not all(isinstance(n, str) for n in names)):
+        raise bad("class_names", names, "a list of names")
+    files = facts.get("files")
+    shards = facts.get("shards")
+    groups: list[tuple[str, Any]] = []
+    if "files" in facts or shards is None:  # one sprite (and every pack before shards)
+        if not isinstance(files, dict) or set(files) != {"images", "labels"}:
+            raise bad("files", files, "the images and labels files")
+        groups.append(("files", files))
+    if shards is not None:
+        if not isinstance(shards, list) or not shards:
+            raise bad("shards", shards, "a list of shards")
+        for i, shard in enumerate(shards):
+            rows = shard.get("rows") if isinstance(shard, dict) else None
+            if isinstance(rows, bool) or not isinstance(rows, int) or rows < 0:
+                raise bad(f"shards.{i}.rows", rows, "a whole number")
+            groups.append((f"shards.{i}", {r: shard.get(r) for r in ("images", "labels")}))
+    if "loader" in facts:
+        groups.append(("", {"loader": facts["loader"]}))
+    for prefix, group in groups:
+        for role, entry in group.items():
+            field = f"{prefix}.{role}" if prefix else role
+            if not isinstance(entry, dict):
+                raise bad(field, entry, "a file entry")
+            if not plain_name(entry.get("name")):
+                raise bad(f"{field}.name", entry.get("name"), "a file name beside it")
+            if not isinstance(entry.get("sha256"), str):
+                raise bad(f"{field}.sha256", entry.get("sha256"), "a sha256")
+            size = entry.get("bytes")
+            if isinstance(size, bool) or not isinstance(size, int):
+                raise bad(f"{field}.bytes", size, "a whole number")
+    twice = isinstance(files, dict) and isinstance(shards, list)  # one sprite, said twice
+    if twice and (len(shards or ()) != 1 or groups[1][1] != files):
+        raise bad("files", files, "the files of its one shard")
+    provenance = facts.get("provenance", {})
+    if not isinstance(provenance, dict):
+        raise bad("provenance", provenance, "an object")
+    if not isinstance(provenance.get("options", {}), dict):
+        raise bad("provenance.options", provenance.get("options"), "an object")
+
+
+def _beside(json_path: Path, entry: Any) -> Path:
+    """A file NAME.json names: a plain name in its folder."""
     if not isinstance(entry, dict) or not isinstance(entry.get("name"), str):
         raise SourceError(json_path, "names a shard file without a name", "pack again")
     name = str(entry["name"])
     if not plain_name(name) or name.startswith("."):
         raise SourceError(json_path, f"names {name!r}, not a file beside it", "pack again")
-    file: Path = json_path.parent / name
+    return json_path.parent / name
+
+
+def _changed(json_path: Path, file: Path, entry: dict[str, Any]) -> SourceError | None:
+    """What is wrong with a file NAME.json names: missing, or not of its size and sha256."""
     try:
         st = os.lstat(file)
     except FileNotFoundError:
-        problems.append(SourceError(file, f"is missing (named by {json_path.name})", "pack again"))
-        return file
+        return SourceError(file, f"is missing (named by {json_path.name})", "pack again")
     if not stat.S_ISREG(st.st_mode):
-        problems.append(SourceError(file, "is not a regular file", "pack again"))
-    elif st.st_size != entry.get("bytes"):
-        problems.append(
-            SourceError(
-                file,
-                f"changed after packing: {st.st_size:,} bytes, {json_path.name} says "
-                f"{entry.get('bytes')}",
-                "pack again, or restore the file",
-            )
+        return SourceError(file, "is not a regular file", "pack again")
+    if st.st_size != entry.get("bytes"):
+        return SourceError(
+            file,
+            f"changed after packing: {st.st_size:,} bytes, {json_path.name} says "
+            f"{entry.get('bytes')}",
+            "pack again, or restore the file",
         )
-    elif file_sha256(file, json_path.parent) != entry.get("sha256"):
-        problems.append(
-            SourceError(
-                file,
-                f"changed after packing (its sha256 differs from {json_path.name}); it is not "
-                "the one packed",
-                "pack again, or restore the file",
-            )
+    if file_sha256(file, json_path.parent) != entry.get("sha256"):
+        return SourceError(
+            file,
+            f"changed after packing (its sha256 differs from {json_path.name}); it is not "
+            "the one packed",
+            "pack again, or restore the file",
         )
-    return file
+    return None
 
 
 class _NoChunks:
@@ -415,8 +560,16 @@ class ShardedPng:
         return np.concatenate(parts) if parts else np.empty((0, self.bundle.classes), np.uint8)
 
 
+def read_bundle(path: PathLike) -> Bundle:
+    """NAME.json, with every file it names present and unchanged; else the first problem."""
+    bundle = Bundle.read(path)
+    if problems := bundle.problems():
+        raise problems[0]
+    return bundle
+
+
 def open_sprite(path: PathLike) -> PngFile | ShardedPng:
     """A sprite PNG, or a pack's NAME.json read as one sprite across its shards."""
-    if is_bundle(path):
+    if Bundle.find(path) is not None:
         return ShardedPng(read_bundle(path))
     return PngFile(path)
