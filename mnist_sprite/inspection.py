@@ -18,10 +18,11 @@ import numpy.typing as npt
 
 from . import datasets
 from .browsers import agreement, differences, tall_warning
+from .bundle import Bundle, ShardedPng, open_sprite, shard_entries
 from .datasets import DEFAULT_TRAIN_SIZES, Dataset
 from .download import recorded_dataset
-from .errors import MnistSpriteError, OptionError, OutputError, PathLike, SourceError, shown
-from .files import file_sha256, open_source, plain_name, sniff
+from .errors import OptionError, OutputError, PathLike, SourceError
+from .files import file_sha256, open_source, sniff
 from .labels import CLASSES, bad_rows, read_onehot
 from .options import DRAW_ROWS
 from .outputs import Output, kind_of
@@ -29,7 +30,6 @@ from .pipeline import check_width, class_names
 from .png import COLOR_TYPES, SIGNATURE, PngFile
 from .png.canvas import colour_warning
 from .registry import OUTPUTS
-from .shards import Shard, ShardedPng, bundle_problems, open_sprite, shard_entries
 from .values import nearest_k
 from .writers import atomic_output
 
@@ -73,7 +73,7 @@ def kind(path: PathLike) -> str:
         size = os.fstat(f.fileno()).st_size
     if head.startswith(SIGNATURE):
         return "sprite"
-    if head.lstrip().startswith(b"{") and _packed_json(path) is not None:
+    if head.lstrip().startswith(b"{") and Bundle.find(path) is not None:
         return "packed"
     if label_classes(head, size) is not None:
         return "labels"
@@ -157,91 +157,17 @@ def inspect_sprite(path: PathLike, image_size: tuple[int, int] | None = None) ->
     }
 
 
-_PACKED_JSON_BYTES = 16 << 20
-
-
-def _packed_json(path: PathLike) -> dict[str, Any] | None:
-    try:
-        with open_source(path) as f:
-            text = f.read(_PACKED_JSON_BYTES + 1)
-        data = json.loads(text[:_PACKED_JSON_BYTES].decode("utf-8"))
-    except (OSError, ValueError, SourceError):
-        return None
-    return data if isinstance(data, dict) and data.get("kind") == "packed" else None
-
-
-PACKED_COUNTS = ("image_height", "image_width", "channels", "classes", "images", "train_images")
-
-
-def packed_facts(path: PathLike, *, numbers: bool = True) -> dict[str, Any]:
-    """A pack's ``NAME.json``, every field of the type pack writes and every file it names a
-    plain name beside it; anything else is refused naming the field. ``numbers=False``
-    leaves the counts and class names to the caller (verify reports them as a check)."""
-    facts = _packed_json(path)
-    if facts is None:
-        raise SourceError(path, "is not a NAME.json that pack wrote", "give pack's NAME.json")
-    fix = "pack again; NAME.json is written by pack"
-
-    def bad(field: str, value: Any, want: str) -> SourceError:
-        return SourceError(path, f'its "{field}" is {shown(value)}, not {want}', fix)
-
-    for key in PACKED_COUNTS if numbers else ():
-        value = facts.get(key)
-        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-            raise bad(key, value, "a whole number")
-    names = facts.get("class_names")
-    if numbers and (not isinstance(names, list) or not all(isinstance(n, str) for n in names)):
-        raise bad("class_names", names, "a list of names")
-    files = facts.get("files")
-    shards = facts.get("shards")
-    groups: list[tuple[str, Any]] = []
-    if "files" in facts or shards is None:  # one sprite (and every pack before shards)
-        if not isinstance(files, dict) or set(files) != {"images", "labels"}:
-            raise bad("files", files, "the images and labels files")
-        groups.append(("files", files))
-    if shards is not None:
-        if not isinstance(shards, list) or not shards:
-            raise bad("shards", shards, "a list of shards")
-        for i, shard in enumerate(shards):
-            rows = shard.get("rows") if isinstance(shard, dict) else None
-            if isinstance(rows, bool) or not isinstance(rows, int) or rows < 0:
-                raise bad(f"shards.{i}.rows", rows, "a whole number")
-            groups.append((f"shards.{i}", {r: shard.get(r) for r in ("images", "labels")}))
-    if "loader" in facts:
-        groups.append(("", {"loader": facts["loader"]}))
-    for prefix, group in groups:
-        for role, entry in group.items():
-            field = f"{prefix}.{role}" if prefix else role
-            if not isinstance(entry, dict):
-                raise bad(field, entry, "a file entry")
-            if not plain_name(entry.get("name")):
-                raise bad(f"{field}.name", entry.get("name"), "a file name beside it")
-            if not isinstance(entry.get("sha256"), str):
-                raise bad(f"{field}.sha256", entry.get("sha256"), "a sha256")
-            size = entry.get("bytes")
-            if isinstance(size, bool) or not isinstance(size, int):
-                raise bad(f"{field}.bytes", size, "a whole number")
-    twice = isinstance(files, dict) and isinstance(shards, list)  # one sprite, said twice
-    if twice and (len(shards or ()) != 1 or groups[1][1] != files):
-        raise bad("files", files, "the files of its one shard")
-    provenance = facts.get("provenance", {})
-    if not isinstance(provenance, dict):
-        raise bad("provenance", provenance, "an object")
-    if not isinstance(provenance.get("options", {}), dict):
-        raise bad("provenance.options", provenance.get("options"), "an object")
-    return facts
-
-
-def inspect_packed(path: PathLike, *, numbers: bool = True) -> dict[str, Any]:
+def inspect_packed(path: PathLike) -> dict[str, Any]:
     """A pack's ``NAME.json``: its facts, once every field is of its type and every file it
     names (each shard's sprite and label file, a plain name beside it) is there and
     unchanged; a missing or changed one is refused, naming it."""
-    facts = packed_facts(path, numbers=numbers)
-    bundle, damaged = bundle_problems(path, strict=False)
+    facts = Bundle.record(path)
+    bundle = Bundle.read(path, strict=False)
+    damaged = bundle.problems()
     problems = [f"{Path(e.path or path).name}: {e.problem}" for e in damaged]
     unreadable = {Path(e.path) for e in damaged if e.path is not None}
     readable = [s for s in bundle.shards if not {s.images, s.labels} & unreadable]
-    problems += packed_number_problems(path, facts, readable, whole=not unreadable) or []
+    problems += bundle.number_problems(readable, whole=not unreadable) or []
     return {
         **facts,
         "path": str(path),
@@ -249,71 +175,6 @@ def inspect_packed(path: PathLike, *, numbers: bool = True) -> dict[str, Any]:
         "problems": problems,
         "fix": "pack again, or restore the files it names",
     }
-
-
-_PACKED_COLOUR = {1: 0, 3: 2}  # channels -> the PNG colour type pack writes (gray, RGB)
-
-
-def packed_number_problems(
-    path: PathLike, facts: dict[str, Any], shards: list[Shard], *, whole: bool = True
-) -> list[str] | None:
-    """What in ``NAME.json`` disagrees with its files and itself (None: the files cannot be
-    read): every number a loader takes as it is, the schema, the name, the class names.
-    ``whole=False``: ``shards`` are the readable ones only, so their rows are not summed."""
-    from .pack import PACK_SCHEMA
-
-    bad = [k for k in PACKED_COUNTS if type(facts.get(k)) is not int or facts[k] < 0]
-    if bad:
-        return [f"{', '.join(bad)}: not whole numbers"]
-    h, w, c = facts["image_height"], facts["image_width"], facts["channels"]
-    classes, images, train = facts["classes"], facts["images"], facts["train_images"]
-    problems = []
-    if facts.get("schema") != PACK_SCHEMA:
-        problems.append(f"schema is {facts.get('schema')!r}, not {PACK_SCHEMA}")
-    if facts.get("name") != Path(path).stem:
-        problems.append(f"name is {facts.get('name')!r}, but the record is {Path(path).name}")
-    for shard in shards:
-        sprite, labels = shard.images, shard.labels
-        try:
-            with PngFile(sprite) as png:
-                header = png.header
-                packed_by = _json_or_none(png.chunks.text.get("mnist-sprite"))
-            label_bytes = labels.stat().st_size
-        except (MnistSpriteError, OSError):
-            return None
-        name = sprite.name
-        if header.height != shard.rows:
-            problems.append(f"a shard of {shard.rows:,} rows, but {name} has {header.height:,}")
-        if header.width != h * w:
-            problems.append(
-                f"image size {h}x{w} is {h * w:,} pixels, but a row of {name} holds "
-                f"{header.width:,}"
-            )
-        recorded = packed_by.get("image_size") if isinstance(packed_by, dict) else None
-        if isinstance(recorded, str) and recorded != f"{h}x{w}":  # older packs record none
-            problems.append(f"image size {h}x{w}, but {name} records {recorded} (its tEXt chunk)")
-        if _PACKED_COLOUR.get(c) != header.color_type:
-            problems.append(f"channels is {c}, but {name} has PNG colour type {header.color_type}")
-        if label_bytes != shard.rows * classes:
-            problems.append(
-                f"classes is {classes} for {shard.rows:,} images, {shard.rows * classes:,} label "
-                f"bytes, but {labels.name} holds {label_bytes:,}"
-            )
-    rows = sum(s.rows for s in shards)
-    if whole and rows != images:
-        where = f"{shards[0].images.name} has" if len(shards) == 1 else "its shards hold"
-        problems.append(f"images is {images:,}, but {where} {rows:,} rows")
-    if train > images:
-        problems.append(f"train_images {train:,} is more than images {images:,}")
-    names = facts.get("class_names")
-    if not (
-        isinstance(names, list)
-        and len(names) == classes
-        and all(isinstance(n, str) and n for n in names)
-        and len(set(names)) == len(names)
-    ):
-        problems.append(f"class_names is not a list of {classes} different names")
-    return problems
 
 
 def inspect_labels(path: PathLike, train_size: int | None = None) -> dict[str, Any]:

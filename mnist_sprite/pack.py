@@ -25,8 +25,19 @@ import numpy as np
 import numpy.typing as npt
 
 from ._version import __version__
+from .bundle import (
+    BROWSER_MAX_ROWS,
+    BROWSER_MAX_WIDTH,
+    PACK_SCHEMA,
+    Bundle,
+    bundle_files,
+    file_entry,
+    file_names,
+    shard_sizes,
+    write_shards,
+)
 from .errors import OptionError, OutputError, PathLike, SourceError
-from .files import file_sha256, inside, read_json
+from .files import file_sha256, inside
 from .formats import Member
 from .labels import MAX_CLASSES, class_ids
 from .loader import loader_source
@@ -34,22 +45,12 @@ from .outputs import Output, kind_of
 from .png import MAX_PIXELS
 from .png.canvas import engines_that_cannot_draw
 from .registry import prose
-from .shards import (
-    BROWSER_MAX_ROWS,
-    BROWSER_MAX_WIDTH,
-    file_entry,
-    packed_files,
-    shard_sizes,
-    write_shards,
-)
-from .shards import file_names as bundle_names
-from .sources import SourceOptions, bundle_files, open_pack_source, source_options
+from .sources import SourceOptions, open_pack_source, source_options
 from .values import k_over_255, nearest_k
 from .writers import Guard, atomic_bundle
 
 U8 = npt.NDArray[np.uint8]
 Progress = Callable[[int], None]
-PACK_SCHEMA = 1
 
 
 @dataclass
@@ -414,7 +415,7 @@ def _write(
 
     text = {"mnist-sprite": json.dumps(provenance, sort_keys=True, separators=(",", ":"))}
     folder = files["json"].parent
-    pairs = bundle_names(name, len(sizes))
+    pairs = file_names(name, len(sizes))
     names = [*(n for pair in pairs for n in pair), files["js"].name, files["json"].name]
     guard, earlier = _earlier_pack(files)
     with atomic_bundle(
@@ -460,13 +461,10 @@ def _earlier_pack(files: dict[str, Path]) -> tuple[Guard, set[str]]:
 
 def _packed_names(record: Path) -> set[str]:
     """The files an earlier pack's ``NAME.json`` lists (itself included); none if not one."""
-    if record.is_symlink() or not record.is_file():
+    bundle = None if record.is_symlink() else Bundle.find(record)
+    if bundle is None:
         return set()
-    facts = read_json(record)
-    if facts.get("kind") != "packed":
-        return set()
-    names = packed_files(facts)  # every shard's two files, and NAME.js
-    return {record.name} | {n for n in names if Path(n).name == n}
+    return {record.name} | {n for n in bundle.files() if Path(n).name == n}  # shards, NAME.js
 
 
 def _facts(

@@ -24,6 +24,7 @@ import numpy.typing as npt
 
 from . import datasets
 from ._version import __version__
+from .bundle import Bundle, ShardedPng, open_sprite
 from .datasets import DEFAULT_TRAIN_SIZES, SPLITS, Dataset
 from .errors import ColourWarning, OptionError, PathLike, SpriteError
 from .files import file_sha256
@@ -35,7 +36,6 @@ from .options import parse_image_size as parse_image_size
 from .png import PngFile
 from .png.canvas import colour_warning
 from .registry import FOLDER_FALLBACK, TABLE, either, names
-from .shards import ShardedPng, is_bundle, open_sprite
 from .values import converter as _converter  # pixel values 0..255 -> output values
 from .writers import atomic_output, spooled_stdout
 
@@ -69,7 +69,7 @@ def explicit_sources(
     dataset: str | None, sprite: PathLike | None, labels: PathLike | None
 ) -> Sources | None:
     """``--sprite`` with ``--labels``, checked against ``--dataset``; None for a dataset."""
-    if sprite is not None and is_bundle(sprite):
+    if sprite is not None and Bundle.find(sprite) is not None:
         if labels is not None:
             raise OptionError(
                 None, "--labels with a pack's NAME.json", "drop --labels: NAME.json names them"

@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from .bundle import default_shard_rows
 from .errors import OptionError, PathLike, SourceError
 from .formats import Member
 from .formats.classdir import (
@@ -24,7 +25,6 @@ from .formats.classdir import (
 from .formats.pngdir import PngDirReader, looks_like_png_dir
 from .labels import bad_rows
 from .outputs import Output
-from .shards import default_shard_rows, file_names
 from .split import class_test_counts, parse_test_size, split_groups, split_rows
 
 
@@ -257,17 +257,6 @@ def _class_ids(out: Output, name: str) -> npt.NDArray[np.int64]:
         raise SourceError(out.path, f"{name} holds values that are not class ids 0 to 254", "")
     flat: npt.NDArray[np.int64] = y.astype(np.int64).reshape(-1)
     return flat
-
-
-def bundle_files(folder: Path, name: str, shards: int) -> dict[str, Path]:
-    """The bundle's files by role: the first sprite and label file, NAME.json, NAME.js."""
-    images, labels = file_names(name, shards)[0]
-    return {
-        "images": folder / images,
-        "labels": folder / labels,
-        "json": folder / f"{name}.json",
-        "js": folder / f"{name}.js",
-    }
 
 
 def recorded_source_options(recorded: dict[str, Any], class_names: Any) -> SourceOptions:

@@ -18,6 +18,7 @@ import numpy as np
 import numpy.typing as npt
 
 from . import datasets
+from .bundle import Bundle, ShardedPng, open_sprite, read_bundle
 from .datasets import DATASETS, Dataset
 from .download import expected_digests, recorded_dataset
 from .errors import MnistSpriteError, OptionError, PathLike, SourceError, command
@@ -35,7 +36,6 @@ from .pipeline import (
     run_into,
     to_arrays,
 )
-from .shards import Shard, ShardedPng, bundle_problems, is_bundle, open_sprite, read_bundle
 
 SCHEMA = 1
 
@@ -329,7 +329,7 @@ def _check_pinned(
 
 def _check_labels(report: Report, sources: Sources, images: int | None) -> U8 | None:
     try:
-        if is_bundle(sources.labels):  # a pack's label files, each against NAME.json
+        if Bundle.find(sources.labels) is not None:  # a pack's label files, each against NAME.json
             with ShardedPng(read_bundle(sources.labels)) as packed:
                 onehot = packed.onehot()
         else:
@@ -576,14 +576,14 @@ def verify_packed(packed: PathLike, source: PathLike | None = None) -> Report:
     """Check a folder ``pack`` wrote (by its ``NAME.json``): the sprite, the labels and the
     json agree; and, given the ``source`` it was packed from, that convert gives its arrays
     back, value for value."""
-    from .inspection import packed_facts
     from .pack import sized_source_bytes
     from .sources import recorded_source_options
 
     report = Report()
-    packed_facts(packed, numbers=False)  # every field of its type; the numbers: below
+    Bundle.record(packed, numbers=False)  # every field of its type; the numbers: below
     try:
-        bundle, problems = bundle_problems(packed, strict=False)
+        bundle = Bundle.read(packed, strict=False)
+        problems = bundle.problems()
     except MnistSpriteError as e:
         report.add("record", False, str(e))
         return report
@@ -594,7 +594,7 @@ def verify_packed(packed: PathLike, source: PathLike | None = None) -> Report:
         "; ".join(str(p) for p in problems)
         or f"all {2 * len(bundle.shards)} sprite and label files are the ones packed",
     )
-    if problems or not _check_packed_fields(report, packed, facts, bundle.shards):
+    if problems or not _check_packed_fields(report, bundle):
         return report
     h, w, c = facts["image_height"], facts["image_width"], facts["channels"]
     options = Options(
@@ -648,14 +648,10 @@ def verify_packed(packed: PathLike, source: PathLike | None = None) -> Report:
     return report
 
 
-def _check_packed_fields(
-    report: Report, packed: PathLike, facts: dict[str, Any], shards: list[Shard]
-) -> bool:
+def _check_packed_fields(report: Report, bundle: Bundle) -> bool:
     """Every number of ``NAME.json`` against the files themselves: a loader takes them as
     they are, so a tampered record must fail even when its files are intact."""
-    from .inspection import packed_number_problems
-
-    problems = packed_number_problems(packed, facts, shards)
+    facts, problems = bundle.facts, bundle.number_problems(bundle.shards)
     if problems is None:
         return report.add("record", False, "its files cannot be read (see above)")
     h, w, c = facts["image_height"], facts["image_width"], facts["channels"]

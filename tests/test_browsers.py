@@ -13,11 +13,11 @@ import png
 import pytest
 from click.testing import CliRunner
 
+from mnist_sprite.bundle import BROWSER_MAX_ROWS, default_shard_rows
 from mnist_sprite.cli import cli
 from mnist_sprite.options import BROWSERS
 from mnist_sprite.png import read_red
 from mnist_sprite.png.canvas import ENGINES, TALLEST_ROWS, alpha_table
-from mnist_sprite.shards import BROWSER_MAX_ROWS, default_shard_rows
 from tests import pngkit
 from tests.cli_kit import SAMPLE_LABELS, SAMPLE_SPRITE
 

@@ -12,10 +12,10 @@ import pytest
 from click.testing import CliRunner
 
 import mnist_sprite
+from mnist_sprite.bundle import default_shard_rows
 from mnist_sprite.cli import cli
 from mnist_sprite.errors import MnistSpriteError, OptionError, SourceError
 from mnist_sprite.pack import pack
-from mnist_sprite.shards import default_shard_rows
 
 
 def run(*args: str) -> tuple[int, str, str]:
