@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -58,3 +59,18 @@ def server() -> Iterator[Server]:
     s = Server()
     yield s
     s.close()
+
+
+# What a test run may leave at the top of the project: caches and build folders (gitignored).
+_LEFT_BY_TOOLS = {".pytest_cache", ".hypothesis", ".mypy_cache", ".ruff_cache", "build", "dist"}
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _the_working_tree_is_left_alone() -> Iterator[None]:
+    """No test writes into the project: a file a command was told to write by a relative name
+    (``--out -1``) must land in the test's tmp_path, never beside README.md."""
+    root = Path(__file__).resolve().parent.parent
+    before = set(os.listdir(root))
+    yield
+    new = sorted(set(os.listdir(root)) - before - _LEFT_BY_TOOLS)
+    assert not new, f"the tests wrote {new} into {root}"
