@@ -867,12 +867,14 @@ def pack_command(
     SOURCE is recognized by content: an .npz (keras' mnist.npz layout, or any convert
     output), an {pack_folders} output folder, PNG folders (root/<class>/*.png, or
     root/train/<class>/... and root/test/<class>/...), or a folder of one array per class
-    (cat.npy, dog.npy, ...: Quick, Draw!'s numpy_bitmap). Training images come first. Writes
-    NAME.json and NAME.js (a browser loader) beside the sprite, or its shards.
+    (cat.npy, dog.npy, ...: Quick, Draw!'s numpy_bitmap). A Hugging Face Parquet file (a Hub
+    download, or one Dataset.to_parquet() wrote) is its train split. Training images come
+    first. Writes NAME.json and NAME.js (a browser loader) beside the sprite, or its shards.
 
     \b
       mnist-sprite pack mnist.npz --out web/ --name mnist
       mnist-sprite pack my_pngs/ --out web/ --name flowers
+      mnist-sprite pack train-00000-of-00001.parquet --out web/ --name hub
       mnist-sprite pack floats.npz --out web/ --quantize
       mnist-sprite pack quickdraw/ --out web/ --name doodles --test-size 0.1 --seed 0
     """
