@@ -305,12 +305,9 @@ def _split(
     pending: npt.NDArray[np.uint8] | None = None  # rows decoded past the current split
     for split in ("train", "test"):
         start, stop = bounds[split]
-        x_name, y_name = f"x_{split}", f"y_{split}"
         perm = perms[split]
         ys = labels[start:stop] if perm is None else labels[start:stop][perm]
-        if sink.labels_first:
-            _write_whole(sink, y_name, ys, plan)
-        sink.begin(x_name, plan.shapes[x_name], plan.dtypes[x_name])
+        sink.begin_split(split, plan.shapes[f"x_{split}"], plan.dtypes[f"x_{split}"], ys)
         held: list[npt.NDArray[np.uint8]] = []  # a shuffled split is permuted whole
         row = start
         while row < stop:
@@ -327,18 +324,10 @@ def _split(
             for i in range(0, perm.size, 4096):
                 part = whole[perm[i : i + 4096]]
                 sink.write(as_output(part))
-        sink.end()
-        if not sink.labels_first:
-            _write_whole(sink, y_name, ys, plan)
+        sink.end_split()
     # Reading on to the end checks the rest of the file (rows, zlib end, chunks, IEND).
     extra = sum(block.shape[0] for block in blocks)
     assert pending is None and extra == 0, "the decoder gave more rows than the header"
-
-
-def _write_whole(sink: Sink, name: str, values: npt.NDArray[Any], plan: Plan) -> None:
-    sink.begin(name, plan.shapes[name], plan.dtypes[name])
-    sink.write(values)
-    sink.end()
 
 
 def _row_blocks(

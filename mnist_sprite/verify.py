@@ -9,7 +9,9 @@ produces it, so nothing is held whole.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+from collections.abc import Generator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,7 +25,7 @@ from .datasets import DATASETS, Dataset
 from .download import expected_digests, recorded_dataset
 from .errors import MnistSpriteError, OptionError, PathLike, SourceError, command
 from .files import file_sha256
-from .formats.base import ARRAY_NAMES, unlisted
+from .formats.base import ARRAY_NAMES, ArraySink, unlisted
 from .labels import U8, class_counts, read_onehot
 from .outputs import Output
 from .pipeline import (
@@ -458,118 +460,94 @@ def _check_recorded_sources(report: Report, prov: dict[str, Any], sources: Sourc
         )
 
 
-class _CompareSink:
-    """Receives what convert would write and compares it with the output, piece by piece."""
-
-    labels_first = False
+class _CompareSink(ArraySink):
+    """Receives what convert would write and compares it with the output, array by array."""
 
     def __init__(self, out: Output, report: Report) -> None:
-        self._out = out
-        self._report = report
-        self._ctx: Any = None
-        self._pieces: Any = None
-        self._broken = ""  # why the member could not be read further, if it could not
-        self._buffer: npt.NDArray[Any] | None = None
-        self._name = ""
-        self._shape: tuple[int, ...] = ()
-        self._offset = 0
-        self._differ = 0
-        self._first: tuple[int, Any, Any] | None = None
-        self._skip = False
+        self._out, self._report = out, report
+        self._check: Generator[None, npt.NDArray[Any] | None, None] | None = None
 
-    def begin(self, name: str, shape: tuple[int, ...], dtype: np.dtype[Any]) -> None:
-        self._name, self._shape, self._offset, self._differ, self._first = name, shape, 0, 0, None
-        self._broken = ""
-        self._skip = False
-        try:
-            self._ctx = self._out.array(name)
-            member, self._pieces = self._ctx.__enter__()
-        except MnistSpriteError as e:
-            self._report.add(name, False, str(e))  # with the file: a folder output has many
-            self._skip, self._ctx = True, None
-            return
-        if member.shape != shape or member.dtype != dtype:
-            self._report.add(
-                name, False, f"is {member.shape} {member.dtype}, expected {shape} {dtype}"
-            )
-            self._skip = True
-        self._buffer = np.empty(0, dtype=dtype)
+    def begin_array(self, name: str, shape: tuple[int, ...], dtype: np.dtype[Any]) -> None:
+        self._check = _compare(self._out, self._report, name, shape, dtype)
+        next(self._check)
 
-    def _take(self, n: int) -> npt.NDArray[Any]:
-        assert self._buffer is not None
-        parts = [self._buffer]
-        have = self._buffer.size
-        while have < n:
-            try:
-                piece = next(self._pieces, None)
-            except MnistSpriteError as e:  # a short or damaged member: reported by write()
-                self._broken = str(e)
-                piece = None
-            if piece is None:
-                break
-            parts.append(piece)
-            have += piece.size
-        joined = np.concatenate(parts) if len(parts) > 1 else parts[0]
-        self._buffer = joined[n:]
-        return joined[:n]
+    def write(self, block: npt.NDArray[Any]) -> None:
+        assert self._check is not None
+        self._check.send(block)
 
-    def write(self, data: npt.NDArray[Any]) -> None:
-        if self._skip:
-            return
-        expected = np.ascontiguousarray(data).reshape(-1)
-        found = self._take(expected.size)
-        if found.size < expected.size:
-            self._report.add(self._name, False, self._broken or "is truncated")
-            self._skip = True
-            return
-        diff = np.flatnonzero(expected != found)
-        if diff.size:
-            if self._first is None:
-                i = int(diff[0])
-                self._first = (self._offset + i, expected[i].item(), found[i].item())
-            self._differ += int(diff.size)
-        self._offset += expected.size
-
-    def end(self) -> None:
-        if not self._skip and self._pieces is not None:
-            try:  # read the member to its end: checksums, and nothing after the values
-                extra = sum(piece.size for piece in self._pieces) + (
-                    self._buffer.size if self._buffer is not None else 0
-                )
-            except MnistSpriteError as e:
-                self._report.add(self._name, False, str(e))
-                self._skip = True
-            else:
-                if extra:
-                    self._report.add(self._name, False, f"has {extra:,} values more than expected")
-                    self._skip = True
-        if self._ctx is not None:
-            self._ctx.__exit__(None, None, None)
-            self._ctx = None
-        if self._skip:
-            return
-        total = int(np.prod(self._shape, dtype=np.int64))
-        if self._first is None:
-            self._report.add(self._name, True, f"all {total:,} values equal a fresh conversion")
-            return
-        index, want, got = self._first
-        per_row = int(np.prod(self._shape[1:], dtype=np.int64)) if len(self._shape) > 1 else 1
-        row, col = divmod(index, per_row)
-        where = f"index {index:,} (row {row:,}" + (f", element {col}" if per_row > 1 else "") + ")"
-        self._report.add(
-            self._name,
-            False,
-            f"{self._differ:,} of {total:,} values differ; first at {where}: "
-            f"expected {want}, found {got}",
-        )
+    def end_array(self) -> None:
+        assert self._check is not None
+        with contextlib.suppress(StopIteration):
+            self._check.send(None)
+        self._check = None
 
     def close(self) -> None:
         return None
 
     def abort(self) -> None:
-        if self._ctx is not None:
-            self._ctx.__exit__(None, None, None)
-            self._ctx = None
+        if self._check is not None:
+            self._check.close()  # closes the output's array
+            self._check = None
+
+
+class _Differs(Exception):
+    """Why an output's array is not a fresh conversion's."""
+
+
+def _compare(
+    out: Output, report: Report, name: str, shape: tuple[int, ...], dtype: np.dtype[Any]
+) -> Generator[None, npt.NDArray[Any] | None, None]:
+    """Compare two block streams: the blocks sent in (a fresh conversion's, then None) and the
+    output's array ``name``, value for value, and report on it."""
+    ended = False
+    try:
+        with out.array(name) as (member, pieces):
+            if member.shape != shape or member.dtype != dtype:
+                raise _Differs(f"is {member.shape} {member.dtype}, expected {shape} {dtype}")
+            rest = np.empty(0, dtype=dtype)  # values read past the last block
+            offset, differ, first = 0, 0, None  # first: (index, expected, found)
+            while (block := (yield)) is not None:
+                expected = np.ascontiguousarray(block).reshape(-1)
+                found = np.concatenate([rest, *_enough(pieces, expected.size - rest.size)])
+                if found.size < expected.size:
+                    raise _Differs("is truncated")
+                rest, found = found[expected.size :], found[: expected.size]
+                diff = np.flatnonzero(expected != found)
+                if diff.size and first is None:
+                    i = int(diff[0])
+                    first = (offset + i, expected[i].item(), found[i].item())
+                differ += int(diff.size)
+                offset += expected.size
+            ended = True
+            # Read the member to its end: checksums, and nothing after the values.
+            extra = rest.size + sum(piece.size for piece in pieces)
+            if extra:
+                raise _Differs(f"has {extra:,} values more than expected")
+        total = int(np.prod(shape, dtype=np.int64))
+        if first is None:
+            report.add(name, True, f"all {total:,} values equal a fresh conversion")
+        else:
+            index, want, got = first
+            per_row = int(np.prod(shape[1:], dtype=np.int64)) if len(shape) > 1 else 1
+            row, col = divmod(index, per_row)
+            where = f"index {index:,} (row {row:,}" + (f", element {col}" if per_row > 1 else "")
+            report.add(
+                name,
+                False,
+                f"{differ:,} of {total:,} values differ; first at {where}): "
+                f"expected {want}, found {got}",
+            )
+    except (MnistSpriteError, _Differs) as e:  # with the file: a folder output has many
+        report.add(name, False, str(e))
+    while not ended and (yield) is not None:  # the rest of the blocks, no longer compared
+        pass
+
+
+def _enough(pieces: Iterator[npt.NDArray[Any]], n: int) -> Iterator[npt.NDArray[Any]]:
+    """Pieces until they hold ``n`` values, or there are no more."""
+    while n > 0 and (piece := next(pieces, None)) is not None:
+        n -= piece.size
+        yield piece
 
 
 def verify_packed(packed: PathLike, source: PathLike | None = None) -> Report:

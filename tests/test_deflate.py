@@ -147,11 +147,10 @@ def test_idx_sink_gz_files_pass_gzip_t(tmp_path: Path) -> None:
         folder = tmp_path / f"w{workers}"
         folder.mkdir()
         sink = IdxSink(folder, {"tool": "mnist-sprite"}, compress=True, workers=workers)
-        for name, array in (("x_train", images), ("y_train", labels)):
-            sink.begin(name, array.shape, array.dtype)
-            sink.write(array[:100])
-            sink.write(array[100:])
-            sink.end()
+        sink.begin_split("train", images.shape, images.dtype, labels)
+        sink.write(images[:100])
+        sink.write(images[100:])
+        sink.end_split()
         sink.close()
         outs.append({p.name: p.read_bytes() for p in folder.glob("*.gz")})
         for p in folder.glob("*.gz"):
@@ -167,10 +166,10 @@ def npz_of(arrays: dict[str, np.ndarray], compress: bool, workers: int) -> bytes
     buf = io.BytesIO()
     sink = NpzSink(buf, compress=compress, comment=b'{"tool": "x"}', workers=workers)
     for name, a in arrays.items():
-        sink.begin(name, a.shape, a.dtype)
+        sink.begin_array(name, a.shape, a.dtype)
         for i in range(0, len(a), 333):
             sink.write(a[i : i + 333])
-        sink.end()
+        sink.end_array()
     sink.close()
     return buf.getvalue()
 

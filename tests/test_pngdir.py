@@ -19,13 +19,10 @@ def fill(folder: Path, x: np.ndarray, y: np.ndarray, **kwargs: int) -> list[str]
     folder.mkdir()
     sink = PngDirSink(folder, {"tool": "mnist-sprite"}, [str(i) for i in range(10)], **kwargs)
     try:
-        sink.begin("y_train", y.shape, y.dtype)
-        sink.write(y)
-        sink.end()
-        sink.begin("x_train", x.shape, x.dtype)
+        sink.begin_split("train", x.shape, x.dtype, y)
         for start in range(0, len(x), 700):
             sink.write(x[start : start + 700])
-        sink.end()
+        sink.end_split()
     except BaseException:
         sink.abort()
         raise
@@ -70,12 +67,9 @@ def test_a_failing_worker_is_raised_and_stops_the_rest(tmp_path: Path) -> None:
 def fill_existing(folder: Path, x: np.ndarray, y: np.ndarray) -> None:  # type: ignore[type-arg]
     sink = PngDirSink(folder, {"tool": "mnist-sprite"}, ["0"], workers=2, parallel_from=0)
     try:
-        sink.begin("y_train", y.shape, y.dtype)
-        sink.write(y)
-        sink.end()
-        sink.begin("x_train", x.shape, x.dtype)
+        sink.begin_split("train", x.shape, x.dtype, y)
         sink.write(x)
-        sink.end()
+        sink.end_split()
     except BaseException:
         sink.abort()
         raise

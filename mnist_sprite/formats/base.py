@@ -1,8 +1,9 @@
 """What every output format shares: the sink a pipeline writes into, the reader that reads an
 output back, and the manifest that records how a folder output was made.
 
-A sink is told each array's final shape and dtype (:meth:`Sink.begin`), then gets its values
-in C-order pieces (:meth:`Sink.write`), so a 200 MB split never has to exist whole in memory.
+A sink is told each split's images' final shape and dtype and given its labels whole
+(:meth:`Sink.begin_split`), then gets its images in C-order blocks of rows (:meth:`Sink.write`),
+so a 200 MB split never has to exist whole in memory.
 A reader gives each array's :class:`Member` (name, shape, dtype) and its flat values in pieces.
 """
 
@@ -40,23 +41,53 @@ NUMBER_KINDS = "biuf"
 
 
 class Sink(Protocol):
-    """Where converted arrays go, one after another."""
+    """Where converted splits go, one after another ("train", then "test")."""
 
-    # A sink that needs each split's labels before its images (to name a file by its class,
-    # or to start a CSV row with the label) sets this; the pipeline then sends y before x.
-    labels_first: bool
+    def begin_split(
+        self, name: str, x_shape: tuple[int, ...], x_dtype: np.dtype[Any], labels: npt.NDArray[Any]
+    ) -> None:
+        """A split: its name, its images' shape and dtype, and all its labels."""
 
-    def begin(self, name: str, shape: tuple[int, ...], dtype: np.dtype[Any]) -> None: ...
+    def write(self, block: npt.NDArray[Any]) -> None:
+        """The split's next images, in order."""
 
-    def write(self, data: npt.NDArray[Any]) -> None: ...
-
-    def end(self) -> None: ...
+    def end_split(self) -> None:
+        """The split's images are all written."""
 
     def close(self) -> None:
-        """All arrays are written: finish the output."""
+        """All splits are written: finish the output."""
 
     def abort(self) -> None:
         """A failure: release everything and write nothing more."""
+
+
+class ArraySink:
+    """A sink that stores whole arrays one after another, ``x_<split>`` then its labels as
+    ``y_<split>``: a subclass gives :meth:`begin_array`, :meth:`end_array` and :meth:`write`."""
+
+    _y: tuple[str, npt.NDArray[Any]]  # the split's labels' name and values, written last
+
+    def begin_split(
+        self, name: str, x_shape: tuple[int, ...], x_dtype: np.dtype[Any], labels: npt.NDArray[Any]
+    ) -> None:
+        self._y = (f"y_{name}", labels)
+        self.begin_array(f"x_{name}", x_shape, x_dtype)
+
+    def end_split(self) -> None:
+        self.end_array()
+        name, labels = self._y
+        self.begin_array(name, labels.shape, labels.dtype)
+        self.write(labels)
+        self.end_array()
+
+    def begin_array(self, name: str, shape: tuple[int, ...], dtype: np.dtype[Any]) -> None:
+        raise NotImplementedError
+
+    def write(self, block: npt.NDArray[Any]) -> None:
+        raise NotImplementedError
+
+    def end_array(self) -> None:
+        raise NotImplementedError
 
 
 @dataclass(frozen=True)
@@ -170,17 +201,15 @@ def file_head(path: Path, size: int = 24) -> tuple[bytes, int] | None:
         return None
 
 
-class MemorySink:
+class MemorySink(ArraySink):
     """Arrays kept in memory (what ``load_data()`` returns)."""
-
-    labels_first = False
 
     def __init__(self) -> None:
         self.arrays: dict[str, npt.NDArray[Any]] = {}
         self._flat: npt.NDArray[Any] | None = None
         self._pos = 0
 
-    def begin(self, name: str, shape: tuple[int, ...], dtype: np.dtype[Any]) -> None:
+    def begin_array(self, name: str, shape: tuple[int, ...], dtype: np.dtype[Any]) -> None:
         array = np.empty(shape, dtype=dtype)
         self.arrays[name] = array
         self._flat = array.reshape(-1)
@@ -192,7 +221,7 @@ class MemorySink:
         self._flat[self._pos : self._pos + n] = data.reshape(-1)
         self._pos += n
 
-    def end(self) -> None:
+    def end_array(self) -> None:
         assert self._flat is not None and self._pos == self._flat.size
         self._flat = None
 

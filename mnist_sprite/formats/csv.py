@@ -79,52 +79,42 @@ def codes_of(data: npt.NDArray[Any]) -> npt.NDArray[np.intp]:
 
 
 class CsvSink:
-    """``train.csv`` and ``test.csv``; labels arrive first so each line can start with one."""
-
-    labels_first = True
+    """``train.csv`` and ``test.csv``, each line a label and then its image's values."""
 
     def __init__(self, folder: Path, provenance: dict[str, Any]) -> None:
         self._folder = folder
         self._provenance = provenance
         self._files: list[str] = []
         self._file: IO[bytes] | None = None
-        self._labels: list[npt.NDArray[Any]] = []
-        self._pending: npt.NDArray[Any] | None = None  # this split's labels, not yet written
+        self._labels: npt.NDArray[np.intp] = np.empty(0, np.intp)  # the split's labels left
         self._values: _Table | None = None
         self._label_table = _Table([str(k).encode() for k in range(256)])
-        self._name = ""
 
-    def begin(self, name: str, shape: tuple[int, ...], dtype: np.dtype[Any]) -> None:
-        self._name = name
-        if name.startswith("y_"):
-            self._labels = []
-            return
-        split = name[2:]
-        self._pending = np.concatenate(self._labels) if self._labels else np.empty(0, np.intp)
-        self._files.append(f"{split}.csv")
-        self._file = open(self._folder / f"{split}.csv", "wb")  # noqa: SIM115 - closed in end()
-        per_image = int(np.prod(shape[1:], dtype=np.int64))
+    def begin_split(
+        self, name: str, x_shape: tuple[int, ...], x_dtype: np.dtype[Any], labels: npt.NDArray[Any]
+    ) -> None:
+        self._labels = np.asarray(labels).astype(np.intp)
+        self._files.append(f"{name}.csv")
+        self._file = open(self._folder / f"{name}.csv", "wb")  # noqa: SIM115 - closed in end_split()
+        per_image = int(np.prod(x_shape[1:], dtype=np.int64))
         names = ",".join(f"pixel{i}" for i in range(per_image))
         self._file.write(f"label,{names}\n".encode())
-        self._values = _Table(value_texts(dtype))
+        self._values = _Table(value_texts(x_dtype))
 
-    def write(self, data: npt.NDArray[Any]) -> None:
-        if self._name.startswith("y_"):
-            self._labels.append(np.asarray(data).astype(np.intp))
-            return
-        assert self._file is not None and self._values is not None and self._pending is not None
-        k = data.shape[0]
-        labels, self._pending = self._pending[:k], self._pending[k:]
-        codes = codes_of(np.asarray(data).reshape(k, -1))
+    def write(self, block: npt.NDArray[Any]) -> None:
+        assert self._file is not None and self._values is not None
+        k = block.shape[0]
+        labels, self._labels = self._labels[:k], self._labels[k:]
+        codes = codes_of(np.asarray(block).reshape(k, -1))
         self._file.write(self._values.lines(labels, codes, self._label_table))
 
-    def end(self) -> None:
+    def end_split(self) -> None:
         if self._file is not None:
             self._file.close()
             self._file = None
 
     def abort(self) -> None:
-        self.end()
+        self.end_split()
 
     def close(self) -> None:
         write_manifest(self._folder, self._provenance, self._files)

@@ -32,6 +32,7 @@ from .base import (
     DEFLATE_MAX_RATIO,
     MANIFEST,
     MAX_ARRAY_BYTES,
+    ArraySink,
     Format,
     Member,
     SinkOptions,
@@ -103,10 +104,8 @@ class GzipMember:
         self._deflater.close()
 
 
-class IdxSink:
+class IdxSink(ArraySink):
     """The four IDX files, raw, gzipped (``compress``) or both (``both``)."""
-
-    labels_first = False
 
     def __init__(
         self,
@@ -129,7 +128,7 @@ class IdxSink:
         self._writers: list[IO[bytes]] = []  # where the values go
         self._closers: list[IO[bytes]] = []  # closed in this order: a gzip stream, then its file
 
-    def begin(self, name: str, shape: tuple[int, ...], dtype: np.dtype[Any]) -> None:
+    def begin_array(self, name: str, shape: tuple[int, ...], dtype: np.dtype[Any]) -> None:
         assert dtype == np.uint8, "IDX holds bytes: the format layer allows only uint8"
         base = file_name(name, len(shape))
         if self._raw:
@@ -158,7 +157,7 @@ class IdxSink:
         for w in self._writers:
             w.write(block)
 
-    def end(self) -> None:
+    def end_array(self) -> None:
         for c in self._closers:
             c.close()
         self._writers, self._closers = [], []

@@ -16,6 +16,7 @@ from ..errors import SourceError
 from ..files import inside, open_source
 from .base import (
     ARRAY_NAMES,
+    ArraySink,
     Format,
     Member,
     SinkOptions,
@@ -27,10 +28,8 @@ from .base import (
 from .npz import read_npy_header
 
 
-class NpyDirSink:
+class NpyDirSink(ArraySink):
     """One ``.npy`` file per array in a folder, plus ``manifest.json``."""
-
-    labels_first = False
 
     def __init__(self, folder: Path, provenance: dict[str, Any]) -> None:
         self._folder = folder
@@ -38,16 +37,16 @@ class NpyDirSink:
         self._files: list[str] = []
         self._file: IO[bytes] | None = None
 
-    def begin(self, name: str, shape: tuple[int, ...], dtype: np.dtype[Any]) -> None:
+    def begin_array(self, name: str, shape: tuple[int, ...], dtype: np.dtype[Any]) -> None:
         self._files.append(f"{name}.npy")
-        self._file = open(self._folder / f"{name}.npy", "wb")  # noqa: SIM115 - closed in end()
+        self._file = open(self._folder / f"{name}.npy", "wb")  # noqa: SIM115 - closed in end_array()
         self._file.write(npy_header(shape, dtype))
 
     def write(self, data: npt.NDArray[Any]) -> None:
         assert self._file is not None
         self._file.write(np.ascontiguousarray(data).data)
 
-    def end(self) -> None:
+    def end_array(self) -> None:
         assert self._file is not None
         self._file.close()
         self._file = None

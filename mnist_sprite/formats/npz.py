@@ -24,6 +24,7 @@ from ..files import check_size, open_source
 from .base import (
     DEFLATE_MAX_RATIO,
     MAX_ARRAY_BYTES,
+    ArraySink,
     Format,
     Member,
     SinkOptions,
@@ -122,14 +123,12 @@ class _ZipStream:
         self._stream.flush()
 
 
-class NpzSink:
+class NpzSink(ArraySink):
     """An ``.npz`` archive streamed member by member, with provenance in the zip comment.
 
     Compressed members are raw deflate from the tool's parallel engine (``--compress``), read
     by ``zipfile`` and ``numpy.load`` as any other.
     """
-
-    labels_first = False
 
     def __init__(
         self,
@@ -145,7 +144,7 @@ class NpzSink:
         self._entry: _Entry | None = None
         self._deflater: Deflater | None = None
 
-    def begin(self, name: str, shape: tuple[int, ...], dtype: np.dtype[Any]) -> None:
+    def begin_array(self, name: str, shape: tuple[int, ...], dtype: np.dtype[Any]) -> None:
         header = npy_header(shape, dtype)
         size = len(header) + int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
         method = 8 if self._compress else 0  # deflate, or stored
@@ -170,7 +169,7 @@ class NpzSink:
         if data.size:  # an empty split has a header and no values (a 0-length view cannot cast)
             self._add(np.ascontiguousarray(data))
 
-    def end(self) -> None:
+    def end_array(self) -> None:
         entry = self._entry
         assert entry is not None
         if self._deflater is not None:

@@ -77,9 +77,7 @@ def split_path(config: str, split: str) -> str:
 
 
 class ParquetSink:
-    """Each split as one Parquet file of PNG rows; labels arrive first (class ids)."""
-
-    labels_first = True
+    """Each split as one Parquet file of PNG rows and their labels (class ids)."""
 
     def __init__(self, folder: Path, provenance: dict[str, Any], classes: Sequence[str]) -> None:
         self._pa, self._pq = pyarrow_modules()
@@ -92,7 +90,6 @@ class ParquetSink:
         self._labels: npt.NDArray[np.int64] = np.empty(0, np.int64)
         self._counts: dict[str, int] = {}
         self._writer: Any = None
-        self._name = ""
         self._shape: tuple[int, ...] = ()
         self._rows: list[bytes] = []
         self._row_bytes = 0
@@ -110,18 +107,16 @@ class ParquetSink:
             },
         )
 
-    def begin(self, name: str, shape: tuple[int, ...], dtype: np.dtype[Any]) -> None:
-        assert dtype == np.uint8, "PNG holds bytes: the format layer allows only uint8"
-        self._name = name
-        if name.startswith("y_"):
-            self._labels = np.empty(0, np.int64)
-            return
-        split = name[2:]
-        relative = split_path(self._config, split)
+    def begin_split(
+        self, name: str, x_shape: tuple[int, ...], x_dtype: np.dtype[Any], labels: npt.NDArray[Any]
+    ) -> None:
+        assert x_dtype == np.uint8, "PNG holds bytes: the format layer allows only uint8"
+        self._labels = np.asarray(labels, np.int64)
+        relative = split_path(self._config, name)
         (self._folder / self._config).mkdir(exist_ok=True)
         self._files.append(relative)
-        self._counts[split] = shape[0]
-        self._shape, self._done, self._rows, self._row_bytes = shape[1:], 0, [], 0
+        self._counts[name] = x_shape[0]
+        self._shape, self._done, self._rows, self._row_bytes = x_shape[1:], 0, [], 0
         self._writer = self._pq.ParquetWriter(
             str(self._folder / relative),
             self._schema(),
@@ -131,11 +126,8 @@ class ParquetSink:
             write_page_index=True,
         )
 
-    def write(self, data: npt.NDArray[Any]) -> None:
-        if self._name.startswith("y_"):
-            self._labels = np.concatenate([self._labels, np.asarray(data, np.int64)])
-            return
-        for png in encode_pngs(data, self._shape, self._workers):
+    def write(self, block: npt.NDArray[Any]) -> None:
+        for png in encode_pngs(block, self._shape, self._workers):
             self._rows.append(png)
             self._row_bytes += len(png)
             if self._row_bytes >= ROW_GROUP_BYTES:
@@ -156,7 +148,7 @@ class ParquetSink:
         self._done += k
         self._rows, self._row_bytes = [], 0
 
-    def end(self) -> None:
+    def end_split(self) -> None:
         if self._writer is None:
             return
         self._flush()
@@ -172,7 +164,7 @@ class ParquetSink:
             self._writer = None
 
     def close(self) -> None:
-        self.end()
+        self.end_split()
         sizes = {
             split: (self._folder / split_path(self._config, split)).stat().st_size
             for split in self._counts

@@ -103,7 +103,7 @@ def write_pngs(
 
 
 class PngDirSink:
-    """One PNG per image under ``<split>/<class>/``; labels arrive first to place each file.
+    """One PNG per image under ``<split>/<class>/``, placed by its label.
 
     The files are written by ``workers`` threads (one per core, the default, when a split has
     at least ``parallel_from`` images; 1: in this thread). Creating, writing and closing a
@@ -121,8 +121,6 @@ class PngDirSink:
     a worker per core, paired runs on an otherwise idle 2-core machine. (An earlier round, with
     the machine busy with other work, measured a pool of processes slower.)
     """
-
-    labels_first = True
 
     def __init__(
         self,
@@ -143,42 +141,34 @@ class PngDirSink:
         self._classes = list(classes)
         self._folders = folder_names(self._classes)
         self._files: list[str] = []
-        self._labels: list[npt.NDArray[Any]] = []
-        self._pending: npt.NDArray[Any] = np.empty(0, np.intp)
-        self._name = ""
+        self._labels: npt.NDArray[np.intp] = np.empty(0, np.intp)  # the split's labels left
         self._split = ""
         self._index = 0
         self._digits = 1
         self._shape: tuple[int, ...] = ()
 
-    def begin(self, name: str, shape: tuple[int, ...], dtype: np.dtype[Any]) -> None:
-        assert dtype == np.uint8, "PNG holds bytes: the format layer allows only uint8"
-        self._name = name
-        if name.startswith("y_"):
-            self._labels = []
-            return
-        self._split = name[2:]
-        self._pending = np.concatenate(self._labels) if self._labels else np.empty(0, np.intp)
+    def begin_split(
+        self, name: str, x_shape: tuple[int, ...], x_dtype: np.dtype[Any], labels: npt.NDArray[Any]
+    ) -> None:
+        assert x_dtype == np.uint8, "PNG holds bytes: the format layer allows only uint8"
+        self._split, self._labels = name, np.asarray(labels).astype(np.intp)
         self._index = 0
-        self._digits = len(str(max(shape[0] - 1, 0)))
-        self._shape = shape[1:]
-        self._parallel = self._workers > 1 and shape[0] >= self._parallel_from
+        self._digits = len(str(max(x_shape[0] - 1, 0)))
+        self._shape = x_shape[1:]
+        self._parallel = self._workers > 1 and x_shape[0] >= self._parallel_from
         for f in self._folders:
             (self._folder / self._split / f).mkdir(parents=True, exist_ok=True)
 
-    def write(self, data: npt.NDArray[Any]) -> None:
-        if self._name.startswith("y_"):
-            self._labels.append(np.asarray(data).astype(np.intp))
-            return
+    def write(self, block: npt.NDArray[Any]) -> None:
         h, w = self._shape[0], self._shape[1]
         channels = 3 if len(self._shape) == 3 and self._shape[2] == 3 else 1
-        images = np.asarray(data).reshape(-1, h, w * channels)
+        images = np.asarray(block).reshape(-1, h, w * channels)
         for start in range(0, images.shape[0], _BATCH):
             self._batch(images[start : start + _BATCH], (h, w, channels))
 
     def _batch(self, images: npt.NDArray[Any], shape: tuple[int, int, int]) -> None:
         k = images.shape[0]
-        labels, self._pending = self._pending[:k], self._pending[k:]
+        labels, self._labels = self._labels[:k], self._labels[k:]
         names = [
             f"{self._split}/{self._folders[int(label)]}/{self._index + i:0{self._digits}d}.png"
             for i, label in enumerate(labels)
@@ -202,7 +192,7 @@ class PngDirSink:
         while len(self._in_flight) > 2 * self._workers:  # memory: a few batches queued
             self._in_flight.popleft().result()
 
-    def end(self) -> None:
+    def end_split(self) -> None:
         while self._in_flight:  # a worker's error (a full disk) is raised here
             self._in_flight.popleft().result()
 
@@ -219,7 +209,7 @@ class PngDirSink:
             self._pool = None
 
     def close(self) -> None:
-        self.end()
+        self.end_split()
         self._shutdown()
         classes = {"classes": self._classes, "folders": self._folders}
         text = json.dumps(classes, indent=2) + "\n"

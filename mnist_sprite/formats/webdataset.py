@@ -90,9 +90,7 @@ class _Shard:
 
 
 class WebDatasetSink:
-    """Each split as tar shards of ``shard_rows`` samples; labels arrive first."""
-
-    labels_first = True
+    """Each split as tar shards of ``shard_rows`` samples, each an image and its label."""
 
     def __init__(
         self,
@@ -108,20 +106,18 @@ class WebDatasetSink:
         self._workers = available_cores() if workers is None else workers
         self._files: list[str] = []
         self._labels: npt.NDArray[np.int64] = np.empty(0, np.int64)
-        self._name = ""
         self._split = ""
         self._shape: tuple[int, ...] = ()
         self._index = 0
         self._tar: _Shard | None = None
 
-    def begin(self, name: str, shape: tuple[int, ...], dtype: np.dtype[Any]) -> None:
-        assert dtype == np.uint8, "PNG holds bytes: the format layer allows only uint8"
-        self._name = name
-        if name.startswith("y_"):
-            self._labels = np.empty(0, np.int64)
-            return
-        self._split, self._shape, self._index = name[2:], shape[1:], 0
-        if shape[0] == 0:  # an empty split is one empty shard, so it is still there
+    def begin_split(
+        self, name: str, x_shape: tuple[int, ...], x_dtype: np.dtype[Any], labels: npt.NDArray[Any]
+    ) -> None:
+        assert x_dtype == np.uint8, "PNG holds bytes: the format layer allows only uint8"
+        self._split, self._shape, self._index = name, x_shape[1:], 0
+        self._labels = np.asarray(labels, np.int64)
+        if x_shape[0] == 0:  # an empty split is one empty shard, so it is still there
             self._open(0)
 
     def _open(self, shard: int) -> None:
@@ -135,11 +131,8 @@ class WebDatasetSink:
             self._tar.close()
             self._tar = None
 
-    def write(self, data: npt.NDArray[Any]) -> None:
-        if self._name.startswith("y_"):
-            self._labels = np.concatenate([self._labels, np.asarray(data, np.int64)])
-            return
-        for png in encode_pngs(data, self._shape, self._workers):
+    def write(self, block: npt.NDArray[Any]) -> None:
+        for png in encode_pngs(block, self._shape, self._workers):
             if self._index % self._shard_rows == 0:
                 self._open(self._index // self._shard_rows)
             assert self._tar is not None
@@ -148,7 +141,7 @@ class WebDatasetSink:
             self._tar.write(member(f"{key}.cls", label) + member(f"{key}.png", png))
             self._index += 1
 
-    def end(self) -> None:
+    def end_split(self) -> None:
         self._close_tar()
 
     def abort(self) -> None:
