@@ -1,5 +1,6 @@
 """Helpers shared by the tests that drive the command line in this process: run a command,
-check a one-line error, write a PNG of one's own, and the bundled sample's files."""
+check that it succeeded or gave a one-line error, write a PNG of one's own, and the bundled
+sample's files."""
 
 from __future__ import annotations
 
@@ -26,6 +27,13 @@ def run(
         env = {**(env or {}), "MNIST_SPRITE_CACHE": str(cache)}
     result = CliRunner(env=env).invoke(cli, list(args), catch_exceptions=False)
     return result.exit_code, result.stdout, result.stderr
+
+
+def ok(*args: str) -> str:
+    """The CLI's stdout, after it exited 0 (else the test fails with its stderr)."""
+    code, out, err = run(*args)
+    assert code == 0, err
+    return out
 
 
 def one_line(stderr: str, *parts: str) -> None:

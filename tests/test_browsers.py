@@ -11,20 +11,13 @@ from pathlib import Path
 import numpy as np
 import png
 import pytest
-from click.testing import CliRunner
 
 from mnist_sprite.bundle import BROWSER_MAX_ROWS, default_shard_rows
-from mnist_sprite.cli import cli
 from mnist_sprite.options import BROWSERS
 from mnist_sprite.png import read_red
 from mnist_sprite.png.canvas import ENGINES, TALLEST_ROWS, alpha_table
 from tests import pngkit
-from tests.cli_kit import SAMPLE_LABELS, SAMPLE_SPRITE
-
-
-def run(*args: str) -> tuple[int, str, str]:
-    result = CliRunner().invoke(cli, list(args), catch_exceptions=False)
-    return result.exit_code, result.stdout, result.stderr
+from tests.cli_kit import SAMPLE_LABELS, SAMPLE_SPRITE, run
 
 
 def gray_alpha(tmp_path: Path, rows: int = 50) -> tuple[list[str], np.ndarray, np.ndarray]:

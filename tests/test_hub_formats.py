@@ -12,27 +12,15 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
 import mnist_sprite
-from mnist_sprite.cli import cli
+from tests.cli_kit import ok, run
 
 pa = pytest.importorskip("pyarrow", reason="pip install 'mnist-sprite[parquet]' to test Parquet")
 pq = pytest.importorskip("pyarrow.parquet")
-
-
-def run(*args: str) -> tuple[int, str, str]:
-    result = CliRunner().invoke(cli, list(args), catch_exceptions=False)
-    return result.exit_code, result.stdout, result.stderr
-
-
-def ok(*args: str) -> str:
-    code, out, err = run(*args)
-    assert code == 0, err
-    return out
 
 
 @pytest.fixture(scope="module")

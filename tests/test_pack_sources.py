@@ -10,14 +10,8 @@ from pathlib import Path
 import numpy as np
 import png
 import pytest
-from click.testing import CliRunner
 
-from mnist_sprite.cli import cli
-
-
-def run(*args: str) -> tuple[int, str, str]:
-    result = CliRunner().invoke(cli, list(args), catch_exceptions=False)
-    return result.exit_code, result.stdout, result.stderr
+from tests.cli_kit import run
 
 
 def shapes(root: Path, per_class: int = 6) -> Path:

@@ -20,19 +20,9 @@ from hypothesis import strategies as st
 from mnist_sprite.cli import cli
 from mnist_sprite.options import FORMATS
 from mnist_sprite.outputs import Output
+from tests.cli_kit import ok, run
 
 NAMES = ("cat", "dog", "fish")  # sorted: pack's class order for a per-class folder
-
-
-def run(*args: str) -> tuple[int, str, str]:
-    result = CliRunner().invoke(cli, list(args), catch_exceptions=False)
-    return result.exit_code, result.stdout, result.stderr
-
-
-def ok(*args: str) -> str:
-    code, out, err = run(*args)
-    assert code == 0, err
-    return out
 
 
 def per_class_npy(root: Path, x: np.ndarray, y: np.ndarray) -> Path:
