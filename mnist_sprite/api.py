@@ -6,58 +6,28 @@ Each takes the command's options as keyword arguments and raises a subclass of
 
 from __future__ import annotations
 
-from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
-from .errors import OptionError, PathLike, speaking_python
-from .pack import PackResult
+from .errors import PathLike, speaking, speaking_python
+from .options import Options, check_flags
 from .pack import pack as pack_files
-from .pipeline import (
-    Options,
-    Result,
-    options_for,
-    parse_image_size,
-    resolve_sources,
-    to_arrays,
-    write_output,
-)
+from .pipeline import Result, Sources, resolve_sources, to_arrays, write_output
 
 Split = tuple[npt.NDArray[Any], npt.NDArray[np.uint8]]
 
 
-def _flags(**flags: object) -> None:
-    """Refuse a flag that is not True or False (``compress="no"`` would read as True)."""
-    for name, value in flags.items():
-        if not isinstance(value, bool):
-            raise OptionError(None, f"{name}={value!r} is not True or False", f"give {name}=True")
-
-
-def _whole(**numbers: object) -> None:
-    """Refuse a count that is not an int (``train_size="900"``), saying what to pass instead."""
-    for name, value in numbers.items():
-        if value is None or (isinstance(value, int) and not isinstance(value, bool)):
-            continue
-        text = str(value).strip()
-        fix = (
-            f"give {name}={int(text)}" if text.isdigit() else f"give a whole number, e.g. {name}=0"
-        )
-        raise OptionError(None, f"{name}={value!r} is not a whole number", fix)
-
-
-def _options(args: dict[str, Any], fmt: str = "npz") -> Options:
-    """The :class:`Options` a public function's arguments (its ``locals()``) give, each option
-    named once, by the class's fields; checked as the command checks its flags."""
-    given = {f.name: args[f.name] for f in fields(Options) if f.name in args}
-    _flags(shuffle=given["shuffle"])
-    _whole(train_size=given["train_size"], seed=given["seed"])
-    size = given["image_size"]
-    size = parse_image_size(size) if isinstance(size, str) else size
-    given["image_size"] = None if size is None else (int(size[0]), int(size[1]))
-    return options_for(fmt, **given)
+def _read(dataset: str | None, fmt: str, args: dict[str, Any]) -> tuple[Sources, Options]:
+    """The sources and the :class:`Options` that :func:`load_data`'s keyword arguments give
+    (``args``: its ``locals()``, or what :func:`convert` was given besides its own)."""
+    where = {k: args.pop(k, None) for k in ("sprite", "labels", "cache_dir")}
+    offline = args.pop("offline", False)
+    check_flags(offline=offline)
+    options = Options.given(fmt, **args)
+    return resolve_sources(dataset, **where, offline=offline), options
 
 
 def load_data(
@@ -89,10 +59,9 @@ def load_data(
     sprite with transparency or 16-bit samples.
     Missing dataset files are fetched into the cache unless ``offline``.
     """
+    args = dict(locals())
     with speaking_python():
-        _flags(offline=offline)
-        options = _options(locals())
-        sources = resolve_sources(dataset, sprite, labels, cache_dir=cache_dir, offline=offline)
+        sources, options = _read(args.pop("dataset"), "npz", args)
         arrays = to_arrays(sources, options)
     return (arrays["x_train"], arrays["y_train"]), (arrays["x_test"], arrays["y_test"])
 
@@ -101,41 +70,28 @@ def convert(
     out: PathLike,
     dataset: str | None = None,
     *,
-    sprite: PathLike | None = None,
-    labels: PathLike | None = None,
-    cache_dir: PathLike | None = None,
-    offline: bool = False,
-    dtype: str | None = None,
-    label_format: str | None = None,
-    shape: str | None = None,
-    image_size: tuple[int, int] | str | None = None,
-    train_size: int | None = None,
-    split: str | None = None,
-    channels: str | None = None,
-    shuffle: bool = False,
-    seed: int | None = None,
     format: str = "npz",
     compress: bool = False,
     layout: str = "plain",
     force: bool = False,
-    browser: str = "chromium",
     shard_rows: int | None = None,
+    **options: Any,
 ) -> Result:
     """Write what ``mnist-sprite convert`` writes to ``out``; return what was written.
 
-    The arguments are :func:`load_data`'s plus ``out`` (a file for a file format such as npz,
-    else a folder), ``format``, ``compress``, ``layout`` and ``force``, as the command's options.
+    ``out`` is a file for a file format such as npz, else a folder; ``format``, ``compress``,
+    ``layout``, ``force`` and ``shard_rows`` are the command's options, and ``options`` are
+    :func:`load_data`'s keyword arguments (``sprite=``, ``dtype=``, ``shuffle=``, ...).
     ``dtype``, ``label_format`` and ``shape`` default to the format's rules
     (``registry.TABLE``: float32 one-hot flat for npz, uint8 class ids for idx, say).
     """
     with speaking_python():
-        _flags(offline=offline, compress=compress, force=force)
-        options = _options(locals(), format)
-        sources = resolve_sources(dataset, sprite, labels, cache_dir=cache_dir, offline=offline)
+        check_flags(compress=compress, force=force)
+        sources, settled = _read(dataset, format, options)
         return write_output(
             sources,
             out,
-            options=options,
+            options=settled,
             fmt=format,
             compress=compress,
             layout=layout,
@@ -144,33 +100,8 @@ def convert(
         )
 
 
-def pack(
-    source: PathLike,
-    out: PathLike,
-    *,
-    name: str = "data",
-    classes: int | None = None,
-    image_size: tuple[int, int] | str | None = None,
-    quantize: bool = False,
-    level: int = 6,
-    force: bool = False,
-    classes_from: PathLike | None = None,
-    limit_per_class: int | None = None,
-    test_size: int | float | str | None = None,
-    seed: int | None = None,
-    shard_rows: int | None = None,
-    only_listed: bool = False,
-) -> PackResult:
-    """Write what ``mnist-sprite pack`` writes: ``source`` (any convert output, PNG folders,
-    or a folder of one array per class) as ``NAME_images.png`` (or shards
-    ``NAME_images_000.png``, ...), label files, ``NAME.json`` and ``NAME.js`` in ``out``."""
-    args = dict(locals())  # every argument, passed on as given
-    with speaking_python():
-        _flags(quantize=quantize, force=force, only_listed=only_listed)
-        args["image_size"] = (
-            parse_image_size(image_size) if isinstance(image_size, str) else image_size
-        )
-        return pack_files(**args)
+# As the command: pack.pack itself, checking its arguments, with errors in Python's words.
+pack = speaking(pack_files)
 
 
 def fetch(

@@ -22,11 +22,10 @@ from click.core import ParameterSource
 from . import datasets, progress
 from ._version import __version__
 from .datasets import DATASETS, SPLITS
+from .drawing import BROWSERS, DECODERS
 from .errors import INTERRUPTED, MnistSpriteError, OptionError, OutputError, StdoutClosed
 from .options import (
-    BROWSERS,
     CHANNELS,
-    DECODERS,
     DEFAULT_RETRIES,
     DEFAULT_TIMEOUT,
     DTYPES,
@@ -445,7 +444,7 @@ def convert_command(
       mnist-sprite convert --format idx --layout torchvision --out data/
       mnist-sprite convert --out - --quiet | python -c 'import numpy,sys,io; ...'
     """
-    from .pipeline import check_out, options_for, write_output
+    from .pipeline import check_out, write_output
 
     if as_json and out == "-":
         raise OptionError(None, "--json and --out - both want stdout", "drop one of them")
@@ -453,12 +452,12 @@ def convert_command(
         raise OutputError(
             "-", "standard output is closed", "give --out FILE, or run it with stdout open"
         )
-    options = options_for(
+    options = Options.given(
         fmt,
         dtype=dtype if _given("dtype") else None,
         label_format=label_format if _given("label_format") else None,
         shape=shape if _given("shape") else None,
-        image_size=parse_image_size(image_size) if image_size else None,
+        image_size=image_size,
         train_size=train_size,
         split=split,
         channels=channels,
@@ -886,7 +885,7 @@ def pack_command(
             out,
             name=name,
             classes=classes,
-            image_size=parse_image_size(image_size) if image_size else None,
+            image_size=image_size,
             quantize=quantize,
             level=level,
             force=force,

@@ -8,12 +8,15 @@ wording table, and the public API switches an error to it on the way out.
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import re
-from collections.abc import Iterator
-from typing import Union
+from collections.abc import Callable, Iterator
+from typing import ParamSpec, TypeVar, Union
 
 PathLike = Union[str, "os.PathLike[str]"]
+P = ParamSpec("P")
+R = TypeVar("R")
 
 # How the command line's options read to a Python caller of load_data(), convert(), fetch().
 _PYTHON_WORDS = {
@@ -131,6 +134,17 @@ def speaking_python() -> Iterator[None]:
         e.for_python = True
         e.args = (e.message,)
         raise
+
+
+def speaking(function: Callable[P, R]) -> Callable[P, R]:
+    """``function`` as the Python API offers it: its errors in a Python caller's words."""
+
+    @functools.wraps(function)
+    def api(*args: P.args, **kwargs: P.kwargs) -> R:
+        with speaking_python():
+            return function(*args, **kwargs)
+
+    return api
 
 
 class PngFormatError(MnistSpriteError):

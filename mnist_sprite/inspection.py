@@ -21,10 +21,10 @@ from .browsers import agreement, differences, tall_warning
 from .bundle import Bundle, ShardedPng, open_sprite, shard_entries
 from .datasets import DEFAULT_TRAIN_SIZES, Dataset
 from .download import recorded_dataset
+from .drawing import DRAW_ROWS
 from .errors import OptionError, OutputError, PathLike, SourceError
 from .files import file_sha256, open_source, sniff
 from .labels import CLASSES, bad_rows, read_onehot
-from .options import DRAW_ROWS
 from .outputs import Output, kind_of
 from .pipeline import check_width, class_names
 from .png import COLOR_TYPES, SIGNATURE, PngFile

@@ -1,17 +1,18 @@
 """The choices and defaults of every option the command line offers, and the conversion
 options they make, checked once.
 
-A leaf of the package (the standard library, ``errors``, ``datasets`` and ``registry`` only):
-the command line builds its options, and answers ``--help`` and ``--version``, without
-importing numpy or any format. The modules that use each choice import it from here.
+Near the bottom of the package (the standard library, ``errors``, ``drawing``, ``datasets``
+and ``registry`` only): the command line builds its options, and answers ``--help`` and
+``--version``, without importing numpy or any format.
 """
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, fields
-from typing import Any, Literal
+from typing import Any
 
 from .datasets import SPLITS
+from .drawing import BROWSERS, DECODERS, DEFAULT_BROWSER, DRAW_ROWS, Decoder
 from .errors import OptionError
 from .registry import TABLE
 
@@ -22,14 +23,6 @@ DTYPES = ("float32", "float64", "float16", "uint8")
 CHANNELS = ("red", "rgb")
 SHAPES = ("flat", "image", "channels")
 LABEL_FORMATS = ("onehot", "index")
-# The browser engines whose canvas convert reproduces (png/canvas.py holds each one's rules).
-BROWSERS = ("chromium", "firefox", "webkit")
-DEFAULT_BROWSER = "chromium"  # the most used
-Decoder = Literal["auto", "numpy", "pypng"]
-DECODERS: tuple[str, ...] = ("auto", "numpy", "pypng")
-# Rows tfjs-examples' mnist/data.js draws onto its canvas at once (its ``chunkSize``;
-# png/canvas.py); changes only sprites with transparency.
-DRAW_ROWS = 5000
 DEFAULT_TIMEOUT = 30.0  # seconds to wait for a connection or for more data
 DEFAULT_RETRIES = 3  # per source, after a transient failure
 
@@ -58,15 +51,8 @@ class Options:
 
     def _check(self) -> None:
         """Refuse options that cannot work, once, when they are made."""
-        for flag, value, kind in (
-            ("--train-size", self.train_size, int),
-            ("--seed", self.seed, int),
-            ("--draw-rows", self.draw_rows, int),
-        ):
-            if value is not None and (isinstance(value, bool) or not isinstance(value, kind)):
-                raise OptionError(None, f"{flag} {value!r} is not a whole number", "give e.g. 0")
-        if not isinstance(self.shuffle, bool):
-            raise OptionError(None, f"--shuffle {self.shuffle!r} is not True or False", "")
+        check_flags(shuffle=self.shuffle)
+        check_whole(train_size=self.train_size, seed=self.seed, draw_rows=self.draw_rows)
         check_choice("--dtype", self.dtype, DTYPES)
         check_choice("--label-format", self.label_format, LABEL_FORMATS)
         check_choice("--shape", self.shape, SHAPES)
@@ -104,6 +90,24 @@ class Options:
         return out
 
     @classmethod
+    def given(cls, fmt: str = "npz", **values: Any) -> Options:
+        """The one constructor the command line and the API call: each value given (None: not
+        given), else ``fmt``'s default (registry's rules: uint8 class ids for IDX, say), else
+        this class's. Refuses what the format cannot hold, naming the option."""
+        check_choice("--format", fmt, FORMATS)
+        unknown = sorted(set(values) - {f.name for f in fields(cls)})
+        if unknown:
+            raise TypeError(f"unexpected keyword argument(s) {', '.join(map(repr, unknown))}")
+        size = values.get("image_size")
+        if isinstance(size, str):
+            values["image_size"] = parse_image_size(size)
+        elif size is not None:
+            values["image_size"] = (int(size[0]), int(size[1]))
+        shaping = {k: values.pop(k, None) for k in ("dtype", "label_format", "shape")}
+        given = {k: v for k, v in values.items() if v is not None}
+        return cls(**given, **TABLE[fmt].rules.settled(fmt, shaping))
+
+    @classmethod
     def from_recorded(cls, recorded: dict[str, Any]) -> Options:
         """The options an output was made with, from what :meth:`recorded` wrote.
 
@@ -123,6 +127,26 @@ class Options:
     def effective_seed(self) -> int | None:
         """``--shuffle`` alone uses seed 0: the same options always give the same bytes."""
         return (0 if self.seed is None else self.seed) if self.shuffle else None
+
+
+def check_flags(**flags: object) -> None:
+    """Refuse a flag that is not True or False (``compress="no"`` would read as True). Only a
+    Python caller can pass one, so the message is in its words."""
+    for name, value in flags.items():
+        if not isinstance(value, bool):
+            raise OptionError(None, f"{name}={value!r} is not True or False", f"give {name}=True")
+
+
+def check_whole(**numbers: object) -> None:
+    """Refuse a count that is not an int (``train_size="900"``), saying what to pass instead."""
+    for name, value in numbers.items():
+        if value is None or (isinstance(value, int) and not isinstance(value, bool)):
+            continue
+        text = str(value).strip()
+        fix = (
+            f"give {name}={int(text)}" if text.isdigit() else f"give a whole number, e.g. {name}=0"
+        )
+        raise OptionError(None, f"{name}={value!r} is not a whole number", fix)
 
 
 def check_choice(flag: str, value: str, choices: tuple[str, ...]) -> None:

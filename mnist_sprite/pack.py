@@ -41,6 +41,7 @@ from .files import file_sha256, inside
 from .formats import Member
 from .labels import MAX_CLASSES, class_ids
 from .loader import loader_source
+from .options import check_flags, parse_image_size
 from .outputs import Output, kind_of
 from .png import MAX_PIXELS
 from .png.canvas import engines_that_cannot_draw
@@ -93,7 +94,7 @@ def pack(
     *,
     name: str = "data",
     classes: int | None = None,
-    image_size: tuple[int, int] | None = None,
+    image_size: tuple[int, int] | str | None = None,
     quantize: bool = False,
     level: int = 6,
     force: bool = False,
@@ -107,8 +108,12 @@ def pack(
     only_listed: bool = False,
 ) -> PackResult:
     """Pack ``source`` (any output convert writes, a folder of PNGs, or a folder of one array
-    per class) into a sprite, or shards of one, in ``out``."""
+    per class) into a sprite, or shards of one, in ``out``: ``NAME_images.png`` (or shards
+    ``NAME_images_000.png``, ...), label files, ``NAME.json`` and ``NAME.js``."""
     started = time.perf_counter()
+    check_flags(quantize=quantize, force=force, only_listed=only_listed)
+    if isinstance(image_size, str):
+        image_size = parse_image_size(image_size)
     layout_options = source_options(
         classes_from, limit_per_class, test_size, seed, shard_rows, only_listed
     )

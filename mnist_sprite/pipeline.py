@@ -414,23 +414,6 @@ class Result:
         }
 
 
-def options_for(
-    fmt: str,
-    *,
-    dtype: str | None = None,
-    label_format: str | None = None,
-    shape: str | None = None,
-    **rest: Any,
-) -> Options:
-    """Options for writing ``fmt``: what was given, else the format's defaults (IDX, CSV and
-    PNG folders hold uint8 and class ids), else :class:`Options`' defaults. Refuses what the
-    format cannot hold."""
-    check_choice("--format", fmt, FORMATS)
-    given = {"dtype": dtype, "label_format": label_format, "shape": shape}
-    settled = TABLE[fmt].rules.settled(fmt, given)
-    return Options(**rest, **settled)
-
-
 def check_out(
     out: PathLike, fmt: str, compress: bool, layout: str = "plain", shard_rows: int | None = None
 ) -> None:

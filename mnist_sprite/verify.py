@@ -33,7 +33,6 @@ from .pipeline import (
     Plan,
     Sources,
     explicit_sources,
-    options_for,
     plan_conversion,
     run_into,
     to_arrays,
@@ -177,7 +176,7 @@ def verify(
         sources = _dataset_sources(dataset, cache_dir)
     # Without provenance, an output is checked against its format's defaults (uint8 class
     # ids for IDX, CSV and PNG folders), which a torchvision raw folder, say, was made with.
-    options = options or _options_of(prov, None if prov else options_for(fmt), output)
+    options = options or _options_of(prov, None if prov else Options.given(fmt), output)
     if prov is not None:  # an output is checked with what it was made with, not other options
         _refuse_other_options(output, options, image_size, train_size)
     if image_size is not None:

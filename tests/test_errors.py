@@ -152,6 +152,15 @@ def test_api_arguments_of_the_wrong_type_are_option_errors(kwargs: dict[str, obj
         mnist_sprite.load_data("sample", **kwargs)  # type: ignore[arg-type]
 
 
+def test_convert_refuses_a_keyword_load_data_does_not_take(tmp_path: Path) -> None:
+    """convert() takes load_data()'s keywords; a misspelt one is Python's TypeError, unwritten."""
+    with pytest.raises(TypeError, match=r"unexpected keyword argument.*'dtyp'"):
+        mnist_sprite.convert(tmp_path / "o.npz", "sample", dtyp="uint8")
+    assert not (tmp_path / "o.npz").exists()
+    done = mnist_sprite.convert(tmp_path / "o.npz", "sample", dtype="uint8", label_format="index")
+    assert done.arrays["x_train"]["dtype"] == "uint8" and done.arrays["y_train"]["shape"] == [800]
+
+
 def test_api_flags_must_be_true_or_false(tmp_path: Path) -> None:
     with pytest.raises(OptionError, match="compress='no' is not True or False"):
         mnist_sprite.convert(tmp_path / "o.npz", "sample", compress="no")  # type: ignore[arg-type]

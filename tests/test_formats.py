@@ -22,7 +22,7 @@ from mnist_sprite.cli import cli
 from mnist_sprite.errors import OptionError
 from mnist_sprite.formats import get, kind_of
 from mnist_sprite.formats.idx import folder_for
-from mnist_sprite.pipeline import Sources, options_for, to_arrays, write_output
+from mnist_sprite.pipeline import Options, Sources, to_arrays, write_output
 from mnist_sprite.registry import TABLE
 from tests.cli_kit import one_line
 from tests.conftest import make_sprite
@@ -71,7 +71,7 @@ def read_png_dir(root: Path, split: str) -> tuple[np.ndarray, np.ndarray]:
 
 
 def reference(sources: Sources, dtype: str = "uint8") -> dict[str, np.ndarray]:
-    options = options_for("npz", dtype=dtype, label_format="index", train_size=20,
+    options = Options.given("npz", dtype=dtype, label_format="index", train_size=20,
                           image_size=(SIDE, SIDE))  # fmt: skip
     return to_arrays(sources, options)
 
@@ -92,7 +92,7 @@ def sources(tmp_path: Path) -> Sources:
 
 def convert_to(sources: Sources, out: Path, fmt: str, **kw: object) -> None:
     dtype = kw.pop("dtype", None)
-    options = options_for(fmt, dtype=dtype, train_size=20, image_size=(SIDE, SIDE))  # type: ignore[arg-type]
+    options = Options.given(fmt, dtype=dtype, train_size=20, image_size=(SIDE, SIDE))  # type: ignore[arg-type]
     write_output(sources, out, options=options, fmt=fmt, **kw)  # type: ignore[arg-type]
 
 
@@ -271,12 +271,12 @@ def test_inspect_and_verify_understand_each_format(
 
 def test_options_a_format_cannot_hold_are_usage_errors(sources: Sources, tmp_path: Path) -> None:
     with pytest.raises(OptionError, match="--format idx cannot hold --dtype float32"):
-        options_for("idx", dtype="float32")
+        Options.given("idx", dtype="float32")
     with pytest.raises(OptionError, match="--format csv cannot hold --label-format onehot"):
-        options_for("csv", label_format="onehot")
+        Options.given("csv", label_format="onehot")
     with pytest.raises(OptionError, match="--format png-dir cannot hold --shape flat"):
-        options_for("png-dir", shape="flat")
-    assert options_for("idx").dtype == "uint8" and options_for("csv").shape == "flat"
+        Options.given("png-dir", shape="flat")
+    assert Options.given("idx").dtype == "uint8" and Options.given("csv").shape == "flat"
     code, _, stderr = run("convert", "--dataset", "sample", "--format", "csv", "--compress",
                           "--out", str(tmp_path / "c"))  # fmt: skip
     assert code == 2 and "--compress applies to npz and idx" in stderr

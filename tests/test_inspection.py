@@ -15,7 +15,7 @@ from mnist_sprite.cli import cli
 from mnist_sprite.datasets import DATA_DIR
 from mnist_sprite.errors import SourceError
 from mnist_sprite.inspection import digits, draw, inspect, kind, render, write_grid
-from mnist_sprite.pipeline import Options, Sources, options_for, write_output
+from mnist_sprite.pipeline import Options, Sources, write_output
 from mnist_sprite.png import read_red
 from tests import pngkit
 from tests.cli_kit import SAMPLE_SPRITE, digest, one_line, run
@@ -163,7 +163,7 @@ def test_a_packs_label_file_of_three_classes_is_inspected(tmp_path: Path) -> Non
 
 
 def test_a_lone_idx_file_is_inspected(tmp_path: Path) -> None:
-    idx = options_for("idx")
+    idx = Options.given("idx")
     write_output(Sources(SAMPLE, SAMPLE_LABELS), tmp_path / "idx", fmt="idx", options=idx)
     images = inspect(tmp_path / "idx" / "train-images-idx3-ubyte")
     assert images["kind"] == "idx" and images["arrays"]["x_train"]["shape"] == [800, 28, 28]

@@ -373,3 +373,20 @@ def test_transparent_sprite_rows_composite_as_data_js_draws_them(
         with PngFile(path) as p:
             got = np.concatenate(list(p.red_blocks(decoder, draw_rows=draw_rows)))
         assert np.array_equal(got, expected), decoder
+
+
+def test_the_decoder_imports_nothing_above_it() -> None:
+    """png/ knows PNG, not datasets nor options: it imports only the package's leaves (issue 29)."""
+    import ast
+
+    leaves = {"errors", "files", "deflate", "drawing"}
+    folder = Path(__file__).parent.parent / "mnist_sprite" / "png"
+    above = []
+    for module in sorted(folder.glob("*.py")):
+        for node in ast.walk(ast.parse(module.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and node.level >= 2:
+                if (node.module or "").split(".")[0] not in leaves:
+                    above.append(f"{module.name}: {node.module}")
+            elif isinstance(node, ast.Import):
+                above += [f"{module.name}: {a.name}" for a in node.names if "mnist" in a.name]
+    assert above == []

@@ -23,14 +23,7 @@ import numpy.typing as npt
 from ..errors import SourceError
 from ..files import inside, open_source
 from ..values import k_over_255, nearest_k
-from .base import (
-    MANIFEST,
-    Format,
-    Member,
-    SinkOptions,
-    read_manifest,
-    write_manifest,
-)
+from .base import MANIFEST, Format, Member, SinkOptions, read_manifest, write_manifest
 
 
 def value_texts(dtype: np.dtype[Any]) -> list[bytes]:

@@ -27,14 +27,7 @@ from ..deflate import available_cores
 from ..errors import OptionError, SourceError
 from ..files import inside, is_regular, open_source
 from ..png.memory import decode_png
-from .base import (
-    MANIFEST,
-    Format,
-    Member,
-    SinkOptions,
-    read_manifest,
-    write_manifest,
-)
+from .base import MANIFEST, Format, Member, SinkOptions, read_manifest, write_manifest
 from .images import encode_pngs, image_member
 
 INSTALL = "pip install 'mnist-sprite[parquet]'"

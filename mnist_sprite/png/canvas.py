@@ -56,7 +56,7 @@ from typing import Any, Literal, cast
 import numpy as np
 import numpy.typing as npt
 
-from ..options import BROWSERS, DEFAULT_BROWSER, DRAW_ROWS
+from ..drawing import BROWSERS, DEFAULT_BROWSER, DRAW_ROWS
 
 U8 = npt.NDArray[np.uint8]
 

@@ -23,8 +23,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from ..drawing import DRAW_ROWS, Decoder
 from ..errors import PathLike, PngFormatError
-from ..options import DRAW_ROWS, Decoder
 from .canvas import DEFAULT_ENGINE, Canvas, check_engine, sixteen_to_eight
 from .chunks import MAX_PIXELS, ChunkReader, Header
 from .unfilter import unfilter_block
