@@ -36,7 +36,7 @@ from .options import (
     Options,
     parse_image_size,
 )
-from .registry import HELP, prose
+from .registry import HELP, SOURCE_OPTIONS, prose
 
 if TYPE_CHECKING:
     from .pipeline import Sources
@@ -284,6 +284,17 @@ def source_options(f: F) -> F:
         ]
     ):
         f = decorator(f)
+    return f
+
+
+def pack_source_options(f: F) -> F:
+    """pack's options for its source, as registry.SOURCE_OPTIONS declares them."""
+    types = {"path": PATH, "count": int, "seed": int, "size": str}
+    for o in reversed(SOURCE_OPTIONS):
+        if o.kind == "flag":
+            f = click.option(o.flag, is_flag=True, help=o.help)(f)
+        else:
+            f = click.option(o.flag, type=types[o.kind], metavar=o.metavar, help=o.help)(f)
     return f
 
 
@@ -794,45 +805,7 @@ def verify_command(
     show_default=True,
     help="zlib level of the PNG.",
 )
-@click.option(
-    "--classes-from",
-    type=PATH,
-    metavar="NAMES.txt",
-    help="A per-class source: the class order, one class (file name without .npy, or class "
-    "folder) a line; every class must be listed [default: sorted names].",
-)
-@click.option(
-    "--only-listed",
-    is_flag=True,
-    help="With --classes-from: pack only the classes it lists (else a class it leaves out is "
-    "refused).",
-)
-@click.option(
-    "--limit-per-class",
-    type=int,
-    metavar="N",
-    help="A per-class source: take the first N images of each class.",
-)
-@click.option(
-    "--test-size",
-    metavar="SIZE",
-    help="A stratified test part of N images, or of the fraction F (see README for the "
-    "remainder rule); a source with its own split is split again [default: no test part].",
-)
-@click.option(
-    "--seed",
-    type=int,
-    metavar="S",
-    help="A per-class folder, or --test-size: which images are test, and the order within "
-    "each part [default: 0].",
-)
-@click.option(
-    "--shard-rows",
-    type=int,
-    metavar="N",
-    help="Rows per sprite; more rows make shards NAME_images_000.png, ... [default: the most "
-    "within 65,535 rows (Firefox's tallest image) and 134,217,728 pixels].",
-)
+@pack_source_options
 @click.option(
     "--force",
     "-f",
@@ -851,15 +824,10 @@ def pack_command(
     image_size: str | None,
     quantize: bool,
     level: int,
-    classes_from: Path | None,
-    only_listed: bool,
-    limit_per_class: int | None,
-    test_size: str | None,
-    seed: int | None,
-    shard_rows: int | None,
     force: bool,
     quiet: bool,
     as_json: bool,
+    **reading: Any,
 ) -> None:
     """Pack your own images into a TensorFlow.js sprite that data.js loads exactly.
 
@@ -890,12 +858,7 @@ def pack_command(
             level=level,
             force=force,
             progress=advance,
-            classes_from=classes_from,
-            limit_per_class=limit_per_class,
-            test_size=test_size,
-            seed=seed,
-            shard_rows=shard_rows,
-            only_listed=only_listed,
+            **reading,
         )
     for warning in result.warnings:
         click.echo(f"warning: {warning}", err=True)

@@ -14,44 +14,19 @@ import re
 from collections.abc import Callable, Iterator
 from typing import ParamSpec, TypeVar, Union
 
+from .registry import SOURCE_OPTIONS
+
 PathLike = Union[str, "os.PathLike[str]"]
 P = ParamSpec("P")
 R = TypeVar("R")
 
-# How the command line's options read to a Python caller of load_data(), convert(), fetch().
-_PYTHON_WORDS = {
-    "--cache-dir": "cache_dir",
-    "--channels": "channels",
-    "--compress": "compress=True",
-    "--dataset": "dataset",
-    "--decoder": "decoder",
-    "--dtype": "dtype",
-    "--force": "force=True",
-    "--format": "format",
-    "--from": "from_path",
-    "--image-size": "image_size",
-    "--label-format": "label_format",
-    "--layout": "layout",
-    "--labels": "labels",
-    "--level": "level",
-    "--name": "name",
-    "--quantize": "quantize=True",
-    "--classes": "classes",
-    "--browser": "browser",
-    "--classes-from": "classes_from",
-    "--only-listed": "only_listed=True",
-    "--limit-per-class": "limit_per_class",
-    "--shard-rows": "shard_rows",
-    "--test-size": "test_size",
-    "--offline": "offline=True",
-    "--out": "out",
-    "--seed": "seed",
-    "--shape": "shape",
-    "--shuffle": "shuffle=True",
-    "--split": "split",
-    "--sprite": "sprite",
-    "--train-size": "train_size",
+# How the command line's options read to a Python caller of load_data(), convert(), pack():
+# ``--train-size`` is ``train_size``, a flag is ``force=True``, and ``--from`` is ``from_path``.
+# pack's source options say which of them are flags (registry.SOURCE_OPTIONS).
+_FLAGS = {"--compress", "--force", "--offline", "--quantize", "--shuffle"} | {
+    o.flag for o in SOURCE_OPTIONS if o.kind == "flag"
 }
+_RENAMED = {"--from": "from_path"}
 _FLAG = re.compile(r"--[a-z][a-z-]*")
 
 
@@ -63,8 +38,13 @@ def python_words(text: str) -> str:
     command quoted to run (``'mnist-sprite fetch --from PATH'``) keeps its flags."""
     parts = text.split("'")
     for i in range(0, len(parts), 2):  # outside quotes only
-        parts[i] = _FLAG.sub(lambda m: _PYTHON_WORDS.get(m.group(0), m.group(0)), parts[i])
+        parts[i] = _FLAG.sub(lambda m: _python_word(m.group(0)), parts[i])
     return "'".join(parts)
+
+
+def _python_word(flag: str) -> str:
+    word = _RENAMED.get(flag, flag[2:].replace("-", "_"))
+    return f"{word}=True" if flag in _FLAGS else word
 
 
 def _shell_word(text: str) -> str:

@@ -46,7 +46,7 @@ from .outputs import Output, kind_of
 from .png import MAX_PIXELS
 from .png.canvas import engines_that_cannot_draw
 from .registry import prose
-from .sources import SourceOptions, open_pack_source, source_options
+from .sources import SourceOptions, open_pack_source
 from .values import k_over_255, nearest_k
 from .writers import Guard, atomic_bundle
 
@@ -100,23 +100,20 @@ def pack(
     force: bool = False,
     workers: int = 2,
     progress: Progress | None = None,
-    classes_from: PathLike | None = None,
-    limit_per_class: int | None = None,
-    test_size: int | float | str | None = None,
-    seed: int | None = None,
-    shard_rows: int | None = None,
-    only_listed: bool = False,
+    **reading: Any,
 ) -> PackResult:
     """Pack ``source`` (any output convert writes, a folder of PNGs, or a folder of one array
     per class) into a sprite, or shards of one, in ``out``: ``NAME_images.png`` (or shards
-    ``NAME_images_000.png``, ...), label files, ``NAME.json`` and ``NAME.js``."""
+    ``NAME_images_000.png``, ...), label files, ``NAME.json`` and ``NAME.js``.
+
+    ``reading`` holds the source options of ``registry.SOURCE_OPTIONS`` by name:
+    ``classes_from``, ``only_listed``, ``limit_per_class``, ``test_size``, ``seed`` and
+    ``shard_rows``."""
     started = time.perf_counter()
-    check_flags(quantize=quantize, force=force, only_listed=only_listed)
+    check_flags(quantize=quantize, force=force)
     if isinstance(image_size, str):
         image_size = parse_image_size(image_size)
-    layout_options = source_options(
-        classes_from, limit_per_class, test_size, seed, shard_rows, only_listed
-    )
+    layout_options = SourceOptions.given(**reading)
     _check_name(name)
     if not 0 <= level <= 9:
         raise OptionError(None, f"--level {level} is not 0 to 9", "give a zlib level, e.g. 6")
@@ -143,7 +140,7 @@ def pack(
         layout, ids = _layout(data, source, classes, image_size)
         labels = _labels(ids, layout)
         sizes = shard_sizes(
-            sum(layout.counts.values()), layout_options.shard_rows(layout.height, layout.width)
+            sum(layout.counts.values()), layout_options.rows_per_shard(layout.height, layout.width)
         )
         files = bundle_files(folder, name, len(sizes))
         created = not folder.exists()

@@ -162,3 +162,76 @@ HELP = {  # whole help texts of convert's options
     "shard_rows": f"With --format {either(names(lambda i: i.shards))}: images a file holds "
     "[default: 10,000].",
 }
+
+
+# -- what pack reads ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SourceOption:
+    """One of pack's options for its source, declared once: the command line makes its flag
+    and help from it, pack takes it as a keyword, and sources.SourceOptions checks it."""
+
+    name: str  # the Python keyword; the flag is --name-with-dashes
+    kind: str  # "path", "flag", "count" (a whole number from 1), "seed" or "size" (--test-size)
+    metavar: str
+    help: str
+
+    @property
+    def flag(self) -> str:
+        return "--" + self.name.replace("_", "-")
+
+
+SOURCE_OPTIONS = (
+    SourceOption(
+        "classes_from", "path", "NAMES.txt",
+        "A per-class source: the class order, one class (file name without .npy, or class "
+        "folder) a line; every class must be listed [default: sorted names].",
+    ),
+    SourceOption(
+        "only_listed", "flag", "",
+        "With --classes-from: pack only the classes it lists (else a class it leaves out is "
+        "refused).",
+    ),
+    SourceOption(
+        "limit_per_class", "count", "N",
+        "A per-class source: take the first N images of each class.",
+    ),
+    SourceOption(
+        "test_size", "size", "SIZE",
+        "A stratified test part of N images, or of the fraction F (see README for the "
+        "remainder rule); a source with its own split is split again [default: no test part].",
+    ),
+    SourceOption(
+        "seed", "seed", "S",
+        "A per-class folder, or --test-size: which images are test, and the order within "
+        "each part [default: 0].",
+    ),
+    SourceOption(
+        "shard_rows", "count", "N",
+        "Rows per sprite; more rows make shards NAME_images_000.png, ... [default: the most "
+        "within 65,535 rows (Firefox's tallest image) and 134,217,728 pixels].",
+    ),
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class SourceInfo:
+    """One kind of source pack reads, as plain data; its code is ``sources.<target>``, whose
+    ``SOURCE`` sniffs and opens it. Tried in the table's order: the first that sniffs it."""
+
+    target: str  # the sources/ module
+    what: str  # how help and refusals name it
+    # The SOURCE_OPTIONS it takes (shard_rows: every source; --seed: every source that takes
+    # --test-size, as the seed of the split it makes).
+    takes: tuple[str, ...]
+
+
+_PER_CLASS = ("classes_from", "only_listed", "limit_per_class", "test_size", "seed")
+SOURCES = {
+    "class-arrays": SourceInfo(
+        "class_arrays", "a folder of one array per class (cat.npy, dog.npy, ...)", _PER_CLASS
+    ),
+    "class-pngs": SourceInfo("class_pngs", "a folder of class folders (<class>/*.png)", _PER_CLASS),
+    "output": SourceInfo("output", "any output convert reads", ("test_size",)),
+}

@@ -554,7 +554,7 @@ def verify_packed(packed: PathLike, source: PathLike | None = None) -> Report:
     json agree; and, given the ``source`` it was packed from, that convert gives its arrays
     back, value for value."""
     from .pack import sized_source_bytes
-    from .sources import recorded_source_options
+    from .sources import SourceOptions
 
     report = Report()
     Bundle.record(packed, numbers=False)  # every field of its type; the numbers: below
@@ -597,7 +597,7 @@ def verify_packed(packed: PathLike, source: PathLike | None = None) -> Report:
     recorded = facts.get("provenance", {}).get("options", {})
     quantize = bool(recorded.get("quantize"))
     try:
-        split = recorded_source_options(recorded, facts.get("class_names"))
+        split = SourceOptions.from_recorded(recorded, facts.get("class_names"))
         want, size = sized_source_bytes(source, quantize=quantize, options=split)
     except MnistSpriteError as e:
         report.add("source", False, str(e))

@@ -11,6 +11,11 @@ import numpy as np
 import png
 import pytest
 
+import mnist_sprite
+from mnist_sprite import sources
+from mnist_sprite.errors import OptionError
+from mnist_sprite.registry import SOURCE_OPTIONS, SOURCES
+from mnist_sprite.sources import SourceOptions
 from tests.cli_kit import run
 
 
@@ -109,3 +114,41 @@ def test_a_folder_that_is_no_output_is_named_as_such(tmp_path: Path, command: st
     assert code == 1 and err.startswith("error: ") and err.count("\n") == 1
     assert "is not a folder of PNG images by class" in err
     assert "pack reads" not in err and "move it out" not in err
+
+
+@pytest.mark.parametrize("kind", list(SOURCES))
+def test_each_kind_of_source_is_one_module_that_sniffs_and_opens(kind: str) -> None:
+    """registry.SOURCES names each kind's module; its SOURCE is what open_pack_source tries."""
+    code = sources.get(kind)
+    assert callable(code.sniff) and callable(code.open)
+    assert set(SOURCES[kind].takes) <= {o.name for o in SOURCE_OPTIONS}
+
+
+def test_every_source_option_is_packs_flag_and_keyword() -> None:
+    """Declared once: the command line's flags and pack's keywords are the declarations'."""
+    from mnist_sprite.cli import cli
+
+    flags = {f for p in cli.commands["pack"].params for f in getattr(p, "opts", [])}
+    assert {o.flag for o in SOURCE_OPTIONS} <= flags
+    with pytest.raises(TypeError, match="'limit_per_clas'"):
+        SourceOptions.given(limit_per_clas=3)
+    assert SourceOptions.given(**{o.name: None for o in SOURCE_OPTIONS}) == SourceOptions()
+
+
+@pytest.mark.parametrize("option", ["classes_from", "limit_per_class", "seed"])
+def test_an_option_a_source_does_not_take_is_refused_naming_the_kinds_that_do(
+    tmp_path: Path, option: str
+) -> None:
+    """The refusal is made from the declarations: the option's flag, and every kind taking it."""
+    npz = tmp_path / "s.npz"
+    assert run("convert", "--dataset", "sample", "--out", str(npz), "-q")[0] == 0
+    (tmp_path / "names.txt").write_text("a\n")
+    flag = next(o.flag for o in SOURCE_OPTIONS if o.name == option)
+    value = str(tmp_path / "names.txt") if option == "classes_from" else "3"
+    code, out, err = run("pack", str(npz), "--out", str(tmp_path / "web"), flag, value)
+    assert code == 2 and out == "" and not (tmp_path / "web").exists()
+    kinds = [i.what for i in SOURCES.values() if option in i.takes]
+    assert len(kinds) == 2 and all(k in err for k in kinds), err
+    assert err.startswith(f"error: {npz}: {flag}") and err.count("\n") == 1
+    with pytest.raises(OptionError, match=f": {option} .*applies to"):
+        mnist_sprite.pack(npz, tmp_path / "web", **{option: 3 if value == "3" else value})

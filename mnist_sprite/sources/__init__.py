@@ -1,0 +1,67 @@
+"""What pack reads: its source opened as an output-like reader.
+
+Each kind of source is one module here whose ``SOURCE`` sniffs and opens it, and one line of
+``registry.SOURCES`` (its words and the options it takes), tried in the table's order.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..errors import OptionError
+from ..outputs import Output
+from ..registry import SOURCE_OPTIONS, SOURCES, either
+from .options import SourceOptions
+
+__all__ = ["PackSource", "SourceOptions", "open_pack_source"]
+
+OpenOutput = Callable[[Path], Output]
+
+
+@dataclass(frozen=True)
+class PackSource:
+    """One kind of source: whether ``path`` is one (given the options), and it opened."""
+
+    sniff: Callable[[Path, SourceOptions], bool]
+    open: Callable[[Path, SourceOptions, OpenOutput], Output]
+
+
+def get(kind: str) -> PackSource:
+    """The code of a kind of source (``registry.SOURCES``), imported on first use."""
+    module = importlib.import_module(f"{__name__}.{SOURCES[kind].target}")
+    source: PackSource = module.SOURCE
+    return source
+
+
+def open_pack_source(source: Path, options: SourceOptions, open_output: OpenOutput) -> Output:
+    """``source`` as an output-like reader, by the first kind that sniffs it; the options it
+    does not take are refused, naming the kinds that take them."""
+    for kind, info in SOURCES.items():
+        code = get(kind)
+        if code.sniff(source, options):
+            _refuse_options(source, options, info.takes)
+            return code.open(source, options, open_output)
+    raise AssertionError(f"{source}: no kind of source sniffed it")  # "output" takes any
+
+
+def _refuse_options(source: Path, options: SourceOptions, takes: tuple[str, ...]) -> None:
+    given = options.given_names()
+    if options.class_order is not None:  # recorded by --classes-from
+        given.append("classes_from")
+    if options.test_size is not None and "test_size" in takes:
+        takes += ("seed",)  # the seed of the split that --test-size makes
+    refused = [n for n in dict.fromkeys(given) if n not in takes]
+    if not refused:
+        return
+    flags = {o.name: o.flag for o in SOURCE_OPTIONS}
+    words = [flags[n] + (" (without --test-size)" if n == "seed" else "") for n in refused]
+    kinds = [i.what for i in SOURCES.values() if all(n in i.takes for n in refused)]
+    verb = "applies" if len(words) == 1 else "apply"
+    raise OptionError(
+        source,
+        f"{either(words, 'and')} {verb} to {either(kinds) if kinds else 'no source'}",
+        "drop them",
+    )

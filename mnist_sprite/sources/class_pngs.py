@@ -1,0 +1,76 @@
+"""A folder of class folders (``<class>/*.png``) read as a per-class source, when a per-class
+option asks for it (else it is the png-dir output it also is)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from ..errors import OptionError, SourceError
+from ..formats.classdir import check_listed, read_class_names
+from ..formats.pngdir import PngDirReader, looks_like_png_dir
+from ..outputs import Output
+from ..split import class_test_counts, split_rows
+from . import PackSource
+from .options import SourceOptions
+
+
+def _per_class(options: SourceOptions) -> bool:
+    """Does a per-class option ask for the class folders to be read class by class?"""
+    given = (options.classes_from, options.limit_per_class, options.class_order)
+    return any(v is not None for v in given) or (
+        options.seed is not None and options.test_size is None
+    )
+
+
+def _open(source: Path, options: SourceOptions, _output: Callable[[Path], Output]) -> Output:
+    """A folder of class folders (``<class>/*.png``) read as a per-class source: the classes
+    ``--classes-from`` lists in its order, the first ``--limit-per-class`` images of each,
+    split by ``--test-size`` and ordered by ``--seed`` as a folder of one array per class."""
+    reader = PngDirReader(source)
+    if not reader.flat:
+        raise OptionError(
+            source,
+            "holds train/ and test/ splits; the per-class options apply to class folders alone",
+            "give the class folders' parent (<class>/*.png), or drop those options",
+        )
+    groups = reader.by_class()
+    order = list(options.class_order) if options.class_order is not None else None
+    if options.classes_from is not None and order is None:
+        order = read_class_names(options.classes_from)
+    if order is not None:
+        known = {name: g for g in groups for name in (g[0], g[1])}
+        for name in order:
+            if name not in known:
+                raise SourceError(
+                    source / name,
+                    "no such class folder (named by --classes-from)",
+                    "give a class list whose names are the folder's class folders",
+                )
+        present = [g[0] for g in groups]
+        listed = {known[n][0] for n in order}
+        check_listed(
+            present, sorted(listed), options.only_listed, {g[0]: source / g[1] for g in groups}
+        )
+        groups = [known[n] for n in order]
+    limit = options.limit_per_class
+    images = [g[2][:limit] if limit else g[2] for g in groups]
+    names = [g[0] for g in groups]
+    counts = [len(i) for i in images]
+    for _, folder, found in groups:
+        if limit and len(found) < limit:
+            raise SourceError(
+                source / folder, f"holds {len(found)} images, fewer than --limit-per-class {limit}",
+                "give a smaller --limit-per-class",
+            )  # fmt: skip
+    tests = class_test_counts(counts, options.test_size, names) if options.test_size else None
+    train, test = split_rows(counts, tests, options.seed or 0)
+    flat = [(path, c) for c, paths in enumerate(images) for path in paths]
+    parts = {"train": [flat[i] for i in train]}
+    if tests is not None:
+        parts["test"] = [flat[i] for i in test]
+    reader.select(parts, names)
+    return Output(source, reader)
+
+
+SOURCE = PackSource(lambda path, options: _per_class(options) and looks_like_png_dir(path), _open)
