@@ -78,11 +78,7 @@ class SourceOptions:
 
     def given_names(self) -> list[str]:
         """The declared options given (shard_rows aside: every source takes it)."""
-        return [
-            o.name
-            for o in SOURCE_OPTIONS
-            if o.name != "shard_rows" and getattr(self, o.name) not in (None, False)
-        ]
+        return [name for name in self.recorded() if name != "shard_rows"]
 
     def rows_per_shard(self, height: int, width: int) -> int:
         """Rows per shard: as given, else the most within the browser's and convert's limits."""
@@ -91,18 +87,12 @@ class SourceOptions:
         return default_shard_rows(height, width)
 
     def recorded(self) -> dict[str, Any]:
-        """For NAME.json's provenance: what was given (nothing for an ordinary source)."""
+        """For NAME.json's provenance: what was given (nothing for an ordinary source), by the
+        declarations' names; a --classes-from list by its file's name, a --test-size as text."""
         out: dict[str, Any] = {}
-        if self.classes_from is not None:
-            out["classes_from"] = self.classes_from.name
-        if self.only_listed:
-            out["only_listed"] = True
-        if self.limit_per_class is not None:
-            out["limit_per_class"] = self.limit_per_class
-        if self.test_size is not None:
-            out["test_size"] = str(self.test_size)
-        if self.seed is not None:
-            out["seed"] = self.seed
-        if self.shard_rows is not None:
-            out["shard_rows"] = self.shard_rows
+        for name, declared in _DECLARED.items():
+            value = getattr(self, name)
+            if value is not None and value is not False:
+                text = str(value) if declared.kind == "size" else value
+                out[name] = value.name if declared.kind == "path" else text
         return out
