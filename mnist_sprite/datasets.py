@@ -6,17 +6,18 @@ dataset is this" (:func:`identify`, by a file digest, a pixel digest or a label 
 "how does it split" (:data:`SPLITS`). TensorFlow.js's model-builder demo lists three datasets
 in sprite form (``tensorflow/tfjs``, ``demos/model-builder/model-builder-datasets-config.json``):
 mnist, fashion-mnist and cifar10. Only mnist's digests are known; the others are verified as far
-as their content allows and their digests recorded on first fetch (``download.py``).
+as their content allows and their digests recorded in the cache on first fetch (``cache.py``).
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-from .cache import dataset_dir
+from .cache import dataset_dir, read_record, recorded_sha256
 from .errors import OptionError, PathLike
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
@@ -237,32 +238,76 @@ def _known_digests() -> dict[str, Known]:
 KNOWN_DIGESTS: dict[str, Known] = _known_digests()
 
 
-def known(*digests: str | None) -> Known | None:
+def known(*digests: str | None, table: dict[str, Known] = KNOWN_DIGESTS) -> Known | None:
     """The known file any of these digests (file bytes or decoded pixels) is, if any."""
     for digest in digests:
-        if digest is not None and digest in KNOWN_DIGESTS:
-            return KNOWN_DIGESTS[digest]
+        if digest is not None and digest in table:
+            return table[digest]
     return None
+
+
+def expected_digests(dataset: Dataset, cache_dir: PathLike | None = None) -> dict[str, str | None]:
+    """Each file's digest: pinned, else recorded in the cache on first fetch, else None."""
+    record = {} if dataset.bundled else read_record(dataset.folder(cache_dir))
+    return {role: s.sha256 or recorded_sha256(record, s.name) for role, s in dataset.roles()}
+
+
+def _recorded_digests(cache_dir: PathLike | None) -> dict[str, Known]:
+    """The digests the cache recorded on first fetch for the datasets with none pinned."""
+    table: dict[str, Known] = {}
+    for ds in (ds for ds in DATASETS.values() if not ds.pinned):
+        digests = expected_digests(ds, cache_dir)
+        for role, spec in ds.roles():
+            digest = digests[role]
+            if digest is not None:
+                table.setdefault(digest, Known(ds, role, spec))
+    return table
+
+
+def _tables(recorded: bool, cache_dir: PathLike | None) -> Iterator[dict[str, Known]]:
+    """The pinned digests, then (with ``recorded``) the ones the cache recorded."""
+    yield KNOWN_DIGESTS
+    if recorded:
+        yield _recorded_digests(cache_dir)
 
 
 def identify(
-    *, sha256: str | None = None, pixels_sha256: str | None = None, labels_sha256: str | None = None
+    *,
+    sha256: str | None = None,
+    pixels_sha256: str | None = None,
+    labels_sha256: str | None = None,
+    recorded: bool = False,
+    cache_dir: PathLike | None = None,
 ) -> Dataset | None:
-    """The known dataset a digest belongs to: a sprite's file or pixel digest, or a label file's."""
-    for digest, roles in (
-        (sha256, ("sprite", "labels")),
-        (pixels_sha256, ("sprite",)),
-        (labels_sha256, ("labels",)),
-    ):
-        found = known(digest)
-        if found is not None and found.role in roles:
-            return found.dataset
+    """The known dataset a digest belongs to: a sprite's file or pixel digest, or a label file's.
+
+    The one answer to "which dataset is this": by the pinned digests, then, with ``recorded``,
+    by the digests the cache (``cache_dir``) recorded for a dataset with none pinned."""
+    for table in _tables(recorded, cache_dir):
+        for digest, roles in (
+            (sha256, ("sprite", "labels")),
+            (pixels_sha256, ("sprite",)),
+            (labels_sha256, ("labels",)),
+        ):
+            found = known(digest, table=table)
+            if found is not None and found.role in roles:
+                return found.dataset
     return None
 
 
-def identify_pair(sprite_sha256: str | None, labels_sha256: str | None) -> Dataset | None:
-    """The known dataset both files are (sprite and label file, each in its role), if any."""
-    sprite, labels = known(sprite_sha256), known(labels_sha256)
-    if sprite is None or labels is None or sprite.dataset is not labels.dataset:
-        return None
-    return sprite.dataset if (sprite.role, labels.role) == ("sprite", "labels") else None
+def identify_pair(
+    sprite_sha256: str | None, labels_sha256: str | None, cache_dir: PathLike | None = None
+) -> Dataset | None:
+    """The known dataset both files are, each in its role: by pinned digests, else recorded."""
+    for table in _tables(True, cache_dir):
+        sprite, labels = known(sprite_sha256, table=table), known(labels_sha256, table=table)
+        roles = (sprite.role, labels.role) if sprite and labels else None
+        if sprite and labels and sprite.dataset is labels.dataset and roles == ("sprite", "labels"):
+            return sprite.dataset
+    return None
+
+
+def named_in(provenance: dict[str, Any] | None) -> Dataset | None:
+    """The known dataset an output's provenance names, if any."""
+    name = provenance.get("dataset") if provenance else None
+    return DATASETS.get(name) if isinstance(name, str) else None

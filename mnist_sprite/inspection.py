@@ -20,7 +20,6 @@ from . import datasets
 from .browsers import agreement, differences, tall_warning
 from .bundle import Bundle, ShardedPng, open_sprite, shard_entries
 from .datasets import DEFAULT_TRAIN_SIZES, Dataset
-from .download import recorded_dataset
 from .errors import OptionError, OutputError, PathLike, SourceError
 from .files import file_sha256, open_source, sniff
 from .labels import CLASSES, bad_rows, read_onehot
@@ -127,7 +126,7 @@ def inspect_sprite(path: PathLike, image_size: tuple[int, int] | None = None) ->
         rgb = h.color_type in (2, 3, 6)
     engines = agreement(differences(path, draw_rows=DRAW_ROWS, rgb=rgb))
     digest = file_sha256(path)
-    dataset = datasets.identify(pixels_sha256=survey.pixels_sha256) or recorded_dataset(digest)
+    dataset = datasets.identify(sha256=digest, pixels_sha256=survey.pixels_sha256, recorded=True)
     image_size = image_size or (dataset.image_size if dataset else (28, 28))
     per_image = image_size[0] * image_size[1]
     return {
@@ -236,7 +235,7 @@ def inspect_labels(path: PathLike, train_size: int | None = None) -> dict[str, A
         "not_one_hot": first_bad,
         "not_one_hot_count": bad_count,
         "sha256": digest,
-        "dataset": _name(datasets.identify(labels_sha256=digest) or recorded_dataset(digest)),
+        "dataset": _name(datasets.identify(labels_sha256=digest, recorded=True)),
     }
 
 
@@ -252,8 +251,7 @@ def inspect_output(path: PathLike) -> dict[str, Any]:
                 arrays[name] = _array_facts(member.shape, member.dtype, pieces)
         prov = out.provenance()
         names = out.class_names()
-    recorded = prov.get("dataset") if prov else None
-    dataset = datasets.DATASETS.get(recorded) if isinstance(recorded, str) else None
+    dataset = datasets.named_in(prov)
     count = _class_count(arrays)
     classes = names if names and len(names) >= count else class_names(dataset, count)
     return {

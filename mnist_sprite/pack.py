@@ -362,7 +362,7 @@ def _class_names(data: Output, prov: dict[str, Any], count: int) -> list[str]:
     names = data.class_names()  # a PNG folder's class folders, or convert's record
     if names is not None and len(names) == count:
         return names
-    ds = datasets.DATASETS.get(str(prov.get("dataset")))
+    ds = datasets.named_in(prov)
     if ds is not None and len(ds.class_names) == count:
         return list(ds.class_names)
     return [str(i) for i in range(count)]

@@ -21,8 +21,7 @@ import numpy.typing as npt
 
 from . import datasets
 from .bundle import Bundle, ShardedPng, open_sprite, read_bundle
-from .datasets import DATASETS, Dataset
-from .download import expected_digests, recorded_dataset
+from .datasets import Dataset
 from .errors import MnistSpriteError, OptionError, PathLike, SourceError, command
 from .files import file_sha256
 from .formats.base import ARRAY_NAMES, ArraySink, unlisted
@@ -100,9 +99,9 @@ def sources_of(
     against the default dataset (the report says so)."""
     if prov is None:
         return _dataset_sources(None, cache_dir)
-    name = _recorded_dataset(prov)
-    if name is not None:
-        return _dataset_sources(name, cache_dir)
+    named = datasets.named_in(prov)
+    if named is not None:
+        return _dataset_sources(named.name, cache_dir)
     recorded = prov.get("sources")
     recorded = recorded if isinstance(recorded, dict) else {}
     entries = {role: recorded.get(role) for role in ("sprite", "labels")}
@@ -110,11 +109,7 @@ def sources_of(
         role: e.get("sha256") if isinstance(e, dict) and isinstance(e.get("sha256"), str) else None
         for role, e in entries.items()
     }
-    found = datasets.identify_pair(digests["sprite"], digests["labels"])
-    if found is None and digests["sprite"] and digests["labels"]:
-        by_record = recorded_dataset(digests["sprite"], cache_dir)
-        if by_record is not None and by_record is recorded_dataset(digests["labels"], cache_dir):
-            found = by_record
+    found = datasets.identify_pair(digests["sprite"], digests["labels"], cache_dir)
     if found is not None:
         return _dataset_sources(found.name, cache_dir)
     paths: dict[str, Path] = {}
@@ -206,12 +201,6 @@ def verify(
     return report
 
 
-def _recorded_dataset(prov: dict[str, Any] | None) -> str | None:
-    """The known dataset an output's provenance names, if any: its sources are the ones."""
-    name = prov.get("dataset") if prov else None
-    return name if isinstance(name, str) and name in DATASETS else None
-
-
 def _digests(sources: Sources) -> dict[str, str | None]:
     """sha256 of each source file's bytes (None when it cannot be read)."""
     out: dict[str, str | None] = {}
@@ -270,7 +259,7 @@ def _check_pinned(
 ) -> None:
     """Every source against the dataset's pinned digests (or, for a dataset with none, the
     ones recorded on first fetch), naming the one that differs."""
-    expected = expected_digests(known, cache_dir)
+    expected = datasets.expected_digests(known, cache_dir)
     fetch = command("fetch", dataset=known.name, cache_dir=cache_dir)
     again = (
         f"fetch it again: '{fetch} --force'"

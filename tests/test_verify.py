@@ -5,6 +5,8 @@ from __future__ import annotations
 import gzip
 import io
 import json
+import subprocess
+import sys
 import zipfile
 from pathlib import Path
 
@@ -435,3 +437,15 @@ def test_verify_checks_the_gz_copy_beside_a_raw_idx_file(tmp_path: Path) -> None
     gz.write_bytes(gzip.compress(bytes(data)))
     code, stdout, _ = run("verify", str(out))
     assert code == 1 and "does not hold the same values as t10k-labels-idx1-ubyte" in stdout
+
+
+def test_verify_and_inspection_import_no_network_code() -> None:
+    """Which dataset a file is comes from datasets and the cache's records: neither verify nor
+    inspection imports download.py to learn a recorded digest."""
+    code = (
+        "import sys, mnist_sprite.verify, mnist_sprite.inspection\n"
+        "sys.stdout.write(repr('mnist_sprite.download' in sys.modules))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == "False"
