@@ -1,9 +1,6 @@
-"""Where datasets live on disk, and what a fetch recorded there: each file's stamp and digest.
-
-A ``.verified.json`` marker in a dataset's folder holds, for each file a fetch verified, its
-size, mtime and sha256: the next run trusts the file after a stat, and a dataset with no
-pinned digest is held to the digests recorded on its first fetch.
-"""
+"""Where datasets live on disk, and what a fetch recorded there (``.verified.json``): each
+verified file's size, mtime and sha256, so the next run trusts it after a stat, and a dataset
+with no pinned digest is held to the digests of its first fetch."""
 
 from __future__ import annotations
 

@@ -12,7 +12,7 @@ as their content allows and their digests recorded in the cache on first fetch (
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -223,19 +223,22 @@ class Known:
     file: SourceFile
 
 
-def _known_digests() -> dict[str, Known]:
+def _digests(cache_dir: PathLike | None = None, *, recorded: bool = False) -> dict[str, Known]:
+    """Each known digest (of file bytes, and of a sprite's pixels) by the file it is: the pinned
+    ones, or with ``recorded`` the ones the cache recorded for the datasets with none pinned."""
     table: dict[str, Known] = {}
     for ds in DATASETS.values():
+        found = expected_digests(ds, cache_dir) if recorded and not ds.pinned else {}
         for role, spec in ds.roles():
-            for digest in (spec.sha256, spec.pixels_sha256):
+            for digest in (found.get(role),) if recorded else (spec.sha256, spec.pixels_sha256):
                 if digest is not None:
-                    table[digest] = Known(ds, role, spec)
+                    table.setdefault(digest, Known(ds, role, spec))
     return table
 
 
 # The one table of known digests (file bytes, and a sprite's pixels): fetch, convert and verify
 # all ask it which dataset a file is.
-KNOWN_DIGESTS: dict[str, Known] = _known_digests()
+KNOWN_DIGESTS: dict[str, Known] = _digests()
 
 
 def known(*digests: str | None, table: dict[str, Known] = KNOWN_DIGESTS) -> Known | None:
@@ -252,25 +255,6 @@ def expected_digests(dataset: Dataset, cache_dir: PathLike | None = None) -> dic
     return {role: s.sha256 or recorded_sha256(record, s.name) for role, s in dataset.roles()}
 
 
-def _recorded_digests(cache_dir: PathLike | None) -> dict[str, Known]:
-    """The digests the cache recorded on first fetch for the datasets with none pinned."""
-    table: dict[str, Known] = {}
-    for ds in (ds for ds in DATASETS.values() if not ds.pinned):
-        digests = expected_digests(ds, cache_dir)
-        for role, spec in ds.roles():
-            digest = digests[role]
-            if digest is not None:
-                table.setdefault(digest, Known(ds, role, spec))
-    return table
-
-
-def _tables(recorded: bool, cache_dir: PathLike | None) -> Iterator[dict[str, Known]]:
-    """The pinned digests, then (with ``recorded``) the ones the cache recorded."""
-    yield KNOWN_DIGESTS
-    if recorded:
-        yield _recorded_digests(cache_dir)
-
-
 def identify(
     *,
     sha256: str | None = None,
@@ -283,7 +267,7 @@ def identify(
 
     The one answer to "which dataset is this": by the pinned digests, then, with ``recorded``,
     by the digests the cache (``cache_dir``) recorded for a dataset with none pinned."""
-    for table in _tables(recorded, cache_dir):
+    for table in (KNOWN_DIGESTS, _digests(cache_dir, recorded=True) if recorded else {}):
         for digest, roles in (
             (sha256, ("sprite", "labels")),
             (pixels_sha256, ("sprite",)),
@@ -299,7 +283,7 @@ def identify_pair(
     sprite_sha256: str | None, labels_sha256: str | None, cache_dir: PathLike | None = None
 ) -> Dataset | None:
     """The known dataset both files are, each in its role: by pinned digests, else recorded."""
-    for table in _tables(True, cache_dir):
+    for table in (KNOWN_DIGESTS, _digests(cache_dir, recorded=True)):
         sprite, labels = known(sprite_sha256, table=table), known(labels_sha256, table=table)
         roles = (sprite.role, labels.role) if sprite and labels else None
         if sprite and labels and sprite.dataset is labels.dataset and roles == ("sprite", "labels"):

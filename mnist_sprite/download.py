@@ -205,16 +205,6 @@ def _cached(
     return verify_file(path, spec, role, image_size=dataset.image_size, recorded=recorded)
 
 
-def _cached_ok(
-    path: Path, dataset: Dataset, spec: SourceFile, role: str, marker: dict[str, Any]
-) -> str | None:
-    """The file's sha256 if the cache holds it verified, else None."""
-    try:
-        return _cached(path, dataset, spec, role, marker)
-    except MnistSpriteError:
-        return None
-
-
 def cached_paths(dataset: Dataset, cache_dir: PathLike | None = None) -> dict[str, Path] | None:
     """The dataset's files if the cache holds all of them, verified; else None."""
     paths = dataset.paths(cache_dir)
@@ -222,7 +212,10 @@ def cached_paths(dataset: Dataset, cache_dir: PathLike | None = None) -> dict[st
         return paths
     marker = cache.read_record(dataset.folder(cache_dir))
     for role, spec in dataset.roles():
-        if _cached_ok(paths[role], dataset, spec, role, marker) is None:
+        try:
+            if _cached(paths[role], dataset, spec, role, marker) is None:
+                return None
+        except MnistSpriteError:
             return None
     return paths
 
