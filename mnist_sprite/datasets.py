@@ -258,18 +258,19 @@ def expected_digests(dataset: Dataset, cache_dir: PathLike | None = None) -> dic
 def identify(
     *,
     sha256: str | None = None,
+    sprite_sha256: str | None = None,
     pixels_sha256: str | None = None,
     labels_sha256: str | None = None,
     recorded: bool = False,
     cache_dir: PathLike | None = None,
 ) -> Dataset | None:
-    """The known dataset a digest belongs to: a sprite's file or pixel digest, or a label file's.
-
-    The one answer to "which dataset is this": by the pinned digests, then, with ``recorded``,
-    by the digests the cache (``cache_dir``) recorded for a dataset with none pinned."""
+    """The known dataset a digest belongs to: a file's (in either role), a sprite's file or
+    pixel digest, or a label file's. The one answer to "which dataset is this": by the pinned
+    digests, then, with ``recorded``, by the digests the cache (``cache_dir``) recorded."""
     for table in (KNOWN_DIGESTS, _digests(cache_dir, recorded=True) if recorded else {}):
         for digest, roles in (
             (sha256, ("sprite", "labels")),
+            (sprite_sha256, ("sprite",)),
             (pixels_sha256, ("sprite",)),
             (labels_sha256, ("labels",)),
         ):
@@ -283,12 +284,9 @@ def identify_pair(
     sprite_sha256: str | None, labels_sha256: str | None, cache_dir: PathLike | None = None
 ) -> Dataset | None:
     """The known dataset both files are, each in its role: by pinned digests, else recorded."""
-    for table in (KNOWN_DIGESTS, _digests(cache_dir, recorded=True)):
-        sprite, labels = known(sprite_sha256, table=table), known(labels_sha256, table=table)
-        roles = (sprite.role, labels.role) if sprite and labels else None
-        if sprite and labels and sprite.dataset is labels.dataset and roles == ("sprite", "labels"):
-            return sprite.dataset
-    return None
+    sprite = identify(sprite_sha256=sprite_sha256, recorded=True, cache_dir=cache_dir)
+    labels = identify(labels_sha256=labels_sha256, recorded=True, cache_dir=cache_dir)
+    return sprite if sprite is labels else None
 
 
 def named_in(provenance: dict[str, Any] | None) -> Dataset | None:

@@ -207,17 +207,10 @@ def _cached(
 
 def cached_paths(dataset: Dataset, cache_dir: PathLike | None = None) -> dict[str, Path] | None:
     """The dataset's files if the cache holds all of them, verified; else None."""
-    paths = dataset.paths(cache_dir)
     if dataset.bundled:
-        return paths
-    marker = cache.read_record(dataset.folder(cache_dir))
-    for role, spec in dataset.roles():
-        try:
-            if _cached(paths[role], dataset, spec, role, marker) is None:
-                return None
-        except MnistSpriteError:
-            return None
-    return paths
+        return dataset.paths(cache_dir)
+    found = _from_cache(dataset, cache_dir, stale_ok=True)
+    return found.paths if isinstance(found, FetchResult) else None
 
 
 def ensure_dataset(
@@ -432,13 +425,13 @@ def _gather(
 
 
 def _from_cache(
-    dataset: Dataset, cache_dir: PathLike | None
+    dataset: Dataset, cache_dir: PathLike | None, stale_ok: bool = False
 ) -> FetchResult | tuple[Path, MnistSpriteError | None] | None:
     """The result of a fetch that finds the cache complete, read without a lock or a write (a
     read-only shared cache works); else the first file it lacks and why it was refused.
 
     None for a complete cache whose stamps are stale (the files were copied, say) in a folder
-    that is writable: the locked pass refreshes them."""
+    that is writable, unless ``stale_ok``: the locked pass refreshes them."""
     folder = dataset.folder(cache_dir)
     marker = cache.read_record(folder)
     paths = dataset.paths(cache_dir)
@@ -451,7 +444,7 @@ def _from_cache(
         if digest is None:
             return paths[role], None
         stale = stale or not cache.unchanged(marker, spec.name, paths[role].stat())
-    if stale and os.access(folder, os.W_OK):
+    if stale and not stale_ok and os.access(folder, os.W_OK):
         return None
     return FetchResult(
         dataset.name, paths, sources={role: "cache" for role in paths}, pinned=dataset.pinned

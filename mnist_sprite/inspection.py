@@ -22,7 +22,7 @@ import numpy.typing as npt
 from . import datasets
 from .browsers import agreement, differences, tall_warning
 from .bundle import Bundle, ShardedPng, open_sprite, read_bundle, shard_entries
-from .datasets import DEFAULT_TRAIN_SIZES, Dataset
+from .datasets import DEFAULT_TRAIN_SIZES
 from .errors import MnistSpriteError, OptionError, OutputError, PathLike, SourceError
 from .files import file_sha256, open_source, sniff
 from .labels import CLASSES, bad_rows, class_count, class_counts, read_onehot
@@ -112,10 +112,6 @@ def _json_or_none(text: str | None) -> Any:
         return {"text": text}
 
 
-def _name(dataset: Dataset | None) -> str | None:
-    return None if dataset is None else dataset.name
-
-
 def inspect_sprite(path: PathLike, image_size: tuple[int, int] | None = None) -> dict[str, Any]:
     """Header, chunks, filters, pixel digest, and which known dataset it is (streamed)."""
     with PngFile(path) as png_file:
@@ -155,7 +151,7 @@ def inspect_sprite(path: PathLike, image_size: tuple[int, int] | None = None) ->
         "browsers": engines,
         "pixels_sha256": survey.pixels_sha256,
         "sha256": digest,
-        "dataset": _name(dataset),
+        "dataset": dataset.name if dataset else None,
     }
 
 
@@ -199,14 +195,18 @@ def source_facts(sprite: Path, labels: Path, stack: contextlib.ExitStack[Any]) -
         labels_error = e
     sprite_sha = opened.chunks.sha256 if isinstance(opened, PngFile) else None
     rows_sha = None if onehot is None or packed else hashlib.sha256(onehot.data).hexdigest()
-    digests = {"sprite": sprite_sha or _sha256(sprite), "labels": rows_sha or _sha256(labels)}
+    digests = {
+        "sprite": sprite_sha or sha256_or_none(sprite),
+        "labels": rows_sha or sha256_or_none(labels),
+    }
     return SourceFacts(decoded, sprite_error, pixels, onehot, labels_error, packed, digests)
 
 
-def _sha256(path: Path) -> str | None:
+def sha256_or_none(path: Path) -> str | None:
+    """sha256 of a file's bytes; None when it cannot be read."""
     try:
         return file_sha256(path)
-    except MnistSpriteError:
+    except (OSError, MnistSpriteError):
         return None
 
 
@@ -276,6 +276,7 @@ def inspect_labels(path: PathLike, train_size: int | None = None) -> dict[str, A
         counts["test"] = [int(v) for v in sums["test"]]
     digest = hasher.hexdigest()
     problems = [f"{bad_count:,} of {rows:,} rows are not one-hot"] if bad_count else []
+    dataset = datasets.identify(labels_sha256=digest, recorded=True)
     return {
         "schema": SCHEMA,
         "kind": "labels",
@@ -289,7 +290,7 @@ def inspect_labels(path: PathLike, train_size: int | None = None) -> dict[str, A
         "not_one_hot": first_bad,
         "not_one_hot_count": bad_count,
         "sha256": digest,
-        "dataset": _name(datasets.identify(labels_sha256=digest, recorded=True)),
+        "dataset": dataset.name if dataset else None,
     }
 
 
@@ -305,8 +306,7 @@ def inspect_output(path: PathLike) -> dict[str, Any]:
                 arrays[name] = _array_facts(member.shape, member.dtype, pieces)
         prov = out.provenance()
         names = out.class_names()
-    dataset = datasets.named_in(prov)
-    count = _class_count(arrays)
+    dataset, count = datasets.named_in(prov), _class_count(arrays)
     classes = names if names and len(names) >= count else class_names(dataset, count)
     return {
         "schema": SCHEMA,

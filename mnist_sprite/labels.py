@@ -99,8 +99,7 @@ def class_counts(onehot: U8) -> list[int]:
 
 
 def class_count(width: int | None, largest: int | None, default: int = 0) -> int:
-    """How many classes labels hold: one-hot rows' width, else the largest class id plus one,
-    else (no labels to tell) ``default``."""
+    """How many classes labels hold: one-hot width, else the largest id + 1, else ``default``."""
     if width is not None:
         return width
     return largest + 1 if largest is not None else default

@@ -161,16 +161,13 @@ def label_warning(sources: Sources, recorded: dict[str, Any]) -> str | None:
     dataset's: the labels may not belong to these images (only verify would tell)."""
     if sources.dataset is not None:
         return None
-    sprite = datasets.known(recorded["sprite"]["sha256"])
-    if sprite is None or sprite.role != "sprite":
-        return None
-    theirs = sprite.dataset.labels
-    if recorded["labels"]["sha256"] == theirs.sha256:
+    ds = datasets.identify(sprite_sha256=recorded["sprite"]["sha256"])
+    if ds is None or recorded["labels"]["sha256"] == ds.labels.sha256:
         return None
     return (
-        f"{sources.labels}: the sprite is {sprite.dataset.name}'s {sprite.file.name}, but this is "
-        f"not {sprite.dataset.name}'s {theirs.name} (sha256 differs): the labels may not belong "
-        f"to these images; use the label file that came with the sprite"
+        f"{sources.labels}: the sprite is {ds.name}'s {ds.sprite.name}, but this is not "
+        f"{ds.name}'s {ds.labels.name} (sha256 differs): the labels may not belong to these "
+        "images; use the label file that came with the sprite"
     )
 
 
@@ -578,8 +575,7 @@ def _fill(png_file: Sprite, plan: Plan, sink: Sink, progress: Progress | None) -
 
 
 def run_into(sources: Sources, options: Options, sink: Sink, plan: Plan | None = None) -> Plan:
-    """Run the pipeline into any sink (memory, a file, or verify's comparison), by ``plan``
-    when the caller has made it."""
+    """Run the pipeline into any sink (memory, a file, verify's comparison), by ``plan`` if made."""
     with open_sprite(sources.sprite) as png_file:
         plan = plan or plan_conversion(png_file, sources, options)
         _fill(png_file, plan, sink, None)

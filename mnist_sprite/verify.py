@@ -23,9 +23,8 @@ from . import datasets
 from .bundle import Bundle, ShardedPng
 from .datasets import Dataset
 from .errors import MnistSpriteError, OptionError, PathLike, SourceError, command
-from .files import file_sha256
 from .formats.base import ARRAY_NAMES, ArraySink, unlisted
-from .inspection import SourceFacts, source_facts
+from .inspection import SourceFacts, sha256_or_none, source_facts
 from .labels import U8, class_counts
 from .outputs import Output
 from .pipeline import (
@@ -38,9 +37,9 @@ from .pipeline import (
     run_into,
     to_arrays,
 )
-from .png import PngFile
 
 SCHEMA = 1
+_NO_PINNED = "these files match no known dataset: no pinned digest to check them against"
 
 
 @dataclass
@@ -101,9 +100,6 @@ def sources_of(
     against the default dataset (the report says so)."""
     if prov is None:
         return _dataset_sources(None, cache_dir)
-    named = datasets.named_in(prov)
-    if named is not None:
-        return _dataset_sources(named.name, cache_dir)
     recorded = prov.get("sources")
     recorded = recorded if isinstance(recorded, dict) else {}
     entries: dict[str, dict[str, Any]] = {}
@@ -114,13 +110,15 @@ def sources_of(
         role: e.get("sha256") if isinstance(e.get("sha256"), str) else None
         for role, e in entries.items()
     }
-    found = datasets.identify_pair(digests["sprite"], digests["labels"], cache_dir)
+    found = datasets.named_in(prov) or datasets.identify_pair(
+        digests["sprite"], digests["labels"], cache_dir
+    )
     if found is not None:
         return _dataset_sources(found.name, cache_dir)
     paths: dict[str, Path] = {}
     for role, entry in entries.items():
         path = entry.get("path")
-        if isinstance(path, str) and _has_digest(Path(path), digests[role]):
+        if isinstance(path, str) and digests[role] and sha256_or_none(Path(path)) == digests[role]:
             paths[role] = Path(path)
     if len(paths) == 2:
         return Sources(paths["sprite"], paths["labels"])
@@ -131,13 +129,6 @@ def sources_of(
         "and they are not at the paths it records with the digests it records",
         "give them with --sprite and --labels",
     )
-
-
-def _has_digest(path: Path, digest: str | None) -> bool:
-    try:
-        return digest is not None and path.is_file() and file_sha256(path) == digest
-    except (OSError, MnistSpriteError):
-        return False
 
 
 def verify(
@@ -189,11 +180,7 @@ def verify(
             sources = Sources(sources.sprite, sources.labels, known)
             _check_pinned(report, known, digests, pixels, cache_dir, cached)
         else:
-            report.add(
-                "pinned digests",
-                True,
-                "these files match no known dataset: no pinned digest to check them against",
-            )
+            report.add("pinned digests", True, _NO_PINNED)
         rows = None if facts.onehot is None else facts.onehot.shape[0]
         detail = f"{rows:,} rows, each exactly one 1" if rows is not None else facts.labels_error
         report.add("labels one-hot", rows is not None, str(detail))
@@ -201,7 +188,7 @@ def verify(
     if facts.onehot is not None and known is not None and known.class_counts is not None:
         _check_class_counts(report, known, facts.onehot)
     if output is not None and plan is not None:
-        _check_output(report, Path(output), sources, prov, options, plan, digests)
+        _check_output(report, Path(output), prov, plan, digests)
     return report
 
 
@@ -283,7 +270,7 @@ def _check_convertible(
     """What convert checks before it writes: image size, label count, split."""
     if facts.sprite is None:
         return None
-    plain = isinstance(facts.sprite, PngFile) and not facts.labels_packed
+    plain = not isinstance(facts.sprite, ShardedPng) and not facts.labels_packed
     try:  # the label rows already read are the ones convert reads
         plan = plan_conversion(facts.sprite, sources, options, facts.onehot if plain else None)
     except MnistSpriteError as e:
@@ -352,9 +339,7 @@ def _refuse_other_options(
 def _check_output(
     report: Report,
     path: Path,
-    sources: Sources,
     prov: dict[str, Any] | None,
-    options: Options,
     plan: Plan,
     digests: dict[str, str | None],
 ) -> None:
@@ -362,10 +347,17 @@ def _check_output(
         if prov is None:
             report.add("provenance", True, "none recorded: checked against the options given")
         else:
-            _check_recorded_sources(report, prov, digests)
+            for key, role in (("sprite", "sprite"), ("labels", "label file")):
+                want, have = prov.get("sources", {}).get(key, {}).get("sha256"), digests[key]
+                report.add(
+                    f"output made from this {role}",
+                    want == have,
+                    f"recorded sha256 {str(want)[:16]}... "
+                    + ("matches" if want == have else f"is not this file's {str(have)[:16]}..."),
+                )
         sink = _CompareSink(out, report)
         try:
-            run_into(sources, options, sink, plan)
+            run_into(plan.sources, plan.options, sink, plan)
         except MnistSpriteError as e:
             report.add("output arrays", False, f"cannot rebuild them from the sources: {e}")
             return
@@ -382,20 +374,6 @@ def _check_output(
                 if stray
                 else f"all {len(files) + 1} files are the ones its manifest lists",
             )
-
-
-def _check_recorded_sources(
-    report: Report, prov: dict[str, Any], digests: dict[str, str | None]
-) -> None:
-    recorded = prov.get("sources", {})
-    for key, role in (("sprite", "sprite"), ("labels", "label file")):
-        want, have = recorded.get(key, {}).get("sha256"), digests[key]
-        report.add(
-            f"output made from this {role}",
-            want == have,
-            f"recorded sha256 {str(want)[:16]}... "
-            + ("matches" if want == have else f"is not this file's {str(have)[:16]}..."),
-        )
 
 
 class _CompareSink(ArraySink):
