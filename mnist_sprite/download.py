@@ -2,8 +2,8 @@
 
 Nothing enters the cache unverified: a download goes to ``NAME.part`` beside its target and is
 renamed into place only after its digest matches (the label file by its bytes, the sprite by
-its decoded pixels, since a re-encoded PNG has other bytes). A ``.verified.json`` marker lets
-the next run trust the cache after a stat, without decoding again.
+its decoded pixels, since a re-encoded PNG has other bytes). The record ``cache.py`` keeps
+lets the next run trust the cache after a stat, without decoding again.
 """
 
 from __future__ import annotations

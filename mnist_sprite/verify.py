@@ -270,9 +270,9 @@ def _check_convertible(
     """What convert checks before it writes: image size, label count, split."""
     if facts.sprite is None:
         return None
-    plain = not isinstance(facts.sprite, ShardedPng) and not facts.labels_packed
-    try:  # the label rows already read are the ones convert reads
-        plan = plan_conversion(facts.sprite, sources, options, facts.onehot if plain else None)
+    same = isinstance(facts.sprite, ShardedPng) == facts.labels_packed
+    try:  # the label rows already read are the ones convert reads (a pack's: its NAME.json's)
+        plan = plan_conversion(facts.sprite, sources, options, facts.onehot if same else None)
     except MnistSpriteError as e:
         report.add("convert accepts them", False, str(e))
         return None
