@@ -267,7 +267,8 @@ def identify(
     """The known dataset a digest belongs to: a file's (in either role), a sprite's file or
     pixel digest, or a label file's. The one answer to "which dataset is this": by the pinned
     digests, then, with ``recorded``, by the digests the cache (``cache_dir``) recorded."""
-    for table in (KNOWN_DIGESTS, _digests(cache_dir, recorded=True) if recorded else {}):
+
+    def find(table: dict[str, Known]) -> Dataset | None:
         for digest, roles in (
             (sha256, ("sprite", "labels")),
             (sprite_sha256, ("sprite",)),
@@ -277,7 +278,10 @@ def identify(
             found = known(digest, table=table)
             if found is not None and found.role in roles:
                 return found.dataset
-    return None
+        return None
+
+    pinned = find(KNOWN_DIGESTS)  # the cache is read only when no pinned digest tells
+    return pinned if pinned or not recorded else find(_digests(cache_dir, recorded=True))
 
 
 def identify_pair(

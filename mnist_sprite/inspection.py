@@ -195,10 +195,8 @@ def source_facts(sprite: Path, labels: Path, stack: contextlib.ExitStack[Any]) -
         labels_error = e
     sprite_sha = opened.chunks.sha256 if isinstance(opened, PngFile) else None
     rows_sha = None if onehot is None or packed else hashlib.sha256(onehot.data).hexdigest()
-    digests = {
-        "sprite": sprite_sha or sha256_or_none(sprite),
-        "labels": rows_sha or sha256_or_none(labels),
-    }
+    digests = {"sprite": sprite_sha or sha256_or_none(sprite)}
+    digests["labels"] = rows_sha or sha256_or_none(labels)
     return SourceFacts(decoded, sprite_error, pixels, onehot, labels_error, packed, digests)
 
 

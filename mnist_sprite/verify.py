@@ -288,8 +288,7 @@ def _check_convertible(
 
 def _check_class_counts(report: Report, known: Dataset, onehot: U8) -> None:
     assert known.class_counts is not None
-    train = class_counts(onehot[: known.train_size])
-    test = class_counts(onehot[known.train_size :])
+    train, test = class_counts(onehot[: known.train_size]), class_counts(onehot[known.train_size :])
     want_train, want_test = list(known.class_counts[0]), list(known.class_counts[1])
     ok = (train, test) == (want_train, want_test)
     detail = "train " + " ".join(map(str, train)) + "; test " + " ".join(map(str, test))
