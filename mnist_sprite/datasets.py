@@ -6,7 +6,7 @@ dataset is this" (:func:`identify`, by a file digest, a pixel digest or a label 
 "how does it split" (:data:`SPLITS`). TensorFlow.js's model-builder demo lists three datasets
 in sprite form (``tensorflow/tfjs``, ``demos/model-builder/model-builder-datasets-config.json``):
 mnist, fashion-mnist and cifar10. Only mnist's digests are known; the others are verified as far
-as their content allows and their digests recorded on first fetch (``download.py``).
+as their content allows and their digests recorded in the cache on first fetch (``cache.py``).
 """
 
 from __future__ import annotations
@@ -15,8 +15,9 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-from .cache import dataset_dir
+from .cache import dataset_dir, read_record, recorded_sha256
 from .errors import OptionError, PathLike
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
@@ -222,47 +223,77 @@ class Known:
     file: SourceFile
 
 
-def _known_digests() -> dict[str, Known]:
+def _digests(cache_dir: PathLike | None = None, *, recorded: bool = False) -> dict[str, Known]:
+    """Each known digest (of file bytes, and of a sprite's pixels) by the file it is: the pinned
+    ones, or with ``recorded`` the ones the cache recorded for the datasets with none pinned."""
     table: dict[str, Known] = {}
     for ds in DATASETS.values():
+        found = expected_digests(ds, cache_dir) if recorded and not ds.pinned else {}
         for role, spec in ds.roles():
-            for digest in (spec.sha256, spec.pixels_sha256):
+            for digest in (found.get(role),) if recorded else (spec.sha256, spec.pixels_sha256):
                 if digest is not None:
-                    table[digest] = Known(ds, role, spec)
+                    table.setdefault(digest, Known(ds, role, spec))
     return table
 
 
 # The one table of known digests (file bytes, and a sprite's pixels): fetch, convert and verify
 # all ask it which dataset a file is.
-KNOWN_DIGESTS: dict[str, Known] = _known_digests()
+KNOWN_DIGESTS: dict[str, Known] = _digests()
 
 
-def known(*digests: str | None) -> Known | None:
+def known(*digests: str | None, table: dict[str, Known] = KNOWN_DIGESTS) -> Known | None:
     """The known file any of these digests (file bytes or decoded pixels) is, if any."""
     for digest in digests:
-        if digest is not None and digest in KNOWN_DIGESTS:
-            return KNOWN_DIGESTS[digest]
+        if digest is not None and digest in table:
+            return table[digest]
     return None
+
+
+def expected_digests(dataset: Dataset, cache_dir: PathLike | None = None) -> dict[str, str | None]:
+    """Each file's digest: pinned, else recorded in the cache on first fetch, else None."""
+    record = {} if dataset.bundled else read_record(dataset.folder(cache_dir))
+    return {role: s.sha256 or recorded_sha256(record, s.name) for role, s in dataset.roles()}
 
 
 def identify(
-    *, sha256: str | None = None, pixels_sha256: str | None = None, labels_sha256: str | None = None
+    *,
+    sha256: str | None = None,
+    sprite_sha256: str | None = None,
+    pixels_sha256: str | None = None,
+    labels_sha256: str | None = None,
+    recorded: bool = False,
+    cache_dir: PathLike | None = None,
 ) -> Dataset | None:
-    """The known dataset a digest belongs to: a sprite's file or pixel digest, or a label file's."""
-    for digest, roles in (
-        (sha256, ("sprite", "labels")),
-        (pixels_sha256, ("sprite",)),
-        (labels_sha256, ("labels",)),
-    ):
-        found = known(digest)
-        if found is not None and found.role in roles:
-            return found.dataset
-    return None
+    """The known dataset a digest belongs to: a file's (in either role), a sprite's file or
+    pixel digest, or a label file's. The one answer to "which dataset is this": by the pinned
+    digests, then, with ``recorded``, by the digests the cache (``cache_dir``) recorded."""
 
-
-def identify_pair(sprite_sha256: str | None, labels_sha256: str | None) -> Dataset | None:
-    """The known dataset both files are (sprite and label file, each in its role), if any."""
-    sprite, labels = known(sprite_sha256), known(labels_sha256)
-    if sprite is None or labels is None or sprite.dataset is not labels.dataset:
+    def find(table: dict[str, Known]) -> Dataset | None:
+        for digest, roles in (
+            (sha256, ("sprite", "labels")),
+            (sprite_sha256, ("sprite",)),
+            (pixels_sha256, ("sprite",)),
+            (labels_sha256, ("labels",)),
+        ):
+            found = known(digest, table=table)
+            if found is not None and found.role in roles:
+                return found.dataset
         return None
-    return sprite.dataset if (sprite.role, labels.role) == ("sprite", "labels") else None
+
+    pinned = find(KNOWN_DIGESTS)  # the cache is read only when no pinned digest tells
+    return pinned if pinned or not recorded else find(_digests(cache_dir, recorded=True))
+
+
+def identify_pair(
+    sprite_sha256: str | None, labels_sha256: str | None, cache_dir: PathLike | None = None
+) -> Dataset | None:
+    """The known dataset both files are, each in its role: by pinned digests, else recorded."""
+    sprite = identify(sprite_sha256=sprite_sha256, recorded=True, cache_dir=cache_dir)
+    labels = identify(labels_sha256=labels_sha256, recorded=True, cache_dir=cache_dir)
+    return sprite if sprite is labels else None
+
+
+def named_in(provenance: dict[str, Any] | None) -> Dataset | None:
+    """The known dataset an output's provenance names, if any."""
+    name = provenance.get("dataset") if provenance else None
+    return DATASETS.get(name) if isinstance(name, str) else None

@@ -2,8 +2,8 @@
 
 Nothing enters the cache unverified: a download goes to ``NAME.part`` beside its target and is
 renamed into place only after its digest matches (the label file by its bytes, the sprite by
-its decoded pixels, since a re-encoded PNG has other bytes). A ``.verified.json`` marker lets
-the next run trust the cache after a stat, without decoding again.
+its decoded pixels, since a re-encoded PNG has other bytes). The record ``cache.py`` keeps
+lets the next run trust the cache after a stat, without decoding again.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import datasets, progress
+from . import cache, datasets, progress
 from ._version import __version__
 from .datasets import Dataset, SourceFile
 from .errors import (
@@ -45,7 +45,6 @@ from .options import DEFAULT_RETRIES, DEFAULT_TIMEOUT
 from .png import SIGNATURE, PngFile, pixels_sha256
 
 MIRRORS_ENV = "MNIST_SPRITE_MIRRORS"
-MARKER = ".verified.json"
 USER_AGENT = f"mnist-sprite/{__version__}"
 _PIECE = 1 << 16
 
@@ -187,33 +186,6 @@ def _check_pair(paths: dict[str, Path]) -> None:
         )
 
 
-def _stamp(path: Path, digest: str) -> dict[str, Any]:
-    st = path.stat()
-    return {"size": st.st_size, "mtime_ns": st.st_mtime_ns, "sha256": digest}
-
-
-def _recorded(spec: SourceFile, marker: dict[str, Any]) -> str | None:
-    """The digest recorded on first fetch for a file with no pinned digest, if any."""
-    known = marker.get(spec.name)
-    if spec.sha256 is None and isinstance(known, dict) and isinstance(known.get("sha256"), str):
-        return str(known["sha256"])
-    return None
-
-
-def expected_digests(dataset: Dataset, cache_dir: PathLike | None = None) -> dict[str, str | None]:
-    """Each file's digest: pinned, else recorded in the cache on first fetch, else None."""
-    marker = {} if dataset.bundled else read_json(dataset.folder(cache_dir) / MARKER)
-    return {role: spec.sha256 or _recorded(spec, marker) for role, spec in dataset.roles()}
-
-
-def recorded_dataset(sha256: str, cache_dir: PathLike | None = None) -> Dataset | None:
-    """The dataset with no pinned digest whose recorded digest (in the cache) this is."""
-    for dataset in datasets.DATASETS.values():
-        if not dataset.pinned and sha256 in expected_digests(dataset, cache_dir).values():
-            return dataset
-    return None
-
-
 def _cached(
     path: Path, dataset: Dataset, spec: SourceFile, role: str, marker: dict[str, Any]
 ) -> str | None:
@@ -225,36 +197,20 @@ def _cached(
         st = path.stat()
     except OSError:
         return None
-    known = marker.get(spec.name)
-    if isinstance(known, dict) and known.get("size") == st.st_size:
-        stamped = str(known.get("sha256"))
-        if known.get("mtime_ns") == st.st_mtime_ns or file_sha256(path) == stamped:
-            refuse_other_dataset(path, spec, stamped)  # recorded before this check existed
-            return stamped
-    recorded = _recorded(spec, marker)
+    stamped = cache.stamped_sha256(marker, spec.name, path, st)
+    if stamped is not None:
+        refuse_other_dataset(path, spec, stamped)  # recorded before this check existed
+        return stamped
+    recorded = cache.recorded_sha256(marker, spec.name)
     return verify_file(path, spec, role, image_size=dataset.image_size, recorded=recorded)
-
-
-def _cached_ok(
-    path: Path, dataset: Dataset, spec: SourceFile, role: str, marker: dict[str, Any]
-) -> str | None:
-    """The file's sha256 if the cache holds it verified, else None."""
-    try:
-        return _cached(path, dataset, spec, role, marker)
-    except MnistSpriteError:
-        return None
 
 
 def cached_paths(dataset: Dataset, cache_dir: PathLike | None = None) -> dict[str, Path] | None:
     """The dataset's files if the cache holds all of them, verified; else None."""
-    paths = dataset.paths(cache_dir)
     if dataset.bundled:
-        return paths
-    marker = read_json(dataset.folder(cache_dir) / MARKER)
-    for role, spec in dataset.roles():
-        if _cached_ok(paths[role], dataset, spec, role, marker) is None:
-            return None
-    return paths
+        return dataset.paths(cache_dir)
+    found = _from_cache(dataset, cache_dir, stale_ok=True)
+    return found.paths if isinstance(found, FetchResult) else None
 
 
 def ensure_dataset(
@@ -365,7 +321,7 @@ def fetch_dataset(
             "pass --cache-dir or set MNIST_SPRITE_CACHE",
         ) from None
     with _locked(folder):
-        marker = read_json(folder / MARKER)
+        marker = cache.read_record(folder)
         result = FetchResult(dataset.name, {}, pinned=dataset.pinned)
         policy = _Policy(timeout, retries, backoff, show_progress, dataset.name, cache_dir)
         digests = _gather(
@@ -383,10 +339,9 @@ def fetch_dataset(
         )
         for role, spec in dataset.roles():
             digest = digests[role]
-            if spec.sha256 is None and _recorded(spec, marker) != digest:
+            if spec.sha256 is None and cache.recorded_sha256(marker, spec.name) != digest:
                 result.recorded[spec.name] = digest  # first fetch, or --force: a new record
-            stamp = _stamp(result.paths[role], digest)
-            marker[spec.name] = {**stamp, "pinned": spec.sha256 is not None}
+            marker[spec.name] = cache.stamp(result.paths[role], digest, spec.sha256 is not None)
         if not dataset.pinned and (result.downloaded or result.imported):
             try:
                 _check_pair(result.paths)
@@ -395,9 +350,9 @@ def fetch_dataset(
                     if spec.name in result.downloaded + result.imported:
                         result.paths[role].unlink(missing_ok=True)
                         marker.pop(spec.name, None)
-                write_json(folder / MARKER, marker)
+                cache.write_record(folder, marker)
                 raise
-        write_json(folder / MARKER, marker)
+        cache.write_record(folder, marker)
     return result
 
 
@@ -432,7 +387,7 @@ def _gather(
             spec=spec,
             role=role,
             image_size=dataset.image_size,
-            recorded=None if force else _recorded(spec, marker),
+            recorded=None if force else cache.recorded_sha256(marker, spec.name),
         )
         if role in candidates:
             digest = _import(candidates[role], target, check)
@@ -470,15 +425,15 @@ def _gather(
 
 
 def _from_cache(
-    dataset: Dataset, cache_dir: PathLike | None
+    dataset: Dataset, cache_dir: PathLike | None, stale_ok: bool = False
 ) -> FetchResult | tuple[Path, MnistSpriteError | None] | None:
     """The result of a fetch that finds the cache complete, read without a lock or a write (a
     read-only shared cache works); else the first file it lacks and why it was refused.
 
     None for a complete cache whose stamps are stale (the files were copied, say) in a folder
-    that is writable: the locked pass refreshes them."""
+    that is writable, unless ``stale_ok``: the locked pass refreshes them."""
     folder = dataset.folder(cache_dir)
-    marker = read_json(folder / MARKER)
+    marker = cache.read_record(folder)
     paths = dataset.paths(cache_dir)
     stale = False
     for role, spec in dataset.roles():
@@ -488,13 +443,8 @@ def _from_cache(
             return paths[role], e
         if digest is None:
             return paths[role], None
-        known = marker.get(spec.name)
-        st = paths[role].stat()
-        stale = stale or not (
-            isinstance(known, dict)
-            and (known.get("size"), known.get("mtime_ns")) == (st.st_size, st.st_mtime_ns)
-        )
-    if stale and os.access(folder, os.W_OK):
+        stale = stale or not cache.unchanged(marker, spec.name, paths[role].stat())
+    if stale and not stale_ok and os.access(folder, os.W_OK):
         return None
     return FetchResult(
         dataset.name, paths, sources={role: "cache" for role in paths}, pinned=dataset.pinned

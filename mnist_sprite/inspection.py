@@ -6,10 +6,13 @@ or ``npy``); :func:`render` turns one into aligned text for a person.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import math
 import os
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -18,13 +21,12 @@ import numpy.typing as npt
 
 from . import datasets
 from .browsers import agreement, differences, tall_warning
-from .bundle import Bundle, ShardedPng, open_sprite, shard_entries
-from .datasets import DEFAULT_TRAIN_SIZES, Dataset
-from .download import recorded_dataset
+from .bundle import Bundle, ShardedPng, open_sprite, read_bundle, shard_entries
+from .datasets import DEFAULT_TRAIN_SIZES
 from .drawing import DRAW_ROWS
-from .errors import OptionError, OutputError, PathLike, SourceError
+from .errors import MnistSpriteError, OptionError, OutputError, PathLike, SourceError
 from .files import file_sha256, open_source, sniff
-from .labels import CLASSES, bad_rows, read_onehot
+from .labels import CLASSES, bad_rows, class_count, class_counts, read_onehot
 from .outputs import Output, kind_of
 from .pipeline import check_width, class_names
 from .png import COLOR_TYPES, SIGNATURE, PngFile
@@ -110,10 +112,6 @@ def _json_or_none(text: str | None) -> Any:
         return {"text": text}
 
 
-def _name(dataset: Dataset | None) -> str | None:
-    return None if dataset is None else dataset.name
-
-
 def inspect_sprite(path: PathLike, image_size: tuple[int, int] | None = None) -> dict[str, Any]:
     """Header, chunks, filters, pixel digest, and which known dataset it is (streamed)."""
     with PngFile(path) as png_file:
@@ -125,9 +123,9 @@ def inspect_sprite(path: PathLike, image_size: tuple[int, int] | None = None) ->
         packed_by = png_file.chunks.text.get("mnist-sprite")
         browser = colour_warning(png_file.chunks.colour_chunks) or tall_warning(path, h.height)
         rgb = h.color_type in (2, 3, 6)
+        digest = png_file.chunks.sha256 or file_sha256(path)  # the survey read it to its end
     engines = agreement(differences(path, draw_rows=DRAW_ROWS, rgb=rgb))
-    digest = file_sha256(path)
-    dataset = datasets.identify(pixels_sha256=survey.pixels_sha256) or recorded_dataset(digest)
+    dataset = datasets.identify(sha256=digest, pixels_sha256=survey.pixels_sha256, recorded=True)
     image_size = image_size or (dataset.image_size if dataset else (28, 28))
     per_image = image_size[0] * image_size[1]
     return {
@@ -153,8 +151,61 @@ def inspect_sprite(path: PathLike, image_size: tuple[int, int] | None = None) ->
         "browsers": engines,
         "pixels_sha256": survey.pixels_sha256,
         "sha256": digest,
-        "dataset": _name(dataset),
+        "dataset": dataset.name if dataset else None,
     }
+
+
+@dataclass(frozen=True)
+class SourceFacts:
+    """A sprite and its label file, each read once, for verify to judge: the sprite decoded to
+    its end (left open, to plan a conversion) or why it does not decode, the label rows or why
+    they are refused, and each file's sha256 (None when it cannot be read)."""
+
+    sprite: PngFile | ShardedPng | None
+    sprite_error: MnistSpriteError | None
+    pixels_sha256: str | None
+    onehot: U8 | None
+    labels_error: MnistSpriteError | None
+    labels_packed: bool  # a pack's NAME.json, its label files read across its shards
+    sha256: dict[str, str | None]
+
+
+def source_facts(sprite: Path, labels: Path, stack: contextlib.ExitStack[Any]) -> SourceFacts:
+    """Read each file once: the sprite's file digest is taken in the pass that decodes it, the
+    label file's from its rows (a refused file is read again for its digest alone)."""
+    opened: PngFile | ShardedPng | None = None
+    pixels, sprite_error = None, None
+    try:
+        opened = open_sprite(sprite)
+        stack.callback(opened.close)
+        pixels = opened.pixels_sha256()
+    except MnistSpriteError as e:
+        sprite_error = e
+    decoded = opened if sprite_error is None else None
+    images = None if decoded is None else decoded.header.height
+    packed = Bundle.find(labels) is not None
+    onehot, labels_error = None, None
+    try:
+        if packed:  # a pack's label files, each against NAME.json
+            with ShardedPng(read_bundle(labels)) as shards:
+                onehot = shards.onehot()
+        else:
+            onehot = read_onehot(labels, expected_rows=images)
+    except MnistSpriteError as e:
+        labels_error = e
+    sprite_sha = opened.chunks.sha256 if isinstance(opened, PngFile) else None
+    rows_sha = None if onehot is None or packed else hashlib.sha256(onehot.data).hexdigest()
+    digests = {"sprite": sprite_sha or sha256_or_none(sprite)}
+    digests["labels"] = rows_sha or sha256_or_none(labels)
+    return SourceFacts(decoded, sprite_error, pixels, onehot, labels_error, packed, digests)
+
+
+def sha256_or_none(path: Path) -> str | None:
+    """sha256 of a file's bytes; None when it cannot be read."""
+    try:
+        return file_sha256(path)
+    except (OSError, MnistSpriteError):
+        return None
 
 
 def inspect_packed(path: PathLike) -> dict[str, Any]:
@@ -210,8 +261,8 @@ def inspect_labels(path: PathLike, train_size: int | None = None) -> dict[str, A
             hasher.update(data)
             block = np.frombuffer(data, dtype=np.uint8).reshape(-1, classes)
             cut = min(max(split - start, 0), block.shape[0])
-            sums["train"] += block[:cut].sum(axis=0, dtype=np.int64)
-            sums["test"] += block[cut:].sum(axis=0, dtype=np.int64)
+            sums["train"] += class_counts(block[:cut])
+            sums["test"] += class_counts(block[cut:])
             bad = bad_rows(block)
             bad_count += int(bad.size)
             for k in bad[: max(0, 20 - len(first_bad))]:
@@ -223,6 +274,7 @@ def inspect_labels(path: PathLike, train_size: int | None = None) -> dict[str, A
         counts["test"] = [int(v) for v in sums["test"]]
     digest = hasher.hexdigest()
     problems = [f"{bad_count:,} of {rows:,} rows are not one-hot"] if bad_count else []
+    dataset = datasets.identify(labels_sha256=digest, recorded=True)
     return {
         "schema": SCHEMA,
         "kind": "labels",
@@ -236,7 +288,7 @@ def inspect_labels(path: PathLike, train_size: int | None = None) -> dict[str, A
         "not_one_hot": first_bad,
         "not_one_hot_count": bad_count,
         "sha256": digest,
-        "dataset": _name(datasets.identify(labels_sha256=digest) or recorded_dataset(digest)),
+        "dataset": dataset.name if dataset else None,
     }
 
 
@@ -252,9 +304,7 @@ def inspect_output(path: PathLike) -> dict[str, Any]:
                 arrays[name] = _array_facts(member.shape, member.dtype, pieces)
         prov = out.provenance()
         names = out.class_names()
-    recorded = prov.get("dataset") if prov else None
-    dataset = datasets.DATASETS.get(recorded) if isinstance(recorded, str) else None
-    count = _class_count(arrays)
+    dataset, count = datasets.named_in(prov), _class_count(arrays)
     classes = names if names and len(names) >= count else class_names(dataset, count)
     return {
         "schema": SCHEMA,
@@ -267,14 +317,11 @@ def inspect_output(path: PathLike) -> dict[str, Any]:
 
 
 def _class_count(arrays: dict[str, Any]) -> int:
-    """The classes the labels hold: one-hot rows' width, else the largest class id plus one
-    (10, TensorFlow.js's, when the output has no labels to tell)."""
+    """The classes an output's labels hold (10, TensorFlow.js's, when it has none to tell)."""
     labels = [arrays[n] for n in ("y_train", "y_test") if n in arrays]
-    for facts in labels:
-        if len(facts["shape"]) > 1:
-            return int(facts["shape"][1])
-    ids = [facts["max"] for facts in labels if facts["max"] is not None]
-    return int(max(ids)) + 1 if ids else 10
+    widths = [int(facts["shape"][1]) for facts in labels if len(facts["shape"]) > 1]
+    ids = [int(facts["max"]) for facts in labels if facts["max"] is not None]
+    return class_count(widths[0] if widths else None, max(ids, default=None), CLASSES)
 
 
 def _array_facts(shape: tuple[int, ...], dtype: np.dtype[Any], pieces: Any) -> dict[str, Any]:
@@ -328,15 +375,7 @@ def _packed_rows(path: PathLike, start: int, count: int) -> tuple[U8, list[int |
         assert isinstance(sprite, ShardedPng)
         bundle = sprite.bundle
         _check_index(path, start, bundle.images)
-        rows, seen = [], 0
-        for block in sprite.canvas_blocks(rgb=bundle.channels == "rgb"):
-            lo, hi = max(start - seen, 0), min(start + count - seen, block.shape[0])
-            if lo < hi:
-                rows.append(block[lo:hi].reshape(hi - lo, -1).copy())
-            seen += block.shape[0]
-            if seen >= start + count:
-                break
-        x = np.concatenate(rows)
+        x = _rows(sprite.canvas_blocks(rgb=bundle.channels == "rgb"), start, count)
         ids = sprite.onehot()[start : start + x.shape[0]].argmax(axis=1)
     size = bundle.image_size
     images = _as_gray(path, x, size).reshape(-1, *size)
@@ -344,18 +383,22 @@ def _packed_rows(path: PathLike, start: int, count: int) -> tuple[U8, list[int |
 
 
 def _sprite_rows(path: PathLike, start: int, count: int, image_size: tuple[int, int]) -> U8:
-    rows: list[U8] = []
     with PngFile(path) as png_file:
         check_width(path, png_file.header.width, image_size)
         _check_index(path, start, png_file.header.height)
-        seen = 0
-        for block in png_file.red_blocks():
-            lo, hi = max(start - seen, 0), min(start + count - seen, block.shape[0])
-            if lo < hi:
-                rows.append(block[lo:hi].copy())
-            seen += block.shape[0]
-            if seen >= start + count:
-                break
+        return _rows(png_file.red_blocks(), start, count)
+
+
+def _rows(blocks: Iterator[U8], start: int, count: int) -> U8:
+    """Rows ``start .. start + count`` of a sprite's blocks, decoding no further."""
+    rows, seen = [], 0
+    for block in blocks:
+        lo, hi = max(start - seen, 0), min(start + count - seen, block.shape[0])
+        if lo < hi:
+            rows.append(block[lo:hi].reshape(hi - lo, -1).copy())
+        seen += block.shape[0]
+        if seen >= start + count:
+            break
     return np.concatenate(rows)
 
 

@@ -94,7 +94,15 @@ def to_index(onehot: U8) -> U8:
 
 
 def class_counts(onehot: U8) -> list[int]:
+    """Rows per class: the one way verify and inspect count them."""
     return [int(n) for n in onehot.sum(axis=0, dtype=np.int64)]
+
+
+def class_count(width: int | None, largest: int | None, default: int = 0) -> int:
+    """How many classes labels hold: one-hot width, else the largest id + 1, else ``default``."""
+    if width is not None:
+        return width
+    return largest + 1 if largest is not None else default
 
 
 MAX_CLASSES = 255  # a label row holds one byte per class

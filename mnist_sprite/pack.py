@@ -39,7 +39,7 @@ from .bundle import (
 from .errors import OptionError, OutputError, PathLike, SourceError
 from .files import file_sha256, inside
 from .formats import Member
-from .labels import MAX_CLASSES, class_ids
+from .labels import MAX_CLASSES, class_count, class_ids
 from .loader import loader_source
 from .options import check_flags, parse_image_size
 from .outputs import Output, kind_of
@@ -352,10 +352,7 @@ def _label_ids(data: Output, name: str) -> U8:
 
 def _classes_of(member: Member, ids: U8) -> int:
     """Classes a label array implies: its one-hot width, or its largest id plus one."""
-    width = _onehot_width(member)
-    if width is not None:
-        return width
-    return int(ids.max()) + 1 if ids.size else 0
+    return class_count(_onehot_width(member), int(ids.max()) if ids.size else None)
 
 
 def _class_names(data: Output, prov: dict[str, Any], count: int) -> list[str]:
@@ -364,7 +361,7 @@ def _class_names(data: Output, prov: dict[str, Any], count: int) -> list[str]:
     names = data.class_names()  # a PNG folder's class folders, or convert's record
     if names is not None and len(names) == count:
         return names
-    ds = datasets.DATASETS.get(str(prov.get("dataset")))
+    ds = datasets.named_in(prov)
     if ds is not None and len(ds.class_names) == count:
         return list(ds.class_names)
     return [str(i) for i in range(count)]

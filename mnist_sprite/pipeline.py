@@ -29,7 +29,7 @@ from .datasets import DEFAULT_TRAIN_SIZES, SPLITS, Dataset
 from .errors import ColourWarning, OptionError, PathLike, SpriteError
 from .files import file_sha256
 from .formats import ARRAY_NAMES, MemorySink, Sink, SinkOptions, get
-from .labels import read_onehot, to_index
+from .labels import U8, read_onehot, to_index
 from .options import FORMATS, LAYOUTS, check_choice
 from .options import Options as Options  # re-exported: callers import both from here
 from .options import parse_image_size as parse_image_size
@@ -161,23 +161,23 @@ def label_warning(sources: Sources, recorded: dict[str, Any]) -> str | None:
     dataset's: the labels may not belong to these images (only verify would tell)."""
     if sources.dataset is not None:
         return None
-    sprite = datasets.known(recorded["sprite"]["sha256"])
-    if sprite is None or sprite.role != "sprite":
-        return None
-    theirs = sprite.dataset.labels
-    if recorded["labels"]["sha256"] == theirs.sha256:
+    ds = datasets.identify(sprite_sha256=recorded["sprite"]["sha256"])
+    if ds is None or recorded["labels"]["sha256"] == ds.labels.sha256:
         return None
     return (
-        f"{sources.labels}: the sprite is {sprite.dataset.name}'s {sprite.file.name}, but this is "
-        f"not {sprite.dataset.name}'s {theirs.name} (sha256 differs): the labels may not belong "
-        f"to these images; use the label file that came with the sprite"
+        f"{sources.labels}: the sprite is {ds.name}'s {ds.sprite.name}, but this is not "
+        f"{ds.name}'s {ds.labels.name} (sha256 differs): the labels may not belong to these "
+        "images; use the label file that came with the sprite"
     )
 
 
-def plan_conversion(png_file: Sprite, sources: Sources, options: Options) -> Plan:
+def plan_conversion(
+    png_file: Sprite, sources: Sources, options: Options, onehot: U8 | None = None
+) -> Plan:
     """Everything convert checks before it decodes: image size, label rows, the split.
 
-    What the options leave open comes from the dataset (its image size, its channels) or,
+    ``onehot``: the label file's rows, when the caller has read them already (verify). What
+    the options leave open comes from the dataset (its image size, its channels) or,
     for the split, from TensorFlow.js's own loader where there is one.
     """
     header = png_file.header
@@ -190,9 +190,9 @@ def plan_conversion(png_file: Sprite, sources: Sources, options: Options) -> Pla
     h, w = size
     check_width(sources.sprite, header.width, size)
     images = header.height
-    if isinstance(png_file, ShardedPng):
+    if onehot is None and isinstance(png_file, ShardedPng):
         onehot = png_file.onehot()
-    else:
+    elif onehot is None:
         onehot = read_onehot(sources.labels, expected_rows=images)
     if packed is not None and options.train_size is None and options.split is None:
         options = replace(options, train_size=packed.train_images)
@@ -557,10 +557,10 @@ def _fill(png_file: Sprite, plan: Plan, sink: Sink, progress: Progress | None) -
     sink.close()
 
 
-def run_into(sources: Sources, options: Options, sink: Sink) -> Plan:
-    """Run the pipeline into any sink (memory, a file, or verify's comparison)."""
+def run_into(sources: Sources, options: Options, sink: Sink, plan: Plan | None = None) -> Plan:
+    """Run the pipeline into any sink (memory, a file, verify's comparison), by ``plan`` if made."""
     with open_sprite(sources.sprite) as png_file:
-        plan = plan_conversion(png_file, sources, options)
+        plan = plan or plan_conversion(png_file, sources, options)
         _fill(png_file, plan, sink, None)
     return plan
 

@@ -20,13 +20,12 @@ import numpy as np
 import numpy.typing as npt
 
 from . import datasets
-from .bundle import Bundle, ShardedPng, open_sprite, read_bundle
-from .datasets import DATASETS, Dataset
-from .download import expected_digests, recorded_dataset
+from .bundle import Bundle, ShardedPng
+from .datasets import Dataset
 from .errors import MnistSpriteError, OptionError, PathLike, SourceError, command
-from .files import file_sha256
 from .formats.base import ARRAY_NAMES, ArraySink, unlisted
-from .labels import U8, class_counts, read_onehot
+from .inspection import SourceFacts, sha256_or_none, source_facts
+from .labels import U8, class_counts
 from .outputs import Output
 from .pipeline import (
     Options,
@@ -39,6 +38,7 @@ from .pipeline import (
 )
 
 SCHEMA = 1
+_NO_PINNED = "these files match no known dataset: no pinned digest to check them against"
 
 
 @dataclass
@@ -99,46 +99,35 @@ def sources_of(
     against the default dataset (the report says so)."""
     if prov is None:
         return _dataset_sources(None, cache_dir)
-    name = _recorded_dataset(prov)
-    if name is not None:
-        return _dataset_sources(name, cache_dir)
     recorded = prov.get("sources")
     recorded = recorded if isinstance(recorded, dict) else {}
-    entries = {role: recorded.get(role) for role in ("sprite", "labels")}
+    entries: dict[str, dict[str, Any]] = {}
+    for role in ("sprite", "labels"):  # each recorded source's name, sha256 and path
+        entry = recorded.get(role)
+        entries[role] = entry if isinstance(entry, dict) else {}
     digests = {
-        role: e.get("sha256") if isinstance(e, dict) and isinstance(e.get("sha256"), str) else None
+        role: e.get("sha256") if isinstance(e.get("sha256"), str) else None
         for role, e in entries.items()
     }
-    found = datasets.identify_pair(digests["sprite"], digests["labels"])
-    if found is None and digests["sprite"] and digests["labels"]:
-        by_record = recorded_dataset(digests["sprite"], cache_dir)
-        if by_record is not None and by_record is recorded_dataset(digests["labels"], cache_dir):
-            found = by_record
+    found = datasets.named_in(prov) or datasets.identify_pair(
+        digests["sprite"], digests["labels"], cache_dir
+    )
     if found is not None:
         return _dataset_sources(found.name, cache_dir)
     paths: dict[str, Path] = {}
     for role, entry in entries.items():
-        path = entry.get("path") if isinstance(entry, dict) else None
-        if isinstance(path, str) and _has_digest(Path(path), digests[role]):
+        path = entry.get("path")
+        if isinstance(path, str) and digests[role] and sha256_or_none(Path(path)) == digests[role]:
             paths[role] = Path(path)
     if len(paths) == 2:
         return Sources(paths["sprite"], paths["labels"])
-    names = " and ".join(
-        str(e.get("name")) for e in entries.values() if isinstance(e, dict) and e.get("name")
-    )
+    names = " and ".join(str(e.get("name")) for e in entries.values() if e.get("name"))
     raise OptionError(
         output,
         f"was made from files that are no known dataset's{f' ({names})' if names else ''}, "
         "and they are not at the paths it records with the digests it records",
         "give them with --sprite and --labels",
     )
-
-
-def _has_digest(path: Path, digest: str | None) -> bool:
-    try:
-        return digest is not None and path.is_file() and file_sha256(path) == digest
-    except (OSError, MnistSpriteError):
-        return False
 
 
 def verify(
@@ -160,13 +149,10 @@ def verify(
     source is checked against it. ``options`` (image size, split) are checked as convert
     checks them; an output's recorded options are used where none are given.
     """
-    report = Report()
-    prov = None
-    fmt = "npz"
+    report, prov, fmt = Report(), None, "npz"
     if output is not None:
         with Output(output) as out:
-            prov = out.provenance()
-            fmt = out.kind
+            prov, fmt = out.provenance(), out.kind
     explicit = explicit_sources(dataset, sprite, labels)
     if explicit is not None:
         sources = explicit
@@ -183,67 +169,41 @@ def verify(
         options = dataclasses.replace(options, image_size=image_size)
     if train_size is not None or split is not None:
         options = dataclasses.replace(options, train_size=train_size, split=split)
-    digests = _digests(sources)
-    pixels, images = _check_sprite_intact(report, sources)
-    known = sources.dataset or _identify(report, digests, pixels)
-    if known is not None:
-        cached = sources.dataset is not None  # the cache's files, not files the user gave
-        sources = Sources(sources.sprite, sources.labels, known)
-        _check_pinned(report, known, digests, pixels, cache_dir, cached)
-    else:
-        report.add(
-            "pinned digests",
-            True,
-            "these files match no known dataset: no pinned digest to check them against",
-        )
-    onehot = _check_labels(report, sources, images)
-    plan = _check_convertible(report, sources, options) if images is not None else None
-    if onehot is not None and known is not None and known.class_counts is not None:
-        _check_class_counts(report, known, onehot)
+    with contextlib.ExitStack() as stack:  # the facts, each file read once; then the rules
+        facts = source_facts(sources.sprite, sources.labels, stack)
+        digests, pixels = facts.sha256, facts.pixels_sha256
+        _check_sprite_intact(report, sources, facts)
+        known = sources.dataset or _identify(report, digests, pixels)
+        if known is not None:
+            cached = sources.dataset is not None  # the cache's files, not files the user gave
+            sources = Sources(sources.sprite, sources.labels, known)
+            _check_pinned(report, known, digests, pixels, cache_dir, cached)
+        else:
+            report.add("pinned digests", True, _NO_PINNED)
+        rows = None if facts.onehot is None else facts.onehot.shape[0]
+        detail = f"{rows:,} rows, each exactly one 1" if rows is not None else facts.labels_error
+        report.add("labels one-hot", rows is not None, str(detail))
+        plan = _check_convertible(report, sources, options, facts)
+    if facts.onehot is not None and known is not None and known.class_counts is not None:
+        _check_class_counts(report, known, facts.onehot)
     if output is not None and plan is not None:
-        _check_output(report, Path(output), sources, prov, options)
+        _check_output(report, Path(output), prov, plan, digests)
     return report
 
 
-def _recorded_dataset(prov: dict[str, Any] | None) -> str | None:
-    """The known dataset an output's provenance names, if any: its sources are the ones."""
-    name = prov.get("dataset") if prov else None
-    return name if isinstance(name, str) and name in DATASETS else None
-
-
-def _digests(sources: Sources) -> dict[str, str | None]:
-    """sha256 of each source file's bytes (None when it cannot be read)."""
-    out: dict[str, str | None] = {}
-    for role, path in (("sprite", sources.sprite), ("labels", sources.labels)):
-        try:
-            out[role] = file_sha256(path)
-        except MnistSpriteError:
-            out[role] = None
-    return out
-
-
-def _check_sprite_intact(report: Report, sources: Sources) -> tuple[str | None, int | None]:
-    """(pixel digest, image count) of a sprite that decodes completely; Nones if it does not.
-
-    A pack's NAME.json is its shards: each file of the recorded size and sha256, each
-    decoding completely."""
-    try:
-        with open_sprite(sources.sprite) as png_file:
-            pixels = png_file.pixels_sha256()
-            height = png_file.header.height
-    except MnistSpriteError as e:
-        report.add("sprite intact", False, str(e))
-        return None, None
-    if isinstance(png_file, ShardedPng):
-        shards = len(png_file.bundle.shards)
-        detail = (
-            f"{sources.sprite}: its {shards} shard(s) have the recorded sizes and sha256; "
-            "every CRC, row and the zlib end check"
-        )
-    else:
-        detail = f"{sources.sprite}: every CRC, row and the zlib end check"
-    report.add("sprite intact", True, detail)
-    return pixels, height
+def _check_sprite_intact(report: Report, sources: Sources, facts: SourceFacts) -> None:
+    """A sprite that decodes completely. A pack's NAME.json is its shards: each file of the
+    recorded size and sha256, each decoding completely."""
+    if facts.sprite is None:
+        report.add("sprite intact", False, str(facts.sprite_error))
+        return
+    told = ""
+    if isinstance(facts.sprite, ShardedPng):
+        n = len(facts.sprite.bundle.shards)
+        told = f"its {n} shard(s) have the recorded sizes and sha256; "
+    report.add(
+        "sprite intact", True, f"{sources.sprite}: {told}every CRC, row and the zlib end check"
+    )
 
 
 def _identify(report: Report, digests: dict[str, str | None], pixels: str | None) -> Dataset | None:
@@ -269,7 +229,7 @@ def _check_pinned(
 ) -> None:
     """Every source against the dataset's pinned digests (or, for a dataset with none, the
     ones recorded on first fetch), naming the one that differs."""
-    expected = expected_digests(known, cache_dir)
+    expected = datasets.expected_digests(known, cache_dir)
     fetch = command("fetch", dataset=known.name, cache_dir=cache_dir)
     again = (
         f"fetch it again: '{fetch} --force'"
@@ -277,76 +237,41 @@ def _check_pinned(
         else f"use {known.name}'s own file ('{fetch}' gets it verified)"
     )
     how = "pinned" if known.pinned else "recorded"
-    want_pixels = known.sprite.pixels_sha256
-    others = {  # what the table of known digests says each file is, when it is another file
-        role: found
-        for role, spec, found in (
-            ("sprite", known.sprite, datasets.known(digests["sprite"], pixels)),
-            ("labels", known.labels, datasets.known(digests["labels"])),
-        )
-        if found is not None and found.file is not spec
-    }
-
-    def another(role: str) -> str:
-        spec, found = known.sprite if role == "sprite" else known.labels, others[role]
-        return (
-            f"is {found.dataset.name}'s {found.file.name} (by its sha256), not {known.name}'s "
-            f"{spec.name}; {again}"
-        )
-
-    if "sprite" in others:
-        report.add("sprite pixels", False, another("sprite"))
-    elif pixels is None:
-        report.add("sprite pixels", False, f"not checked against {known.name}: it does not decode")
-    elif expected["sprite"] is None:
-        report.add("sprite pixels", True, f"{known.name} has no pinned or recorded digest yet")
-    elif digests["sprite"] == expected["sprite"] or (want_pixels and pixels == want_pixels):
-        report.add("sprite pixels", True, f"match the {how} digest of {known.name}")
-    else:
-        have, want = (
-            (pixels, want_pixels) if want_pixels else (digests["sprite"], expected["sprite"])
-        )
-        report.add(
-            "sprite pixels",
-            False,
-            f"the sprite is not {known.name}'s: {'pixel ' if want_pixels else ''}sha256 "
-            f"{str(have)[:16]}... is not the {how} {str(want)[:16]}...; {again}",
-        )
-    have_labels, want_labels = digests["labels"], expected["labels"]
-    if "labels" in others:
-        report.add("labels digest", False, another("labels"))
-    elif want_labels is None:
-        report.add("labels digest", True, f"{known.name} has no pinned or recorded digest yet")
-    elif have_labels == want_labels:
-        report.add("labels digest", True, f"match the {how} digest of {known.name}")
-    else:
-        report.add(
-            "labels digest",
-            False,
-            f"the label file is not {known.name}'s: sha256 {str(have_labels)[:16]}... is not the "
-            f"{how} {want_labels[:16]}...; {again}",
-        )
-
-
-def _check_labels(report: Report, sources: Sources, images: int | None) -> U8 | None:
-    try:
-        if Bundle.find(sources.labels) is not None:  # a pack's label files, each against NAME.json
-            with ShardedPng(read_bundle(sources.labels)) as packed:
-                onehot = packed.onehot()
+    for role, spec, check, what in (
+        ("sprite", known.sprite, "sprite pixels", "sprite"),
+        ("labels", known.labels, "labels digest", "label file"),
+    ):
+        have, want, want_pixels = digests[role], expected[role], spec.pixels_sha256
+        # what the table of known digests says the file is, when it is another file
+        found = datasets.known(have, pixels if role == "sprite" else None)
+        if found is not None and found.file is not spec:
+            detail = f"is {found.dataset.name}'s {found.file.name} (by its sha256), not "
+            report.add(check, False, f"{detail}{known.name}'s {spec.name}; {again}")
+        elif role == "sprite" and pixels is None:
+            report.add(check, False, f"not checked against {known.name}: it does not decode")
+        elif want is None:
+            report.add(check, True, f"{known.name} has no pinned or recorded digest yet")
+        elif have == want or (want_pixels and pixels == want_pixels):
+            report.add(check, True, f"match the {how} digest of {known.name}")
         else:
-            onehot = read_onehot(sources.labels, expected_rows=images)
-    except MnistSpriteError as e:
-        report.add("labels one-hot", False, str(e))
-        return None
-    report.add("labels one-hot", True, f"{onehot.shape[0]:,} rows, each exactly one 1")
-    return onehot
+            have, want = (pixels, want_pixels) if want_pixels else (have, want)
+            report.add(
+                check,
+                False,
+                f"the {what} is not {known.name}'s: {'pixel ' if want_pixels else ''}sha256 "
+                f"{str(have)[:16]}... is not the {how} {str(want)[:16]}...; {again}",
+            )
 
 
-def _check_convertible(report: Report, sources: Sources, options: Options) -> Plan | None:
+def _check_convertible(
+    report: Report, sources: Sources, options: Options, facts: SourceFacts
+) -> Plan | None:
     """What convert checks before it writes: image size, label count, split."""
-    try:
-        with open_sprite(sources.sprite) as png_file:
-            plan = plan_conversion(png_file, sources, options)
+    if facts.sprite is None:
+        return None
+    same = isinstance(facts.sprite, ShardedPng) == facts.labels_packed
+    try:  # the label rows already read are the ones convert reads (a pack's: its NAME.json's)
+        plan = plan_conversion(facts.sprite, sources, options, facts.onehot if same else None)
     except MnistSpriteError as e:
         report.add("convert accepts them", False, str(e))
         return None
@@ -362,8 +287,7 @@ def _check_convertible(report: Report, sources: Sources, options: Options) -> Pl
 
 def _check_class_counts(report: Report, known: Dataset, onehot: U8) -> None:
     assert known.class_counts is not None
-    train = class_counts(onehot[: known.train_size])
-    test = class_counts(onehot[known.train_size :])
+    train, test = class_counts(onehot[: known.train_size]), class_counts(onehot[known.train_size :])
     want_train, want_test = list(known.class_counts[0]), list(known.class_counts[1])
     ok = (train, test) == (want_train, want_test)
     detail = "train " + " ".join(map(str, train)) + "; test " + " ".join(map(str, test))
@@ -413,18 +337,25 @@ def _refuse_other_options(
 def _check_output(
     report: Report,
     path: Path,
-    sources: Sources,
     prov: dict[str, Any] | None,
-    options: Options,
+    plan: Plan,
+    digests: dict[str, str | None],
 ) -> None:
     with Output(path) as out:
         if prov is None:
             report.add("provenance", True, "none recorded: checked against the options given")
         else:
-            _check_recorded_sources(report, prov, sources)
+            for key, role in (("sprite", "sprite"), ("labels", "label file")):
+                want, have = prov.get("sources", {}).get(key, {}).get("sha256"), digests[key]
+                report.add(
+                    f"output made from this {role}",
+                    want == have,
+                    f"recorded sha256 {str(want)[:16]}... "
+                    + ("matches" if want == have else f"is not this file's {str(have)[:16]}..."),
+                )
         sink = _CompareSink(out, report)
         try:
-            run_into(sources, options, sink)
+            run_into(plan.sources, plan.options, sink, plan)
         except MnistSpriteError as e:
             report.add("output arrays", False, f"cannot rebuild them from the sources: {e}")
             return
@@ -441,22 +372,6 @@ def _check_output(
                 if stray
                 else f"all {len(files) + 1} files are the ones its manifest lists",
             )
-
-
-def _check_recorded_sources(report: Report, prov: dict[str, Any], sources: Sources) -> None:
-    recorded = prov.get("sources", {})
-    for key, role, path in (
-        ("sprite", "sprite", sources.sprite),
-        ("labels", "label file", sources.labels),
-    ):
-        want = recorded.get(key, {}).get("sha256")
-        have = file_sha256(path)
-        report.add(
-            f"output made from this {role}",
-            want == have,
-            f"recorded sha256 {str(want)[:16]}... "
-            + ("matches" if want == have else f"is not this file's {have[:16]}..."),
-        )
 
 
 class _CompareSink(ArraySink):

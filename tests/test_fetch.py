@@ -20,9 +20,10 @@ import pytest
 from click.testing import CliRunner
 
 from mnist_sprite import download
+from mnist_sprite.cache import MARKER
 from mnist_sprite.cli import cli
 from mnist_sprite.datasets import FASHION_MNIST, SAMPLE, Dataset, SourceFile
-from mnist_sprite.download import MARKER, ensure_dataset, fetch_dataset
+from mnist_sprite.download import ensure_dataset, fetch_dataset
 from mnist_sprite.errors import FetchError, IntegrityError, SourceError
 from tests import pngkit
 from tests.cli_kit import SAMPLE_LABELS, SAMPLE_SPRITE, one_line, run

@@ -5,7 +5,10 @@ from __future__ import annotations
 import gzip
 import io
 import json
+import subprocess
+import sys
 import zipfile
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -435,3 +438,40 @@ def test_verify_checks_the_gz_copy_beside_a_raw_idx_file(tmp_path: Path) -> None
     gz.write_bytes(gzip.compress(bytes(data)))
     code, stdout, _ = run("verify", str(out))
     assert code == 1 and "does not hold the same values as t10k-labels-idx1-ubyte" in stdout
+
+
+def test_verify_and_inspection_import_no_network_code() -> None:
+    """Which dataset a file is comes from datasets and the cache's records: neither verify nor
+    inspection imports download.py to learn a recorded digest."""
+    code = (
+        "import sys, mnist_sprite.verify, mnist_sprite.inspection\n"
+        "sys.stdout.write(repr('mnist_sprite.download' in sys.modules))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == "False"
+
+
+def test_verify_reads_each_source_once(
+    copies: Sources, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The facts first, each file read once: the sprite hashed in the pass that decodes it, the
+    label file hashed from the rows read; an output's comparison decodes the sprite again."""
+    from mnist_sprite import files, labels
+    from mnist_sprite.png import chunks
+
+    reads: Counter[str] = Counter()
+    for module in (chunks, files, labels):  # the readers of content (NAME.json's sniff aside)
+
+        def counted(path: Path, *args: object, real: object = module.open_source) -> object:
+            reads[Path(path).name] += 1
+            return real(path, *args)  # type: ignore[operator]
+
+        monkeypatch.setattr(module, "open_source", counted)
+    assert verify(sprite=copies.sprite, labels=copies.labels).ok
+    assert reads == {"s.png": 1, "l": 1}
+    out = tmp_path / "o.npz"
+    write_output(copies, out)
+    reads.clear()
+    assert verify(out, sprite=copies.sprite, labels=copies.labels).ok
+    assert (reads["s.png"], reads["l"]) == (2, 1)

@@ -7,6 +7,7 @@ order), checked the way libpng checks them. Knows nothing of pixels: the pixel s
 
 from __future__ import annotations
 
+import hashlib
 import os
 import zlib
 from collections import Counter
@@ -98,7 +99,8 @@ class ChunkReader:
     """An open PNG whose header, palette and chunks up to the image data are read and checked.
 
     Use as a context manager. :meth:`idat` yields the image data, then walks and checks the
-    rest of the file; :attr:`counts` and :attr:`idat_bytes` are complete once it has.
+    rest of the file; :attr:`counts`, :attr:`idat_bytes` and :attr:`sha256` (the file's
+    digest, so that nothing reads it a second time for that) are complete once it has.
     """
 
     def __init__(
@@ -108,6 +110,8 @@ class ChunkReader:
         self._f = open_source(path, root)  # with root: a file that must lie inside it
         try:
             self.file_bytes = os.fstat(self._f.fileno()).st_size
+            self._hash = hashlib.sha256()  # of every byte read: the file's, once read to its end
+            self.sha256: str | None = None
             self.counts: Counter[str] = Counter()
             self.idat_bytes = 0
             self.colour_chunks: dict[str, bytes] = {}  # gAMA, cHRM, sRGB, iCCP: their data
@@ -136,26 +140,31 @@ class ChunkReader:
 
     # -- section 5: the chunk stream -------------------------------------------------------
 
-    def _read(self, n: int, what: str) -> bytes:
+    def _take(self, n: int) -> bytes:
         data = self._f.read(n)
+        self._hash.update(data)
+        return data
+
+    def _read(self, n: int, what: str) -> bytes:
+        data = self._take(n)
         if len(data) != n:
             raise self.fail(f"truncated: the file ends inside {what}")
         return data
 
     def _walk(self) -> Iterator[tuple[str, Iterator[bytes]]]:
         """Yield (chunk type, pieces of its data); the CRC is checked after the last piece."""
-        head = self._f.read(len(SIGNATURE))
+        head = self._take(len(SIGNATURE))
         if head != SIGNATURE:
             if not head:
                 raise self.fail("the file is empty", "re-download it")
-            if looks_like_html(head + self._f.read(1024)):
+            if looks_like_html(head + self._take(1024)):
                 raise self.fail("is an HTML page, not a PNG", "re-download the image")
             raise self.fail(
                 "not a PNG file (bad signature)", "give a PNG file, or re-export it as PNG"
             )
         while True:
             pos = self._f.tell()
-            raw = self._f.read(8)
+            raw = self._take(8)
             if not raw:
                 raise self.fail("truncated: the file ends before its IEND chunk")
             if len(raw) < 8:
@@ -174,8 +183,9 @@ class ChunkReader:
                 self.idat_bytes += length
             yield ctype, self._pieces(ctype, ctype_b, length)
             if ctype == "IEND":
-                if self._f.read(1):
+                if self._take(1):
                     raise self.fail("extra data after the IEND chunk")
+                self.sha256 = self._hash.hexdigest()
                 return
 
     def _pieces(self, ctype: str, ctype_b: bytes, length: int) -> Iterator[bytes]:

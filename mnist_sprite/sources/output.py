@@ -14,7 +14,7 @@ import numpy.typing as npt
 
 from ..errors import SourceError
 from ..formats import Member
-from ..labels import bad_rows
+from ..labels import bad_rows, class_count
 from ..outputs import Output
 from ..split import class_test_counts, split_groups
 from . import PackSource
@@ -46,7 +46,7 @@ class ResplitReader:
         ids = np.concatenate([_class_ids(out, f"y_{s}") for s in splits])
         if ids.shape[0] != self._x.shape[0]:
             raise SourceError(self.path, "holds a label for each image", "give one label per image")
-        classes = int(ids.max()) + 1 if ids.size else 0
+        classes = class_count(None, int(ids.max()) if ids.size else None)
         groups = [np.flatnonzero(ids == c).astype(np.int64) for c in range(classes)]
         names = self._class_names or [str(c) for c in range(classes)]
         counts = [g.size for g in groups]
