@@ -22,15 +22,16 @@ class Route:
 
 
 class LocalServer:
-    """An HTTP server on 127.0.0.1 at a free port, serving from a thread until closed."""
+    """An HTTP server on 127.0.0.1 (or ``host``, an address of this machine) at a free port,
+    serving from a thread until closed."""
 
     httpd: ThreadingHTTPServer
     url: str
 
-    def _start(self, handler: type[BaseHTTPRequestHandler]) -> None:
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    def _start(self, handler: type[BaseHTTPRequestHandler], host: str = "127.0.0.1") -> None:
+        self.httpd = ThreadingHTTPServer((host, 0), handler)
         self.httpd.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+        self.url = f"http://{host}:{self.httpd.server_address[1]}"
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
         self.thread.start()
 

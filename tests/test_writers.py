@@ -384,6 +384,17 @@ def test_a_closed_stdout_is_no_traceback(tmp_path: Path, out: str, code: int, sa
     assert proc.stderr.strip().startswith(says) and proc.stderr.count("\n") == (1 if says else 0)
 
 
+def test_ctrl_c_that_an_import_wraps_is_still_an_interruption() -> None:
+    """Ctrl-C inside a class body's ``__set_name__`` (platform's, imported by click) reaches
+    the entry point as a RuntimeError caused by KeyboardInterrupt: still one line."""
+    from mnist_sprite.__main__ import _interrupted
+
+    wrapped = RuntimeError("Error calling __set_name__")
+    wrapped.__cause__ = KeyboardInterrupt()
+    assert _interrupted(wrapped) and _interrupted(KeyboardInterrupt())
+    assert not _interrupted(RuntimeError("a bug")) and not _interrupted(None)
+
+
 @pytest.mark.parametrize("delay", [0.0005, 0.002, 0.01, 0.05])
 def test_ctrl_c_from_the_first_moment_is_one_line(tmp_path: Path, delay: float) -> None:
     """Issue 18.5: Ctrl-C while the command line (click, numpy) is still being imported. The

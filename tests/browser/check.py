@@ -247,13 +247,14 @@ def serve_page(
     image_bytes: int,
     label_bytes: int,
     name: str,
+    host: str = "127.0.0.1",
 ) -> tuple[dict[str, Any], bytes, bytes] | None:
-    """Serve ``files`` on 127.0.0.1, open ``page`` in ``engine``, and take back the arrays it
+    """Serve ``files`` on ``host``, open ``page`` in ``engine``, and take back the arrays it
     sends: (its result, image bytes, label bytes), or None after one ERROR line."""
     if isinstance(engine, Broken):
         print(f"browser: ERROR {engine.name}: {engine.why} ({name})")
         return None
-    server = Server(files, {"images": image_bytes, "labels": label_bytes})
+    server = Server(files, {"images": image_bytes, "labels": label_bytes}, host)
     try:
         result = engine.run(f"{server.url}/{page}")
     finally:

@@ -7,6 +7,7 @@ NAME.json``, and its numbers (image size, channels, classes, split) with NAME.js
 from __future__ import annotations
 
 import json
+import socket
 import subprocess
 import sys
 import tempfile
@@ -80,6 +81,27 @@ def expected(manifest: Path, work: Path) -> tuple[np.ndarray[Any, Any], bytes]:
     return converted(["--sprite", str(manifest), *flags], work)
 
 
+LOOPBACK = "127.0.0.1"
+
+
+def network_address() -> str | None:
+    """This machine's address on its network, not loopback: a page served there over plain
+    http is no secure context (as a page from another host is), so it has no SubtleCrypto."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        try:
+            s.connect(("10.254.254.254", 1))  # no packet is sent: only the route is chosen
+            address = str(s.getsockname()[0])
+        except OSError:
+            return None
+    return None if address.startswith("127.") else address
+
+
+# Where the check opens a pack's page: (what, query, host; None: loopback, a secure context).
+PLACES = [("window", "", None), ("Worker", "?worker", None)]
+if (_ADDRESS := network_address()) is not None:
+    PLACES.append(("insecure window", "", _ADDRESS))
+
+
 def run_packed(case: Packed, engines: list[Engine | Broken], *, node: bool = True) -> int:
     """Check one pack through its NAME.js in each engine: a verdict line each on stdout; the
     worst of MATCH/DIFFER/ERROR."""
@@ -94,10 +116,8 @@ def run_packed(case: Packed, engines: list[Engine | Broken], *, node: bool = Tru
     except (ValueError, KeyError, TypeError) as e:
         print(f"browser: ERROR {case.manifest}: not a pack manifest ({e})")
         return ERROR
-    name = (
-        f"packed {case.manifest.name}: {loader} load() of {shards} shard(s), window, Worker "
-        "and node"
-    )
+    places = ", ".join(f"{w} (at {h}, no SubtleCrypto)" if h else w for w, _, h in PLACES)
+    name = f"packed {case.manifest.name}: {loader} load() of {shards} shard(s), {places} and node"
     print(f"browser: {name}: {len(x)} images", file=sys.stderr)
     served: dict[str, Path | bytes] = {f"/{p.name}": p for p in PAGE.iterdir()}
     page = (PAGE / "packed.js").read_text(encoding="utf-8").replace("__LOADER__", loader)
@@ -105,14 +125,17 @@ def run_packed(case: Packed, engines: list[Engine | Broken], *, node: bool = Tru
     codes, tools = [], None
     for engine in engines:
         problems: list[str] = []
-        for where, query in (("window", ""), ("Worker", "?worker")):
-            run = serve_page(engine, served, f"packed.html{query}", x.nbytes, len(labels), name)
+        for where, query, host in PLACES:
+            page = f"packed.html{query}"
+            run = serve_page(engine, served, page, x.nbytes, len(labels), name, host or LOOPBACK)
             if run is None or isinstance(engine, Broken):
                 break
             result, got_x, got_y = run
             found = fact_problems(want, result.get("facts"))
-            if result.get("where") != where.lower():
+            if result.get("where") != where.split()[-1].lower():
                 found.append(f"the page ran in {result.get('where')!r}, not a {where}")
+            if host is not None and (result.get("secure") or result.get("subtle")):
+                found.append(f"the page at {host} had SubtleCrypto: the own SHA-256 went untried")
             found += array_problems(x, labels, got_x, got_y, len(x))
             problems += [f"in a {where}: {p}" for p in found]
         else:

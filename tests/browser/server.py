@@ -1,6 +1,7 @@
-"""The check's web server on 127.0.0.1 (an ephemeral port, in a thread): GET serves the page,
-the sprite and the labels; POST ``/result/NAME?at=OFFSET&of=TOTAL`` takes a piece of what the
-page sends back, bounded by what convert wrote."""
+"""The check's web server on 127.0.0.1, or another address of this machine (an ephemeral
+port, in a thread): GET serves the page, the sprite and the labels; POST
+``/result/NAME?at=OFFSET&of=TOTAL`` takes a piece of what the page sends back, bounded by
+what convert wrote."""
 
 from __future__ import annotations
 
@@ -20,7 +21,9 @@ TYPES = {
 class Server(LocalServer):
     """Serves ``files`` (URL path to file or bytes); keeps POSTed results up to ``limits``."""
 
-    def __init__(self, files: dict[str, Path | bytes], limits: dict[str, int]) -> None:
+    def __init__(
+        self, files: dict[str, Path | bytes], limits: dict[str, int], host: str = "127.0.0.1"
+    ) -> None:
         self.files = files
         self.limits = limits
         self.results: dict[str, bytearray] = {}
@@ -72,4 +75,4 @@ class Server(LocalServer):
                 self.send_header("Content-Length", "0")
                 self.end_headers()
 
-        self._start(Handler)
+        self._start(Handler, host)

@@ -24,7 +24,8 @@ async function run() {
   const r = inside ? await inWorker() : await loadPack(await import(LOADER));
   await post('images', r.images);
   await post('labels', r.labels);
-  return {loadMs: r.loadMs, facts: r.facts, where: inside ? 'worker' : 'window'};
+  const secure = globalThis.isSecureContext, subtle = Boolean(globalThis.crypto?.subtle);
+  return {loadMs: r.loadMs, facts: r.facts, where: inside ? 'worker' : 'window', secure, subtle};
 }
 
 run().then((r) => r, (e) => ({error: String(e && e.message || e)})).then((r) => {
