@@ -272,36 +272,33 @@ async function readBytes(url, size, scratch, key) {
 }
 
 // A response's body, read into scratch[key] (made, or made larger, when it cannot hold `size`
-// bytes), through a 64 KiB buffer the platform fills again and again (a BYOB reader): the same
-// memory for every shard, where arrayBuffer() makes a new buffer a file that only the garbage
-// collector frees (for 1,000,000 images, some hundreds of megabytes an engine may collect
-// late). The view given back is valid until the next read into scratch[key]. A body of another
-// size than `size` gives its own length, as arrayBuffer() would. A body that cannot be read so
-// (no byte stream): arrayBuffer(), copied into scratch[key].
+// bytes): the same memory for every shard, where arrayBuffer() makes a new buffer a file, and
+// the engine may keep what it was made from, for the garbage collector to free late (for
+// 1,000,000 images, some hundreds of megabytes). Through a 64 KiB buffer the platform fills
+// again and again (a BYOB reader: Chromium, Firefox, Node); where the body is no byte stream
+// (WebKit), the platform's chunks, each copied and freed at once (release). The view given
+// back is valid until the next read into scratch[key]. A body of another size than `size`
+// gives its own length, as arrayBuffer() would.
 async function readBody(response, size, scratch, key) {
-  let reader;
+  let reader, byob = true;
   try {
     reader = response.body.getReader({mode: "byob"});
   } catch {
-    reader = null;
+    if (!response.body) return new Uint8Array(await response.arrayBuffer());
+    reader = response.body.getReader(), byob = false;
   }
   if (!(scratch[key]?.length >= size)) scratch[key] = new Uint8Array(size);
-  if (!reader) {  // copied into scratch[key], and the platform's buffer freed now (release)
-    const body = new Uint8Array(await response.arrayBuffer());
-    if (body.length !== size) return body;
-    scratch[key].set(body), release(body);
-    return scratch[key].subarray(0, size);
-  }
-  let bytes = scratch[key], chunk = new Uint8Array(1 << 16), n = 0;
+  let bytes = scratch[key], chunk = new Uint8Array(byob ? 1 << 16 : 0), n = 0;
   for (;;) {
-    const {done, value} = await reader.read(chunk);
+    const {done, value} = await (byob ? reader.read(chunk) : reader.read());
     if (done) break;
     if (n + value.length > bytes.length) {  // more than NAME.json says: the caller says so
       const more = new Uint8Array(Math.max(2 * bytes.length, n + value.length));
       more.set(bytes.subarray(0, n)), bytes = more;
     }
     bytes.set(value, n), n += value.length;
-    chunk = new Uint8Array(value.buffer);  // the same 64 KiB, given back by the read
+    if (byob) chunk = new Uint8Array(value.buffer);  // the same 64 KiB, given back by the read
+    else release(value);
   }
   return bytes.subarray(0, n);
 }
@@ -428,10 +425,10 @@ export function scanlines(out, stride, bpp, rows, fail) {
   };
 }
 
-// Free the bytes of a buffer the platform made and nothing else holds (arrayBuffer()'s) now:
-// transfer(0) detaches it, where the garbage collector, which counts a small object and not
-// the megabytes behind it, may free it late (Firefox and WebKit hold on to such buffers for
-// seconds). Without ArrayBuffer.prototype.transfer (Node 20, older engines), the collector.
+// Free now the bytes of a buffer the platform made and handed over (a chunk of a body):
+// transfer(0) detaches it, where the garbage collector, which counts a small object and not the
+// bytes behind it, may free it late. Only a view of a whole buffer; without
+// ArrayBuffer.prototype.transfer (Node 20, older engines), the collector.
 const transfer = ArrayBuffer.prototype.transfer;
 function release(view) {
   if (transfer && view.byteOffset === 0 && view.byteLength === view.buffer.byteLength) {
@@ -442,7 +439,7 @@ function release(view) {
 // Undo one scanline's filter (section 9.2: None, Sub, Up, Average, Paeth): src[from] is its
 // filter-type byte and the `stride` bytes after it its data, into row `row` of `out`; the row
 // above is the one already unfiltered there (zeros for the first row). bpp: bytes per complete
-// pixel, which for 8-bit samples is the channel count. Offsets, not views: no object a row.
+// pixel, which for 8-bit samples is the channel count. Offsets, not a view a row (but None's).
 function unfilter(src, from, out, row, stride, bpp, fail) {
   const at = row * stride, up = at - stride, s = from + 1, above = row > 0;
   switch (src[from]) {  // Uint8Array stores each sum modulo 256, as the spec's arithmetic is
@@ -586,7 +583,7 @@ function stored(ins, out) {  // section 3.2.4
 
 function fixed(bad) {  // section 3.2.6
   if (!fixedTables) {
-    const lit = new Uint8Array(288).fill(8, 0, 144).fill(9, 144, 256).fill(7, 256, 280).fill(8, 280);
+    const lit = new Uint8Array(288).fill(8).fill(9, 144, 256).fill(7, 256, 280);
     fixedTables = [table(lit, bad), table(new Uint8Array(30).fill(5), bad)];
   }
   return fixedTables;
