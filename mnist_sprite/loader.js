@@ -3,11 +3,13 @@
 // module Worker and in Node 18+.
 //
 // No canvas: it reads each shard's bytes (fetch; in Node, fs for a path or file: URL), checks
-// their size and sha256 against __NAME__.json, inflates them with the platform's
-// DecompressionStream and undoes the PNG filters itself (PNG spec, section 9). So its values are
-// the file's bytes in every engine, under any fingerprinting protection, at any size. Pixels
-// stay uint8, one byte a value; they become float32 a batch at a time, as byte / 255 stored into
-// a Float32Array (data.js's arithmetic). Anything wrong is an Error naming the file.
+// their size and sha256 against __NAME__.json, inflates them itself (RFC 1950 and 1951) and
+// undoes the PNG filters as it inflates (PNG spec, section 9), each row straight into its place
+// among all the pixels, reading every shard into the same few buffers: loading leaves no
+// garbage. So its values are the file's bytes in every engine, under any fingerprinting
+// protection, at any size, in little more memory than the pixels. Pixels stay uint8, one byte
+// a value; they become float32 a batch at a time, as byte / 255 stored into a Float32Array
+// (data.js's arithmetic). Anything wrong is an Error naming the file.
 //
 // Plain arrays, no tf needed:
 //   import {load, nextBatch} from "./__NAME__.js";
@@ -210,8 +212,11 @@ async function openBundle(url) {
     classes: meta.classes, classNames: meta.class_names, trainImages: meta.train_images,
     testImages: meta.images - meta.train_images,
   };
+  // scratch: the buffers each shard's files are read and inflated in, made once and used again
+  // for every shard (see readBody), so that reading shard after shard leaves no garbage
   return {base, json: decodeURIComponent(base.pathname.split("/").pop()), meta, shards, facts,
-          values: meta.image_height * meta.image_width * meta.channels, classes: meta.classes};
+          values: meta.image_height * meta.image_width * meta.channels, classes: meta.classes,
+          scratch: {images: null, labels: null, stream: null}};
 }
 
 // A url given: relative to the page (a Worker's location; Node's working directory, where a
@@ -234,8 +239,9 @@ function nodeModule(name) {
   return import(/* webpackIgnore: true */ `node:${name}`);
 }
 
-// A file's bytes; a failed read is an Error naming it.
-async function readBytes(url) {
+// A file's bytes; a failed read is an Error naming it. `size`, when known: the bytes it should
+// hold, read over http(s) into the buffer scratch[key] (see readBody).
+async function readBytes(url, size, scratch, key) {
   if (url.protocol === "file:") {
     if (!NODE) {
       throw new Error(`${url.href}: a page opened from file:// cannot read its files; serve the ` +
@@ -260,22 +266,58 @@ async function readBytes(url) {
     const missing = response.status === 404 ? ", it is missing" : "";
     throw new Error(`${url.href}: HTTP ${response.status}${missing}`);
   }
-  return new Uint8Array(await response.arrayBuffer());
+  const known = Number.isInteger(size) && size >= 0 && size < 2 ** 31;
+  return known ? readBody(response, size, scratch, key) :
+    new Uint8Array(await response.arrayBuffer());
+}
+
+// A response's body, read into scratch[key] (made, or made larger, when it cannot hold `size`
+// bytes): the same memory for every shard, where arrayBuffer() makes a new buffer a file, and
+// the engine may keep what it was made from, for the garbage collector to free late (for
+// 1,000,000 images, some hundreds of megabytes). Through a 64 KiB buffer the platform fills
+// again and again (a BYOB reader: Chromium, Firefox, Node); where the body is no byte stream
+// (WebKit), the platform's chunks, each copied and freed at once (release). The view given
+// back is valid until the next read into scratch[key]. A body of another size than `size`
+// gives its own length, as arrayBuffer() would.
+async function readBody(response, size, scratch, key) {
+  let reader, byob = true;
+  try {
+    reader = response.body.getReader({mode: "byob"});
+  } catch {
+    if (!response.body) return new Uint8Array(await response.arrayBuffer());
+    reader = response.body.getReader(), byob = false;
+  }
+  if (!(scratch[key]?.length >= size)) scratch[key] = new Uint8Array(size);
+  let bytes = scratch[key], chunk = new Uint8Array(byob ? 1 << 16 : 0), n = 0;
+  for (;;) {
+    const {done, value} = await (byob ? reader.read(chunk) : reader.read());
+    if (done) break;
+    if (n + value.length > bytes.length) {  // more than NAME.json says: the caller says so
+      const more = new Uint8Array(Math.max(2 * bytes.length, n + value.length));
+      more.set(bytes.subarray(0, n)), bytes = more;
+    }
+    bytes.set(value, n), n += value.length;
+    if (byob) chunk = new Uint8Array(value.buffer);  // the same 64 KiB, given back by the read
+    else release(value);
+  }
+  return bytes.subarray(0, n);
 }
 
 // One shard's pixels into `images` and its one-hot labels into `labels`, every file checked.
 async function readShard(bundle, shard, images, labels) {
-  const [png, onehot] = await Promise.all([checkedFile(bundle, shard.images),
-                                           checkedFile(bundle, shard.labels)]);
+  const [png, onehot] = await Promise.all([checkedFile(bundle, shard.images, "images"),
+                                           checkedFile(bundle, shard.labels, "labels")]);
   const width = bundle.meta.image_height * bundle.meta.image_width;
   await decodePng(png, new URL(shard.images.name, bundle.base).href, {
-    width, height: shard.rows, channels: bundle.meta.channels, out: images, says: bundle.json});
+    width, height: shard.rows, channels: bundle.meta.channels, out: images, says: bundle.json,
+    scratch: bundle.scratch});
   labels.set(onehot);
 }
 
 // A file NAME.json names, read and of the size and sha256 it records.
-async function checkedFile(bundle, entry) {
-  const url = new URL(entry.name, bundle.base), bytes = await readBytes(url), json = bundle.json;
+async function checkedFile(bundle, entry, key) {
+  const url = new URL(entry.name, bundle.base), json = bundle.json;
+  const bytes = await readBytes(url, entry.bytes, bundle.scratch, key);
   if (bytes.length !== entry.bytes) {
     throw new Error(`${url.href}: ${bytes.length} bytes, ${json} says ${entry.bytes}: truncated, ` +
                     "or not the file packed");
@@ -292,8 +334,9 @@ const SIGNATURE = [137, 80, 78, 71, 13, 10, 26, 10];
 const COLOURS = {0: "gray", 2: "RGB", 3: "palette", 4: "gray+alpha", 6: "RGBA"};
 
 // The pixels of a PNG pack wrote: {width, height, channels, pixels: Uint8Array of height rows of
-// width * channels bytes}. `want` ({width, height, channels, out, says}) is what the file must
-// hold, as the file `says` says, decoded into `out`. Anything else is an Error naming `name`.
+// width * channels bytes}. `want` ({width, height, channels, out, says, scratch}) is what the
+// file must hold, as the file `says` says, decoded into `out` (scratch: see inflateRows).
+// Anything else is an Error naming `name`.
 export async function decodePng(bytes, name = "PNG", want) {
   const fail = (what) => new Error(`${name}: ${what}`);
   if (bytes.length < 8 || SIGNATURE.some((v, i) => bytes[i] !== v)) throw fail("is not a PNG file");
@@ -322,7 +365,7 @@ export async function decodePng(bytes, name = "PNG", want) {
                `${want.width}x${want.height} ${kind} ${want.says ?? "NAME.json"} says`);
   }
   const stride = width * channels, pixels = want?.out ?? new Uint8Array(height * stride);
-  await inflateRows(idat, pixels, stride, channels, height, fail);
+  await inflateRows(idat, pixels, stride, channels, height, fail, want?.scratch ?? {});
   return {width, height, channels, pixels};
 }
 
@@ -341,76 +384,332 @@ function ihdr(body, fail) {
           colour};
 }
 
-// The IDAT chunks as one zlib stream (section 10), inflated by the platform and unfiltered a
-// scanline at a time into `out`: `rows` scanlines of a filter-type byte and `stride` bytes.
-async function inflateRows(idat, out, stride, bpp, rows, fail) {
-  const stream = new DecompressionStream("deflate");  // "deflate" is zlib's format (RFC 1950)
-  const writer = stream.writable.getWriter();
-  const feeding = (async () => {
-    for (const chunk of idat) await writer.write(chunk);
-    await writer.close();
-  })();
-  feeding.catch(() => {});  // a failure here fails the reader too; it is reported there
-  const reader = stream.readable.getReader();
-  const line = new Uint8Array(stride + 1);
-  let have = 0, row = 0;
-  try {
-    for (;;) {
-      const {done, value} = await reader.read();
-      if (done) break;
-      for (let i = 0; i < value.length;) {
-        if (row === rows) throw fail(`holds more image data than its ${rows} rows`);
-        const n = Math.min(stride + 1 - have, value.length - i);
-        line.set(value.subarray(i, i + n), have);
-        have += n, i += n;
-        if (have === stride + 1) unfilter(line, out, row++, stride, bpp, fail), have = 0;
-      }
-    }
-    await feeding;
-  } catch (e) {
-    reader.cancel().catch(() => {});
-    const ours = String(e?.message).startsWith(fail("").message);
-    throw ours ? e : fail(`its image data does not inflate (${e?.message ?? e})`);
-  }
-  if (row < rows) throw fail(`is truncated: its image data holds ${row} of its ${rows} rows`);
+// The IDAT chunks as one zlib stream (section 10), joined in scratch.stream (made, or made
+// larger, when too small), inflated here (see inflate) and unfiltered a scanline at a time into
+// `out` (see scanlines) as it inflates.
+async function inflateRows(idat, out, stride, bpp, rows, fail, scratch) {
+  const length = idat.reduce((n, c) => n + c.length, 0);
+  if (!(scratch.stream?.length >= length)) scratch.stream = new Uint8Array(length);
+  const stream = scratch.stream.subarray(0, length);
+  idat.reduce((at, c) => (stream.set(c, at), at + c.length), 0);
+  const lines = scanlines(out, stride, bpp, rows, fail);
+  inflate(stream, lines.write, (why) => fail(`its image data does not inflate (${why})`));
+  lines.end();
 }
 
-// Undo one scanline's filter (section 9.2: None, Sub, Up, Average, Paeth), into row `row` of
-// `out`; the row above is the one already unfiltered there (zeros for the first row). bpp:
-// bytes per complete pixel, which for 8-bit samples is the channel count.
-function unfilter(line, out, row, stride, bpp, fail) {
-  const at = row * stride, cur = out.subarray(at, at + stride), src = line.subarray(1);
-  const up = row === 0 ? zeros(stride) : out.subarray(at - stride, at);
-  switch (line[0]) {  // Uint8Array stores each sum modulo 256, as the spec's arithmetic is
+// The inflated image data, `rows` scanlines of a filter-type byte and `stride` bytes, taken in
+// chunks cut anywhere (inside a row or after its filter byte), each row unfiltered into its
+// place in `out` as soon as it is whole: a row inside one chunk straight from it, one that
+// spans chunks through a one-row buffer. write(chunk) for each chunk, then end().
+export function scanlines(out, stride, bpp, rows, fail) {
+  const line = new Uint8Array(stride + 1);
+  let have = 0, row = 0;
+  return {
+    write(chunk) {
+      for (let i = 0; i < chunk.length;) {
+        if (row === rows) throw fail(`holds more image data than its ${rows} rows`);
+        if (have === 0 && chunk.length - i > stride) {
+          unfilter(chunk, i, out, row++, stride, bpp, fail);
+          i += stride + 1;
+          continue;
+        }
+        const n = Math.min(stride + 1 - have, chunk.length - i);
+        line.set(chunk.subarray(i, i + n), have);
+        have += n, i += n;
+        if (have === stride + 1) unfilter(line, 0, out, row++, stride, bpp, fail), have = 0;
+      }
+    },
+    end() {
+      if (row < rows) throw fail(`is truncated: its image data holds ${row} of its ${rows} rows`);
+    },
+  };
+}
+
+// Free now the bytes of a buffer the platform made and handed over (a chunk of a body):
+// transfer(0) detaches it, where the garbage collector, which counts a small object and not the
+// bytes behind it, may free it late. Only a view of a whole buffer; without
+// ArrayBuffer.prototype.transfer (Node 20, older engines), the collector.
+const transfer = ArrayBuffer.prototype.transfer;
+function release(view) {
+  if (transfer && view.byteOffset === 0 && view.byteLength === view.buffer.byteLength) {
+    transfer.call(view.buffer, 0);
+  }
+}
+
+// Undo one scanline's filter (section 9.2: None, Sub, Up, Average, Paeth): src[from] is its
+// filter-type byte and the `stride` bytes after it its data, into row `row` of `out`; the row
+// above is the one already unfiltered there (zeros for the first row). bpp: bytes per complete
+// pixel, which for 8-bit samples is the channel count. Offsets, not a view a row (but None's).
+function unfilter(src, from, out, row, stride, bpp, fail) {
+  const at = row * stride, up = at - stride, s = from + 1, above = row > 0;
+  switch (src[from]) {  // Uint8Array stores each sum modulo 256, as the spec's arithmetic is
     case 0:
-      cur.set(src);
+      out.set(src.subarray(s, s + stride), at);
       break;
     case 1:
-      for (let i = 0; i < stride; i++) cur[i] = src[i] + (i >= bpp ? cur[i - bpp] : 0);
+      for (let i = 0; i < stride; i++) {
+        out[at + i] = src[s + i] + (i >= bpp ? out[at + i - bpp] : 0);
+      }
       break;
     case 2:
-      for (let i = 0; i < stride; i++) cur[i] = src[i] + up[i];
+      if (!above) out.set(src.subarray(s, s + stride), at);
+      else for (let i = 0; i < stride; i++) out[at + i] = src[s + i] + out[up + i];
       break;
     case 3:
       for (let i = 0; i < stride; i++) {
-        cur[i] = src[i] + (((i >= bpp ? cur[i - bpp] : 0) + up[i]) >> 1);
+        const left = i >= bpp ? out[at + i - bpp] : 0;
+        out[at + i] = src[s + i] + ((left + (above ? out[up + i] : 0)) >> 1);
       }
       break;
     case 4:
       for (let i = 0; i < stride; i++) {
-        const a = i >= bpp ? cur[i - bpp] : 0, b = up[i], c = i >= bpp ? up[i - bpp] : 0;
+        const a = i >= bpp ? out[at + i - bpp] : 0, b = above ? out[up + i] : 0;
+        const c = above && i >= bpp ? out[up + i - bpp] : 0;
         const p = a + b - c, pa = Math.abs(p - a), pb = Math.abs(p - b), pc = Math.abs(p - c);
-        cur[i] = src[i] + (pa <= pb && pa <= pc ? a : pb <= pc ? b : c);  // section 9.4
+        out[at + i] = src[s + i] + (pa <= pb && pa <= pc ? a : pb <= pc ? b : c);  // section 9.4
       }
       break;
     default:
-      throw fail(`its scanline ${row} has filter type ${line[0]}, not 0 to 4`);
+      throw fail(`its scanline ${row} has filter type ${src[from]}, not 0 to 4`);
   }
 }
-let zeroRow = new Uint8Array(0);  // never written: the row above the first
-function zeros(n) {
-  if (zeroRow.length < n) zeroRow = new Uint8Array(n);
-  return zeroRow;
+
+// --- inflate: zlib's format (RFC 1950) around deflate's (RFC 1951) ----------------------------
+
+// The zlib stream `src`, inflated into a 32 KiB window with room to decode ahead: each stretch
+// decoded goes to write(chunk) (a view of the window, valid until write returns), and its
+// Adler-32 is checked at the end. So inflating holds the window and no more, whatever the size
+// of the output, and leaves nothing for the garbage collector. (The platform's
+// DecompressionStream hands out every output chunk as a new ArrayBuffer: for 1,000,000 images,
+// hundreds of megabytes an engine may collect late.) A broken stream: an Error from bad(reason).
+const WINDOW = 1 << 15, AHEAD = 1 << 18, MAX_MATCH = 258;
+const ORDER = [16, 17, 18, 0, 8, 7, 9, 6, 10, 5, 11, 4, 12, 3, 13, 2, 14, 1, 15];
+const LENGTH_BASE = new Uint16Array([3, 4, 5, 6, 7, 8, 9, 10, 11, 13, 15, 17, 19, 23, 27, 31, 35,
+  43, 51, 59, 67, 83, 99, 115, 131, 163, 195, 227, 258]);
+const LENGTH_EXTRA = new Uint8Array([0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3, 4,
+  4, 4, 4, 5, 5, 5, 5, 0]);
+const DIST_BASE = new Uint16Array([1, 2, 3, 4, 5, 7, 9, 13, 17, 25, 33, 49, 65, 97, 129, 193, 257,
+  385, 513, 769, 1025, 1537, 2049, 3073, 4097, 6145, 8193, 12289, 16385, 24577]);
+const DIST_EXTRA = new Uint8Array([0, 0, 0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7, 8, 8, 9, 9,
+  10, 10, 11, 11, 12, 12, 13, 13]);
+let fixedTables = null;
+
+export function inflate(src, write, bad = (why) => new Error(why)) {
+  if (src.length < 2 || (src[0] & 15) !== 8 || src[0] >> 4 > 7 ||
+      ((src[0] << 8) | src[1]) % 31 !== 0) {
+    throw bad("not a zlib stream");
+  }
+  if (src[1] & 32) throw bad("a zlib stream with a preset dictionary");
+  // in: the input and its bit buffer; out: the window, what of it write() has had, the Adler-32
+  const ins = {src, pos: 2, bits: 0, count: 0, bad};
+  const out = {buf: new Uint8Array(WINDOW + AHEAD), op: 0, from: 0, a: 1, b: 0, write};
+  for (let last = 0; !last;) {
+    last = take(ins, 1);
+    const type = take(ins, 2);
+    if (type === 0) stored(ins, out);
+    else if (type === 3) throw bad("a block of type 3");
+    else symbols(ins, out, ...(type === 1 ? fixed(bad) : dynamic(ins)));
+  }
+  flush(out);
+  take(ins, ins.count & 7);  // to a byte boundary; then the whole bytes read ahead go back
+  const end = src.length, pos = ins.pos - (ins.count >> 3);
+  if (pos + 4 > end) throw bad("the stream is truncated");
+  const adler = ((src[pos] << 24) | (src[pos + 1] << 16) | (src[pos + 2] << 8) | src[pos + 3]);
+  if (adler >>> 0 !== ((out.b << 16) | out.a) >>> 0) throw bad("its Adler-32 differs");
+  if (pos + 4 < end) throw bad(`${end - pos - 4} bytes follow the end of the stream`);
+}
+
+// At least n (<= 24) bits in the bit buffer; past the end, zeros, a few bytes' worth at most.
+function need(ins, n) {
+  while (ins.count < n) {
+    if (ins.pos < ins.src.length) ins.bits |= ins.src[ins.pos] << ins.count;
+    else if (ins.pos > ins.src.length + 8) throw ins.bad("the stream is truncated");
+    ins.pos++, ins.count += 8;
+  }
+}
+
+function take(ins, n) {
+  need(ins, n);
+  const v = ins.bits & ((1 << n) - 1);
+  ins.bits >>>= n, ins.count -= n;
+  return v;
+}
+
+function decode(ins, t) {
+  need(ins, 15);
+  let e = t.codes[ins.bits & t.mask];
+  if (e === LONG) e = slow(t, ins.bits);
+  const n = e & 15;
+  if (n === 0) throw ins.bad("an invalid Huffman code");
+  ins.bits >>>= n, ins.count -= n;
+  return e >> 4;
+}
+
+// What the window holds since the last flush to write(), its Adler-32 counted; the last WINDOW
+// bytes moved to the front for the matches to come.
+function flush(out) {
+  const {buf, op, from} = out;
+  let {a, b} = out;
+  for (let i = from; i < op;) {
+    const stop = Math.min(op, i + 5552);  // the sums stay exact in a double over 5552 bytes
+    for (; i + 8 <= stop; i += 8) {  // eight bytes a step: the same sums, in fewer steps
+      const x0 = buf[i], x1 = buf[i + 1], x2 = buf[i + 2], x3 = buf[i + 3];
+      const x4 = buf[i + 4], x5 = buf[i + 5], x6 = buf[i + 6], x7 = buf[i + 7];
+      b += 8 * a + 8 * x0 + 7 * x1 + 6 * x2 + 5 * x3 + 4 * x4 + 3 * x5 + 2 * x6 + x7;
+      a += x0 + x1 + x2 + x3 + x4 + x5 + x6 + x7;
+    }
+    for (; i < stop; i++) a += buf[i], b += a;
+    a %= 65521, b %= 65521;
+  }
+  out.a = a, out.b = b;
+  out.write(buf.subarray(from, op));
+  if (op > WINDOW) buf.copyWithin(0, op - WINDOW, op), out.op = WINDOW;
+  out.from = out.op;
+}
+
+function stored(ins, out) {  // section 3.2.4
+  take(ins, ins.count & 7);
+  const len = take(ins, 16);
+  if ((len ^ 0xffff) !== take(ins, 16)) throw ins.bad("a stored block's length is corrupt");
+  for (let left = len; left > 0;) {
+    if (out.op === out.buf.length) flush(out);
+    let n = Math.min(left, out.buf.length - out.op);
+    for (; n > 0 && ins.count > 0; n--, left--) out.buf[out.op++] = take(ins, 8);
+    if (ins.pos + n > ins.src.length) throw ins.bad("the stream is truncated");
+    out.buf.set(ins.src.subarray(ins.pos, ins.pos + n), out.op);
+    out.op += n, ins.pos += n, left -= n;
+  }
+}
+
+function fixed(bad) {  // section 3.2.6
+  if (!fixedTables) {
+    const lit = new Uint8Array(288).fill(8).fill(9, 144, 256).fill(7, 256, 280);
+    fixedTables = [table(lit, bad), table(new Uint8Array(30).fill(5), bad)];
+  }
+  return fixedTables;
+}
+
+function dynamic(ins) {  // section 3.2.7
+  const nlit = take(ins, 5) + 257, ndist = take(ins, 5) + 1, ncode = take(ins, 4) + 4;
+  const codeLengths = new Uint8Array(19);
+  for (let i = 0; i < ncode; i++) codeLengths[ORDER[i]] = take(ins, 3);
+  const code = table(codeLengths, ins.bad), lengths = new Uint8Array(nlit + ndist);
+  for (let i = 0; i < lengths.length;) {
+    const sym = decode(ins, code);
+    if (sym < 16) {
+      lengths[i++] = sym;
+      continue;
+    }
+    if (sym === 16 && i === 0) throw ins.bad("a repeat with no code length before it");
+    const value = sym === 16 ? lengths[i - 1] : 0;
+    const n = sym === 16 ? 3 + take(ins, 2) : sym === 17 ? 3 + take(ins, 3) : 11 + take(ins, 7);
+    if (i + n > lengths.length) throw ins.bad("its code lengths run past their count");
+    lengths.fill(value, i, i + n), i += n;
+  }
+  if (lengths[256] === 0) throw ins.bad("a block with no end-of-block code");
+  return [table(lengths.subarray(0, nlit), ins.bad), table(lengths.subarray(nlit), ins.bad)];
+}
+
+// A block's literals, lengths and distances until its end-of-block code: the hot loop, with
+// the bit buffer and the window position in locals.
+function symbols(ins, out, lit, dist) {
+  const {src, bad} = ins, end = src.length, buf = out.buf, limit = buf.length - MAX_MATCH;
+  const lcodes = lit.codes, lmask = lit.mask, dcodes = dist.codes, dmask = dist.mask;
+  let {pos, bits, count} = ins, op = out.op;
+  for (;;) {
+    if (op > limit) out.op = op, flush(out), op = out.op;
+    if (count < 20) {  // a code (15 bits at most) and a length's extra bits (5)
+      for (; count <= 24; pos++, count += 8) {
+        if (pos < end) bits |= src[pos] << count;
+        else if (pos > end + 8) throw bad("the stream is truncated");
+      }
+    }
+    let e = lcodes[bits & lmask];
+    if (e <= 0) {  // LONG, or no code
+      e = e === LONG ? slow(lit, bits) : 0;
+      if (e === 0) throw bad("an invalid Huffman code");
+    }
+    let n = e & 15;
+    bits >>>= n, count -= n;
+    const sym = e >> 4;
+    if (sym < 256) {
+      buf[op++] = sym;
+      continue;
+    }
+    if (sym === 256) break;
+    if (sym > 285) throw bad("an invalid length code");
+    let len = LENGTH_BASE[sym - 257];
+    n = LENGTH_EXTRA[sym - 257];
+    len += bits & ((1 << n) - 1), bits >>>= n, count -= n;
+    for (; count <= 24; pos++, count += 8) {
+      if (pos < end) bits |= src[pos] << count;
+      else if (pos > end + 8) throw bad("the stream is truncated");
+    }
+    e = dcodes[bits & dmask];
+    if (e <= 0) {
+      e = e === LONG ? slow(dist, bits) : 0;
+      if (e === 0) throw bad("an invalid Huffman code");
+    }
+    n = e & 15;
+    bits >>>= n, count -= n;
+    const ds = e >> 4;
+    if (ds > 29) throw bad("an invalid distance code");
+    n = DIST_EXTRA[ds];
+    if (count < n) {
+      for (; count <= 24; pos++, count += 8) {
+        if (pos < end) bits |= src[pos] << count;
+        else if (pos > end + 8) throw bad("the stream is truncated");
+      }
+    }
+    const d = DIST_BASE[ds] + (bits & ((1 << n) - 1));
+    bits >>>= n, count -= n;
+    if (d > op) throw bad("a distance too far back");
+    for (let i = op - d, stop = op + len; op < stop;) buf[op++] = buf[i++];
+  }
+  ins.pos = pos, ins.bits = bits, ins.count = count, out.op = op;
+}
+
+// A Huffman table (section 3.2.2) from code lengths. codes[the next `bits` bits of the stream]
+// (bits: at most ROOT) is symbol << 4 | the length of its code; 0 where no code begins so, and
+// LONG where a code longer than ROOT bits does, which slow() decodes from counts and sorted.
+const ROOT = 10, LONG = 1 << 31;
+function table(lengths, bad) {
+  const counts = new Uint16Array(16);
+  for (const n of lengths) counts[n]++;
+  counts[0] = 0;
+  let maxBits = 0;
+  for (let n = 1, left = 1; n < 16; n++) {
+    if (counts[n]) maxBits = n;
+    left = (left << 1) - counts[n];
+    if (left < 0) throw bad("an over-subscribed Huffman code");
+  }
+  const next = new Uint16Array(16), offsets = new Uint16Array(16);
+  for (let n = 1, code = 0; n < 16; n++) next[n] = code = (code + counts[n - 1]) << 1;
+  for (let n = 1; n < 15; n++) offsets[n + 1] = offsets[n] + counts[n];
+  const bits = Math.min(Math.max(maxBits, 1), ROOT), codes = new Int32Array(1 << bits);
+  const sorted = new Uint16Array(lengths.length);  // symbols by code length, then value
+  for (let sym = 0; sym < lengths.length; sym++) {
+    const n = lengths[sym];
+    if (!n) continue;
+    sorted[offsets[n]++] = sym;
+    let code = next[n]++, rev = 0;
+    for (let i = 0; i < n; i++) rev = (rev << 1) | (code & 1), code >>= 1;
+    if (n > ROOT) codes[rev & ((1 << ROOT) - 1)] = LONG;
+    else for (let i = rev; i < codes.length; i += 1 << n) codes[i] = (sym << 4) | n;
+  }
+  return {codes, bits, mask: (1 << bits) - 1, counts, sorted};
+}
+
+// A code longer than ROOT bits, read a bit at a time from `bits` (it holds 15 or more):
+// symbol << 4 | its length, or 0 (canonical decoding, as zlib's puff.c does it).
+function slow(t, bits) {
+  for (let n = 1, code = 0, first = 0, index = 0; n < 16; n++) {
+    code |= (bits >>> (n - 1)) & 1;
+    const count = t.counts[n];
+    if (code - first < count) return (t.sorted[index + code - first] << 4) | n;
+    index += count, first = (first + count) << 1, code <<= 1;
+  }
+  return 0;
 }
 
 // --- sha256 -------------------------------------------------------------------------------

@@ -17,15 +17,20 @@ Each load runs in a page of its own (``page/bench.html``) served on 127.0.0.1, o
 a thread here sums the VmRSS (``/proc/PID/status``) of every process descended from this one
 (the engine's whole tree: the node driver and Chromium or Firefox with all their processes;
 WebKitWebDriver, MiniBrowser and its WebKitWebProcess and WebKitNetworkProcess; Xvfb is left
-out) every 50 ms. The page imports its loader and idles 2 s before loading: the median of the
-samples in the last second of that idle time is the baseline (the same engine, the same page,
-nothing loaded), and a load's memory is the peak of the samples from its start to 1 s after
-its end, minus that baseline. Shared pages count once per process that maps them, as VmRSS
-counts them. The packs are made once per version of the package's source, in
-``.bench/loader-DIGEST/``.
+out) every 50 ms. The engines run without the driver's network events (``Engine.run(url,
+network=False)``): with them, the browser keeps every response's body for the driver, up to
+20 MB a response (Chromium's DevTools Network domain, in the page's own process; Firefox's
+WebDriver BiDi data collectors, in its parent process), memory that a page opened by a user
+does not use; ``--network-events`` measures with them, as before. The page imports its loader
+and idles 2 s before loading: the median of the samples in the last second of that idle time
+is the baseline (the same engine, the same page, nothing loaded), and a load's memory is the
+peak of the samples from its start to 1 s after its end, minus that baseline. Shared pages
+count once per process that maps them, as VmRSS counts them. The packs are made once per
+version of the package's source, in ``.bench/loader-DIGEST/``.
 
 Run alone: ``python -m tests.bench.loader [--browsers chromium,firefox] [--runs N]
-[--no-large]``; ``make bench`` prints the same tables (``--only loader``: only these).
+[--no-large] [--network-events]``; ``make bench`` prints the same tables (``--only loader``:
+only these).
 """
 
 from __future__ import annotations
@@ -195,6 +200,9 @@ class Failed(Exception):
     """A run that gave no measurement; the message says why."""
 
 
+NETWORK_EVENTS = False  # --network-events: the driver's network events on, as before
+
+
 def measure(engine: Engine, files: dict[str, Path | bytes], config: dict[str, Any]) -> Measured:
     """One page in ``engine``: its time and memory; Failed otherwise."""
     served: dict[str, Path | bytes] = {f"/{p.name}": p for p in PAGE.iterdir()}
@@ -202,7 +210,7 @@ def measure(engine: Engine, files: dict[str, Path | bytes], config: dict[str, An
     server = Server(served, {})
     try:
         with Sampler() as sampler:
-            result = engine.run(f"{server.url}/bench.html")
+            result = engine.run(f"{server.url}/bench.html", network=NETWORK_EVENTS)
     finally:
         server.close()
     if "error" in result:
@@ -428,13 +436,16 @@ def large_table(rows: list[LargeRow]) -> str:
     return "\n".join(lines)
 
 
-NOTE = (
-    "  memory: the engine's whole process tree, summed VmRSS sampled every 50 ms, peak from the "
-    "load's start to 1 s after, minus the same page's median in the second before (nothing "
-    "loaded); held after: the median 0.5-1 s after the load, minus the same; MB = 10^6 bytes. "
-    "Time: performance.now() in the page; ours is load() plus "
-    f"nextBatch(data, 'train', {BATCH}) (load() alone in brackets)."
-)
+def note() -> str:
+    """The line under the tables: what was measured, and how."""
+    return (
+        "  memory: the engine's whole process tree, summed VmRSS sampled every 50 ms, peak from "
+        "the load's start to 1 s after, minus the same page's median in the second before "
+        "(nothing loaded); held after: the median 0.5-1 s after the load, minus the same; MB = "
+        f"10^6 bytes; the driver's network events {'on' if NETWORK_EVENTS else 'off'}. Time: "
+        "performance.now() in the page; ours is load() plus "
+        f"nextBatch(data, 'train', {BATCH}) (load() alone in brackets)."
+    )
 
 
 def tables(
@@ -469,7 +480,7 @@ def tables(
     out = [mnist_table(mnist_rows, runs)]
     if large:
         out += ["", large_table(large_rows)]
-    return "\n".join([*out, NOTE])
+    return "\n".join([*out, note()])
 
 
 def main(only: str | None, exe: str, cli: str, cache: Path, sprite: Path, labels: Path) -> None:
@@ -488,7 +499,14 @@ def cli_main(argv: list[str] | None = None) -> int:
     parser.add_argument("--browsers", default=",".join(NAMES), metavar="LIST")
     parser.add_argument("--runs", type=int, default=3, help="MNIST pairs an engine (median)")
     parser.add_argument("--no-large", action="store_true", help="skip the 1,000,000 images")
+    parser.add_argument(
+        "--network-events",
+        action="store_true",
+        help="keep the driver's network events on (the browser then keeps response bodies)",
+    )
     args = parser.parse_args(argv)
+    global NETWORK_EVENTS
+    NETWORK_EVENTS = args.network_events
     try:
         names = parse_names(args.browsers)
     except ValueError as e:

@@ -88,9 +88,11 @@ class Engine:
     def with_prefs(self, variant: str, prefs: dict[str, Any]) -> Engine:
         return Engine(self.name, self.tools, self.executable, prefs, variant, self.version)
 
-    def run(self, url: str) -> dict[str, Any]:
-        """Open ``url``, wait for ``window.__result`` and give it back, with ``version``."""
-        result = self._puppeteer(url)
+    def run(self, url: str, network: bool = True) -> dict[str, Any]:
+        """Open ``url``, wait for ``window.__result`` and give it back, with ``version``.
+        ``network=False``: without the driver's network events, so that the browser keeps no
+        response bodies for it (drive.cjs; WebKit's WebDriver has none to turn off)."""
+        result = self._puppeteer(url, network)
         if "error" not in result and result.get("version"):
             self.version = str(result["version"])
         return result
@@ -98,8 +100,13 @@ class Engine:
     def close(self) -> None:
         return None
 
-    def _puppeteer(self, url: str) -> dict[str, Any]:
-        options = {"engine": self.name, "executablePath": self.executable, "prefs": self.prefs}
+    def _puppeteer(self, url: str, network: bool = True) -> dict[str, Any]:
+        options = {
+            "engine": self.name,
+            "executablePath": self.executable,
+            "prefs": self.prefs,
+            "network": network,
+        }
         argv = [str(self.tools.node), str(DRIVER), url, json.dumps(options), str(TIMEOUT_S * 1000)]
         env = {"NODE_PATH": str(self.tools.node_modules), "PATH": "/usr/bin:/bin"}
         if self.name == "firefox":
@@ -209,7 +216,7 @@ class WebKit(Engine):
             raise WebDriverError(f"{method} {path}: {why}") from None
         return reply.get("value") if isinstance(reply, dict) else None
 
-    def run(self, url: str) -> dict[str, Any]:
+    def run(self, url: str, network: bool = True) -> dict[str, Any]:
         try:
             if self._driver is None:
                 self.start()

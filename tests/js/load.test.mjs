@@ -168,3 +168,56 @@ test("a bundle in Node without SubtleCrypto: its own SHA-256 checks each file", 
     Object.defineProperty(globalThis, "crypto", saved);
   }
 });
+
+// load() over http with fetch() standing in: `body(url, bytes)` is the Response for each file.
+async function withFetch(body, run) {
+  const real = globalThis.fetch;
+  globalThis.fetch = async (url) => body(String(url), new Uint8Array(await (await real(url)).arrayBuffer()));
+  try {
+    await run();
+  } finally {
+    globalThis.fetch = real;
+  }
+}
+
+test("over http, a body read in 64 KiB or in odd chunks, or with no byte stream, is the same", async () => {
+  const {load} = await loader(gray);
+  // a plain stream (no BYOB reader: arrayBuffer() reads it), in chunks of 7 bytes
+  await withFetch((url, bytes) => {
+    let at = 0;
+    return new Response(new ReadableStream({
+      pull(c) {
+        if (at >= bytes.length) c.close();
+        else c.enqueue(bytes.slice(at, at += 7));
+      },
+    }));
+  }, async () => checkData(await load(base + gray.json), gray));
+  // a byte stream handing out 3 bytes a read, whatever the reader's buffer holds
+  await withFetch((url, bytes) => {
+    let at = 0;
+    return new Response(new ReadableStream({
+      type: "bytes",
+      pull(c) {
+        if (at >= bytes.length) {
+          c.close();
+          return c.byobRequest?.respond(0);  // a pending read learns that the stream ended
+        }
+        const view = c.byobRequest?.view, n = Math.min(3, bytes.length - at);
+        if (view) view.set(bytes.subarray(at, at + n)), c.byobRequest.respond(n);
+        else c.enqueue(bytes.slice(at, at + n));
+        at += n;
+      },
+    }));
+  }, async () => checkData(await load(base + gray.json), gray));
+});
+
+test("over http, a shard longer than NAME.json says is an Error giving its length", async () => {
+  const {load} = await loader(gray);
+  const extra = 100_000;  // more than twice the file: the body's buffer grows to hold it all
+  await withFetch((url, bytes) => new Response(url.endsWith("_images_001.png") ?
+    Buffer.concat([bytes, Buffer.alloc(extra)]) : bytes), async () => {
+    const e = await rejection(load(base + gray.json));
+    const [, got, says] = e.message.match(/digits_images_001\.png: (\d+) bytes, digits\.json says (\d+)/) ?? [];
+    assert.ok(got && Number(got) === Number(says) + extra, e.message);
+  });
+});

@@ -2,9 +2,10 @@
 import assert from "node:assert/strict";
 import {createHash} from "node:crypto";
 import {test} from "node:test";
+import {inflateSync} from "node:zlib";
 import {FIX, bytes, loader, rejection, same} from "./fixtures.mjs";
 
-const {decodePng, sha256, toFloat32} = await loader(FIX.bundles.gray);
+const {decodePng, scanlines, sha256, toFloat32} = await loader(FIX.bundles.gray);
 
 for (const c of FIX.png) {
   test(`decodes ${c.file}: ${c.channels === 3 ? "RGB" : "gray"}, filters ${c.filters}`, async () => {
@@ -34,4 +35,62 @@ test("its own SHA-256 is node:crypto's at every length around a block, and for 1
 test("float32 of every byte is numpy's float32(k / 255), bit for bit", () => {
   const k = Uint8Array.from({length: 256}, (_, i) => i);
   assert.deepEqual(Array.from(new Uint32Array(toFloat32(k).buffer)), FIX.k255);
+});
+
+// A PNG's IDAT data, inflated by node:zlib: the filtered scanlines that scanlines() unfilters.
+function filteredRows(png) {
+  const view = new DataView(png.buffer, png.byteOffset, png.byteLength), idat = [];
+  for (let pos = 8; pos < png.length;) {
+    const length = view.getUint32(pos), type = String.fromCharCode(...png.subarray(pos + 4, pos + 8));
+    if (type === "IDAT") idat.push(png.subarray(pos + 8, pos + 8 + length));
+    pos += 12 + length;
+  }
+  return new Uint8Array(inflateSync(Buffer.concat(idat)));
+}
+
+// The scanlines fed through scanlines() in chunks cut where `cuts` (ascending offsets) says.
+function unfilterCut(c, data, cuts) {
+  const stride = c.width * c.channels, out = new Uint8Array(c.height * stride);
+  const lines = scanlines(out, stride, c.channels, c.height, (what) => new Error(`cut: ${what}`));
+  let at = 0;
+  for (const cut of [...cuts, data.length]) lines.write(data.subarray(at, cut)), at = cut;
+  lines.end();
+  return out;
+}
+
+for (const c of FIX.png) {
+  test(`scanlines() of ${c.file} cut anywhere: in a row, at and after its filter byte`, () => {
+    const data = filteredRows(bytes(`png/${c.file}`)), raw = bytes(`png/${c.raw}`);
+    const line = c.width * c.channels + 1;
+    // every fixed chunk size from 1 byte to just over two rows: cuts at every offset in a row
+    for (let size = 1; size <= 2 * line + 1; size++) {
+      const cuts = [];
+      for (let at = size; at < data.length; at += size) cuts.push(at);
+      assert.ok(same(unfilterCut(c, data, cuts), raw), `chunks of ${size} bytes`);
+    }
+    // one cut at each offset of the second row: just before, at and after its filter byte
+    for (let at = line - 1; at <= 2 * line + 1 && at < data.length; at++) {
+      assert.ok(same(unfilterCut(c, data, [at]), raw), `one cut at byte ${at}`);
+    }
+    // empty chunks and random cuts
+    let s = 7;
+    const cuts = [0, 0];
+    for (let at = 0; at < data.length;) cuts.push(at), s = (s * 48271) % 2147483647, at += s % 97;
+    cuts.push(data.length, data.length);
+    assert.ok(same(unfilterCut(c, data, cuts), raw), "random cuts");
+  });
+}
+
+test("scanlines() refuses too few and too many rows, and a bad filter byte mid-chunk", () => {
+  const c = FIX.png[0], data = filteredRows(bytes(`png/${c.file}`)), line = c.width * c.channels + 1;
+  const part = {...c, height: c.height - 1};
+  assert.throws(() => unfilterCut(part, data, [line + 3]), /cut: holds more image data than its/);
+  const more = {...c, height: c.height + 1};
+  assert.throws(() => unfilterCut(more, data, [line + 3]), new RegExp(
+    `cut: is truncated: its image data holds ${c.height} of its ${c.height + 1} rows`));
+  const broken = data.slice();
+  broken[line] = 5;  // the second row's filter byte
+  for (const cuts of [[], [line], [line + 1], [line - 1, line + 2]]) {
+    assert.throws(() => unfilterCut(c, broken, cuts), /cut: its scanline 1 has filter type 5/);
+  }
 });
