@@ -14,8 +14,6 @@ import re
 from collections.abc import Callable, Iterator
 from typing import ParamSpec, TypeVar, Union
 
-from .registry import SOURCE_OPTIONS
-
 PathLike = Union[str, "os.PathLike[str]"]
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -23,9 +21,7 @@ R = TypeVar("R")
 # How the command line's options read to a Python caller of load_data(), convert(), pack():
 # ``--train-size`` is ``train_size``, a flag is ``force=True``, and ``--from`` is ``from_path``.
 # pack's source options say which of them are flags (registry.SOURCE_OPTIONS).
-_FLAGS = {"--compress", "--force", "--offline", "--quantize", "--shuffle"} | {
-    o.flag for o in SOURCE_OPTIONS if o.kind == "flag"
-}
+_FLAGS = {"--compress", "--force", "--offline", "--quantize", "--shuffle"}
 _RENAMED = {"--from": "from_path"}
 _FLAG = re.compile(r"--[a-z][a-z-]*")
 
@@ -43,8 +39,11 @@ def python_words(text: str) -> str:
 
 
 def _python_word(flag: str) -> str:
+    from .registry import SOURCE_OPTIONS  # here: errors is the package's leaf
+
+    flags = _FLAGS | {o.flag for o in SOURCE_OPTIONS if o.kind == "flag"}
     word = _RENAMED.get(flag, flag[2:].replace("-", "_"))
-    return f"{word}=True" if flag in _FLAGS else word
+    return f"{word}=True" if flag in flags else word
 
 
 def _shell_word(text: str) -> str:
