@@ -60,6 +60,14 @@ def make_files(name: str = "tiny") -> Files:
     return Files(dataset, sprite, labels, pixels)
 
 
+def copied_by_hand(folder: Path, files: Files) -> Path:
+    """A folder holding the two files, as a user copies them for ``fetch --from``."""
+    folder.mkdir()
+    (folder / files.dataset.sprite.name).write_bytes(files.sprite)
+    (folder / files.dataset.labels.name).write_bytes(files.labels)
+    return folder
+
+
 @pytest.fixture
 def files() -> Files:
     return make_files()
@@ -453,10 +461,7 @@ def test_a_url_that_is_not_a_url(
 def test_from_into_an_empty_cache_says_it_imported(tmp_path: Path) -> None:
     """Issue 10.6: fetch --from, and a damaged cache."""
     files = make_files()
-    source = tmp_path / "usb"
-    source.mkdir()
-    (source / files.dataset.sprite.name).write_bytes(files.sprite)
-    (source / files.dataset.labels.name).write_bytes(files.labels)
+    source = copied_by_hand(tmp_path / "usb", files)
     result = fetch_dataset(files.dataset, cache_dir=tmp_path / "cache", from_path=source)
     assert result.imported == ["tiny_images.png", "tiny_labels_uint8"]
     assert result.downloaded == []
@@ -479,10 +484,7 @@ def test_cli_from_a_folder_reports_the_import(tmp_path: Path) -> None:
 def test_from_a_missing_path_is_refused_even_with_a_complete_cache(tmp_path: Path) -> None:
     """Issue 10.7: fetch --from, and a damaged cache."""
     files = make_files()
-    source = tmp_path / "usb"
-    source.mkdir()
-    (source / files.dataset.sprite.name).write_bytes(files.sprite)
-    (source / files.dataset.labels.name).write_bytes(files.labels)
+    source = copied_by_hand(tmp_path / "usb", files)
     fetch_dataset(files.dataset, cache_dir=tmp_path / "cache", from_path=source)
     for cache in (tmp_path / "cache", tmp_path / "empty"):
         with pytest.raises(SourceError, match="/nonexistent/dir: no such file or folder"):
@@ -498,10 +500,7 @@ def test_offline_with_a_damaged_cached_file_says_so(tmp_path: Path, damage: str)
     from tests import pngkit
 
     files = make_files()
-    source = tmp_path / "usb"
-    source.mkdir()
-    (source / files.dataset.sprite.name).write_bytes(files.sprite)
-    (source / files.dataset.labels.name).write_bytes(files.labels)
+    source = copied_by_hand(tmp_path / "usb", files)
     cache = tmp_path / "cache"
     fetch_dataset(files.dataset, cache_dir=cache, from_path=source)
     cached = cache / "tiny" / files.dataset.sprite.name

@@ -228,6 +228,14 @@ def test_verify_checks_against_the_recorded_dataset(tmp_path: Path) -> None:
     assert any("pinned digest of sample" in c["detail"] for c in report["checks"])
 
 
+def one_pixel_changed(sprite: Path, out: Path, at: tuple[int, int]) -> Path:
+    """``sprite`` written again to ``out`` with the pixel ``at`` one off: another dataset's."""
+    pixels = read_red(sprite)
+    pixels[at] ^= 1
+    out.write_bytes(pngkit.gray_png(pixels))
+    return out
+
+
 def test_verify_a_missing_output_says_no_such_file(tmp_path: Path) -> None:
     """Issue 10.13: verify, inspect: the right message, JSON when asked, options that do not fit."""
     code, _, stderr = run("verify", str(tmp_path / "nonexist.npz"), "--dataset", "sample")
@@ -238,10 +246,7 @@ def test_verify_a_missing_output_says_no_such_file(tmp_path: Path) -> None:
 @needs_real
 def test_verify_fails_mnist_sprite_with_one_pixel_changed(tmp_path: Path) -> None:
     """Issue 12: one wrong source, when the other identifies the dataset."""
-    pixels = read_red(REAL_SPRITE)
-    pixels[100, 400] ^= 1
-    sprite = tmp_path / "s.png"
-    sprite.write_bytes(pngkit.gray_png(pixels))
+    sprite = one_pixel_changed(REAL_SPRITE, tmp_path / "s.png", (100, 400))
     code, stdout, _ = run("verify", "--sprite", str(sprite), "--labels", str(REAL_LABELS))
     assert code == 1
     assert "dataset: mnist, identified by the label file" in stdout
@@ -375,12 +380,7 @@ def test_a_changed_cached_file_names_the_fetch_that_repairs_it(tmp_path: Path) -
 
 def test_a_changed_file_of_ones_own_is_not_told_to_fetch_again(tmp_path: Path) -> None:
     """Issue 19.5: suggested commands carry the options that make them do what was meant."""
-    from mnist_sprite.png import read_red
-
-    pixels = read_red(SAMPLE_SPRITE)
-    pixels[0, 0] ^= 1
-    sprite = tmp_path / "mine.png"
-    sprite.write_bytes(pngkit.gray_png(pixels))
+    sprite = one_pixel_changed(SAMPLE_SPRITE, tmp_path / "mine.png", (0, 0))
     code, stdout, _ = run("verify", "--sprite", str(sprite), "--labels", str(SAMPLE_LABELS))
     assert code == 1
     line = next(ln for ln in stdout.splitlines() if ln.startswith("FAIL  sprite pixels"))

@@ -210,12 +210,17 @@ def test_two_runs_to_one_out_without_force_one_wins(
     assert leftovers(tmp_path) == []
 
 
-def test_force_keeps_a_file_added_to_an_output_folder_during_the_run(tmp_path: Path) -> None:
-    """Issue 18: with --force, the rule is checked again when replacing."""
-    target = tmp_path / "D"
+def earlier_output_folder(target: Path) -> Path:
+    """A folder an earlier run wrote: its manifest and the one file it lists."""
     target.mkdir()
     (target / "manifest.json").write_text('{"tool": "mnist-sprite", "files": ["a.png"]}')
     (target / "a.png").write_bytes(b"old output")
+    return target
+
+
+def test_force_keeps_a_file_added_to_an_output_folder_during_the_run(tmp_path: Path) -> None:
+    """Issue 18: with --force, the rule is checked again when replacing."""
+    target = earlier_output_folder(tmp_path / "D")
     with (
         pytest.raises(OutputError, match=r"not an output of mnist-sprite"),
         writers.atomic_output(target, folder=True, force=True) as tmp,
@@ -229,10 +234,7 @@ def test_force_keeps_a_file_added_to_an_output_folder_during_the_run(tmp_path: P
 
 def test_force_replaces_an_earlier_output_folder(tmp_path: Path) -> None:
     """Issue 18: with --force, the rule is checked again when replacing."""
-    target = tmp_path / "D"
-    target.mkdir()
-    (target / "manifest.json").write_text('{"tool": "mnist-sprite", "files": ["a.png"]}')
-    (target / "a.png").write_bytes(b"old output")
+    target = earlier_output_folder(tmp_path / "D")
     with writers.atomic_output(target, folder=True, force=True) as tmp:
         (tmp / "b.png").write_bytes(b"new output")
     assert sorted(p.name for p in target.iterdir()) == ["b.png"]
