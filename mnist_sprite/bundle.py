@@ -568,8 +568,9 @@ def read_bundle(path: PathLike) -> Bundle:
     return bundle
 
 
-def open_sprite(path: PathLike) -> PngFile | ShardedPng:
-    """A sprite PNG, or a pack's NAME.json read as one sprite across its shards."""
+def open_sprite(path: PathLike, digest: bool = False) -> PngFile | ShardedPng:
+    """A sprite PNG (``digest``: its sha256 made as it is read), or a pack's NAME.json read
+    as one sprite across its shards."""
     if Bundle.find(path) is not None:
         return ShardedPng(read_bundle(path))
-    return PngFile(path)
+    return PngFile(path, digest=digest)

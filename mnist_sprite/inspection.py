@@ -114,7 +114,7 @@ def _json_or_none(text: str | None) -> Any:
 
 def inspect_sprite(path: PathLike, image_size: tuple[int, int] | None = None) -> dict[str, Any]:
     """Header, chunks, filters, pixel digest, and which known dataset it is (streamed)."""
-    with PngFile(path) as png_file:
+    with PngFile(path, digest=True) as png_file:
         if image_size is not None:
             check_width(path, png_file.header.width, image_size)
         survey = png_file.survey()
@@ -176,7 +176,7 @@ def source_facts(sprite: Path, labels: Path, stack: contextlib.ExitStack[Any]) -
     opened: PngFile | ShardedPng | None = None
     pixels, sprite_error = None, None
     try:
-        opened = open_sprite(sprite)
+        opened = open_sprite(sprite, digest=True)
         stack.callback(opened.close)
         pixels = opened.pixels_sha256()
     except MnistSpriteError as e:

@@ -99,18 +99,25 @@ class ChunkReader:
     """An open PNG whose header, palette and chunks up to the image data are read and checked.
 
     Use as a context manager. :meth:`idat` yields the image data, then walks and checks the
-    rest of the file; :attr:`counts`, :attr:`idat_bytes` and :attr:`sha256` (the file's
-    digest, so that nothing reads it a second time for that) are complete once it has.
+    rest of the file; :attr:`counts`, :attr:`idat_bytes` and, with ``digest``, :attr:`sha256`
+    (the file's, so that nothing reads it a second time for that) are complete once it has.
     """
 
     def __init__(
-        self, path: PathLike, *, max_pixels: int = MAX_PIXELS, root: PathLike | None = None
+        self,
+        path: PathLike,
+        *,
+        max_pixels: int = MAX_PIXELS,
+        root: PathLike | None = None,
+        digest: bool = False,
     ) -> None:
         self.path = os.fspath(path)
         self._f = open_source(path, root)  # with root: a file that must lie inside it
         try:
             self.file_bytes = os.fstat(self._f.fileno()).st_size
-            self._hash = hashlib.sha256()  # of every byte read: the file's, once read to its end
+            # Of every byte read, the file's once read to its end; only when asked (a decode for
+            # arrays has the digest made once, by whoever records it).
+            self._hash = hashlib.sha256() if digest else None
             self.sha256: str | None = None
             self.counts: Counter[str] = Counter()
             self.idat_bytes = 0
@@ -142,7 +149,8 @@ class ChunkReader:
 
     def _take(self, n: int) -> bytes:
         data = self._f.read(n)
-        self._hash.update(data)
+        if self._hash is not None:
+            self._hash.update(data)
         return data
 
     def _read(self, n: int, what: str) -> bytes:
@@ -185,7 +193,7 @@ class ChunkReader:
             if ctype == "IEND":
                 if self._take(1):
                     raise self.fail("extra data after the IEND chunk")
-                self.sha256 = self._hash.hexdigest()
+                self.sha256 = None if self._hash is None else self._hash.hexdigest()
                 return
 
     def _pieces(self, ctype: str, ctype_b: bytes, length: int) -> Iterator[bytes]:

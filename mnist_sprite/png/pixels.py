@@ -60,9 +60,14 @@ class PngFile:
     """
 
     def __init__(
-        self, path: PathLike, *, max_pixels: int = MAX_PIXELS, root: PathLike | None = None
+        self,
+        path: PathLike,
+        *,
+        max_pixels: int = MAX_PIXELS,
+        root: PathLike | None = None,
+        digest: bool = False,
     ) -> None:
-        self.chunks = ChunkReader(path, max_pixels=max_pixels, root=root)
+        self.chunks = ChunkReader(path, max_pixels=max_pixels, root=root, digest=digest)
         self.path = self.chunks.path
         self.header: Header = self.chunks.header
         self._rgb = False  # what the pixel stage reduces to: red, or red, green and blue
