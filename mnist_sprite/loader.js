@@ -87,16 +87,21 @@ export async function* batches(url, {batchSize = 256, part = "train"} = {}) {
   let size = 0, row = 0;
   const batch = (n) => ({xs: xs.subarray(0, n * values), labels: labels.subarray(0, n * classes),
     size: n, xsShape: [n, values], labelsShape: [n, classes]});
+  // one shard's pixels and labels at a time, in buffers made once for the largest shard
+  const most = bundle.shards.reduce((m, s) => Math.max(m, s.rows), 0);
+  let images = null, onehot = null;
   for (const shard of bundle.shards) {
     const lo = Math.max(first, row), hi = Math.min(end, row + shard.rows);
     if (lo < hi) {
-      const images = new Uint8Array(shard.rows * values);
-      const onehot = new Uint8Array(shard.rows * classes);
-      await readShard(bundle, shard, images, onehot);
-      for (let r = lo - row; r < hi - row; r++) {
-        toFloat32(images.subarray(r * values, (r + 1) * values), xs.subarray(size * values));
-        labels.set(onehot.subarray(r * classes, (r + 1) * classes), size * classes);
-        if (++size === batchSize) {
+      images ??= new Uint8Array(most * values), onehot ??= new Uint8Array(most * classes);
+      await readShard(bundle, shard, images.subarray(0, shard.rows * values),
+                      onehot.subarray(0, shard.rows * classes));
+      for (let r = lo - row; r < hi - row;) {  // the rows of this shard the batch still takes
+        const n = Math.min(hi - row - r, batchSize - size);
+        toFloat32(images.subarray(r * values, (r + n) * values), xs.subarray(size * values));
+        labels.set(onehot.subarray(r * classes, (r + n) * classes), size * classes);
+        r += n, size += n;
+        if (size === batchSize) {
           yield batch(size);
           xs = new Float32Array(batchSize * values), labels = new Uint8Array(batchSize * classes);
           size = 0;
@@ -212,11 +217,15 @@ async function openBundle(url) {
     classes: meta.classes, classNames: meta.class_names, trainImages: meta.train_images,
     testImages: meta.images - meta.train_images,
   };
-  // scratch: the buffers each shard's files are read and inflated in, made once and used again
-  // for every shard (see readBody), so that reading shard after shard leaves no garbage
+  // scratch: the buffers each shard's files are read and inflated in, made once, of the size of
+  // the largest shard's (`most`), and used again for every shard (see readBody), so that reading
+  // shard after shard leaves no garbage
+  const most = (key) => shards.reduce((m, {[key]: {bytes}}) =>
+    Number.isInteger(bytes) && bytes < 2 ** 31 ? Math.max(m, bytes) : m, 0);
   return {base, json: decodeURIComponent(base.pathname.split("/").pop()), meta, shards, facts,
           values: meta.image_height * meta.image_width * meta.channels, classes: meta.classes,
-          scratch: {images: null, labels: null, stream: null}};
+          scratch: {images: null, labels: null, stream: null,
+                    most: {images: most("images"), labels: most("labels"), stream: most("images")}}};
 }
 
 // A url given: relative to the page (a Worker's location; Node's working directory, where a
@@ -287,7 +296,7 @@ async function readBody(response, size, scratch, key) {
     if (!response.body) return new Uint8Array(await response.arrayBuffer());
     reader = response.body.getReader(), byob = false;
   }
-  if (!(scratch[key]?.length >= size)) scratch[key] = new Uint8Array(size);
+  if (!(scratch[key]?.length >= size)) scratch[key] = made(scratch, key, size);
   let bytes = scratch[key], chunk = new Uint8Array(byob ? 1 << 16 : 0), n = 0;
   for (;;) {
     const {done, value} = await (byob ? reader.read(chunk) : reader.read());
@@ -301,6 +310,12 @@ async function readBody(response, size, scratch, key) {
     else release(value);
   }
   return bytes.subarray(0, n);
+}
+
+// A new buffer for scratch[key] of at least `size` bytes: of scratch.most[key] (the most any
+// shard needs) where that is more, so that it is made once.
+function made(scratch, key, size) {
+  return new Uint8Array(Math.max(size, scratch.most?.[key] ?? 0));
 }
 
 // One shard's pixels into `images` and its one-hot labels into `labels`, every file checked.
@@ -389,7 +404,7 @@ function ihdr(body, fail) {
 // `out` (see scanlines) as it inflates.
 async function inflateRows(idat, out, stride, bpp, rows, fail, scratch) {
   const length = idat.reduce((n, c) => n + c.length, 0);
-  if (!(scratch.stream?.length >= length)) scratch.stream = new Uint8Array(length);
+  if (!(scratch.stream?.length >= length)) scratch.stream = made(scratch, "stream", length);
   const stream = scratch.stream.subarray(0, length);
   idat.reduce((at, c) => (stream.set(c, at), at + c.length), 0);
   const lines = scanlines(out, stride, bpp, rows, fail);
@@ -399,24 +414,43 @@ async function inflateRows(idat, out, stride, bpp, rows, fail, scratch) {
 
 // The inflated image data, `rows` scanlines of a filter-type byte and `stride` bytes, taken in
 // chunks cut anywhere (inside a row or after its filter byte), each row unfiltered into its
-// place in `out` as soon as it is whole: a row inside one chunk straight from it, one that
-// spans chunks through a one-row buffer. write(chunk) for each chunk, then end().
+// place in `out` as soon as it is whole. The whole rows of a chunk are copied into `out` at
+// once, each then moved to its place (copyWithin) and unfiltered there: no object a row (the
+// garbage WebKit would hold to the end of a large load), at the speed of a copy. A row that
+// spans chunks goes through a one-row buffer, and the last rows of `out`, where the raw rows
+// would not fit, straight from the chunk. write(chunk) for each chunk, then end().
 export function scanlines(out, stride, bpp, rows, fail) {
-  const line = new Uint8Array(stride + 1);
+  const line = new Uint8Array(stride + 1), raw = stride + 1;
   let have = 0, row = 0;
+  const more = () => fail(`holds more image data than its ${rows} rows`);
   return {
     write(chunk) {
-      for (let i = 0; i < chunk.length;) {
-        if (row === rows) throw fail(`holds more image data than its ${rows} rows`);
-        if (have === 0 && chunk.length - i > stride) {
-          unfilter(chunk, i, out, row++, stride, bpp, fail);
-          i += stride + 1;
-          continue;
+      let i = 0;
+      if (have > 0) {
+        const n = Math.min(raw - have, chunk.length);
+        line.set(chunk.subarray(0, n), have);
+        have += n, i = n;
+        if (have < raw) return;
+        unfilter(line[0], line, 1, out, row++, stride, bpp, fail), have = 0;
+      }
+      const whole = Math.floor((chunk.length - i) / raw);
+      if (whole > rows - row) throw more();
+      const fit = Math.min(whole, Math.floor((out.length - row * stride) / raw));
+      if (fit > 0) {
+        const start = row * stride;
+        out.set(chunk.subarray(i, i + fit * raw), start);
+        for (let k = 0, from = start; k < fit; k++, from += raw) {
+          const type = out[from], at = row * stride;
+          out.copyWithin(at, from + 1, from + raw);
+          unfilter(type, out, at, out, row++, stride, bpp, fail);
         }
-        const n = Math.min(stride + 1 - have, chunk.length - i);
-        line.set(chunk.subarray(i, i + n), have);
-        have += n, i += n;
-        if (have === stride + 1) unfilter(line, 0, out, row++, stride, bpp, fail), have = 0;
+      }
+      for (let k = fit; k < whole; k++) unfilter(chunk[i + k * raw], chunk, i + k * raw + 1, out,
+                                                  row++, stride, bpp, fail);
+      i += whole * raw;
+      if (i < chunk.length) {
+        if (row === rows) throw more();
+        line.set(chunk.subarray(i), 0), have = chunk.length - i;
       }
     },
     end() {
@@ -436,15 +470,17 @@ function release(view) {
   }
 }
 
-// Undo one scanline's filter (section 9.2: None, Sub, Up, Average, Paeth): src[from] is its
-// filter-type byte and the `stride` bytes after it its data, into row `row` of `out`; the row
-// above is the one already unfiltered there (zeros for the first row). bpp: bytes per complete
-// pixel, which for 8-bit samples is the channel count. Offsets, not a view a row (but None's).
-function unfilter(src, from, out, row, stride, bpp, fail) {
-  const at = row * stride, up = at - stride, s = from + 1, above = row > 0;
-  switch (src[from]) {  // Uint8Array stores each sum modulo 256, as the spec's arithmetic is
+// Undo one scanline's filter (section 9.2: None, Sub, Up, Average, Paeth) of filter type
+// `type`, its `stride` bytes of data at src[s], into row `row` of `out`; the row above is the
+// one already unfiltered there (zeros for the first row). In place too: src === out with s the
+// row's own offset (each byte is read before it is written). bpp: bytes per complete pixel,
+// which for 8-bit samples is the channel count. Offsets, not a view a row.
+function unfilter(type, src, s, out, row, stride, bpp, fail) {
+  const at = row * stride, up = at - stride, above = row > 0;
+  const same = src === out && s === at;
+  switch (type) {  // Uint8Array stores each sum modulo 256, as the spec's arithmetic is
     case 0:
-      out.set(src.subarray(s, s + stride), at);
+      if (!same) out.set(src.subarray(s, s + stride), at);
       break;
     case 1:
       for (let i = 0; i < stride; i++) {
@@ -452,8 +488,9 @@ function unfilter(src, from, out, row, stride, bpp, fail) {
       }
       break;
     case 2:
-      if (!above) out.set(src.subarray(s, s + stride), at);
-      else for (let i = 0; i < stride; i++) out[at + i] = src[s + i] + out[up + i];
+      if (!above) {
+        if (!same) out.set(src.subarray(s, s + stride), at);
+      } else for (let i = 0; i < stride; i++) out[at + i] = src[s + i] + out[up + i];
       break;
     case 3:
       for (let i = 0; i < stride; i++) {
@@ -470,7 +507,7 @@ function unfilter(src, from, out, row, stride, bpp, fail) {
       }
       break;
     default:
-      throw fail(`its scanline ${row} has filter type ${src[from]}, not 0 to 4`);
+      throw fail(`its scanline ${row} has filter type ${type}, not 0 to 4`);
   }
 }
 
@@ -479,9 +516,11 @@ function unfilter(src, from, out, row, stride, bpp, fail) {
 // The zlib stream `src`, inflated into a 32 KiB window with room to decode ahead: each stretch
 // decoded goes to write(chunk) (a view of the window, valid until write returns), and its
 // Adler-32 is checked at the end. So inflating holds the window and no more, whatever the size
-// of the output, and leaves nothing for the garbage collector. (The platform's
-// DecompressionStream hands out every output chunk as a new ArrayBuffer: for 1,000,000 images,
-// hundreds of megabytes an engine may collect late.) A broken stream: an Error from bad(reason).
+// of the output, and leaves nothing for the garbage collector: the window and the Huffman tables
+// are made once, on the first call, and used again by every block of every stream after it.
+// (The platform's DecompressionStream hands out every output chunk as a new ArrayBuffer; an
+// engine may collect them late: WebKit, holding 1,000,000 images, collected none during the
+// load.) A broken stream: an Error from bad(reason). Not reentrant: write() must not inflate.
 const WINDOW = 1 << 15, AHEAD = 1 << 18, MAX_MATCH = 258;
 const ORDER = [16, 17, 18, 0, 8, 7, 9, 6, 10, 5, 11, 4, 12, 3, 13, 2, 14, 1, 15];
 const LENGTH_BASE = new Uint16Array([3, 4, 5, 6, 7, 8, 9, 10, 11, 13, 15, 17, 19, 23, 27, 31, 35,
@@ -492,7 +531,7 @@ const DIST_BASE = new Uint16Array([1, 2, 3, 4, 5, 7, 9, 13, 17, 25, 33, 49, 65, 
   385, 513, 769, 1025, 1537, 2049, 3073, 4097, 6145, 8193, 12289, 16385, 24577]);
 const DIST_EXTRA = new Uint8Array([0, 0, 0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7, 8, 8, 9, 9,
   10, 10, 11, 11, 12, 12, 13, 13]);
-let fixedTables = null;
+let fixedTables = null, reused = null;
 
 export function inflate(src, write, bad = (why) => new Error(why)) {
   if (src.length < 2 || (src[0] & 15) !== 8 || src[0] >> 4 > 7 ||
@@ -502,7 +541,9 @@ export function inflate(src, write, bad = (why) => new Error(why)) {
   if (src[1] & 32) throw bad("a zlib stream with a preset dictionary");
   // in: the input and its bit buffer; out: the window, what of it write() has had, the Adler-32
   const ins = {src, pos: 2, bits: 0, count: 0, bad};
-  const out = {buf: new Uint8Array(WINDOW + AHEAD), op: 0, from: 0, a: 1, b: 0, write};
+  reused ??= {window: new Uint8Array(WINDOW + AHEAD), lit: newTable(288), dist: newTable(32),
+               code: newTable(19), codeLengths: new Uint8Array(19), lengths: new Uint8Array(320)};
+  const out = {buf: reused.window, op: 0, from: 0, a: 1, b: 0, write};
   for (let last = 0; !last;) {
     last = take(ins, 1);
     const type = take(ins, 2);
@@ -591,9 +632,10 @@ function fixed(bad) {  // section 3.2.6
 
 function dynamic(ins) {  // section 3.2.7
   const nlit = take(ins, 5) + 257, ndist = take(ins, 5) + 1, ncode = take(ins, 4) + 4;
-  const codeLengths = new Uint8Array(19);
+  const codeLengths = reused.codeLengths.fill(0);
   for (let i = 0; i < ncode; i++) codeLengths[ORDER[i]] = take(ins, 3);
-  const code = table(codeLengths, ins.bad), lengths = new Uint8Array(nlit + ndist);
+  const code = table(codeLengths, ins.bad, reused.code);
+  const lengths = reused.lengths.subarray(0, nlit + ndist);
   for (let i = 0; i < lengths.length;) {
     const sym = decode(ins, code);
     if (sym < 16) {
@@ -607,7 +649,8 @@ function dynamic(ins) {  // section 3.2.7
     lengths.fill(value, i, i + n), i += n;
   }
   if (lengths[256] === 0) throw ins.bad("a block with no end-of-block code");
-  return [table(lengths.subarray(0, nlit), ins.bad), table(lengths.subarray(nlit), ins.bad)];
+  return [table(lengths.subarray(0, nlit), ins.bad, reused.lit),
+          table(lengths.subarray(nlit), ins.bad, reused.dist)];
 }
 
 // A block's literals, lengths and distances until its end-of-block code: the hot loop, with
@@ -669,12 +712,20 @@ function symbols(ins, out, lit, dist) {
   ins.pos = pos, ins.bits = bits, ins.count = count, out.op = op;
 }
 
-// A Huffman table (section 3.2.2) from code lengths. codes[the next `bits` bits of the stream]
-// (bits: at most ROOT) is symbol << 4 | the length of its code; 0 where no code begins so, and
-// LONG where a code longer than ROOT bits does, which slow() decodes from counts and sorted.
+// A Huffman table (section 3.2.2) from code lengths, made in `t` (see newTable; one of at least
+// lengths.length symbols). codes[the next `bits` bits of the stream] (bits: at most ROOT) is
+// symbol << 4 | the length of its code; 0 where no code begins so, and LONG where a code longer
+// than ROOT bits does, which slow() decodes from counts and sorted.
 const ROOT = 10, LONG = 1 << 31;
-function table(lengths, bad) {
-  const counts = new Uint16Array(16);
+const next = new Uint16Array(16), offsets = new Uint16Array(16);
+
+function newTable(symbols) {
+  return {codes: new Int32Array(1 << ROOT), bits: 0, mask: 0, counts: new Uint16Array(16),
+          sorted: new Uint16Array(symbols)};
+}
+
+function table(lengths, bad, t = newTable(lengths.length)) {
+  const counts = t.counts.fill(0);
   for (const n of lengths) counts[n]++;
   counts[0] = 0;
   let maxBits = 0;
@@ -683,11 +734,12 @@ function table(lengths, bad) {
     left = (left << 1) - counts[n];
     if (left < 0) throw bad("an over-subscribed Huffman code");
   }
-  const next = new Uint16Array(16), offsets = new Uint16Array(16);
+  next.fill(0), offsets.fill(0);
   for (let n = 1, code = 0; n < 16; n++) next[n] = code = (code + counts[n - 1]) << 1;
   for (let n = 1; n < 15; n++) offsets[n + 1] = offsets[n] + counts[n];
-  const bits = Math.min(Math.max(maxBits, 1), ROOT), codes = new Int32Array(1 << bits);
-  const sorted = new Uint16Array(lengths.length);  // symbols by code length, then value
+  const bits = Math.min(Math.max(maxBits, 1), ROOT);
+  const codes = t.codes.subarray(0, 1 << bits).fill(0);
+  const sorted = t.sorted;  // symbols by code length, then value
   for (let sym = 0; sym < lengths.length; sym++) {
     const n = lengths[sym];
     if (!n) continue;
@@ -697,7 +749,8 @@ function table(lengths, bad) {
     if (n > ROOT) codes[rev & ((1 << ROOT) - 1)] = LONG;
     else for (let i = rev; i < codes.length; i += 1 << n) codes[i] = (sym << 4) | n;
   }
-  return {codes, bits, mask: (1 << bits) - 1, counts, sorted};
+  t.bits = bits, t.mask = (1 << bits) - 1;
+  return t;
 }
 
 // A code longer than ROOT bits, read a bit at a time from `bits` (it holds 15 or more):
