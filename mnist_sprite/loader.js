@@ -707,7 +707,9 @@ function symbols(ins, out, lit, dist) {
     const d = DIST_BASE[ds] + (bits & ((1 << n) - 1));
     bits >>>= n, count -= n;
     if (d > op) throw bad("a distance too far back");
-    for (let i = op - d, stop = op + len; op < stop;) buf[op++] = buf[i++];
+    if (d === 1) buf.fill(buf[op - 1], op, op + len), op += len;  // a run of one byte
+    else if (len >= 16 && d >= len) buf.copyWithin(op, op - d, op - d + len), op += len;
+    else for (let i = op - d, stop = op + len; op < stop;) buf[op++] = buf[i++];  // may overlap
   }
   ins.pos = pos, ins.bits = bits, ins.count = count, out.op = op;
 }
