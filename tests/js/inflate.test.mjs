@@ -120,3 +120,18 @@ test("every truncation of a stream, and 400 with a bit changed, are an Error fro
     assert.ok(out.equals(Buffer.from(data)), `byte ${2 + (s % (z.length - 2))} changed the data`);
   }
 });
+
+test("{adler: false} skips only the Adler-32: a wrong one inflates, truncation is still an Error", () => {
+  const data = sample(300_000, 5), z = new Uint8Array(deflateSync(data, {level: 6}));
+  const wrong = z.slice();
+  wrong[wrong.length - 1] ^= 1;  // the Adler-32's last byte
+  assert.throws(() => inflated(wrong), /bad: its Adler-32 differs/);
+  const parts = [], bad = (why) => new Error(`bad: ${why}`);
+  inflate(wrong, (chunk) => parts.push(Buffer.from(chunk)), bad, {adler: false});
+  assert.ok(Buffer.concat(parts).equals(Buffer.from(data)));
+  for (const cut of [z.subarray(0, z.length - 5), z.subarray(0, z.length >> 1)]) {
+    assert.throws(() => inflate(cut, () => {}, bad, {adler: false}), /bad: .*truncated/);
+  }
+  const more = new Uint8Array([...z, 0]);
+  assert.throws(() => inflate(more, () => {}, bad, {adler: false}), /bad: 1 bytes follow/);
+});
