@@ -10,6 +10,7 @@ import contextlib
 import os
 import signal
 import sys
+import traceback
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
@@ -23,7 +24,14 @@ from . import datasets, progress
 from ._version import __version__
 from .datasets import DATASETS, SPLITS
 from .drawing import BROWSERS, DECODERS
-from .errors import INTERRUPTED, MnistSpriteError, OptionError, OutputError, StdoutClosed
+from .errors import (
+    INTERRUPTED,
+    Interrupted,
+    MnistSpriteError,
+    OptionError,
+    OutputError,
+    StdoutClosed,
+)
 from .options import (
     CHANNELS,
     DEFAULT_RETRIES,
@@ -43,13 +51,8 @@ if TYPE_CHECKING:
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-
-class Interrupted(BaseException):
-    """SIGINT or SIGTERM arrived; raised where the program is so cleanup runs."""
-
-    def __init__(self, signum: int) -> None:
-        super().__init__(signum)
-        self.signum = signum
+# Set to anything: an internal error prints its traceback before its one line.
+DEBUG_ENV = "MNIST_SPRITE_DEBUG"
 
 
 def _raise_interrupted(signum: int, _frame: object) -> NoReturn:
@@ -123,7 +126,10 @@ class _Cli(click.Group):
         _open_closed_streams()
         try:
             _install_signal_handlers()
-            if not argv:  # no command: the help, on stdout, as pip and docker give it
+            # Shell completion answers from click's hook, which runs with no arguments.
+            complete = f"_{(prog_name or 'mnist-sprite').replace('-', '_').upper()}_COMPLETE"
+            if not argv and complete not in os.environ:
+                # no command: the help, on stdout, as pip and docker give it
                 with click.Context(self, info_name=prog_name or "mnist-sprite") as ctx:
                     click.echo(self.get_help(ctx))
                 raise click.exceptions.Exit(0)
@@ -141,7 +147,9 @@ class _Cli(click.Group):
             code = 1
         except MnistSpriteError as e:
             code = _error(str(e), e.exit_code, as_json)
-        except (Interrupted, KeyboardInterrupt, click.Abort):
+        except Interrupted as e:
+            code = _error(e.message(), 1, as_json)
+        except (KeyboardInterrupt, click.Abort):
             code = _error(INTERRUPTED, 1, as_json)
         except BrokenPipeError:
             _silence_stdout()
@@ -156,10 +164,12 @@ class _Cli(click.Group):
             where = f"{e.filename}: " if e.filename else ""
             message = f"{where}{e.strerror or e}; check the path, the disk and permissions"
             code = _error(message, 1, as_json)
-        except Exception as e:  # a bug: still one line, never a traceback
+        except Exception as e:  # a bug: one line, and the traceback only when asked for
+            if os.environ.get(DEBUG_ENV):
+                traceback.print_exc()
             message = (
                 f"internal error ({type(e).__name__}: {e}); please report it with the command "
-                "you ran"
+                f"you ran, and what {DEBUG_ENV}=1 prints before this line"
             )
             code = _error(" ".join(message.split()), 1, as_json)
         try:
@@ -710,6 +720,12 @@ def inspect_command(
     help="With a packed NAME.json: the input it was packed from; convert must give its "
     "arrays back.",
 )
+@click.option(
+    "--quiet",
+    "-q",
+    is_flag=True,
+    help="Print only the checks that fail (on stderr); the exit code says the rest.",
+)
 @json_option
 @formats_named
 def verify_command(
@@ -722,6 +738,7 @@ def verify_command(
     train_size: int | None,
     split: str | None,
     source: Path | None,
+    quiet: bool,
     as_json: bool,
 ) -> None:
     """Prove that sources, and an output made from them, are intact and correct.
@@ -765,6 +782,9 @@ def verify_command(
     )
     if as_json:
         _print_json(report.to_dict())
+    elif quiet:
+        if not report.ok:
+            click.echo(report.render(failed_only=True), err=True)
     else:
         click.echo(report.render())
     if not report.ok:

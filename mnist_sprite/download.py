@@ -33,13 +33,14 @@ from .datasets import Dataset, SourceFile
 from .errors import (
     FetchError,
     IntegrityError,
+    Interrupted,
     MnistSpriteError,
     OptionError,
     PathLike,
     SourceError,
     command,
 )
-from .files import file_sha256, looks_like_html, open_source, read_json, write_json
+from .files import file_sha256, looks_like_html, open_source, read_json, sniff, write_json
 from .labels import CLASSES, read_onehot
 from .options import DEFAULT_RETRIES, DEFAULT_TIMEOUT
 from .png import SIGNATURE, PngFile, pixels_sha256
@@ -69,6 +70,8 @@ class FetchResult:
     # Files of a dataset with no pinned digest whose digest this run recorded, by name.
     recorded: dict[str, str] = field(default_factory=dict)
     pinned: bool = True
+    # Files --from named for a bundled dataset: verified equal to the bundled ones, not copied.
+    checked: list[str] = field(default_factory=list)
 
     def summary(self) -> dict[str, Any]:
         return {
@@ -79,6 +82,7 @@ class FetchResult:
             "sources": self.sources,
             "pinned": self.pinned,
             "recorded": self.recorded,
+            "checked": self.checked,
         }
 
     def note(self) -> str:
@@ -94,7 +98,11 @@ class FetchResult:
         done = [f"downloaded {', '.join(self.downloaded)}"] if self.downloaded else []
         done += [f"imported {', '.join(self.imported)}"] if self.imported else []
         if not done and self.sources and set(self.sources.values()) == {"bundled"}:
-            return f"nothing to fetch: {self.dataset} is bundled with mnist-sprite, not cached"
+            checked = f"; {', '.join(self.checked)} equal its files" if self.checked else ""
+            return (
+                f"nothing to fetch: {self.dataset} is bundled with mnist-sprite, not cached"
+                + checked
+            )
         return "; ".join(done) if done else "nothing to do: the cache is complete and verified"
 
 
@@ -116,6 +124,7 @@ def verify_file(
     if digest == expected:
         return digest
     refuse_other_dataset(path, spec, digest)
+    refuse_other_kind(path, spec, role)
     if expected is None:  # no digest to hold it to yet: verify what can be verified
         refuse_other_dataset(path, spec, _check_content(path, role, image_size))
         return digest
@@ -152,6 +161,25 @@ def refuse_other_dataset(path: PathLike, spec: SourceFile, digest: str | None) -
         f"is {found.dataset.name}'s {found.file.name} (by its sha256), not {spec.name}",
         f"give the right file, or use it as {found.dataset.name}: "
         f"'{command('fetch', dataset=found.dataset.name)}'",
+    )
+
+
+_WHAT_ROLE_IS = {"sprite": "a PNG sprite", "labels": "a label file of one-hot bytes"}
+
+
+def refuse_other_kind(path: PathLike, spec: SourceFile, role: str) -> None:
+    """Refuse a file whose first bytes say it is another kind of file (a zip, a JPEG, text...)
+    than ``role``'s, naming what it is rather than a digest that differs."""
+    with open_source(path) as f:
+        head = f.read(1024)
+    is_png = head.startswith(SIGNATURE)
+    if is_png == (role == "sprite") and (is_png or sniff(head) is None):
+        return  # the right kind: its digest or content decides
+    what = "a PNG image" if is_png else sniff(head) or "not a PNG"
+    raise IntegrityError(
+        path,
+        f"is {what}, not {spec.name} ({_WHAT_ROLE_IS[role]})",
+        f"give {spec.name} itself, as published, or a folder that holds it",
     )
 
 
@@ -303,7 +331,13 @@ def fetch_dataset(
         raise SourceError(from_path, "no such file or folder", "check the path given to --from")
     if dataset.bundled:
         bundled = dataset.paths()
-        return FetchResult(dataset.name, bundled, [], {role: "bundled" for role in bundled})
+        result = FetchResult(dataset.name, bundled, [], {role: "bundled" for role in bundled})
+        if from_path is not None:  # nothing to import, but what --from names is still checked
+            specs = dict(dataset.roles())
+            for role, candidate in _candidates(Path(from_path), dataset).items():
+                verify_file(candidate, specs[role], role)
+                result.checked.append(str(candidate))
+        return result
     if not force and from_path is None:  # reading a complete cache takes no lock and writes nothing
         found = _from_cache(dataset, cache_dir)
         if isinstance(found, FetchResult):
@@ -371,11 +405,13 @@ def _gather(
 ) -> dict[str, str]:
     """Each file's verified sha256: from --from, the cache, or a download."""
     digests: dict[str, str] = {}
+    # The paths in the dataset's order (the sprite, then the labels), whatever is done first:
+    # `set -- $(mnist-sprite fetch ...)` and `head -n 1` rely on it.
+    result.paths.update((role, folder / spec.name) for role, spec in dataset.roles())
     # What --from holds is imported first, whichever file it is: a missing other file then
     # names what was imported, for the label file alone as for the sprite alone.
     for role, spec in sorted(dataset.roles(), key=lambda item: item[0] not in candidates):
-        target = folder / spec.name
-        result.paths[role] = target
+        target = result.paths[role]
         digest, failure = None, None
         if not force and role not in candidates:  # a file given with --from is always checked
             try:
@@ -565,6 +601,10 @@ def _download_any(
         try:
             _download_with_retries(url, part, spec, role, policy)
             digest = check(part)
+        except Interrupted as e:  # what was received stays for the next fetch to resume
+            if part.is_file() and part.stat().st_size:
+                e.kept = f"{part} ({part.stat().st_size:,} bytes)"
+            raise
         except _Fatal as e:
             failures.append(f"{url}: {e}")
             _discard(part)

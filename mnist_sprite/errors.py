@@ -29,6 +29,25 @@ _FLAG = re.compile(r"--[a-z][a-z-]*")
 INTERRUPTED = "interrupted; nothing was written and existing files are unchanged"
 
 
+class Interrupted(BaseException):
+    """SIGINT or SIGTERM arrived; raised where the program is, so cleanup runs.
+
+    ``kept`` names a partial download left on purpose: the next fetch resumes it."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+        self.kept: str | None = None
+
+    def message(self) -> str:
+        if self.kept is None:
+            return INTERRUPTED
+        return (
+            f"interrupted; kept the partial download {self.kept}, which the next fetch resumes; "
+            "nothing else was written"
+        )
+
+
 def python_words(text: str) -> str:
     """``text`` with each command-line option replaced by the Python parameter it is; a
     command quoted to run (``'mnist-sprite fetch --from PATH'``) keeps its flags."""

@@ -182,12 +182,19 @@ def looks_like_html(head: bytes) -> bool:
     return head.lstrip()[:9].lower().startswith(_HTML)
 
 
+def _first_member(head: bytes) -> bytes:
+    """The name of a zip's first member, from its local header (APPNOTE 4.3.7)."""
+    return head[30 : 30 + int.from_bytes(head[26:28], "little")]
+
+
 def sniff(head: bytes) -> str | None:
     """What a file's first bytes say it is, when that is a well-known kind; None otherwise."""
     if not head:
         return "an empty file"
     if looks_like_html(head):
         return "an HTML page"
+    if head.startswith(b"PK\x03\x04") and _first_member(head).endswith(b".npy"):
+        return "an .npz archive (numpy arrays)"
     for magic, what in (
         (b"\xff\xd8\xff", "a JPEG image"),
         (b"GIF8", "a GIF image"),

@@ -500,6 +500,13 @@ def write_grid(
 
     if count < 1:
         raise OptionError(None, "--count must be at least 1", "give a number of digits")
+    suffix = Path(out).suffix
+    if suffix and suffix.lower() != ".png":  # PNG bytes under a .jpg name would mislead
+        raise OptionError(
+            out,
+            f"is a {suffix} name, but --grid writes a PNG image",
+            f"name it {Path(out).with_suffix('.png').name}",
+        )
     images, _ = digits(path, 0, count, image_size)
     n, h, w = images.shape
     cols = math.ceil(math.sqrt(n))

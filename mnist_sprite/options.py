@@ -8,6 +8,7 @@ and ``registry`` only): the command line builds its options, and answers ``--hel
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 
@@ -142,11 +143,18 @@ def check_whole(**numbers: object) -> None:
     for name, value in numbers.items():
         if value is None or (isinstance(value, int) and not isinstance(value, bool)):
             continue
-        text = str(value).strip()
-        fix = (
-            f"give {name}={int(text)}" if text.isdigit() else f"give a whole number, e.g. {name}=0"
-        )
-        raise OptionError(None, f"{name}={value!r} is not a whole number", fix)
+        raise OptionError(None, f"{name}={value!r} is not a whole number", _whole_fix(name, value))
+
+
+def _whole_fix(name: str, value: object) -> str:
+    """The whole number meant, where one is: ``800.0``, ``"800"`` and ``800.5`` give 800."""
+    try:
+        number = float(str(value).strip())
+    except ValueError:
+        return f"give an int, not {type(value).__name__}"
+    if math.isfinite(number) and number >= 0:
+        return f"give {name}={int(number)}"
+    return "give a whole number of 0 or more as an int"
 
 
 def check_choice(flag: str, value: str, choices: tuple[str, ...]) -> None:

@@ -67,8 +67,12 @@ class Report:
             "checks": [{"name": c.name, "ok": c.ok, "detail": c.detail} for c in self.checks],
         }
 
-    def render(self) -> str:
-        lines = [f"{'ok  ' if c.ok else 'FAIL'}  {c.name}: {c.detail}" for c in self.checks]
+    def render(self, failed_only: bool = False) -> str:
+        lines = [
+            f"{'ok  ' if c.ok else 'FAIL'}  {c.name}: {c.detail}"
+            for c in self.checks
+            if not (failed_only and c.ok)
+        ]
         failed = sum(not c.ok for c in self.checks)
         lines.append(
             f"verified: all {len(self.checks)} checks pass"

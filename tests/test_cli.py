@@ -261,3 +261,48 @@ def test_click_checks_no_path_the_library_checks() -> None:
             if isinstance(param.type, click.Path):
                 assert param.type is PATH, (name, param.name)
     assert not PATH.readable and not PATH.exists and PATH.file_okay and PATH.dir_okay
+
+
+@pytest.mark.parametrize(
+    ("shell", "start"),
+    [
+        ("bash", "_mnist_sprite_completion()"),
+        ("zsh", "#compdef mnist-sprite"),
+        ("fish", "function"),
+    ],
+)
+def test_shell_completion_prints_a_script_for_each_shell(shell: str, start: str) -> None:
+    out = subprocess.run(
+        [sys.executable, "-m", "mnist_sprite"],
+        env={**os.environ, "_MNIST_SPRITE_COMPLETE": f"{shell}_source"},
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert out.startswith(start) and "Usage:" not in out
+
+
+@pytest.mark.parametrize(
+    ("words", "cword", "expected"),
+    [
+        ("mnist-sprite co", "1", {"convert"}),
+        ("mnist-sprite convert --form", "2", {"--format"}),
+        ("mnist-sprite convert --format ", "3", {"npz", "idx", "csv", "webdataset"}),
+    ],
+)
+def test_shell_completion_completes_commands_options_and_choices(
+    words: str, cword: str, expected: set[str]
+) -> None:
+    out = subprocess.run(
+        [sys.executable, "-m", "mnist_sprite"],
+        env={
+            **os.environ,
+            "_MNIST_SPRITE_COMPLETE": "bash_complete",
+            "COMP_WORDS": words,
+            "COMP_CWORD": cword,
+        },
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert expected <= {line.split(",", 1)[1] for line in out.splitlines()}

@@ -113,7 +113,10 @@ def test_an_unreadable_labels_file_is_exit_1_cannot_read(
     [
         ({"shuffle": 1}, "shuffle=1 is not True or False; give shuffle=True"),
         ({"train_size": "900"}, "train_size='900' is not a whole number; give train_size=900"),
-        ({"train_size": 2.5}, "train_size=2.5 is not a whole number; give a whole number"),
+        ({"train_size": 2.5}, "train_size=2.5 is not a whole number; give train_size=2"),
+        ({"train_size": 800.0}, "train_size=800.0 is not a whole number; give train_size=800"),
+        ({"train_size": -3.0}, "train_size=-3.0 is not a whole number; give a whole number of 0"),
+        ({"train_size": [8]}, "train_size=[8] is not a whole number; give an int, not list"),
     ],
 )
 def test_api_messages(kwargs: dict[str, object], message: str) -> None:
@@ -164,3 +167,25 @@ def test_convert_refuses_a_keyword_load_data_does_not_take(tmp_path: Path) -> No
 def test_api_flags_must_be_true_or_false(tmp_path: Path) -> None:
     with pytest.raises(OptionError, match="compress='no' is not True or False"):
         mnist_sprite.convert(tmp_path / "o.npz", "sample", compress="no")  # type: ignore[arg-type]
+
+
+def test_an_internal_error_is_one_line_naming_the_debug_switch_which_shows_the_traceback(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import mnist_sprite.inspection
+
+    def broken(*_: object, **__: object) -> None:
+        raise ZeroDivisionError("a bug")
+
+    monkeypatch.setattr(mnist_sprite.inspection, "inspect", broken)
+    code, stdout, stderr = run("inspect", str(SAMPLE_SPRITE))
+    assert (code, stdout) == (1, "")
+    assert stderr == (
+        "error: internal error (ZeroDivisionError: a bug); please report it with the command you "
+        "ran, and what MNIST_SPRITE_DEBUG=1 prints before this line\n"
+    )
+    code, _, stderr = run("inspect", str(SAMPLE_SPRITE), env={"MNIST_SPRITE_DEBUG": "1"})
+    assert code == 1
+    assert stderr.startswith("Traceback (most recent call last):")
+    assert 'raise ZeroDivisionError("a bug")' in stderr
+    assert stderr.endswith("prints before this line\n")

@@ -636,7 +636,7 @@ def test_from_a_wrong_file_is_an_error_even_with_a_complete_cache(tmp_path: Path
     fetch_dataset(files.dataset, cache_dir=tmp_path, from_path=usb)
     text = tmp_path / "t.txt"
     text.write_text("hello\n")
-    with pytest.raises(IntegrityError, match=r"t\.txt: sha256 .* is not the pinned"):
+    with pytest.raises(IntegrityError, match=r"t\.txt: is a text file, not tiny_labels_uint8"):
         fetch_dataset(files.dataset, cache_dir=tmp_path, from_path=text)
     labels = tmp_path / "tiny" / files.dataset.labels.name
     assert labels.read_bytes() == files.labels  # the cache is untouched
@@ -652,3 +652,93 @@ def test_from_a_folder_with_only_the_sprite_says_what_it_imported(tmp_path: Path
         fetch_dataset(files.dataset, cache_dir=tmp_path / "c", from_path=usb)
     assert "holds no tiny_labels_uint8, and the cache has no good copy" in str(info.value)
     assert "(imported tiny_images.png)" in str(info.value)
+
+
+def test_from_one_file_still_lists_the_sprite_first(files: Files, tmp_path: Path) -> None:
+    """The paths are the dataset's order, whichever file --from imported first."""
+    cache = tmp_path / "cache"
+    fetch(files, cache, from_path=copied_by_hand(tmp_path / "usb", files))
+    labels = tmp_path / "usb" / files.dataset.labels.name
+    result = fetch(files, cache, from_path=labels)
+    assert result.imported == [files.dataset.labels.name]  # type: ignore[attr-defined]
+    assert list(result.paths) == ["sprite", "labels"]  # type: ignore[attr-defined]
+
+
+@needs_real
+def test_cli_fetch_from_the_label_file_prints_the_sprite_first(tmp_path: Path) -> None:
+    assert run("fetch", "--from", str(REAL_SPRITE.parent), "-q", cache=tmp_path)[0] == 0
+    code, stdout, stderr = run(
+        "fetch", "--from", str(REAL_SPRITE.parent / "mnist_labels_uint8"), "-q", cache=tmp_path
+    )
+    assert code == 0, stderr
+    assert [Path(line).name for line in stdout.splitlines()] == [
+        "mnist_images.png",
+        "mnist_labels_uint8",
+    ]
+
+
+def test_from_an_npz_says_what_it_is_and_what_from_expects(files: Files, tmp_path: Path) -> None:
+    archive = tmp_path / "mnist.npz"
+    np.savez(archive, x_train=np.zeros((2, 4, 4), np.uint8))
+    with pytest.raises(IntegrityError) as info:
+        fetch(files, tmp_path / "c", from_path=archive)
+    assert str(info.value).startswith(f"{archive}: is an .npz archive (numpy arrays), not ")
+    assert "tiny_labels_uint8 (a label file of one-hot bytes)" in str(info.value)
+    assert "give tiny_labels_uint8 itself" in info.value.fix
+    assert "sha256" not in str(info.value)
+    assert not (tmp_path / "c" / "tiny" / "tiny_labels_uint8").exists()
+
+
+def test_from_a_folder_for_the_bundled_sample_is_checked(tmp_path: Path) -> None:
+    """The sample is bundled, so nothing is imported; but what --from names is still checked."""
+    empty = tmp_path / "badfolder"
+    empty.mkdir()
+    code, stdout, stderr = run("fetch", "--dataset", "sample", "--from", str(empty))
+    assert (code, stdout) == (1, "")
+    one_line(stderr, f"{empty}: holds no sample_images.png or sample_labels_uint8")
+    wrong = tmp_path / "usb"
+    wrong.mkdir()
+    (wrong / "sample_labels_uint8").write_bytes(bytes(10_000))
+    code, stdout, stderr = run("fetch", "--dataset", "sample", "--from", str(wrong))
+    assert (code, stdout) == (1, "")
+    one_line(stderr, "sample_labels_uint8: sha256")
+    good = tmp_path / "good"
+    good.mkdir()
+    shutil.copy(SAMPLE_LABELS, good / "sample_labels_uint8")
+    code, stdout, stderr = run("fetch", "--dataset", "sample", "--from", str(good))
+    assert code == 0, stderr
+    assert f"{good / 'sample_labels_uint8'} equal its files" in stderr
+
+
+def test_ctrl_c_mid_download_says_what_it_kept_and_that_the_next_fetch_resumes(
+    server: Server, tmp_path: Path
+) -> None:
+    body = bytes(range(256)) * 4096  # 1 MiB, served slowly: still downloading at the signal
+    server.routes["/m/mnist_images.png"] = Route(body, slow=0.02)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "mnist_sprite",
+            "fetch",
+            "--url",
+            f"{server.url}/m/mnist_images.png",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env={**os.environ, "MNIST_SPRITE_CACHE": str(tmp_path)},
+    )
+    part = tmp_path / "mnist" / "mnist_images.png.part"
+    deadline = time.monotonic() + 30
+    while not (part.exists() and part.stat().st_size > 8192):
+        assert time.monotonic() < deadline and proc.poll() is None, proc.communicate()
+        time.sleep(0.02)
+    proc.send_signal(signal.SIGINT)
+    stdout, stderr = proc.communicate(timeout=30)
+    assert (proc.returncode, stdout) == (1, b"")
+    size = part.stat().st_size
+    assert stderr.decode() == (
+        f"error: interrupted; kept the partial download {part} ({size:,} bytes), which the "
+        "next fetch resumes; nothing else was written\n"
+    )
+    assert not (tmp_path / "mnist" / "mnist_images.png").exists()

@@ -303,7 +303,7 @@ def test_grid_force_replaces_a_png_but_never_another_kind_of_file(
     tmp_path: Path, small: Sprite
 ) -> None:
     """Issue 18: an input is never an output."""
-    data = tmp_path / "mine.npz"
+    data = tmp_path / "mine"  # no suffix: its content is what is refused
     data.write_bytes(b"PK\x03\x04 not mine to lose")
     sheet = tmp_path / "sheet.png"
     sheet.write_bytes(pngkit.gray_png(np.zeros((2, 2), dtype=np.uint8)))
@@ -334,3 +334,13 @@ def test_a_damaged_npz_is_one_clear_line(tmp_path: Path) -> None:
     one_line(stderr, "array x_train is damaged")
     code, stdout, _ = run("verify", str(out))
     assert code == 1 and "damaged" in stdout
+
+
+@pytest.mark.parametrize("name", ["grid.jpg", "grid.PNG.txt", "sheet.jpeg"])
+def test_grid_refuses_a_name_with_another_suffix(tmp_path: Path, name: str) -> None:
+    out = tmp_path / name
+    code, stdout, stderr = run("inspect", str(SAMPLE), "--grid", str(out))
+    assert (code, stdout) == (2, "")
+    one_line(stderr, f"{out}: is a {out.suffix} name, but --grid writes a PNG image")
+    assert not out.exists()
+    assert run("inspect", str(SAMPLE), "--grid", str(tmp_path / "Sheet.PNG"))[0] == 0

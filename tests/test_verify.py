@@ -475,3 +475,19 @@ def test_verify_reads_each_source_once(
     reads.clear()
     assert verify(out, sprite=copies.sprite, labels=copies.labels).ok
     assert (reads["s.png"], reads["l"]) == (2, 1)
+
+
+def test_quiet_verify_prints_nothing_when_all_pass_and_only_failures_otherwise(
+    copies: Sources,
+) -> None:
+    code, stdout, stderr = run("verify", "--dataset", "sample", "-q")
+    assert (code, stdout, stderr) == (0, "", "")
+    pixels = read_red(copies.sprite)
+    pixels[1, 2] ^= 0x40
+    copies.sprite.write_bytes(pngkit.gray_png(pixels))
+    args = ["verify", "--sprite", str(copies.sprite), "--labels", str(copies.labels)]
+    code, stdout, stderr = run(*args, "--quiet")
+    assert (code, stdout) == (1, "")
+    assert stderr.startswith("FAIL  sprite pixels: the sprite is not sample's")
+    assert "ok  " not in stderr
+    assert stderr.splitlines()[-1].startswith("FAILED: 1 of ")
