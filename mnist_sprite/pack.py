@@ -37,7 +37,7 @@ from .bundle import (
     write_shards,
 )
 from .errors import OptionError, OutputError, PathLike, SourceError
-from .files import file_sha256, inside
+from .files import file_sha256, inside, read_json
 from .formats import Member
 from .labels import MAX_CLASSES, class_count, class_ids
 from .loader import loader_source
@@ -136,6 +136,7 @@ def pack(
         raise OutputError(folder, f"the folder {folder.parent} does not exist", "create it first")
     if folder.exists() and not folder.is_dir():
         raise OutputError(folder, "is a file; pack writes into a folder", "choose another --out")
+    module_scope = _needs_module_scope(folder)
     with open_pack_source(source, layout_options, _open_source) as data:
         layout, ids = _layout(data, source, classes, image_size)
         labels = _labels(ids, layout)
@@ -148,7 +149,7 @@ def pack(
         try:
             facts, changed = _write(
                 data, source, layout, labels, files, name, quantize, level, force, workers,
-                progress, layout_options, sizes,
+                progress, layout_options, sizes, module_scope,
             )  # fmt: skip
         except BaseException:
             if created:
@@ -388,6 +389,7 @@ def _write(
     progress: Progress | None,
     options: SourceOptions,
     sizes: list[int],
+    module_scope: bool,
 ) -> tuple[dict[str, Any], int]:
     row_values = layout.height * layout.width * layout.channels
     changed = [0]
@@ -415,7 +417,8 @@ def _write(
     text = {"mnist-sprite": json.dumps(provenance, sort_keys=True, separators=(",", ":"))}
     folder = files["json"].parent
     pairs = file_names(name, len(sizes))
-    names = [*(n for pair in pairs for n in pair), files["js"].name, files["json"].name]
+    scope = [PACKAGE_JSON] if module_scope else []
+    names = [*(n for pair in pairs for n in pair), *scope, files["js"].name, files["json"].name]
     guard, earlier = _earlier_pack(files)
     with atomic_bundle(
         folder, names, force=force, inputs=[source], guard=guard, stale=earlier
@@ -431,10 +434,36 @@ def _write(
             name, layout.height, layout.width, layout.channels, layout.classes
         )
         (tmp / files["js"].name).write_text(loader_js, encoding="utf-8")
+        if module_scope:
+            (tmp / PACKAGE_JSON).write_text(MODULE_SCOPE, encoding="utf-8")
         facts = _facts(name, layout, shards, file_entry(tmp / files["js"].name), provenance)
         text_json = json.dumps(facts, indent=2, sort_keys=True) + "\n"
         (tmp / files["json"].name).write_text(text_json, encoding="utf-8")
     return facts, changed[0]
+
+
+# NAME.js is an ES module. Node reads a .js file as one only where the nearest package.json
+# says "type": "module": `npm init` writes "type": "commonjs", and Node 18 detects nothing. So
+# the bundle's folder gets this one-line package.json of its own, which every Node honours.
+PACKAGE_JSON = "package.json"
+MODULE_SCOPE = '{"type": "module"}\n'
+
+
+def _needs_module_scope(folder: Path) -> bool:
+    """Whether pack writes the folder's package.json: yes when it has none; no when it has
+    one that says "type": "module"; any other one is the user's, and NAME.js would not import
+    under it in Node, so the folder is refused."""
+    scope = folder / PACKAGE_JSON
+    if not (scope.exists() or scope.is_symlink()):
+        return True
+    if read_json(scope).get("type") == "module":
+        return False
+    raise OutputError(
+        scope,
+        'has no "type": "module", so Node would read NAME.js, an ES module, as CommonJS',
+        "pack into a folder of its own (e.g. --out web/), where pack writes a package.json "
+        'that says so; or add "type": "module" to this one',
+    )
 
 
 def _earlier_pack(files: dict[str, Path]) -> tuple[Guard, set[str]]:

@@ -53,7 +53,7 @@ def test_a_class_folder_packs_into_shards_that_read_back_as_the_split(tmp_path: 
     assert [s["rows"] for s in facts["shards"]] == [30, 30, 30, 10]
     assert facts["class_names"] == ["cat", "dog", "eel"] and facts["train_images"] == 90
     names = {p.name for p in web.iterdir()}
-    assert names == {"qd.json", "qd.js"} | {
+    assert names == {"qd.json", "qd.js", "package.json"} | {
         f"qd_{kind}" for i in range(4) for kind in (f"images_{i:03d}.png", f"labels_{i:03d}_uint8")
     }
     for shard in facts["shards"]:
@@ -251,7 +251,7 @@ def test_force_replaces_a_bundle_and_removes_shards_it_no_longer_has(tmp_path: P
     pack(src, web, shard_rows=40, force=True)
     assert sorted(p.name for p in web.iterdir()) == [
         "data.js", "data.json", "data_images_000.png", "data_images_001.png",
-        "data_labels_000_uint8", "data_labels_001_uint8", "notes.txt",
+        "data_labels_000_uint8", "data_labels_001_uint8", "notes.txt", "package.json",
     ]  # fmt: skip
     assert [p.name for p in web.iterdir() if p.name.startswith(".")] == []
     assert arrays(web / "data.json")["x_train"].shape == (60, 16)
