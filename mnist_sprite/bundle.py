@@ -6,7 +6,9 @@ A dataset taller than a browser or convert can take is cut into shards of ``shar
 rows (by default the most that stays within both limits below): ``NAME_images_000.png``,
 ``NAME_labels_000_uint8``, ... Rows keep their order across shards (training rows first), so
 the shards one after another are the one sprite there would have been. A dataset that fits
-is one sprite with the usual names, ``NAME_images.png`` and ``NAME_labels_uint8``.
+is one sprite, ``NAME_images.png`` and ``NAME_labels_uint8``. Each file's name carries the
+start of its content's sha256 (``NAME_images.1f2e3d4c5b6a7980.png``), as web assets do: an
+HTTP cache can never serve one pack's file for another's.
 
 ``NAME.json`` lists each shard's rows and its two files, each with its size and sha256. A
 reader (:meth:`Bundle.read`, then :meth:`Bundle.problems`) checks every file against it
@@ -61,21 +63,25 @@ def shard_sizes(total: int, shard_rows: int) -> list[int]:
 
 
 def file_names(name: str, shards: int) -> list[tuple[str, str]]:
-    """(sprite, label file) names of each shard."""
+    """(sprite, label file) names of each shard, before their content names them too."""
     if shards == 1:
         return [(f"{name}_images.png", f"{name}_labels_uint8")]
     return [(f"{name}_images_{i:03d}.png", f"{name}_labels_{i:03d}_uint8") for i in range(shards)]
 
 
-def bundle_files(folder: Path, name: str, shards: int) -> dict[str, Path]:
-    """The bundle's files by role: the first sprite and label file, NAME.json, NAME.js."""
-    images, labels = file_names(name, shards)[0]
-    return {
-        "images": folder / images,
-        "labels": folder / labels,
-        "json": folder / f"{name}.json",
-        "js": folder / f"{name}.js",
-    }
+DIGEST_CHARS = 16  # of the sha256 in a file's name: 64 bits, as content-hashed assets carry
+
+
+def content_name(plain: str, sha256: str) -> str:
+    """``plain`` with the start of its content's sha256 before its suffix (or at its end)."""
+    stem, dot, suffix = plain.rpartition(".")
+    tag = sha256[:DIGEST_CHARS]
+    return f"{stem}.{tag}.{suffix}" if dot else f"{plain}.{tag}"
+
+
+def record_files(folder: Path, name: str) -> dict[str, Path]:
+    """The bundle's files named by ``name`` alone: NAME.json and NAME.js."""
+    return {"json": folder / f"{name}.json", "js": folder / f"{name}.js"}
 
 
 def file_entry(path: Path, name: str | None = None) -> dict[str, Any]:
@@ -101,7 +107,8 @@ def write_shards(
     text: dict[str, str],
     workers: int,
 ) -> list[dict[str, Any]]:
-    """Write each shard's sprite and label file into ``folder``; their NAME.json entries.
+    """Write each shard's sprite and label file into ``folder``, each named by its content
+    (:func:`content_name`); their NAME.json entries.
 
     ``rows`` yields blocks of image rows, in order, for all shards; ``labels`` the class id
     of every row, written as one-hot rows of ``classes`` bytes a shard at a time (so memory
@@ -120,12 +127,20 @@ def write_shards(
         entries.append(
             {
                 "rows": n,
-                "images": file_entry(folder / png_name),
-                "labels": file_entry(folder / labels_name),
+                "images": _named_by_content(folder / png_name),
+                "labels": _named_by_content(folder / labels_name),
             }
         )
     stream.finish()
     return entries
+
+
+def _named_by_content(path: Path) -> dict[str, Any]:
+    """Rename a file just written to its content name; its NAME.json entry."""
+    entry = file_entry(path)
+    entry["name"] = content_name(path.name, entry["sha256"])
+    os.replace(path, path.with_name(entry["name"]))
+    return entry
 
 
 def _write_one(

@@ -191,7 +191,7 @@ async function openBundle(url) {
   const base = await resolveUrl(url);
   let meta;
   try {
-    meta = JSON.parse(new TextDecoder().decode(await readBytes(base)));
+    meta = JSON.parse(new TextDecoder().decode(await readBytes(base, undefined, null, "", FRESH)));
   } catch (e) {
     throw e instanceof SyntaxError ? new Error(`${base.href}: is not JSON (${e.message})`) : e;
   }
@@ -199,6 +199,15 @@ async function openBundle(url) {
   if (meta?.kind !== "packed" || !["image_height", "image_width", "channels", "classes", "images",
                                    "train_images"].every(whole)) {
     throw new Error(`${base.href}: is not a NAME.json that mnist-sprite pack wrote`);
+  }
+  const made = {image_height: IMAGE_H, image_width: IMAGE_W, channels: CHANNELS,
+                classes: NUM_CLASSES};
+  for (const [k, v] of Object.entries(made)) {
+    if (meta[k] !== v) {  // this module was packed with another NAME.json: a stale copy of one
+      throw new Error(`${base.href}: ${k} is ${meta[k]}, but ${import.meta.url} was made for ${v}: ` +
+        "they come from two packs; serve the NAME.js and NAME.json of one pack (see README: " +
+        "what to cache for how long)");
+    }
   }
   const shards = meta.shards ?? [{rows: meta.images, ...meta.files}];  // packs before shards
   if (shards.reduce((n, s) => n + s.rows, 0) !== meta.images) {
@@ -247,9 +256,14 @@ function nodeModule(name) {
   return import(/* webpackIgnore: true */ `node:${name}`);
 }
 
+// NAME.json is fetched past the HTTP cache (revalidated each time): a re-pack is seen at once.
+// Its shards need no such care: their names carry their content's sha256, so a cached shard is
+// never another pack's. Node's fetch has no HTTP cache; the header asks any proxy between.
+const FRESH = NODE ? {headers: {"cache-control": "no-cache"}} : {cache: "no-cache"};
+
 // A file's bytes; a failed read is an Error naming it. `size`, when known: the bytes it should
-// hold, read over http(s) into the buffer scratch[key] (see readBody).
-async function readBytes(url, size, scratch, key) {
+// hold, read over http(s) into the buffer scratch[key] (see readBody). `init`: fetch's options.
+async function readBytes(url, size, scratch, key, init = undefined) {
   if (url.protocol === "file:") {
     if (!NODE) {
       throw new Error(`${url.href}: a page opened from file:// cannot read its files; serve the ` +
@@ -266,7 +280,7 @@ async function readBytes(url, size, scratch, key) {
   }
   let response;
   try {
-    response = await fetch(url);
+    response = await fetch(url, init);
   } catch (e) {
     throw new Error(`${url.href}: the fetch failed (${e.message})`);
   }

@@ -30,9 +30,9 @@ from .bundle import (
     BROWSER_MAX_WIDTH,
     PACK_SCHEMA,
     Bundle,
-    bundle_files,
     file_entry,
-    file_names,
+    record_files,
+    shard_entries,
     shard_sizes,
     write_shards,
 )
@@ -103,8 +103,9 @@ def pack(
     **reading: Any,
 ) -> PackResult:
     """Pack ``source`` (any output convert writes, a folder of PNGs, or a folder of one array
-    per class) into a sprite, or shards of one, in ``out``: ``NAME_images.png`` (or shards
-    ``NAME_images_000.png``, ...), label files, ``NAME.json`` and ``NAME.js``.
+    per class) into a sprite, or shards of one, in ``out``: ``NAME_images.HASH.png`` (or
+    shards ``NAME_images_000.HASH.png``, ...), label files, ``NAME.json`` and ``NAME.js``, each
+    shard file named by its content (``bundle.content_name``).
 
     ``reading`` holds the source options of ``registry.SOURCE_OPTIONS`` by name:
     ``classes_from``, ``only_listed``, ``limit_per_class``, ``test_size``, ``seed`` and
@@ -143,7 +144,7 @@ def pack(
         sizes = shard_sizes(
             sum(layout.counts.values()), layout_options.rows_per_shard(layout.height, layout.width)
         )
-        files = bundle_files(folder, name, len(sizes))
+        files = record_files(folder, name)
         created = not folder.exists()
         folder.mkdir(exist_ok=True)
         try:
@@ -156,6 +157,8 @@ def pack(
                 with contextlib.suppress(OSError):
                     folder.rmdir()  # only if nothing else is in it
             raise
+    first = shard_entries(facts)[0]
+    files |= {role: folder / first[role]["name"] for role in ("images", "labels")}
     result = PackResult(folder, name, files, facts, changed, time.perf_counter() - started)
     tallest = max(sizes)
     if tallest > BROWSER_MAX_ROWS:
@@ -416,9 +419,8 @@ def _write(
 
     text = {"mnist-sprite": json.dumps(provenance, sort_keys=True, separators=(",", ":"))}
     folder = files["json"].parent
-    pairs = file_names(name, len(sizes))
-    scope = [PACKAGE_JSON] if module_scope else []
-    names = [*(n for pair in pairs for n in pair), *scope, files["js"].name, files["json"].name]
+    # The shards' names are their content's: known once written, they go first.
+    names = [*([PACKAGE_JSON] if module_scope else []), files["js"].name, files["json"].name]
     guard, earlier = _earlier_pack(files)
     with atomic_bundle(
         folder, names, force=force, inputs=[source], guard=guard, stale=earlier
@@ -430,6 +432,7 @@ def _write(
             )  # fmt: skip
         except ValueError as e:  # the encoder's own check of what it was given
             raise SourceError(source, f"cannot be packed ({e})", "check its arrays") from None
+        names[:0] = [shard[role]["name"] for shard in shards for role in ("images", "labels")]
         loader_js = loader_source(
             name, layout.height, layout.width, layout.channels, layout.classes
         )

@@ -400,7 +400,7 @@ def deferred_signals() -> Iterator[None]:
 @contextlib.contextmanager
 def atomic_bundle(
     folder: Path,
-    names: Sequence[str],
+    names: list[str],
     *,
     force: bool,
     inputs: Sequence[PathLike] = (),
@@ -409,7 +409,8 @@ def atomic_bundle(
 ) -> Iterator[Path]:
     """Yield a temporary folder inside ``folder``; on success move each of ``names`` from it
     into ``folder``, in order (the record last), under the one replace rule: all of them
-    appear, or none does and what was there is as it was.
+    appear, or none does and what was there is as it was. The body may add to ``names``, at
+    its front, the files it names only once written (by their content).
 
     Each target is checked before (:func:`check_target`) and at its move, as :func:`commit`
     does; replaced files are kept aside until every move has succeeded, and put back if one
@@ -420,7 +421,7 @@ def atomic_bundle(
     targets = [check_target(folder / n, rule) for n in names]
     with staged(targets[-1], folder=True) as tmp:
         yield tmp
-        _commit_all(tmp, targets, rule)
+        _commit_all(tmp, [check_target(folder / n, rule) for n in names], rule)
     for name in set(stale) - set(names):
         old = folder / name
         if Path(name).name == name and (old.is_symlink() or old.is_file()):

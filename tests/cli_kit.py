@@ -53,3 +53,12 @@ def write_png(path: Path, pixels: np.ndarray) -> None:
 
 def digest(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def packed(folder: Path, name: str = "data", shard: int = 0) -> tuple[Path, Path]:
+    """A pack's sprite and label file of ``shard``, by the names its NAME.json gives them."""
+    import json
+
+    facts = json.loads((folder / f"{name}.json").read_text(encoding="utf-8"))
+    entry = facts["shards"][shard]
+    return folder / entry["images"]["name"], folder / entry["labels"]["name"]

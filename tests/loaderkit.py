@@ -218,7 +218,8 @@ def broken(out: Path, gray: dict[str, Any], rng: np.random.Generator) -> list[di
         shutil.copytree(source, folder)
         return folder
 
-    png = "digits_images_001.png"
+    shards = json.loads((out / gray["json"]).read_text(encoding="utf-8"))["shards"]
+    png = shards[1]["images"]["name"]  # digits_images_001.<sha256>.png
     data = (source / png).read_bytes()
     folder = copy("sha256")
     changed = bytearray(data)
@@ -231,12 +232,14 @@ def broken(out: Path, gray: dict[str, Any], rng: np.random.Generator) -> list[di
     cases.append({"name": "truncated", "file": png, "error": f"{len(data) - 20} bytes"})
 
     folder = copy("missing_png")
-    (folder / "digits_images_002.png").unlink()
-    cases.append({"name": "missing_png", "file": "digits_images_002.png", "error": "missing"})
+    missing = shards[2]["images"]["name"]
+    (folder / missing).unlink()
+    cases.append({"name": "missing_png", "file": missing, "error": "missing"})
 
     folder = copy("missing_labels")
-    (folder / "digits_labels_003_uint8").unlink()
-    cases.append({"name": "missing_labels", "file": "digits_labels_003_uint8", "error": "missing"})
+    missing = shards[3]["labels"]["name"]
+    (folder / missing).unlink()
+    cases.append({"name": "missing_labels", "file": missing, "error": "missing"})
 
     folder = copy("depth16")
     wide = rng.integers(0, 65536, (10, width), dtype=np.uint16)

@@ -17,6 +17,7 @@ import numpy as np
 import pytest
 
 import mnist_sprite
+from tests.cli_kit import packed
 from tests.clients import client, missing, required
 
 README = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
@@ -176,7 +177,7 @@ def test_pillow_reads_every_png_and_the_packed_sprite(outputs: Path, arrays: Arr
             with image.open(path) as im:
                 assert im.mode == "L" and np.array_equal(np.asarray(im), images[i])
             assert int(path.parent.name) == labels[i]
-    with image.open(outputs / "web" / "digits_images.png") as im:
+    with image.open(packed(outputs / "web", "digits")[0]) as im:
         sprite = np.asarray(im)
     assert np.array_equal(sprite, np.concatenate([x, xt]).reshape(-1, 784))
 
@@ -188,7 +189,7 @@ def test_torchvision_reads_raw_gz_and_the_packed_sprite(outputs: Path, arrays: A
     assert np.array_equal(test.data.numpy(), xt) and np.array_equal(test.targets.numpy(), yt)
     with warnings.catch_warnings():  # 0.29 deprecates its image functions for torchcodec's
         warnings.simplefilter("ignore", DeprecationWarning)
-        sprite = torchvision.io.read_file(str(outputs / "web" / "digits_images.png"))
+        sprite = torchvision.io.read_file(str(packed(outputs / "web", "digits")[0]))
         decoded = torchvision.io.decode_png(sprite).numpy()  # (1, H, W)
     assert np.array_equal(decoded[0], np.concatenate([x, xt]).reshape(-1, 784))
 

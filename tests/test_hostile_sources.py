@@ -32,6 +32,7 @@ from click.testing import CliRunner
 from mnist_sprite.cli import cli
 from mnist_sprite.registry import TABLE
 from tests import pngkit
+from tests.cli_kit import packed
 
 TIMEOUT = 60  # far above what any case takes; a hang is what it catches
 HEADROOM_MB = 300
@@ -786,7 +787,7 @@ def test_pack_takes_exact_class_ids_as_they_are(tmp_path: Path, labels: np.ndarr
     source = npz(tmp_path / "in.npz", x_train=X, y_train=labels)
     rc, _, stderr = run("pack", str(source), "--out", str(tmp_path / "out"), "-q")
     assert rc == 0, stderr
-    onehot = np.frombuffer((tmp_path / "out" / "data_labels_uint8").read_bytes(), np.uint8)
+    onehot = np.frombuffer(packed(tmp_path / "out")[1].read_bytes(), np.uint8)
     classes = 10 if labels.ndim == 2 else 3
     assert np.array_equal(onehot.reshape(-1, classes).argmax(axis=1), Y)
 

@@ -18,7 +18,7 @@ from mnist_sprite.inspection import digits, draw, inspect, kind, render, write_g
 from mnist_sprite.pipeline import Options, Sources, write_output
 from mnist_sprite.png import read_red
 from tests import pngkit
-from tests.cli_kit import SAMPLE_SPRITE, digest, one_line, run
+from tests.cli_kit import SAMPLE_SPRITE, digest, one_line, packed, run
 from tests.conftest import REAL_LABELS, REAL_SPRITE, Sprite, make_sprite, needs_real
 
 SAMPLE = DATA_DIR / "sample_images.png"
@@ -156,7 +156,7 @@ def _pack_of_three(tmp_path: Path) -> Path:
 
 
 def test_a_packs_label_file_of_three_classes_is_inspected(tmp_path: Path) -> None:
-    labels = _pack_of_three(tmp_path) / "data_labels_uint8"
+    labels = packed(_pack_of_three(tmp_path))[1]
     facts = inspect(labels)
     assert facts["kind"] == "labels" and facts["classes"] == 3
     assert facts["class_counts"]["all"] == [4, 4, 4] and facts["not_one_hot_count"] == 0

@@ -22,7 +22,7 @@ from mnist_sprite.errors import LabelError
 from mnist_sprite.pack import pack, source_bytes
 from mnist_sprite.pipeline import Options, Sources, to_arrays, write_output
 from tests import pngkit
-from tests.cli_kit import README, digest, one_line, write_png
+from tests.cli_kit import README, digest, one_line, packed, write_png
 
 
 def run(*args: str) -> tuple[int, str, str]:
@@ -41,7 +41,7 @@ def unpack(folder: Path, name: str = "data") -> dict[str, np.ndarray]:
         channels="rgb" if facts["channels"] == 3 else "red",
         shape="image",
     )
-    sources = Sources(folder / f"{name}_images.png", folder / f"{name}_labels_uint8")
+    sources = Sources(*packed(folder, name))
     return to_arrays(sources, options)
 
 
@@ -169,7 +169,7 @@ def test_a_plain_class_folder_packs_with_its_class_names(tmp_path: Path) -> None
     facts = json.loads(stdout)
     assert code == 0 and facts["class_names"] == ["daisy", "rose", "tulip"]
     assert facts["channels"] == 3 and facts["images"] == facts["train_images"] == 3
-    labels = (tmp_path / "web" / "f_labels_uint8").read_bytes()
+    labels = packed(tmp_path / "web", "f")[1].read_bytes()
     assert labels == np.eye(3, dtype=np.uint8).tobytes()  # C bytes per image
 
 
@@ -190,13 +190,13 @@ def test_pack_is_deterministic_refuses_an_existing_name_and_keeps_other_files(
     assert (web / "index.html").read_text() == "mine"
     facts = json.loads((web / "data.json").read_text())
     assert facts["classes"] == 4 and facts["train_images"] == 2
-    chunks = dict(pngkit.split_chunks((web / "data_images.png").read_bytes()))
+    chunks = dict(pngkit.split_chunks(packed(web)[0].read_bytes()))
     assert set(chunks) == {b"IHDR", b"tEXt", b"IDAT", b"IEND"}  # no alpha, gamma or profile
     keyword, _, text = chunks[b"tEXt"].partition(b"\0")
     assert keyword == b"mnist-sprite" and json.loads(text)["options"]["name"] == "data"
     code, stdout, _ = run("inspect", str(web / "data.json"), "--json")
     assert code == 0 and json.loads(stdout)["kind"] == "packed"
-    code, stdout, _ = run("inspect", str(web / "data_images.png"), "--json")
+    code, stdout, _ = run("inspect", str(packed(web)[0]), "--json")
     assert json.loads(stdout)["provenance"]["source"]["name"] == "k.npz"
 
 
@@ -208,7 +208,7 @@ def test_verify_finds_a_packed_file_changed_and_a_wrong_source(tmp_path: Path) -
     other = keras_npz(tmp_path / "o.npz", x[::-1].copy(), np.array([1, 2, 3]), 2)
     code, stdout, _ = run("verify", str(web / "data.json"), "--source", str(other))
     assert code == 1 and "values differ from the source's" in stdout
-    labels = web / "data_labels_uint8"
+    labels = packed(web)[1]
     labels.write_bytes(labels.read_bytes()[::-1])
     code, stdout, _ = run("verify", str(web / "data.json"))
     assert code == 1 and "is not the one packed" in stdout
@@ -237,9 +237,9 @@ def test_source_bytes_are_what_convert_gives_back(tmp_path: Path) -> None:
         ("image_height", 14, "image size 14x28 is 392 pixels"),
         ("image_width", 56, "image size 28x56 is 1,568 pixels"),
         ("classes", 12, "classes is 12 for 1,000 images"),
-        ("images", 900, "images is 900, but data_images.png has 1,000 rows"),
+        ("images", 900, "images is 900, but {images} has 1,000 rows"),
         ("train_images", 1001, "train_images 1,001 is more than images 1,000"),
-        ("channels", 3, "channels is 3, but data_images.png has PNG colour type 0"),
+        ("channels", 3, "channels is 3, but {images} has PNG colour type 0"),
         ("classes", "10", "classes: not whole numbers"),
         ("schema", 999, "schema is 999, not 1"),
         ("name", "../../evil", "name is '../../evil', but the record is data.json"),
@@ -260,6 +260,7 @@ def test_verify_checks_every_number_of_a_packed_record(
     facts[field] = value
     record.write_text(json.dumps(facts))
     code, out, _ = run("verify", str(web / "data.json"))
+    says = says.replace("{images}", packed(web)[0].name)
     assert code == 1 and says in out, out
     code, _, err = run("inspect", str(web / "data.json"))  # refused, in its own words
     assert code == 1 and err.startswith("error: ") and err.count("\n") == 1, err
@@ -282,7 +283,7 @@ def test_verify_and_inspect_refuse_a_record_of_another_image_size_than_the_sprit
     tmp_path: Path,
 ) -> None:
     record, source = _reshaped_record(tmp_path)
-    says = "image size 14x56, but data_images.png records 28x28 (its tEXt chunk)"
+    says = f"image size 14x56, but {packed(record.parent)[0].name} records 28x28 (its tEXt chunk)"
     for args in ([], ["--source", str(source)]):
         code, out, _ = run("verify", str(record), *args)
         assert code == 1 and says in out, out
@@ -402,12 +403,13 @@ def test_pack_force_replaces_an_earlier_pack(tmp_path: Path) -> None:
     first = {p.name: digest(p) for p in web.iterdir()}
     assert run("pack", str(source), "--out", str(web), "--force", "-q")[0] == 0
     assert {p.name: digest(p) for p in web.iterdir()} == first
-    (web / "data_labels_uint8").unlink()
-    (web / "data_labels_uint8").write_text("the user's own file under pack's name")
+    labels = packed(web)[1]
+    labels.unlink()
+    labels.write_text("the user's own file under pack's name")
     (web / "data.json").unlink()  # no record: nothing is known to be pack's
     code, _, err = run("pack", str(source), "--out", str(web), "--force", "-q")
     assert code == 1 and "is not a file an earlier pack wrote" in err
-    assert (web / "data_labels_uint8").read_text() == "the user's own file under pack's name"
+    assert labels.read_text() == "the user's own file under pack's name"
 
 
 def test_pack_refuses_an_image_size_the_images_contradict(tmp_path: Path) -> None:
@@ -517,11 +519,11 @@ def test_the_packed_size_moves_with_the_text_chunk_only(tmp_path: Path) -> None:
     sizes, pixels = {}, {}
     for name in ("a", "abc"):
         assert run("pack", str(npz), "--out", str(tmp_path / name), "--name", name, "-q")[0] == 0
-        png_file = tmp_path / name / f"{name}_images.png"
+        png_file, label_file = packed(tmp_path / name, name)
         sizes[name] = png_file.stat().st_size
-        pixels[name] = mnist_sprite.load_data(
-            sprite=png_file, labels=tmp_path / name / f"{name}_labels_uint8", train_size=800
-        )[0][0]
+        pixels[name] = mnist_sprite.load_data(sprite=png_file, labels=label_file, train_size=800)[
+            0
+        ][0]
     assert sizes["abc"] - sizes["a"] == 2  # the name, in the tEXt chunk
     assert np.array_equal(pixels["a"], pixels["abc"])
     assert "moves by a few bytes with what the `tEXt` chunk records" in README
@@ -551,8 +553,8 @@ def test_png_folders_are_packed_in_file_name_order_across_classes(tmp_path: Path
             write_png(root / cls / f"{i}.png", np.full((2, 2), value + i, np.uint8))
     assert run("pack", str(root), "--out", str(tmp_path / "w"), "-q")[0] == 0
     (x, y), _ = mnist_sprite.load_data(
-        sprite=tmp_path / "w" / "data_images.png",
-        labels=tmp_path / "w" / "data_labels_uint8",
+        sprite=packed(tmp_path / "w")[0],
+        labels=packed(tmp_path / "w")[1],
         image_size="2x2",
         train_size=4,
         dtype="uint8",
@@ -571,7 +573,7 @@ def test_pack_numbers_classes_over_both_splits(tmp_path: Path) -> None:
     code, stdout, _ = run("pack", str(root), "--out", str(tmp_path / "w"), "--json")
     facts = json.loads(stdout)
     assert code == 0 and facts["class_names"] == ["a", "b", "c"] and facts["images"] == 4
-    labels = np.frombuffer((tmp_path / "w" / "data_labels_uint8").read_bytes(), np.uint8)
+    labels = np.frombuffer(packed(tmp_path / "w")[1].read_bytes(), np.uint8)
     assert labels.reshape(4, 3).argmax(axis=1).tolist() == [0, 1, 0, 2]
 
 

@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 from mnist_sprite.cli import cli
 from mnist_sprite.options import FORMATS
 from mnist_sprite.outputs import Output
-from tests.cli_kit import ok, run
+from tests.cli_kit import ok, packed, run
 
 NAMES = ("cat", "dog", "fish")  # sorted: pack's class order for a per-class folder
 
@@ -237,13 +237,14 @@ def test_out_whose_extension_names_another_format_is_refused(
 def test_inspect_of_a_damaged_pack_prints_its_facts_and_every_problem(tmp_path: Path) -> None:
     bundle = doodles(tmp_path)
     assert json.loads(ok("inspect", str(bundle), "--json"))["problems"] == []
-    (bundle.parent / "doodles_images.png").unlink()
-    with open(bundle.parent / "doodles_labels_uint8", "ab") as f:
+    sprite, labels = packed(bundle.parent, "doodles")
+    sprite.unlink()
+    with open(labels, "ab") as f:
         f.write(b"\1")
     code, text, err = run("inspect", str(bundle))
     assert code == 1
     assert "15 of 4x4" in text and "cat, dog, fish" in text
-    assert "doodles_images.png: is missing" in err and "doodles_labels_uint8: changed" in err
+    assert f"{sprite.name}: is missing" in err and f"{labels.name}: changed" in err
     code, text, _ = run("inspect", str(bundle), "--json")
     facts = json.loads(text)
     assert code == 1 and not facts["ok"] and len(facts["problems"]) == 2

@@ -5,6 +5,7 @@ bundle appears whole or not at all."""
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -12,10 +13,11 @@ import pytest
 from click.testing import CliRunner
 
 import mnist_sprite
-from mnist_sprite.bundle import default_shard_rows
+from mnist_sprite.bundle import content_name, default_shard_rows
 from mnist_sprite.cli import cli
 from mnist_sprite.errors import MnistSpriteError, OptionError, SourceError
 from mnist_sprite.pack import pack
+from tests.cli_kit import digest, packed
 
 
 def run(*args: str) -> tuple[int, str, str]:
@@ -54,8 +56,11 @@ def test_a_class_folder_packs_into_shards_that_read_back_as_the_split(tmp_path: 
     assert facts["class_names"] == ["cat", "dog", "eel"] and facts["train_images"] == 90
     names = {p.name for p in web.iterdir()}
     assert names == {"qd.json", "qd.js", "package.json"} | {
-        f"qd_{kind}" for i in range(4) for kind in (f"images_{i:03d}.png", f"labels_{i:03d}_uint8")
-    }
+        content_name(f"qd_{kind}", entry["sha256"])
+        for i, shard in enumerate(facts["shards"])
+        for kind, entry in ((f"images_{i:03d}.png", shard["images"]),
+                            (f"labels_{i:03d}_uint8", shard["labels"]))
+    }  # fmt: skip
     for shard in facts["shards"]:
         for role in ("images", "labels"):
             entry = shard[role]
@@ -79,7 +84,7 @@ def test_sharded_and_single_packs_convert_to_the_same_arrays(tmp_path: Path) -> 
     src = class_folder(tmp_path / "src", {"a": 21, "b": 19})
     pack(src, tmp_path / "one", test_size=8, seed=1)
     pack(src, tmp_path / "many", test_size=8, seed=1, shard_rows=7)
-    assert (tmp_path / "one" / "data_images.png").is_file()
+    assert packed(tmp_path / "one")[0].name.startswith("data_images.")
     one, many = arrays(tmp_path / "one" / "data.json"), arrays(tmp_path / "many" / "data.json")
     assert all((one[k] == many[k]).all() for k in one)
     out = tmp_path / "x.npz"
@@ -90,9 +95,9 @@ def test_sharded_and_single_packs_convert_to_the_same_arrays(tmp_path: Path) -> 
         assert d["x_train"].shape == (32, 16) and d["y_test"].shape == (8, 2)
         assert (d["x_test"] == np.float32(many["x_test"]) / np.float32(255)).all()
     code, stdout, _ = run("inspect", str(tmp_path / "many" / "data.json"))
-    assert code == 0 and "data_images_005.png" in stdout
+    assert code == 0 and packed(tmp_path / "many", shard=5)[0].name in stdout
     code, _, stderr = run("convert", "--sprite", str(tmp_path / "many" / "data.json"),
-                          "--labels", str(tmp_path / "many" / "data_labels_000_uint8"),
+                          "--labels", str(packed(tmp_path / "many")[1]),
                           "--out", str(tmp_path / "y.npz"))  # fmt: skip
     assert code == 2 and "drop --labels" in stderr
 
@@ -192,22 +197,22 @@ def shards_of(tmp_path: Path) -> Path:
 
 def test_a_changed_or_missing_shard_is_refused_naming_it(tmp_path: Path) -> None:
     bundle = shards_of(tmp_path)
-    shard = bundle.parent / "data_images_001.png"
+    shard = packed(bundle.parent, shard=1)[0]
     data = bytearray(shard.read_bytes())
     data[-20] ^= 1
     shard.write_bytes(bytes(data))
     for command in (["inspect", str(bundle)], ["convert", "--sprite", str(bundle), "--out",
                                                str(tmp_path / "x.npz")]):  # fmt: skip
         code, _, stderr = run(*command)
-        assert code == 1 and "data_images_001.png" in stderr and "changed after packing" in stderr
+        assert code == 1 and shard.name in stderr and "changed after packing" in stderr
     code, stdout, _ = run("verify", str(bundle))
-    assert code == 1 and "data_images_001.png" in stdout
-    (bundle.parent / "data_labels_002_uint8").unlink()
-    with pytest.raises(SourceError, match=r"data_images_001\.png"):
+    assert code == 1 and shard.name in stdout
+    packed(bundle.parent, shard=2)[1].unlink()
+    with pytest.raises(SourceError, match=re.escape(shard.name)):
         mnist_sprite.load_data(sprite=bundle)
     shard.unlink()
     code, _, stderr = run("inspect", str(bundle))
-    assert code == 1 and "data_images_001.png: is missing" in stderr
+    assert code == 1 and f"{shard.name}: is missing" in stderr
     assert not (tmp_path / "x.npz").exists()
 
 
@@ -224,11 +229,13 @@ def test_never_half_a_bundle(tmp_path: Path) -> None:
     src = class_folder(tmp_path / "src", {"a": 30, "b": 30})
     web = tmp_path / "web"
     web.mkdir()
-    (web / "data_images_002.png").write_text("mine")  # one target exists: nothing is written
+    pack(src, tmp_path / "first", shard_rows=20)  # the same content: the same names
+    third = packed(tmp_path / "first", shard=2)[0].name
+    (web / third).write_text("mine")  # one target exists: nothing is written
     code, _, stderr = run("pack", str(src), "--out", str(web), "--shard-rows", "20")
-    assert code == 1 and "data_images_002.png: is not a file an earlier pack wrote" in stderr
-    assert [p.name for p in web.iterdir()] == ["data_images_002.png"]
-    (web / "data_images_002.png").unlink()
+    assert code == 1 and f"{third}: is not a file an earlier pack wrote" in stderr
+    assert [p.name for p in web.iterdir()] == [third]
+    (web / third).unlink()
     # A failure half-way (a float that is not k/255 in the last shard's rows) leaves nothing.
     bad = tmp_path / "bad"
     bad.mkdir()
@@ -249,9 +256,13 @@ def test_force_replaces_a_bundle_and_removes_shards_it_no_longer_has(tmp_path: P
     with pytest.raises(MnistSpriteError, match="already exists"):
         pack(src, web, shard_rows=20)
     pack(src, web, shard_rows=40, force=True)
-    assert sorted(p.name for p in web.iterdir()) == [
-        "data.js", "data.json", "data_images_000.png", "data_images_001.png",
-        "data_labels_000_uint8", "data_labels_001_uint8", "notes.txt", "package.json",
+    shards = [packed(web, shard=i) for i in (0, 1)]
+    assert sorted(p.name for p in web.iterdir()) == sorted(
+        ["data.js", "data.json", "notes.txt", "package.json"]
+        + [path.name for pair in shards for path in pair]
+    )
+    assert [path.name.split(".")[0] for pair in shards for path in pair] == [
+        "data_images_000", "data_labels_000_uint8", "data_images_001", "data_labels_001_uint8",
     ]  # fmt: skip
     assert [p.name for p in web.iterdir() if p.name.startswith(".")] == []
     assert arrays(web / "data.json")["x_train"].shape == (60, 16)
@@ -284,7 +295,8 @@ def test_rows_the_json_claims_are_checked_against_each_sprite_first(tmp_path: Pa
     facts["train_images"] += 10**9
     bundle.write_text(json.dumps(facts))
     code, _, stderr = run("convert", "--sprite", str(bundle), "--out", str(tmp_path / "x.npz"))
-    assert code == 1 and "data_images_001.png: is 16x10" in stderr and "says" in stderr
+    sprite = packed(bundle.parent, shard=1)[0].name
+    assert code == 1 and f"{sprite}: is 16x10" in stderr and "says" in stderr
 
 
 def test_a_failure_at_the_last_move_puts_every_earlier_file_back(
@@ -321,3 +333,20 @@ def test_a_header_that_claims_more_than_the_file_holds_is_refused_before_mapping
     code, _, stderr = run("pack", str(src), "--out", str(tmp_path / "web"))
     assert code == 1 and "b.npy" in stderr and stderr.count("\n") == 1
     assert not (tmp_path / "web").exists()
+
+
+def test_file_names_carry_their_content_digest_so_a_cached_file_is_never_another_packs(
+    tmp_path: Path,
+) -> None:
+    src = class_folder(tmp_path / "src", {"a": 12, "b": 12})
+    web = tmp_path / "web"
+    pack(src, web, test_size=4)
+    first = images, labels = packed(web)
+    assert images.name == f"data_images.{digest(images)[:16]}.png"
+    assert labels.name == f"data_labels_uint8.{digest(labels)[:16]}"
+    pack(src, tmp_path / "again", test_size=4)
+    assert [p.name for p in packed(tmp_path / "again")] == [p.name for p in first]
+    pack(src, web, test_size=6, force=True)  # other content: other names, the old ones gone
+    second = packed(web)
+    assert {p.name for p in second}.isdisjoint(p.name for p in first)
+    assert not any(p.exists() for p in first) and all(p.is_file() for p in second)

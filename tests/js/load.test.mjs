@@ -215,10 +215,34 @@ test("over http, a body read in 64 KiB or in odd chunks, or with no byte stream,
 test("over http, a shard longer than NAME.json says is an Error giving its length", async () => {
   const {load} = await loader(gray);
   const extra = 100_000;  // more than twice the file: the body's buffer grows to hold it all
-  await withFetch((url, bytes) => new Response(url.endsWith("_images_001.png") ?
+  await withFetch((url, bytes) => new Response(/_images_001\.[0-9a-f]{16}\.png$/.test(url) ?
     Buffer.concat([bytes, Buffer.alloc(extra)]) : bytes), async () => {
     const e = await rejection(load(base + gray.json));
-    const [, got, says] = e.message.match(/digits_images_001\.png: (\d+) bytes, digits\.json says (\d+)/) ?? [];
+    const [, got, says] = e.message.match(/digits_images_001\.[0-9a-f]{16}\.png: (\d+) bytes, digits\.json says (\d+)/) ?? [];
     assert.ok(got && Number(got) === Number(says) + extra, e.message);
   });
+});
+
+test("NAME.json is fetched past the HTTP cache; its shards, named by their content, are not", async () => {
+  const {load} = await loader(gray);
+  const real = globalThis.fetch, asked = [];
+  globalThis.fetch = (url, init) => (asked.push([String(url), init]), real(url, init));
+  try {
+    checkData(await load(base + gray.json), gray);
+  } finally {
+    globalThis.fetch = real;
+  }
+  const [[jsonUrl, jsonInit], ...files] = asked;
+  assert.equal(jsonUrl, base + gray.json);
+  assert.equal(jsonInit?.headers?.["cache-control"], "no-cache");  // Node: no cache of its own
+  assert.ok(files.length > 0 && files.every(([u, init]) =>
+    /\.[0-9a-f]{16}(\.png)?$/.test(u) && init === undefined), JSON.stringify(files));
+});
+
+test("a NAME.js whose constants differ from the NAME.json it reads is an Error naming both", async () => {
+  const {rgb} = FIX.bundles;
+  const {load} = await loader(rgb);  // 3x4 RGB images, 4 classes; gray's are 4x5 gray, 3 classes
+  const e = await rejection(load(path(gray.json)));
+  assert.ok(e.message.startsWith(`${fileUrl(gray.json).href}: image_height is 4, but ` +
+    `${fileUrl(rgb.js).href} was made for 3: they come from two packs;`), e.message);
 });
