@@ -79,6 +79,27 @@ def content_name(plain: str, sha256: str) -> str:
     return f"{stem}.{tag}.{suffix}" if dot else f"{plain}.{tag}"
 
 
+RECORD_KEY = "mnist-sprite"  # the tEXt keyword of what pack records in each sprite
+
+
+def sprite_record(text: dict[str, str]) -> dict[str, Any]:
+    """What pack recorded in a sprite's own tEXt chunk (tool, source, image size, options);
+    empty for a sprite pack did not write."""
+    try:
+        record = json.loads(text[RECORD_KEY])
+    except (KeyError, ValueError):
+        return {}
+    return record if isinstance(record, dict) else {}
+
+
+def recorded_image_size(record: dict[str, Any]) -> tuple[int, int] | None:
+    """The image size a sprite's record gives ("28x28"), if it gives a usable one."""
+    parts = str(record.get("image_size", "")).split("x")
+    if len(parts) == 2 and all(p.isdigit() and int(p) > 0 for p in parts):
+        return int(parts[0]), int(parts[1])
+    return None
+
+
 def record_files(folder: Path, name: str) -> dict[str, Path]:
     """The bundle's files named by ``name`` alone: NAME.json and NAME.js."""
     return {"json": folder / f"{name}.json", "js": folder / f"{name}.js"}
@@ -325,14 +346,10 @@ class Bundle:
             try:
                 with PngFile(sprite) as png:
                     header = png.header
-                    text = png.chunks.text.get("mnist-sprite")
+                    packed_by = sprite_record(png.chunks.text)
                 label_bytes = labels.stat().st_size
             except (MnistSpriteError, OSError):
                 return None
-            try:
-                packed_by = json.loads(text) if text is not None else None
-            except ValueError:
-                packed_by = None
             name = sprite.name
             if header.height != shard.rows:
                 say(f"a shard of {shard.rows:,} rows, but {name} has {header.height:,}")
@@ -341,7 +358,7 @@ class Bundle:
                     f"image size {h}x{w} is {h * w:,} pixels, but a row of {name} holds "
                     f"{header.width:,}"
                 )
-            recorded = packed_by.get("image_size") if isinstance(packed_by, dict) else None
+            recorded = packed_by.get("image_size")
             if isinstance(recorded, str) and recorded != f"{h}x{w}":  # older packs record none
                 say(f"image size {h}x{w}, but {name} records {recorded} (its tEXt chunk)")
             if _COLOUR.get(c) != header.color_type:

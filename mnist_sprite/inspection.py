@@ -21,7 +21,16 @@ import numpy.typing as npt
 
 from . import datasets
 from .browsers import agreement, differences, tall_warning
-from .bundle import Bundle, ShardedPng, open_sprite, read_bundle, shard_entries
+from .bundle import (
+    RECORD_KEY,
+    Bundle,
+    ShardedPng,
+    open_sprite,
+    read_bundle,
+    recorded_image_size,
+    shard_entries,
+    sprite_record,
+)
 from .datasets import DEFAULT_TRAIN_SIZES
 from .drawing import DRAW_ROWS
 from .errors import MnistSpriteError, OptionError, OutputError, PathLike, SourceError
@@ -120,13 +129,16 @@ def inspect_sprite(path: PathLike, image_size: tuple[int, int] | None = None) ->
         survey = png_file.survey()
         h = png_file.header
         colour_chunks = sorted(png_file.chunks.colour_chunks)
-        packed_by = png_file.chunks.text.get("mnist-sprite")
+        record = sprite_record(png_file.chunks.text)
+        packed_by = png_file.chunks.text.get(RECORD_KEY)
         browser = colour_warning(png_file.chunks.colour_chunks) or tall_warning(path, h.height)
         rgb = h.color_type in (2, 3, 6)
         digest = png_file.chunks.sha256 or file_sha256(path)  # the survey read it to its end
     engines = agreement(differences(path, draw_rows=DRAW_ROWS, rgb=rgb))
     dataset = datasets.identify(sha256=digest, pixels_sha256=survey.pixels_sha256, recorded=True)
-    image_size = image_size or (dataset.image_size if dataset else (28, 28))
+    image_size = (
+        image_size or recorded_image_size(record) or (dataset.image_size if dataset else (28, 28))
+    )
     per_image = image_size[0] * image_size[1]
     return {
         "schema": SCHEMA,
@@ -349,27 +361,34 @@ def _array_facts(shape: tuple[int, ...], dtype: np.dtype[Any], pieces: Any) -> d
 
 
 def digits(
-    path: PathLike, start: int, count: int, image_size: tuple[int, int] | None = None
+    path: PathLike,
+    start: int,
+    count: int,
+    image_size: tuple[int, int] | None = None,
+    *,
+    colour: bool = False,
 ) -> tuple[U8, list[int | None]]:
     """Digits ``start .. start + count`` as uint8 ``(n, h, w)``, with labels when known.
 
-    From a sprite (no labels: a sprite does not say which label file is its) or from an
-    output (train then test, labels from its y arrays; its recorded image size unless one is
-    given). Colour images are drawn in gray, the mean of red, green and blue.
+    From a sprite (no labels: a sprite does not say which label file is its; the image size
+    its pack recorded, unless one is given), a pack, or an output (train then test, labels
+    from its y arrays; its recorded image size unless one is given). Colour images are
+    ``(n, h, w, 3)`` with ``colour``, else gray, the mean of red, green and blue.
     """
     what = kind(path)
     if what == "sprite":
-        size = image_size or (28, 28)
-        images = _sprite_rows(path, start, count, size)
-        return images.reshape(-1, *size), [None] * images.shape[0]
+        x, size = _sprite_rows(path, start, count, image_size)
+        return _images(path, x, size, colour), [None] * x.shape[0]
     if what == "labels":
         raise OptionError(path, "a label file has no pixels to draw", "give a sprite or an output")
     if what == "packed":
-        return _packed_rows(path, start, count)
-    return _output_rows(path, start, count, image_size)
+        return _packed_rows(path, start, count, colour)
+    return _output_rows(path, start, count, image_size, colour)
 
 
-def _packed_rows(path: PathLike, start: int, count: int) -> tuple[U8, list[int | None]]:
+def _packed_rows(
+    path: PathLike, start: int, count: int, colour: bool
+) -> tuple[U8, list[int | None]]:
     """Digits of a pack, across its shards, each file checked against NAME.json first."""
     with open_sprite(path) as sprite:
         assert isinstance(sprite, ShardedPng)
@@ -377,16 +396,20 @@ def _packed_rows(path: PathLike, start: int, count: int) -> tuple[U8, list[int |
         _check_index(path, start, bundle.images)
         x = _rows(sprite.canvas_blocks(rgb=bundle.channels == "rgb"), start, count)
         ids = sprite.onehot()[start : start + x.shape[0]].argmax(axis=1)
-    size = bundle.image_size
-    images = _as_gray(path, x, size).reshape(-1, *size)
-    return images, [int(i) for i in ids]
+    return _images(path, x, bundle.image_size, colour), [int(i) for i in ids]
 
 
-def _sprite_rows(path: PathLike, start: int, count: int, image_size: tuple[int, int]) -> U8:
+def _sprite_rows(
+    path: PathLike, start: int, count: int, image_size: tuple[int, int] | None
+) -> tuple[U8, tuple[int, int]]:
+    """A sprite's rows, red (or RGB, for a colour sprite pack wrote), and their image size."""
     with PngFile(path) as png_file:
-        check_width(path, png_file.header.width, image_size)
+        record = sprite_record(png_file.chunks.text)
+        size = image_size or recorded_image_size(record) or (28, 28)
+        check_width(path, png_file.header.width, size)
         _check_index(path, start, png_file.header.height)
-        return _rows(png_file.red_blocks(), start, count)
+        rgb = bool(record) and png_file.header.color_type == 2
+        return _rows(png_file.canvas_blocks(rgb=rgb), start, count), size
 
 
 def _rows(blocks: Iterator[U8], start: int, count: int) -> U8:
@@ -412,14 +435,18 @@ def _check_index(path: PathLike, index: int, total: int) -> None:
 
 
 def _output_rows(
-    path: PathLike, start: int, count: int, image_size: tuple[int, int] | None
+    path: PathLike, start: int, count: int, image_size: tuple[int, int] | None, colour: bool
 ) -> tuple[U8, list[int | None]]:
     images: list[U8] = []
     labels: list[int | None] = []
     seen = 0
     with Output(path) as out:
         recorded = (out.provenance() or {}).get("options")
-        size = image_size or _recorded_size(recorded) or (28, 28)
+        size = (
+            image_size
+            or (recorded_image_size(recorded) if isinstance(recorded, dict) else None)
+            or (28, 28)
+        )
         names = out.names()
         total = sum(out.shape(f"x_{s}")[0] for s in ("train", "test") if f"x_{s}" in names)
         _check_index(path, start, total)
@@ -430,7 +457,7 @@ def _output_rows(
             lo, hi = max(start - seen, 0), min(start + count - seen, n)
             if lo < hi:  # read only the rows shown, not the whole split
                 x = nearest_k(out.rows(f"x_{split}", lo, hi)).reshape(hi - lo, -1)
-                images.append(_as_gray(path, x, size).reshape(hi - lo, *size))
+                images.append(_images(path, x, size, colour))
                 if f"y_{split}" in names:
                     labels += [_label(row) for row in out.rows(f"y_{split}", lo, hi)]
                 else:
@@ -439,29 +466,23 @@ def _output_rows(
     return np.concatenate(images), labels
 
 
-def _recorded_size(options: Any) -> tuple[int, int] | None:
-    text = options.get("image_size") if isinstance(options, dict) else None
-    if isinstance(text, str):
-        h, _, w = text.partition("x")
-        if h.isdigit() and w.isdigit():
-            return int(h), int(w)
-    return None
-
-
-def _as_gray(path: PathLike, x: U8, size: tuple[int, int]) -> U8:
-    """Flat rows of one image each, as gray pixels of ``size`` (RGB drawn as its mean)."""
-    per = size[0] * size[1]
-    if x.shape[1] == per * 3:
-        gray: U8 = np.rint(x.reshape(-1, per, 3).mean(axis=2)).astype(np.uint8)
+def _images(path: PathLike, x: U8, size: tuple[int, int], colour: bool) -> U8:
+    """Flat rows of one image each, as images of ``size``: ``(n, h, w, 3)`` for RGB rows with
+    ``colour``, else ``(n, h, w)`` gray (RGB drawn as its mean)."""
+    h, w = size
+    if x.shape[1] == h * w * 3:
+        rgb = x.reshape(-1, h, w, 3)
+        if colour:
+            return rgb
+        gray: U8 = np.rint(rgb.mean(axis=3)).astype(np.uint8)
         return gray
-    if x.shape[1] != per:
-        h, w = size
+    if x.shape[1] != h * w:
         raise OptionError(
             path,
             f"its images hold {x.shape[1]} values, not {h}x{w} pixels",
             "give the right --image-size",
         )
-    return x
+    return x.reshape(-1, h, w)
 
 
 def _label(y: npt.NDArray[Any]) -> int:
@@ -495,7 +516,8 @@ def write_grid(
     image_size: tuple[int, int] | None = None,
     force: bool = False,
 ) -> dict[str, Any]:
-    """A contact sheet of the first ``count`` digits as an 8-bit grayscale PNG (via pypng)."""
+    """A contact sheet of the first ``count`` digits as an 8-bit PNG (via pypng): gray, or
+    RGB for colour images."""
     import png
 
     if count < 1:
@@ -507,12 +529,14 @@ def write_grid(
             f"is a {suffix} name, but --grid writes a PNG image",
             f"name it {Path(out).with_suffix('.png').name}",
         )
-    images, _ = digits(path, 0, count, image_size)
-    n, h, w = images.shape
+    images, _ = digits(path, 0, count, image_size, colour=True)
+    n, h, w = images.shape[:3]
     cols = math.ceil(math.sqrt(n))
     grid_rows = math.ceil(n / cols)
     gap = 2
-    sheet = np.zeros((grid_rows * (h + gap) + gap, cols * (w + gap) + gap), dtype=np.uint8)
+    sheet = np.zeros(
+        (grid_rows * (h + gap) + gap, cols * (w + gap) + gap, *images.shape[3:]), dtype=np.uint8
+    )
     for i in range(n):
         r, c = divmod(i, cols)
         y, x = gap + r * (h + gap), gap + c * (w + gap)
@@ -521,13 +545,17 @@ def write_grid(
         out, folder=False, force=force, inputs=[path], guard=_png_only, flag="--grid"
     )
     with grid as tmp, open(tmp, "wb") as f:
-        png.Writer(sheet.shape[1], sheet.shape[0], greyscale=True, bitdepth=8).write(f, sheet)
+        grey = sheet.ndim == 2
+        png.Writer(sheet.shape[1], sheet.shape[0], greyscale=grey, bitdepth=8).write(
+            f, sheet.reshape(sheet.shape[0], -1)
+        )
     return {
         "grid": str(out),
         "digits": n,
         "columns": cols,
         "width": sheet.shape[1],
         "height": sheet.shape[0],
+        "colour": "gray" if sheet.ndim == 2 else "rgb",
     }
 
 

@@ -29,6 +29,7 @@ from .bundle import (
     BROWSER_MAX_ROWS,
     BROWSER_MAX_WIDTH,
     PACK_SCHEMA,
+    RECORD_KEY,
     Bundle,
     file_entry,
     record_files,
@@ -417,7 +418,7 @@ def _write(
                     progress(exact.shape[0])
                 yield exact
 
-    text = {"mnist-sprite": json.dumps(provenance, sort_keys=True, separators=(",", ":"))}
+    text = {RECORD_KEY: json.dumps(provenance, sort_keys=True, separators=(",", ":"))}
     folder = files["json"].parent
     # The shards' names are their content's: known once written, they go first.
     names = [*([PACKAGE_JSON] if module_scope else []), files["js"].name, files["json"].name]

@@ -24,7 +24,7 @@ import numpy.typing as npt
 
 from . import datasets
 from ._version import __version__
-from .bundle import Bundle, ShardedPng, open_sprite
+from .bundle import Bundle, ShardedPng, open_sprite, recorded_image_size, sprite_record
 from .datasets import DEFAULT_TRAIN_SIZES, SPLITS, Dataset
 from .errors import ColourWarning, OptionError, PathLike, SpriteError
 from .files import file_sha256
@@ -182,11 +182,17 @@ def plan_conversion(
     """
     header = png_file.header
     ds = sources.dataset
-    packed = png_file.bundle if isinstance(png_file, ShardedPng) else None  # a NAME.json
-    size = options.image_size or (
-        packed.image_size if packed else ds.image_size if ds else (28, 28)
-    )
-    channels = options.channels or (packed.channels if packed else ds.channels if ds else "red")
+    packed = None
+    if isinstance(png_file, ShardedPng):  # a NAME.json
+        packed = png_file.bundle
+        default_size, default_channels = packed.image_size, packed.channels
+    else:  # a sprite pack wrote records its image size; its colour type says its channels
+        record = sprite_record(png_file.chunks.text)
+        default_size = recorded_image_size(record) or (ds.image_size if ds else (28, 28))
+        rgb = bool(record) and png_file.header.color_type == 2
+        default_channels = "rgb" if rgb else ds.channels if ds else "red"
+    size = options.image_size or default_size
+    channels = options.channels or default_channels
     h, w = size
     check_width(sources.sprite, header.width, size)
     images = header.height
@@ -290,6 +296,11 @@ def _run(
     labels = plan.onehot if plan.options.label_format == "onehot" else to_index(plan.onehot)
     with contextlib.closing(_row_blocks(png_file, plan.options, plan.channels, progress)) as blocks:
         _split(plan, sink, blocks, labels, perms, as_output)
+    if plan.options.channels is None and isinstance(png_file, PngFile) and png_file.colours_differ:
+        plan.warnings.append(
+            f"{plan.sources.sprite}: its pixels' red, green and blue differ, and convert kept "
+            "the red channel only, as data.js reads it; give --channels rgb to keep all three"
+        )
     return plan.shapes
 
 

@@ -17,6 +17,7 @@ from click.testing import CliRunner
 import mnist_sprite
 from mnist_sprite.cli import cli
 from mnist_sprite.datasets import CIFAR10, DATASETS, FASHION_MNIST, SPLITS
+from mnist_sprite.errors import ColourWarning
 from mnist_sprite.pipeline import Options, Sources, to_arrays
 from tests import pngkit
 from tests.conftest import REAL_LABELS, REAL_SPRITE, needs_real
@@ -63,7 +64,8 @@ def test_rgb_sprite_gives_each_channel_as_the_canvas_does(
     assert arrays["x_train"].shape == (8, *dims)
     assert np.array_equal(arrays["x_train"].reshape(8, -1), want[:8])
     assert np.array_equal(arrays["x_test"].reshape(4, -1), want[8:])
-    red = to_arrays(Sources(sprite, labels), Options(image_size=(32, 32), train_size=8))
+    with pytest.warns(ColourWarning, match="kept the red channel only"):  # dropped: said
+        red = to_arrays(Sources(sprite, labels), Options(image_size=(32, 32), train_size=8))
     assert np.array_equal(red["x_train"], want[:8, 0::3])  # red: the first of each three
 
 

@@ -652,3 +652,74 @@ def test_pack_refuses_a_folder_whose_package_json_is_commonjs(tmp_path: Path) ->
     (web / "package.json").write_text('{"name": "mine", "type": "module"}\n')
     assert run("pack", str(source), "--out", str(web), "-q")[0] == 0
     assert (web / "package.json").read_text() == '{"name": "mine", "type": "module"}\n'
+
+
+def _colours(tmp_path: Path) -> tuple[Path, np.ndarray]:
+    """A pack of 4x4 RGB images in three classes: red, green and blue ones."""
+    x = np.zeros((9, 4, 4, 3), np.uint8)
+    y = np.arange(9) % 3
+    x[np.arange(9), :, :, y] = 200
+    web = tmp_path / "web"
+    assert run("pack", str(keras_npz(tmp_path / "c.npz", x, y, 6)), "--out", str(web),
+               "--name", "colours", "-q")[0] == 0  # fmt: skip
+    return web, x
+
+
+def test_a_packed_sprite_alone_converts_with_the_image_size_and_channels_it_records(
+    tmp_path: Path,
+) -> None:
+    web, x = _colours(tmp_path)
+    sprite, labels = packed(web, "colours")
+    out = tmp_path / "o.npz"
+    code, _, stderr = run("convert", "--sprite", str(sprite), "--labels", str(labels),
+                          "--train-size", "6", "--dtype", "uint8", "--out", str(out))  # fmt: skip
+    assert code == 0 and "warning" not in stderr, stderr
+    with np.load(out) as d:
+        assert np.array_equal(d["x_train"], x[:6].reshape(6, -1))
+    facts = json.loads(run("inspect", str(sprite), "--json")[1])
+    assert (facts["image_size"], facts["images"]) == ("4x4", 9)
+    assert (
+        run("verify", "--sprite", str(sprite), "--labels", str(labels), "--train-size", "6")[0] == 0
+    )
+    code, _, stderr = run("convert", "--sprite", str(sprite), "--labels", str(labels),
+                          "--train-size", "6", "--channels", "red", "--out", str(out), "--force",
+                          "--image-size", "2x8")  # fmt: skip
+    assert code == 0 and "warning" not in stderr, stderr  # options given still win, in silence
+    with np.load(out) as d:
+        assert d["x_train"].shape == (6, 16)
+
+
+def test_a_convert_that_drops_colour_warns_naming_channels_rgb(tmp_path: Path) -> None:
+    x = np.zeros((10, 16, 3), np.uint8)
+    x[:, :, 1] = 7  # green differs from red
+    sprite, labels = tmp_path / "s.png", tmp_path / "l"
+    sprite.write_bytes(pngkit.write_png(x.reshape(10, -1), 16, 10, color="rgb"))
+    labels.write_bytes(np.eye(10, dtype=np.uint8).tobytes())
+    args = ["convert", "--sprite", str(sprite), "--labels", str(labels), "--image-size", "4x4",
+            "--train-size", "8", "--out", str(tmp_path / "o.npz"), "--force"]  # fmt: skip
+    code, _, stderr = run(*args)
+    assert code == 0
+    assert stderr.count("warning: ") == 1 and stderr.startswith(f"warning: {sprite}: its pixels'")
+    assert "give --channels rgb to keep all three" in stderr
+    for quiet in (["--channels", "red"], ["--channels", "rgb"]):
+        code, _, stderr = run(*args, *quiet)
+        assert code == 0 and "warning" not in stderr, stderr
+    x[:, :, 1] = 0  # red = green = blue: nothing is lost
+    sprite.write_bytes(pngkit.write_png(x.reshape(10, -1), 16, 10, color="rgb"))
+    code, _, stderr = run(*args)
+    assert code == 0 and "warning" not in stderr, stderr
+
+
+def test_grid_draws_colour_images_in_colour(tmp_path: Path) -> None:
+    web, x = _colours(tmp_path)
+    grid = tmp_path / "g.png"
+    code, stdout, _ = run("inspect", str(web / "colours.json"), "--grid", str(grid), "--json")
+    assert code == 0 and json.loads(stdout)["colour"] == "rgb"
+    width, height, rows, info = png.Reader(bytes=grid.read_bytes()).asRGB8()
+    sheet = np.array([list(r) for r in rows], np.uint8).reshape(height, width, 3)
+    gap = 2
+    for i in range(9):
+        r, c = divmod(i, 3)
+        y0, x0 = gap + r * (4 + gap), gap + c * (4 + gap)
+        assert np.array_equal(sheet[y0 : y0 + 4, x0 : x0 + 4], x[i]), i
+    assert not info["greyscale"]

@@ -72,6 +72,8 @@ class PngFile:
         self.header: Header = self.chunks.header
         self._rgb = False  # what the pixel stage reduces to: red, or red, green and blue
         self._engine = DEFAULT_ENGINE  # whose canvas: 16-bit samples and alpha differ
+        # A red-only decode met a pixel whose green or blue is not its red: colour was dropped.
+        self.colours_differ = False
 
     def __enter__(self) -> PngFile:
         return self
@@ -258,6 +260,12 @@ class PngFile:
             if ct in (2, 6) and self._rgb:  # red, green and blue of each pixel
                 red = _to8(samples.reshape(k, -1, c)[:, :, :3], depth, self._engine)
             else:
+                if ct in (2, 6) and not self.colours_differ:
+                    pixels = samples.reshape(k, -1, c)
+                    self.colours_differ = bool(
+                        (pixels[:, :, 1] != pixels[:, :, 0]).any()
+                        or (pixels[:, :, 2] != pixels[:, :, 0]).any()
+                    )
                 red = _to8(samples[:, ::c] if c > 1 else samples, depth, self._engine)
                 if self._rgb:  # gray: the canvas gives red = green = blue
                     red = np.repeat(red[:, :, None], 3, axis=2)
@@ -279,6 +287,9 @@ class PngFile:
             raise self.chunks.fail(
                 f"a pixel uses palette index {int(indices.max())}, past its {n} entries"
             )
+        if not self._rgb and not self.colours_differ:
+            grey = (palette[:, 1] == palette[:, 0]) & (palette[:, 2] == palette[:, 0])
+            self.colours_differ = not grey.all() and not grey[indices].all()
         colour: U8 = palette[indices] if self._rgb else palette[:, 0][indices]
         return colour
 
