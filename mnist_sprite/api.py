@@ -6,18 +6,145 @@ Each takes the command's options as keyword arguments and raises a subclass of
 
 from __future__ import annotations
 
+import collections.abc
+import difflib
+import functools
+import inspect
+import os
+import types
+import typing
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import numpy.typing as npt
 
-from .errors import PathLike, speaking, speaking_python
-from .options import Options, check_flags
+from .errors import OptionError, PathLike, speaking, speaking_python
+from .options import Options, check_flags, check_whole
 from .pack import pack as pack_files
 from .pipeline import Result, Sources, resolve_sources, to_arrays, write_output
+from .registry import SOURCE_OPTIONS
 
 Split = tuple[npt.NDArray[Any], npt.NDArray[np.uint8]]
+F = TypeVar("F", bound=Callable[..., Any])
+
+# -- every keyword of every public function checked against its annotation -----------------
+
+
+def _conforms(value: object, hint: Any) -> bool:
+    """Whether ``value`` is of the annotated type (the few kinds the API's signatures use)."""
+    origin = typing.get_origin(hint)
+    if hint is Any:
+        return True
+    if origin in (typing.Union, types.UnionType):
+        return any(_conforms(value, arm) for arm in typing.get_args(hint))
+    if hint is type(None):
+        return value is None
+    if hint is bool:
+        return isinstance(value, bool)
+    if hint in (int, float):  # a bool is not a number here: train_size=True is a mistake
+        return isinstance(value, (int, hint)) and not isinstance(value, bool)
+    if origin is tuple:
+        arms = typing.get_args(hint)
+        return (
+            isinstance(value, tuple)
+            and len(value) == len(arms)
+            and all(_conforms(v, a) for v, a in zip(value, arms, strict=True))
+        )
+    if origin is collections.abc.Callable:
+        return callable(value)
+    return isinstance(value, origin or hint)
+
+
+def _describe(hint: Any) -> str:
+    """How a message names an annotated type: ``a str or None``."""
+    origin = typing.get_origin(hint)
+    if origin in (typing.Union, types.UnionType):
+        arms = typing.get_args(hint)
+        said = [_describe(a) for a in arms]
+        if str in arms and any(typing.get_origin(a) is os.PathLike for a in arms):
+            rest = [a for a in arms if a is not str and typing.get_origin(a) is not os.PathLike]
+            said = ["a path (str or os.PathLike)", *map(_describe, rest)]
+        return ", ".join(said[:-1]) + " or " + said[-1] if len(said) > 1 else said[0]
+    if origin is tuple:
+        return "a (height, width) tuple of ints"
+    if origin is collections.abc.Callable:
+        return "a callable"
+    return {
+        type(None): "None",
+        bool: "True or False",
+        int: "an int",
+        float: "a number",
+        str: "a str",
+    }.get(hint, getattr(hint, "__name__", str(hint)))
+
+
+def _shown(value: object) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def checked(function: F, extra: dict[str, Any] | None = None) -> F:
+    """``function`` with each argument checked against its annotation first: a wrong type, an
+    unknown keyword or a missing argument is an OptionError naming it, never Python's own
+    TypeError (or a crash deeper in). ``extra``: the annotations of what its ``**`` takes."""
+    signature = inspect.signature(function)
+    hints = {
+        name: hint
+        for name, hint in typing.get_type_hints(function, localns={"os": os}).items()
+        if name != "return"
+    }
+    named = [p.name for p in signature.parameters.values() if p.kind is not p.VAR_KEYWORD]
+    rest = next((p.name for p in signature.parameters.values() if p.kind is p.VAR_KEYWORD), None)
+    extra = extra or {}
+    known = [*named, *extra]
+    where = f"{function.__name__}()"
+
+    @functools.wraps(function)
+    def api(*args: Any, **kwargs: Any) -> Any:
+        for name in kwargs:
+            if name not in known:
+                close = difflib.get_close_matches(name, known, n=1)
+                fix = f"did you mean {close[0]}?" if close else f"give one of {', '.join(known)}"
+                raise OptionError(None, f"{where} takes no keyword {name}", fix)
+        try:
+            bound = signature.bind(*args, **kwargs)
+        except TypeError as e:
+            raise OptionError(None, f"{where}: {e}", "see its docstring") from None
+        values = {k: v for k, v in bound.arguments.items() if k != rest}
+        values.update(bound.arguments.get(rest, {}) if rest else {})
+        for name, value in values.items():
+            hint = hints.get(name, extra.get(name, Any))
+            if not _conforms(value, hint):
+                arms = set(typing.get_args(hint) or (hint,)) - {type(None)}
+                if arms == {bool}:  # the established words, with the fix they give
+                    check_flags(**{name: value})
+                if arms == {int}:
+                    check_whole(**{name: value})
+                raise OptionError(
+                    None, f"{name}={_shown(value)} is not {_describe(hint)}", "give one of those"
+                )
+        return function(*args, **kwargs)
+
+    return typing.cast(F, api)
+
+
+def _keywords(function: Callable[..., Any]) -> dict[str, Any]:
+    """The annotations of ``function``'s keyword-only parameters."""
+    hints = typing.get_type_hints(function, localns={"os": os})
+    parameters = inspect.signature(function).parameters.values()
+    return {p.name: hints.get(p.name, Any) for p in parameters if p.kind is p.KEYWORD_ONLY}
+
+
+# What each kind of pack's source options takes (registry.SOURCE_OPTIONS declares the kinds).
+_SOURCE_KINDS: dict[str, Any] = {
+    "path": str | os.PathLike[str] | None,
+    "flag": bool,
+    "count": int | None,
+    "seed": int | None,
+    "size": int | float | str | None,
+}
 
 
 def _read(dataset: str | None, fmt: str, args: dict[str, Any]) -> tuple[Sources, Options]:
@@ -30,6 +157,7 @@ def _read(dataset: str | None, fmt: str, args: dict[str, Any]) -> tuple[Sources,
     return resolve_sources(dataset, **where, offline=offline), options
 
 
+@checked
 def load_data(
     dataset: str | None = None,
     *,
@@ -66,6 +194,7 @@ def load_data(
     return (arrays["x_train"], arrays["y_train"]), (arrays["x_test"], arrays["y_test"])
 
 
+@functools.partial(checked, extra={k: v for k, v in _keywords(load_data).items()})
 def convert(
     out: PathLike,
     dataset: str | None = None,
@@ -101,9 +230,10 @@ def convert(
 
 
 # As the command: pack.pack itself, checking its arguments, with errors in Python's words.
-pack = speaking(pack_files)
+pack = checked(speaking(pack_files), extra={o.name: _SOURCE_KINDS[o.kind] for o in SOURCE_OPTIONS})
 
 
+@checked
 def fetch(
     dataset: str = "mnist", *, cache_dir: PathLike | None = None, offline: bool = False
 ) -> tuple[Path, Path]:
