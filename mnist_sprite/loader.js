@@ -312,6 +312,7 @@ async function readBody(response, size, scratch, key) {
   if (!(scratch[key]?.length >= size)) scratch[key] = made(scratch, key, size);
   let bytes = scratch[key], chunk = new Uint8Array(byob ? 1 << 16 : 0), n = 0;
   for (;;) {
+    await turn();
     const {done, value} = await (byob ? reader.read(chunk) : reader.read());
     if (done) break;
     if (n + value.length > bytes.length) {  // more than NAME.json says: the caller says so
@@ -421,10 +422,75 @@ async function inflateRows(idat, out, stride, bpp, rows, fail, scratch, adler) {
   const length = idat.reduce((n, c) => n + c.length, 0);
   if (!(scratch.stream?.length >= length)) scratch.stream = made(scratch, "stream", length);
   const stream = scratch.stream.subarray(0, length);
-  idat.reduce((at, c) => (stream.set(c, at), at + c.length), 0);
+  await paced(joining(idat, stream));
   const lines = scanlines(out, stride, bpp, rows, fail);
-  inflate(stream, lines.write, (why) => fail(`its image data does not inflate (${why})`), {adler});
+  await paced(inflating(stream, lines.write, (why) => fail(`its image data does not inflate (${why})`),
+                        {adler}));
   lines.end();
+}
+
+// The IDAT chunks copied one after another into `stream`, a chunk a step (see paced).
+function* joining(idat, stream) {
+  for (let i = 0, at = 0; i < idat.length; at += idat[i].length, i++) {
+    stream.set(idat[i], at);
+    yield;
+  }
+}
+
+// --- the page stays live: work in slices -----------------------------------------------------
+
+// In a window, decoding and hashing run in slices of at most SLICE_MS, each followed by a
+// pause in which the page handles input and draws: load() never holds the main thread for
+// long (make bench measures the longest gap). In a Worker or Node nothing waits on this thread,
+// so the work runs straight through.
+const IN_WINDOW = typeof document !== "undefined", SLICE_MS = 12;
+let pauser = null;
+
+// Run a generator of work to its end (its value), with a turn (see turn) between its steps.
+async function paced(steps) {
+  try {
+    for (;;) {
+      const step = steps.next();
+      if (step.done) return step.value;
+      await turn();
+    }
+  } finally {
+    steps.return();  // a step that threw: the generator lets go of what it holds
+  }
+}
+
+// In a window, a pause once the main thread has worked SLICE_MS since the last one (one clock
+// for every loop, so that two in a row are one slice); elsewhere, nothing. Awaited in loops
+// whose awaits may all resolve at once, as a body already received does.
+let sliceStart = 0;
+async function turn() {
+  if (IN_WINDOW && performance.now() - sliceStart >= SLICE_MS) {
+    await pause();
+    sliceStart = performance.now();
+  }
+}
+
+// The same, with no pauses: for the synchronous exports.
+function finish(steps) {
+  for (;;) {
+    const step = steps.next();
+    if (step.done) return step.value;
+  }
+}
+
+// A pause that gives every other task its turn: a message to ourselves, which, unlike
+// setTimeout(0), no engine delays by 4 ms. (Not scheduler.yield(): its continuation runs
+// ahead of the page's own timers, which then wait for the whole load, measured in Chromium.)
+function pause() {
+  if (typeof setImmediate === "function") return new Promise((resolve) => setImmediate(resolve));
+  if (!pauser) {  // (Node has setImmediate: its ports would keep the process alive)
+    pauser = {channel: new MessageChannel(), waiting: []};
+    pauser.channel.port1.onmessage = () => pauser.waiting.shift()?.();
+  }
+  return new Promise((resolve) => {
+    pauser.waiting.push(resolve);
+    pauser.channel.port2.postMessage(0);
+  });
 }
 
 // The inflated image data, `rows` scanlines of a filter-type byte and `stride` bytes, taken in
@@ -535,7 +601,8 @@ function unfilter(type, src, s, out, row, stride, bpp, fail) {
 // are made once, on the first call, and used again by every block of every stream after it.
 // (The platform's DecompressionStream hands out every output chunk as a new ArrayBuffer; an
 // engine may collect them late: WebKit, holding 1,000,000 images, collected none during the
-// load.) A broken stream: an Error from bad(reason). Not reentrant: write() must not inflate.
+// load.) A broken stream: an Error from bad(reason). An inflate begun while another is under
+// way (write() inflating, or two loads in a window) gets a window and tables of its own.
 // {adler: false} skips the Adler-32's sums (a tenth of the time) for a stream whose bytes are
 // already checked: load() inflates only files whose sha256 matched NAME.json's, and the sha256
 // covers every byte the Adler-32 does. Everything else about the stream is still checked.
@@ -549,27 +616,52 @@ const DIST_BASE = new Uint16Array([1, 2, 3, 4, 5, 7, 9, 13, 17, 25, 33, 49, 65, 
   385, 513, 769, 1025, 1537, 2049, 3073, 4097, 6145, 8193, 12289, 16385, 24577]);
 const DIST_EXTRA = new Uint8Array([0, 0, 0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7, 8, 8, 9, 9,
   10, 10, 11, 11, 12, 12, 13, 13]);
-let fixedTables = null, reused = null;
+let fixedTables = null, reused = null, reusedBusy = false;
 
 export function inflate(src, write, bad = (why) => new Error(why), {adler = true} = {}) {
+  finish(inflating(src, write, bad, {adler}));
+}
+
+// inflate() as a generator: it yields after each window's worth of output, so that a window
+// can pause between (see paced). Two may be under way at once (two loads); the second makes
+// a window and tables of its own.
+function* inflating(src, write, bad = (why) => new Error(why), {adler = true} = {}) {
   if (src.length < 2 || (src[0] & 15) !== 8 || src[0] >> 4 > 7 ||
       ((src[0] << 8) | src[1]) % 31 !== 0) {
     throw bad("not a zlib stream");
   }
   if (src[1] & 32) throw bad("a zlib stream with a preset dictionary");
   // in: the input and its bit buffer; out: the window, what of it write() has had, the Adler-32
-  const ins = {src, pos: 2, bits: 0, count: 0, bad};
-  reused ??= {window: new Uint8Array(WINDOW + AHEAD), lit: newTable(288), dist: newTable(32),
-               code: newTable(19), codeLengths: new Uint8Array(19), lengths: new Uint8Array(320)};
-  const out = {buf: reused.window, op: 0, from: 0, a: 1, b: 0, write, adler};
-  for (let last = 0; !last;) {
-    last = take(ins, 1);
-    const type = take(ins, 2);
-    if (type === 0) stored(ins, out);
-    else if (type === 3) throw bad("a block of type 3");
-    else symbols(ins, out, ...(type === 1 ? fixed(bad) : dynamic(ins)));
+  const shared = !reusedBusy, tables = shared ? (reused ??= newState()) : newState();
+  if (shared) reusedBusy = true;
+  try {
+    const ins = {src, pos: 2, bits: 0, count: 0, bad, tables};
+    const out = {buf: tables.window, op: 0, from: 0, a: 1, b: 0, write, adler};
+    for (let last = 0; !last;) {
+      last = take(ins, 1);
+      const type = take(ins, 2);
+      if (type === 0) stored(ins, out);
+      else if (type === 3) throw bad("a block of type 3");
+      else {
+        const [lit, dist] = type === 1 ? fixed(bad) : dynamic(ins);
+        while (!symbols(ins, out, lit, dist)) yield;
+      }
+    }
+    flush(out);
+    streamEnd(ins, out);
+  } finally {
+    if (shared) reusedBusy = false;
   }
-  flush(out);
+}
+
+function newState() {
+  return {window: new Uint8Array(WINDOW + AHEAD), lit: newTable(288), dist: newTable(32),
+          code: newTable(19), codeLengths: new Uint8Array(19), lengths: new Uint8Array(320)};
+}
+
+// The stream's end: the Adler-32 after the last block, and nothing after it.
+function streamEnd(ins, out) {
+  const {src, bad} = ins, {adler} = out;
   take(ins, ins.count & 7);  // to a byte boundary; then the whole bytes read ahead go back
   const end = src.length, pos = ins.pos - (ins.count >> 3);
   if (pos + 4 > end) throw bad("the stream is truncated");
@@ -650,10 +742,10 @@ function fixed(bad) {  // section 3.2.6
 
 function dynamic(ins) {  // section 3.2.7
   const nlit = take(ins, 5) + 257, ndist = take(ins, 5) + 1, ncode = take(ins, 4) + 4;
-  const codeLengths = reused.codeLengths.fill(0);
+  const {tables} = ins, codeLengths = tables.codeLengths.fill(0);
   for (let i = 0; i < ncode; i++) codeLengths[ORDER[i]] = take(ins, 3);
-  const code = table(codeLengths, ins.bad, reused.code);
-  const lengths = reused.lengths.subarray(0, nlit + ndist);
+  const code = table(codeLengths, ins.bad, tables.code);
+  const lengths = tables.lengths.subarray(0, nlit + ndist);
   for (let i = 0; i < lengths.length;) {
     const sym = decode(ins, code);
     if (sym < 16) {
@@ -667,18 +759,23 @@ function dynamic(ins) {  // section 3.2.7
     lengths.fill(value, i, i + n), i += n;
   }
   if (lengths[256] === 0) throw ins.bad("a block with no end-of-block code");
-  return [table(lengths.subarray(0, nlit), ins.bad, reused.lit),
-          table(lengths.subarray(nlit), ins.bad, reused.dist)];
+  return [table(lengths.subarray(0, nlit), ins.bad, tables.lit),
+          table(lengths.subarray(nlit), ins.bad, tables.dist)];
 }
 
-// A block's literals, lengths and distances until its end-of-block code: the hot loop, with
-// the bit buffer and the window position in locals.
+// A block's literals, lengths and distances until its end-of-block code (true), or until the
+// window is full (false: flushed, and called again to go on): the hot loop, with the bit
+// buffer and the window position in locals.
 function symbols(ins, out, lit, dist) {
   const {src, bad} = ins, end = src.length, buf = out.buf, limit = buf.length - MAX_MATCH;
   const lcodes = lit.codes, lmask = lit.mask, dcodes = dist.codes, dmask = dist.mask;
   let {pos, bits, count} = ins, op = out.op;
   for (;;) {
-    if (op > limit) out.op = op, flush(out), op = out.op;
+    if (op > limit) {
+      ins.pos = pos, ins.bits = bits, ins.count = count, out.op = op;
+      flush(out);
+      return false;
+    }
     if (count < 20) {  // a code (15 bits at most) and a length's extra bits (5)
       for (; count <= 24; pos++, count += 8) {
         if (pos < end) bits |= src[pos] << count;
@@ -730,6 +827,7 @@ function symbols(ins, out, lit, dist) {
     else for (let i = op - d, stop = op + len; op < stop;) buf[op++] = buf[i++];  // may overlap
   }
   ins.pos = pos, ins.bits = bits, ins.count = count, out.op = op;
+  return true;
 }
 
 // A Huffman table (section 3.2.2) from code lengths, made in `t` (see newTable; one of at least
@@ -790,7 +888,8 @@ function slow(t, bits) {
 async function sha256Hex(bytes) {
   // SubtleCrypto is only in secure contexts: a page over plain http from another host has none.
   const subtle = globalThis.crypto?.subtle;
-  const digest = subtle ? new Uint8Array(await subtle.digest("SHA-256", bytes)) : sha256(bytes);
+  const digest = subtle ? new Uint8Array(await subtle.digest("SHA-256", bytes)) :
+    await paced(hashing(bytes));
   return Array.from(digest, (b) => b.toString(16).padStart(2, "0")).join("");
 }
 
@@ -807,6 +906,11 @@ const K = new Uint32Array([
 
 // SHA-256 (FIPS 180-4) of bytes, for contexts without SubtleCrypto: 32 bytes.
 export function sha256(bytes) {
+  return finish(hashing(bytes));
+}
+
+// sha256() as a generator that yields every 16,384 blocks (1 MiB; see paced).
+function* hashing(bytes) {
   const h = new Uint32Array([0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a,
                              0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19]);
   const w = new Uint32Array(64), n = bytes.length, whole = Math.floor(n / 64);
@@ -836,6 +940,7 @@ export function sha256(bytes) {
       hh = g, g = f, f = e, e = (d + t1) | 0, d = c, c = b, b = a, a = (t1 + t2) | 0;
     }
     h[0] += a, h[1] += b, h[2] += c, h[3] += d, h[4] += e, h[5] += f, h[6] += g, h[7] += hh;
+    if ((blk & 16383) === 16383) yield;
   }
   const out = new Uint8Array(32), ov = new DataView(out.buffer);
   for (let i = 0; i < 8; i++) ov.setUint32(i * 4, h[i]);

@@ -51,6 +51,10 @@ def keras_npz(path: Path, x: np.ndarray, y: np.ndarray, train: int) -> Path:
 
 
 def png_folder(root: Path, x: np.ndarray, y: np.ndarray, train: int) -> Path:
+    """A folder of class folders, one for every class up to the largest label (some may stay
+    empty): class ids are the folders' places in numeric order, as ImageFolder's."""
+    for c in range(int(y.max()) + 1):
+        (root / "train" / str(c)).mkdir(parents=True, exist_ok=True)
     for i, (image, label) in enumerate(zip(x, y, strict=True)):
         split = "train" if i < train else "test"
         folder = root / split / str(label)
@@ -723,3 +727,20 @@ def test_grid_draws_colour_images_in_colour(tmp_path: Path) -> None:
         y0, x0 = gap + r * (4 + gap), gap + c * (4 + gap)
         assert np.array_equal(sheet[y0 : y0 + 4, x0 : x0 + 4], x[i]), i
     assert not info["greyscale"]
+
+
+def test_class_folders_named_1_2_3_are_classes_0_1_2_named_by_their_folders(
+    tmp_path: Path,
+) -> None:
+    rng = np.random.default_rng(3)
+    root = tmp_path / "drawings"
+    for folder in ("1", "2", "3", "10"):  # as numbers: 1, 2, 3, 10 (as text, 10 sorts first)
+        for i in range(3):
+            write_png(root / folder / f"{i}.png", rng.integers(0, 256, (4, 4), dtype=np.uint8))
+    web = tmp_path / "web"
+    code, _, stderr = run("pack", str(root), "--out", str(web), "-q")
+    assert code == 0, stderr
+    facts = json.loads((web / "data.json").read_text())
+    assert facts["class_names"] == ["1", "2", "3", "10"] and facts["classes"] == 4
+    ids = unpack(web)["y_train"]
+    assert sorted(ids.tolist()) == [0, 0, 0, 1, 1, 1, 2, 2, 2, 3, 3, 3]

@@ -390,21 +390,12 @@ def _layout(path: Path) -> _Layout:
             f"{MAX_CLASSES} classes",
             "give at most 255 class folders",
         )
+    # Class ids follow ImageFolder's rule, classes in sorted order; folders all named by
+    # integers sort as numbers, so 0..9 are classes 0..9 and 1/ 2/ 3/ are classes 0, 1, 2.
     if folders and all(_NUMBER.fullmatch(f) for f in folders):
         folders.sort(key=int)
-        ids = tuple(int(f) for f in folders)
-        if ids[-1] >= MAX_CLASSES:
-            raise SourceError(
-                found[folders[-1]],
-                f"is class {folders[-1]}: class ids go from 0 to {MAX_CLASSES - 1}",
-                "name class folders 0 to 254, or list them in classes.json",
-            )
-        classes = tuple(str(i) for i in range(ids[-1] + 1))
-    else:
-        # Folders not all named by numbers count in sorted order, as ImageFolder does.
-        ids = tuple(range(len(folders)))
-        classes = tuple(folders)
-    return _Layout(flat, tuple(split_dirs) or ("train",), tuple(folders), ids, classes)
+    ids = tuple(range(len(folders)))
+    return _Layout(flat, tuple(split_dirs) or ("train",), tuple(folders), ids, tuple(folders))
 
 
 def _size(shape: tuple[int, ...]) -> str:

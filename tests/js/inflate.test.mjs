@@ -135,3 +135,20 @@ test("{adler: false} skips only the Adler-32: a wrong one inflates, truncation i
   const more = new Uint8Array([...z, 0]);
   assert.throws(() => inflate(more, () => {}, bad, {adler: false}), /bad: 1 bytes follow/);
 });
+
+test("an inflate begun while another is under way (two loads at once) has a window of its own", () => {
+  const a = sample(700_000, 3), b = sample(500_000, 4);
+  const za = deflateSync(a, {level: 6}), zb = deflateSync(b, {level: 9});
+  const outA = [], outB = [];
+  let inner = false;
+  inflate(za, (chunk) => {
+    outA.push(Buffer.from(chunk));
+    if (!inner) {  // the first inflate's window and tables are in use: the second gets its own
+      inner = true;
+      inflate(zb, (c) => outB.push(Buffer.from(c)));
+    }
+  });
+  assert.ok(Buffer.concat(outA).equals(Buffer.from(a)), "the first stream differs");
+  assert.ok(Buffer.concat(outB).equals(Buffer.from(b)), "the second stream differs");
+  assert.deepEqual(inflated(za), Buffer.from(a));  // and the shared window is free again
+});
