@@ -39,7 +39,7 @@ from .labels import CLASSES, bad_rows, class_count, class_counts, read_onehot
 from .outputs import Output, kind_of
 from .pipeline import check_width, class_names
 from .png import COLOR_TYPES, SIGNATURE, PngFile
-from .png.canvas import colour_warning
+from .png.canvas import ENGINES, colour_warning
 from .registry import OUTPUTS
 from .values import nearest_k
 from .writers import atomic_output
@@ -121,6 +121,23 @@ def _json_or_none(text: str | None) -> Any:
         return {"text": text}
 
 
+def _colour_warnings(png_file: PngFile) -> str | None:
+    """What the engines do to the colours that convert does not reproduce, and which do it."""
+    said = {
+        engine: colour_warning(
+            png_file.chunks.colour_chunks,
+            engine,
+            depth=png_file.header.bit_depth,
+            alpha=png_file.has_alpha,
+        )
+        for engine in ENGINES
+    }
+    warned = [engine for engine, warning in said.items() if warning is not None]
+    if not warned:
+        return None
+    return f"{said[warned[0]]} (so do {', '.join(warned)})" if len(warned) > 1 else said[warned[0]]
+
+
 def inspect_sprite(path: PathLike, image_size: tuple[int, int] | None = None) -> dict[str, Any]:
     """Header, chunks, filters, pixel digest, and which known dataset it is (streamed)."""
     with PngFile(path, digest=True) as png_file:
@@ -131,7 +148,7 @@ def inspect_sprite(path: PathLike, image_size: tuple[int, int] | None = None) ->
         colour_chunks = sorted(png_file.chunks.colour_chunks)
         record = sprite_record(png_file.chunks.text)
         packed_by = png_file.chunks.text.get(RECORD_KEY)
-        browser = colour_warning(png_file.chunks.colour_chunks) or tall_warning(path, h.height)
+        browser = _colour_warnings(png_file) or tall_warning(path, h.height)
         rgb = h.color_type in (2, 3, 6)
         digest = png_file.chunks.sha256 or file_sha256(path)  # the survey read it to its end
     engines = agreement(differences(path, draw_rows=DRAW_ROWS, rgb=rgb))

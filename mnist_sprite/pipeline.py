@@ -213,7 +213,14 @@ def plan_conversion(
     plan = Plan(sources, options, images, train, onehot, size, channels)
     recorded = packed.class_names if packed is not None else None
     plan.class_names = recorded or class_names(ds, onehot.shape[1])
-    warning = colour_warning(png_file.chunks.colour_chunks)
+    warning = None
+    if isinstance(png_file, PngFile):  # a pack's shards carry no colour chunks
+        warning = colour_warning(
+            png_file.chunks.colour_chunks,
+            options.browser,
+            depth=png_file.header.bit_depth,
+            alpha=png_file.has_alpha,
+        )
     if warning is not None:
         plan.warnings.append(f"{sources.sprite}: {warning}")
     for split, n in (("train", train), ("test", images - train)):

@@ -15,7 +15,7 @@ import pytest
 from mnist_sprite.bundle import BROWSER_MAX_ROWS, default_shard_rows
 from mnist_sprite.options import BROWSERS
 from mnist_sprite.png import read_red
-from mnist_sprite.png.canvas import ENGINES, TALLEST_ROWS, alpha_table
+from mnist_sprite.png.canvas import ENGINES, TALLEST_ROWS, alpha_table, gamma_table
 from tests import pngkit
 from tests.cli_kit import SAMPLE_LABELS, SAMPLE_SPRITE, run
 
@@ -136,21 +136,28 @@ def with_chunks(png: bytes, *extra: tuple[bytes, bytes]) -> bytes:
 GAMMA_1 = (b"gAMA", struct.pack(">I", 100000))
 
 
+CHRM = (b"cHRM", bytes(32))
+
+
 @pytest.mark.parametrize(
-    ("extra", "warned"),
+    ("extra", "warned", "corrected"),
     [
-        ([GAMMA_1], "gAMA 1"),
-        ([(b"iCCP", b"linear\0\0" + bytes(20))], "iCCP (colour profile 'linear')"),
-        ([(b"gAMA", struct.pack(">I", 45455))], None),
-        ([(b"sRGB", b"\0"), GAMMA_1], None),  # sRGB overrides gAMA, as browsers do
-        ([(b"cHRM", bytes(32))], None),
-        ([], None),
+        ([GAMMA_1], None, 100000),  # corrected, as Chromium's canvas corrects it
+        ([(b"gAMA", struct.pack(">I", 45000))], None, None),  # inside every engine's window
+        ([(b"gAMA", struct.pack(">I", 47800))], None, 47800),  # outside Chromium's alone
+        ([(b"iCCP", b"linear\0\0" + bytes(20))], "iCCP (colour profile 'linear')", None),
+        ([(b"gAMA", struct.pack(">I", 45455))], None, None),
+        ([(b"sRGB", b"\0"), GAMMA_1], None, None),  # sRGB overrides gAMA in Chromium
+        ([CHRM], None, None),
+        ([GAMMA_1, CHRM], "gAMA 1 and cHRM", None),  # a full conversion: not reproduced
+        ([], None, None),
     ],
 )
-def test_colour_chunks_warn_where_the_browser_changes_colours(
-    tmp_path: Path, extra: list[tuple[bytes, bytes]], warned: str | None
+def test_colour_chunks_are_drawn_as_the_engine_draws_them_or_warned(
+    tmp_path: Path, extra: list[tuple[bytes, bytes]], warned: str | None, corrected: int | None
 ) -> None:
-    """Issue 12: colour chunks: warned where a browser changes colours, silent where it does not."""
+    """Colour chunks: a gAMA correction the engine makes is made (its table, measured value by
+    value), one this tool does not reproduce is warned, and the rest is silent."""
     pixels = read_red(SAMPLE_SPRITE)
     sprite = tmp_path / "s.png"
     sprite.write_bytes(with_chunks(pngkit.gray_png(pixels), *extra))
@@ -164,13 +171,41 @@ def test_colour_chunks_warn_where_the_browser_changes_colours(
     code, stdout, _ = run("inspect", str(sprite), "--json")
     facts = json.loads(stdout)
     if warned is None:
-        assert stderr == "" and facts["browser_warning"] is None
+        assert stderr == "", stderr
     else:
         assert stderr.startswith(f"warning: {sprite}: {warned}") and stderr.count("\n") == 1
         assert warned in facts["browser_warning"]
         assert "colour-corrects" in run("inspect", str(sprite))[1]
-    with np.load(out) as z:  # the stored values, whatever the chunk says
-        assert np.array_equal(z["x_train"], pixels[:800] / np.float32(255))
+    table = gamma_table("chromium", corrected) if corrected else None
+    drawn = pixels if table is None else table[pixels]
+    with np.load(out) as z:
+        assert np.array_equal(z["x_train"], drawn[:800] / np.float32(255))
+
+
+def test_each_engines_gamma_window_and_table() -> None:
+    """The windows measured, and the tables' anchors: stored 1 at gamma 1.0 becomes 13 in
+    Chromium and 21 in Firefox and WebKit."""
+    assert gamma_table("chromium", 47727) is None and gamma_table("chromium", 47728) is not None
+    assert gamma_table("firefox", 47847) is None and gamma_table("firefox", 47848) is not None
+    for engine in ("chromium", "firefox", "webkit"):
+        assert gamma_table(engine, 43182) is None and gamma_table(engine, 43181) is not None
+    assert [int(gamma_table(e, 100000)[1]) for e in ("chromium", "firefox", "webkit")] == [
+        13,
+        21,
+        21,
+    ]  # type: ignore[index]
+
+
+def test_firefox_corrects_gamma_despite_srgb_and_convert_follows_the_browser_asked_for(
+    tmp_path: Path,
+) -> None:
+    pixels = read_red(SAMPLE_SPRITE)
+    sprite = tmp_path / "s.png"
+    sprite.write_bytes(with_chunks(pngkit.gray_png(pixels), (b"sRGB", b"\0"), GAMMA_1))
+    (x, _), _ = __import__("mnist_sprite").load_data(
+        sprite=sprite, labels=SAMPLE_LABELS, train_size=800, dtype="uint8", browser="firefox"
+    )
+    assert np.array_equal(x, gamma_table("firefox", 100000)[pixels[:800]])  # type: ignore[index]
 
 
 def test_load_data_warns_in_python(tmp_path: Path) -> None:
@@ -178,6 +213,6 @@ def test_load_data_warns_in_python(tmp_path: Path) -> None:
     import mnist_sprite
 
     sprite = tmp_path / "s.png"
-    sprite.write_bytes(with_chunks(SAMPLE_SPRITE.read_bytes(), GAMMA_1))
-    with pytest.warns(mnist_sprite.ColourWarning, match="gAMA 1"):
+    sprite.write_bytes(with_chunks(SAMPLE_SPRITE.read_bytes(), GAMMA_1, CHRM))
+    with pytest.warns(mnist_sprite.ColourWarning, match="gAMA 1 and cHRM"):
         mnist_sprite.load_data(sprite=sprite, labels=SAMPLE_LABELS, train_size=800)

@@ -23,11 +23,18 @@ Firefox ESR 153 (``firefox-esr``, headless):
   smallest value that reproduces the 256 measured reds at that alpha, so the table reproduces
   the measured 65,536 exactly, and ``p == a`` can come back as 254.
 
-WebKitGTK 2.50 (MiniBrowser through ``webkit2gtk-driver``):
+WebKitGTK 2.50 (MiniBrowser through ``webkit2gtk-driver``) has two canvases, and which one a
+canvas is depends on its size (:func:`canvas_rule`): a canvas of at least 16,512 pixels (128 x
+129) with no side over 16,384 is drawn on the GPU (Skia's Ganesh on GL; here Mesa's software GL
+under Xvfb), any other in Skia's CPU raster (``WEBKIT_DISABLE_COMPOSITING_MODE=1`` puts every
+canvas there). Both premultiply ``p = floor(r * a / 255)``; alpha 0 gives 0. Then:
 
-- premultiply: ``p = floor(r * a / 255)``;
-- unpremultiply in float32: ``floor((p * f32(1/255)) / (a * f32(1/255)) * 255 + 0.5)``, clamped
-  to 255; alpha 0 gives 0.
+- GPU canvas (``"webkit"``): unpremultiply in float32 ``floor((p * f32(1/255)) / (a *
+  f32(1/255)) * 255 + 0.5)``, clamped to 255;
+- CPU canvas (``"webkit-cpu"``): unpremultiply as Chromium does (float32, halves to even).
+
+The two differ in 410 of the 65,536 (alpha, red) pairs, each a tie ``p * 255 / a = k + 0.5``
+that float32 rounds one way or the other (red 213 at alpha 156: 212 on the CPU, 213 on the GPU).
 
 16-bit samples keep their high byte (``v >> 8``) in Chromium and WebKit, and alpha too; Firefox
 rounds them, ``(v + 128) // 257`` (measured for all 65,536 gray values): :func:`sixteen_to_eight`.
@@ -36,10 +43,11 @@ TensorFlow.js's ``data.js`` draws the sprite 5,000 rows at a time onto one canva
 clears, so a pixel that is not opaque is composited (source-over) onto the pixel the previous
 draw left at that place. Chromium keeps premultiplied 8-bit colour and blends as Skia's
 ``SkPMSrcOver``: ``p' = P(r, a) + (p * (256 - a) >> 8)``, ``alpha' = a + (alpha * (256 - a) >> 8)``
-(measured exact for every channel over three draws of 1,048,576 random pixels). Firefox blends
-the same way (it draws with Skia too), onto its own premultiplied values; WebKit keeps
-``p' = P(r, a) + div255(p * (255 - a))`` with ``div255(x) = (x + (x >> 8) + 128) >> 8``, and
-alpha likewise. :class:`Canvas` carries that state, so every value is the one the loader reads.
+(measured exact for every channel over three draws of 1,048,576 random pixels). Firefox and
+WebKit's CPU canvas blend the same way (Skia), onto their own premultiplied values; WebKit's GPU
+canvas keeps ``p' = P(r, a) + div255(p * (255 - a))`` with ``div255(x) = (x + (x >> 8) + 128)
+>> 8``, and alpha likewise. :class:`Canvas` carries that state, so every value is the one the
+loader reads.
 
 How tall an image each engine draws is in :data:`TALLEST_ROWS`.
 
@@ -64,6 +72,9 @@ U8 = npt.NDArray[np.uint8]
 SRGB_GAMMA = 45455
 
 Engine = Literal["chromium", "firefox", "webkit"]
+# A canvas's arithmetic: the engine's, and for WebKit which of its two canvases (canvas_rule).
+Rule = Literal["chromium", "firefox", "webkit", "webkit-cpu"]
+RULES = cast(tuple[Rule, ...], ("chromium", "firefox", "webkit", "webkit-cpu"))
 ENGINES = cast(tuple[Engine, ...], BROWSERS)  # the command line's --browser choices
 DEFAULT_ENGINE = cast(Engine, DEFAULT_BROWSER)
 # The versions every rule and limit here was measured in (Debian 12's packages).
@@ -340,6 +351,32 @@ FIREFOX_RECIPROCAL = (
 )
 
 
+# WebKitGTK's GPU canvas (measured): at least this many pixels (16,511 and fewer: CPU) ...
+WEBKIT_GPU_MIN_AREA = 128 * 129
+# ... and no side longer than this (16,385 wide or tall: CPU; the GL's largest texture, so it
+# may be larger on a machine with another GPU driver). No largest area found up to 4096 x 4096.
+WEBKIT_GPU_MAX_SIDE = 16_384
+
+
+def canvas_rule(engine: str, width: int | None = None, height: int | None = None) -> Rule:
+    """The arithmetic of ``engine``'s canvas ``width`` x ``height`` (data.js's canvas: the
+    sprite's width by ``chunkSize`` rows). Only WebKit's depends on the size; with no size,
+    WebKit's GPU canvas."""
+    name = check_engine(engine)
+    if name != "webkit" or width is None or height is None:
+        return name
+    gpu = width * height >= WEBKIT_GPU_MIN_AREA and max(width, height) <= WEBKIT_GPU_MAX_SIDE
+    return "webkit" if gpu else "webkit-cpu"
+
+
+def check_rule(rule: str) -> Rule:
+    """``rule`` when it is one of :data:`RULES` (an engine's name is its default rule)."""
+    for name in RULES:
+        if rule == name:
+            return name
+    return check_engine(rule)
+
+
 def check_engine(engine: str) -> Engine:
     """``engine`` when it is one of :data:`ENGINES`; ValueError otherwise."""
     for name in ENGINES:
@@ -353,12 +390,13 @@ def engines_that_cannot_draw(height: int) -> list[Engine]:
     return [e for e in ENGINES if (TALLEST_ROWS[e] or height) < height]
 
 
-@lru_cache(maxsize=4)
+@lru_cache(maxsize=8)
 def premultiply_table(engine: str = DEFAULT_ENGINE) -> U8:
-    """``table[a, c]``: colour ``c`` at alpha ``a`` as the engine's canvas stores it."""
+    """``table[a, c]``: colour ``c`` at alpha ``a`` as the engine's canvas (or :data:`RULES`'s
+    rule) stores it."""
     c = np.arange(256, dtype=np.int64)[None, :]
     a = np.arange(256, dtype=np.int64)[:, None]
-    engine = check_engine(engine)
+    engine = check_rule(engine)
     if engine == "chromium":
         exact = (2 * c * a + 255) // 510  # round(c * a / 255), halves up
     elif engine == "firefox":
@@ -369,14 +407,15 @@ def premultiply_table(engine: str = DEFAULT_ENGINE) -> U8:
     return table
 
 
-@lru_cache(maxsize=4)
+@lru_cache(maxsize=8)
 def unpremultiply_table(engine: str = DEFAULT_ENGINE) -> U8:
     """``table[a, p]``: what ``getImageData`` returns for stored colour ``p`` at alpha ``a``
-    (for ``p <= a``, the values a canvas holds; larger ``p`` clamp to 255)."""
+    (for ``p <= a``, the values a canvas holds; larger ``p`` clamp to 255). ``engine``: an
+    engine or one of :data:`RULES`."""
     f32 = np.float32
     p = np.arange(256, dtype=np.int64)[None, :]
     a = np.arange(256, dtype=np.int64)[:, None]
-    engine = check_engine(engine)
+    engine = check_rule(engine)
     table: U8
     if engine == "firefox":
         q = np.array(FIREFOX_RECIPROCAL, dtype=np.int64)[:, None]
@@ -384,7 +423,7 @@ def unpremultiply_table(engine: str = DEFAULT_ENGINE) -> U8:
         return table
     alpha = np.maximum(a, 1).astype(f32) * f32(1 / 255)  # row a = 0 is zeroed below
     colour = p.astype(f32) * f32(1 / 255)
-    if engine == "chromium":
+    if engine in ("chromium", "webkit-cpu"):
         v = np.clip(colour * (f32(1) / alpha), f32(0), f32(1)) * f32(255)
         table = np.rint(v).astype(np.uint8)  # float32, halves to even
     else:
@@ -394,9 +433,11 @@ def unpremultiply_table(engine: str = DEFAULT_ENGINE) -> U8:
     return table
 
 
-@lru_cache(maxsize=4)
+@lru_cache(maxsize=8)
 def alpha_table(engine: str = DEFAULT_ENGINE) -> U8:
-    """``table[a, r]``: the red a fresh canvas gives back for red ``r`` drawn at alpha ``a``."""
+    """``table[a, r]``: the red a fresh canvas gives back for red ``r`` drawn at alpha ``a``;
+    ``engine``: an engine (WebKit: its GPU canvas) or one of :data:`RULES`
+    (``alpha_table(canvas_rule(engine, width, height))`` for a canvas of that size)."""
     premul = premultiply_table(engine)
     table: U8 = unpremultiply_table(engine)[np.arange(256)[:, None], premul]
     return table
@@ -414,10 +455,10 @@ def sixteen_to_eight(samples: npt.NDArray[np.unsignedinteger[Any]], engine: str)
 
 def keep(stored: npt.NDArray[np.integer], alpha: npt.NDArray[np.integer], engine: str) -> U8:
     """What source-over keeps of ``stored`` (premultiplied colour or alpha) under a pixel of
-    ``alpha``: Skia's ``(d * (256 - a)) >> 8`` (Chromium, Firefox) or WebKit's
-    ``div255(d * (255 - a))``."""
+    ``alpha``: Skia's ``(d * (256 - a)) >> 8`` (Chromium, Firefox, WebKit's CPU canvas) or
+    WebKit's GPU canvas's ``div255(d * (255 - a))``. ``engine``: an engine or a rule."""
     d = stored.astype(np.uint32)
-    if check_engine(engine) == "webkit":
+    if check_rule(engine) == "webkit":
         x = d * (255 - alpha.astype(np.uint32))
         out: U8 = ((x + (x >> 8) + 128) >> 8).astype(np.uint8)
         return out
@@ -431,7 +472,9 @@ class Canvas:
     :meth:`draw` takes the next rows of a sprite, top to bottom, as ``(k, width)`` red or
     ``(k, width, 3)`` RGB values with their ``(k, width)`` alpha, and returns what
     ``getImageData`` gives for them, given what earlier draws left on the canvas. Every colour
-    channel is composited the same way (measured for red, green and blue).
+    channel is composited the same way (measured for red, green and blue). The canvas is
+    ``width`` x ``draw_rows`` (data.js's ``canvas.height = chunkSize``), which picks WebKit's
+    GPU or CPU canvas (:func:`canvas_rule`).
     """
 
     def __init__(
@@ -442,7 +485,7 @@ class Canvas:
         colours: int = 1,
         engine: str = DEFAULT_ENGINE,
     ):
-        self._engine = check_engine(engine)
+        self._engine = canvas_rule(engine, width, draw_rows)
         self._rows = draw_rows
         places = min(draw_rows, height)  # no more than the image has: memory stays bounded
         extra = (colours,) if colours > 1 else ()
@@ -476,28 +519,177 @@ class Canvas:
         return out
 
 
-def colour_warning(chunks: dict[str, bytes]) -> str | None:
-    """What a browser would do to the colours because of these chunks, or None if nothing.
+# -- gAMA: measured in each engine, every value of every table (see gamma_table) ------------
 
-    Measured: an sRGB chunk, gAMA 1/2.2 and cHRM alone change nothing; any other gAMA, or an
-    iCCP profile, makes the canvas colour-correct (gamma 1.0: 128 becomes 188).
-    """
-    if "sRGB" in chunks:  # PNG spec 11.3.3.5: sRGB overrides gAMA and cHRM
+# The gAMA values each engine draws as stored (no cHRM): Chromium (Skia's PNG codec) when
+# 0.95 < gAMA / 1e5 * 2.2 < 1.05 in float32; Firefox and WebKit (libpng's png_set_gamma(2.2,
+# gAMA)) when either of libpng's two thresholds says the correction is not significant.
+GAMMA_WINDOWS: dict[str, tuple[int, int]] = {
+    "chromium": (43_182, 47_727),
+    "firefox": (43_182, 47_847),
+    "webkit": (43_182, 47_847),
+}
+
+
+@lru_cache(maxsize=64)
+def gamma_table(engine: str, gama: int) -> U8 | None:
+    """``table[v]``: what ``engine``'s canvas gives for stored 8-bit sample ``v`` of a PNG whose
+    only colour chunk is gAMA ``gama``; None where it draws the stored values.
+
+    Firefox and WebKit: libpng's 8-bit table, a pure power ``1 / (2.2 * gamma)`` rounded half
+    up, 0 and 255 kept (libpng 1.6.59 in Firefox and 1.6.39 in WebKit divide in another
+    order). Chromium: Skia converts a profile of sRGB primaries and transfer ``x ** (1 /
+    gamma)`` to the sRGB canvas in float32, with its approximate log2 and pow2, and stores
+    ``rint(v * 255)``. Measured for grey and RGB, 305 gAMA values an engine, every value."""
+    name = check_engine(engine)
+    low, high = GAMMA_WINDOWS[name]
+    if low <= gama <= high:
         return None
+    table = _skia_gamma(gama) if name == "chromium" else _libpng_gamma(name, gama)
+    return None if table is None or (table == np.arange(256)).all() else table
+
+
+def _libpng_gamma(engine: str, gama: int) -> U8 | None:
+    """libpng's png_set_gamma(2.2, gAMA / 100000) and its png_build_8bit_table."""
+    g = gama * 0.00001
+    if engine == "webkit":
+        if not 16 <= gama <= 625_000_000:  # libpng 1.6.39 drops such a gAMA
+            return None
+    else:
+        if gama > 0x7FFF_FFFF:
+            return None
+        if g <= 0.0 or g > 21474.83:  # nsPNGDecoder's reset
+            g = 0.45455
+    fixed = int(np.floor((g * 100000 if g < 128 else g) + 0.5))  # convert_gamma_value
+    if engine == "firefox" and not 1000 <= fixed <= 10_000_000:
+        return None
+    if 95000 <= np.floor(fixed * 220000 / 100000 + 0.5) <= 105000:  # png_gamma_threshold
+        return None
+    if engine == "firefox":  # 1.6.47 and later: png_reciprocal2(screen, file)
+        exponent = np.floor(1e15 / 220000 / fixed + 0.5)
+    else:  # 1.6.39: png_reciprocal2(file, screen)
+        exponent = np.floor(1e15 / fixed / 220000 + 0.5)
+    if 95000 <= exponent <= 105000:  # png_build_8bit_table: not significant
+        return None
+    v = np.arange(256, dtype=np.float64)
+    out = np.floor(255 * np.power(v / 255.0, exponent * 0.00001) + 0.5)
+    out[0], out[255] = 0, 255
+    table: U8 = out.astype(np.uint8)
+    return table
+
+
+_F32 = np.float32
+# skcms_TransferFunction_invert of sRGB, as skcms computes it in float32.
+_INVERSE_SRGB = (_F32(0.41666666), _F32(1.1372833), _F32(-0.0), _F32(12.92), _F32(0.003130805),
+                 _F32(-0.054969788), _F32(-0.0))  # fmt: skip
+
+
+def _f32_bits(i: npt.NDArray[Any]) -> npt.NDArray[np.float32]:
+    return np.asarray(i, np.int32).view(np.float32)
+
+
+def _approx_log2(x: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
+    """Skia's raster pipeline's approx_log2, in float32."""
+    bits = np.asarray(x, _F32).view(np.int32)
+    e = bits.astype(_F32) * _F32(1.0 / (1 << 23))
+    m = _f32_bits((bits & 0x007FFFFF) | 0x3F000000)
+    out: npt.NDArray[np.float32] = (
+        e
+        - _F32(124.225514990)
+        - _F32(1.498030302) * m
+        - _F32(1.725879990) / (_F32(0.3520887068) + m)
+    )
+    return out
+
+
+def _approx_pow2(x: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
+    """Skia's raster pipeline's approx_pow2 (rounded to nearest), in float32."""
+    f = x - np.floor(x).astype(_F32)
+    a = (
+        x
+        + _F32(121.274057500)
+        - f * _F32(1.490129070)
+        + _F32(27.728023300) / (_F32(4.84252568) - f)
+    )
+    a = np.clip(a * _F32(1 << 23), _F32(0), _F32(2139095040.0))
+    return _f32_bits(np.rint(a).astype(np.int64).astype(np.int32))
+
+
+def _approx_pow(x: npt.NDArray[np.float32], y: np.float32) -> npt.NDArray[np.float32]:
+    safe = np.where(x > 0, x, _F32(1))
+    out: npt.NDArray[np.float32] = np.where(
+        (x == 0) | (x == 1), x, _approx_pow2(_approx_log2(safe) * y)
+    ).astype(_F32)
+    return out
+
+
+def _skia_gamma(gama: int) -> U8 | None:
+    """Chromium: the transfer ``x ** (1 / gamma)`` to sRGB in Skia's float32 pipeline."""
+    if gama == 0:
+        return None
+    gamma = _F32(gama) / _F32(100000)
+    g = _F32(1) / gamma
+    if abs(float(g) - 1.0) < 0.001:  # SkColorSpace::MakeRGB: linear
+        g = _F32(1)
+    elif abs(float(g) - 2.2) < 0.001:  # ... or 2.2
+        g = _F32(2.2)
+    x = np.arange(256).astype(_F32) * _F32(1 / 255.0)
+    linear = x if g == 1 else _approx_pow(x, g)
+    ig, ia, ib, ic, id_, ie, i_f = _INVERSE_SRGB
+    encoded = np.where(
+        linear <= id_, ic * linear + i_f, _approx_pow(ia * linear + ib, ig) + ie
+    ).astype(_F32)
+    encoded = np.clip(encoded, _F32(0), _F32(1))
+    table: U8 = np.rint(encoded * _F32(255)).astype(np.uint8)  # round half to even
+    return table
+
+
+def _gama(chunks: dict[str, bytes]) -> int | None:
+    data = chunks.get("gAMA")
+    return struct.unpack(">I", data)[0] if data is not None and len(data) == 4 else None
+
+
+def colour_rule(
+    chunks: dict[str, bytes], engine: str = DEFAULT_ENGINE, *, depth: int = 8, alpha: bool = False
+) -> tuple[U8 | None, str | None]:
+    """What ``engine``'s canvas does to the colours of a PNG with these colour chunks:
+    ``(table, None)`` when it corrects each sample as ``table`` says (reproduced: convert
+    applies it), ``(None, None)`` when it draws the stored values, and ``(None, warning)``
+    when it corrects them in a way not reproduced here.
+
+    Measured: an iCCP profile is applied; an sRGB chunk overrides gAMA in Chromium and WebKit,
+    not in Firefox; a gAMA outside the engine's window (:data:`GAMMA_WINDOWS`) is a table, for
+    8-bit and lower opaque images; with cHRM (and no sRGB) Chromium and Firefox convert the
+    colours in full (WebKit ignores cHRM).
+    """
+    name = check_engine(engine)
     named = []
     if "iCCP" in chunks:
-        name = chunks["iCCP"].split(b"\0", 1)[0].decode("latin-1", "replace")
-        named.append(f"iCCP (colour profile {name!r})")
-    gamma = chunks.get("gAMA")
-    if gamma is not None and len(gamma) == 4:
-        value = struct.unpack(">I", gamma)[0]
-        if value != SRGB_GAMMA:
-            named.append(f"gAMA {value / 100000:g}")
-            if "cHRM" in chunks:
-                named.append("cHRM")
-    if not named:
-        return None
-    return (
-        f"{' and '.join(named)}: a browser's canvas colour-corrects this PNG, so TensorFlow.js "
-        "gets other values than the stored ones, which are what this tool gives"
-    )
+        profile = chunks["iCCP"].split(b"\0", 1)[0].decode("latin-1", "replace")
+        named.append(f"iCCP (colour profile {profile!r})")
+    gama = _gama(chunks)
+    srgb = "sRGB" in chunks
+    table = None
+    if gama is not None and not (srgb and name != "firefox"):
+        if "cHRM" in chunks and not srgb and name != "webkit":
+            named.append(f"gAMA {gama / 100000:g} and cHRM")  # a full conversion, any gAMA
+        elif (table := gamma_table(name, gama)) is not None and (depth > 8 or alpha):
+            named.append(
+                f"gAMA {gama / 100000:g} on {'16-bit' if depth > 8 else 'transparent'} pixels"
+            )
+            table = None
+    if named:
+        return None, (
+            f"{' and '.join(named)}: {name}'s canvas colour-corrects this PNG in a way this tool "
+            "does not reproduce, so TensorFlow.js gets other values than the stored ones, which "
+            "are what this tool gives"
+        )
+    return table, None
+
+
+def colour_warning(
+    chunks: dict[str, bytes], engine: str = DEFAULT_ENGINE, *, depth: int = 8, alpha: bool = False
+) -> str | None:
+    """:func:`colour_rule`'s warning: what ``engine`` does to the colours that convert does
+    not reproduce; None when it draws the stored values or a correction reproduced here."""
+    return colour_rule(chunks, engine, depth=depth, alpha=alpha)[1]

@@ -25,7 +25,7 @@ import numpy.typing as npt
 
 from ..drawing import DRAW_ROWS, Decoder
 from ..errors import PathLike, PngFormatError
-from .canvas import DEFAULT_ENGINE, Canvas, check_engine, sixteen_to_eight
+from .canvas import DEFAULT_ENGINE, Canvas, check_engine, colour_rule, sixteen_to_eight
 from .chunks import MAX_PIXELS, ChunkReader, Header
 from .unfilter import unfilter_block
 
@@ -72,6 +72,7 @@ class PngFile:
         self.header: Header = self.chunks.header
         self._rgb = False  # what the pixel stage reduces to: red, or red, green and blue
         self._engine = DEFAULT_ENGINE  # whose canvas: 16-bit samples and alpha differ
+        self._gamma: U8 | None = None  # the engine's gAMA correction of each sample, if any
         # A red-only decode met a pixel whose green or blue is not its red: colour was dropped.
         self.colours_differ = False
 
@@ -156,6 +157,9 @@ class PngFile:
         h = self.header
         self._rgb = rgb
         self._engine = check_engine(engine)
+        self._gamma, _ = colour_rule(
+            self.chunks.colour_chunks, self._engine, depth=h.bit_depth, alpha=self.has_alpha
+        )
         colours = 3 if rgb else 1
         canvas = Canvas(h.width, h.height, draw_rows, colours, engine) if self.has_alpha else None
         if decoder == "pypng":
@@ -276,6 +280,8 @@ class PngFile:
                 hit = samples == key[0] if c == 1 else _rgb_equal(samples, key)
                 if hit.any():
                     alpha = np.where(hit, np.uint8(0), np.uint8(255))
+        if self._gamma is not None:  # the engine's gAMA correction (opaque, 8 bits or fewer)
+            red = self._gamma[red]
         return np.ascontiguousarray(red), alpha
 
     def _palette_colour(self, indices: npt.NDArray[np.unsignedinteger[Any]]) -> U8:

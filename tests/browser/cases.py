@@ -34,6 +34,15 @@ def interleave(*planes: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
     return np.stack(planes, axis=-1).reshape(planes[0].shape[0], -1)
 
 
+def with_gama(png: bytes, gama: int) -> bytes:
+    """``png`` with a gAMA chunk of ``gama`` after its IHDR."""
+    chunks = pngkit.split_chunks(png)
+    extra = (b"gAMA", gama.to_bytes(4, "big"))
+    return pngkit.SIGNATURE + b"".join(
+        pngkit.chunk(t, d) for t, d in [chunks[0], extra, *chunks[1:]]
+    )
+
+
 def ci_cases(folder: Path) -> list[Case | Packed]:
     paths = SAMPLE.paths()
     digits = read_red(paths["sprite"])  # (1000, 784) uint8
@@ -62,6 +71,24 @@ def ci_cases(folder: Path) -> list[Case | Packed]:
         draw_rows=DRAW_ROWS,
         channels="rgb",
     )
+    # data.js's canvas 784 x 20: under 16,512 pixels, so WebKit draws on its CPU canvas.
+    add(
+        "gray+alpha, alpha 0..255, a 20-row canvas",
+        pngkit.write_png(interleave(digits, alpha), width, n, color="gray_alpha"),
+        draw_rows=20,
+    )
+    add("rgba, alpha 0..255, a 20-row canvas", pngkit.write_png(rgba, width, n, color="rgba"),
+        draw_rows=20)  # fmt: skip
+    # gAMA: each engine's table outside its window (gamma 1.0, 0.8, and 0.4782, which only
+    # Chromium corrects), gray and RGB.
+    for gama in (100000, 80000, 47820):
+        add(f"gAMA {gama}", with_gama(pngkit.write_png(digits, width, n), gama))
+    add(
+        "gAMA 100000, rgb, --channels rgb",
+        with_gama(pngkit.write_png(interleave(digits, 255 - digits, digits // 3), width, n,
+                                   color="rgb"), 100000),
+        channels="rgb",
+    )  # fmt: skip
     low = rng.integers(0, 256, digits.shape)
     add("16-bit gray", pngkit.write_png(digits.astype(np.int64) * 256 + low, width, n, depth=16))
     palette = [(k, 255 - k, k // 3, (k * 37 + 11) % 256) for k in range(256)]

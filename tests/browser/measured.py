@@ -4,7 +4,10 @@ compare it with what mnist_sprite.png.canvas says of that engine:
 - ``canvas rule``: an RGBA and a gray+alpha PNG of every value at every alpha (256 x 256), a
   16-bit gray PNG of all 65,536 values, and three draws of 1,048,576 random RGBA pixels onto one
   canvas (the compositing of data.js's draws), against ``alpha_table``, ``sixteen_to_eight`` and
-  ``Canvas``;
+  ``Canvas``; and the same on small canvases (every value at every alpha in four 128 x 128
+  quarters, three draws onto 128 x 128) and on canvases either side of WebKit's GPU threshold
+  (``canvas_rule``: 8,255 x 2 and 8,256 x 2, 16,384 x 2 and 16,385 x 2), each against the rule
+  for its size;
 - ``tallest image``: images 4 pixels wide and 65,535, 65,536 and 200,000 rows tall, drawn or not
   as ``TALLEST_ROWS`` says;
 - ``noise``: Firefox with ``privacy.resistFingerprinting`` must DIFFER on the sample (its canvas
@@ -23,6 +26,7 @@ from mnist_sprite.png.canvas import (
     TALLEST_ROWS,
     Canvas,
     alpha_table,
+    canvas_rule,
     check_engine,
     sixteen_to_eight,
 )
@@ -34,6 +38,9 @@ from tests.browser.probe import Step, measure, png_bytes
 
 HEIGHTS = (65_535, 65_536, 200_000)
 COMPOSITE = (256, 4096, 3)  # canvas rows, width, draws
+SMALL = 128  # the small canvases: 128 x 128, under WebKit's GPU threshold
+# Canvases either side of WebKit's GPU threshold: 16,512 pixels, 16,384 a side.
+EDGES = ((8255, 2), (8256, 2), (16384, 2), (16385, 2))
 RFP = {"privacy.resistFingerprinting": True}
 
 
@@ -45,7 +52,25 @@ def rule_steps() -> list[Step]:
     random = np.random.default_rng(7).integers(0, 256, (rows * draws, width, 4)).astype(np.uint8)
     sixteen = pngkit.write_png(np.arange(65536).reshape(256, 256), 256, 256, depth=16)
     whole = ((0, 0, 256, 256),)
+    small = ((0, 0, SMALL, SMALL),)
+    quarters = [
+        Step(f"rgba_q{i}", png_bytes(rgba[y : y + SMALL, x : x + SMALL]), SMALL, SMALL, small)
+        for i, (y, x) in enumerate(((0, 0), (0, SMALL), (SMALL, 0), (SMALL, SMALL)))
+    ]
+    tied = np.random.default_rng(8).integers(0, 256, (SMALL * 3, SMALL, 4)).astype(np.uint8)
+    edges = [
+        Step(f"edge{w}x{h}", png_bytes(tie_pixels(w, h)), w, h, ((0, 0, w, h),)) for w, h in EDGES
+    ]
     return [
+        *quarters,
+        Step(
+            "composite_small",
+            png_bytes(tied),
+            SMALL,
+            SMALL,
+            tuple((0, i * SMALL, SMALL, SMALL) for i in range(3)),
+        ),
+        *edges,
         Step("rgba", png_bytes(rgba), 256, 256, whole),
         Step("gray_alpha", png_bytes(gray_alpha), 256, 256, whole),
         Step("sixteen", sixteen, 256, 256, whole),
@@ -57,6 +82,15 @@ def rule_steps() -> list[Step]:
             tuple((0, i * rows, width, rows) for i in range(draws)),
         ),
     ]
+
+
+def tie_pixels(width: int, height: int) -> np.ndarray[Any, Any]:
+    """RGBA pixels whose (red, alpha) are each one of the 410 pairs WebKit's GPU and CPU
+    canvases give differently (red = green = blue)."""
+    alphas, reds = np.nonzero(alpha_table("webkit") != alpha_table("webkit-cpu"))
+    k = np.random.default_rng(width * height).integers(0, len(alphas), width * height)
+    pixels = np.stack([reds[k], reds[k], reds[k], alphas[k]], -1).astype(np.uint8)
+    return pixels.reshape(height, width, 4)
 
 
 def rule_problems(engine: str, reads: dict[str, Any], steps: list[Step]) -> list[str]:
@@ -81,24 +115,37 @@ def rule_problems(engine: str, reads: dict[str, Any], steps: list[Step]) -> list
     want16 = sixteen_to_eight(np.arange(65536, dtype=np.uint16).reshape(256, 256), engine)
     if (bad := int((got16 != want16).sum())) != 0:
         problems.append(f"16-bit gray: {bad} of 65536 values differ")
-    rows, width, draws = COMPOSITE
-    step = next(s for s in steps if s.name == "composite")
-    source = decode_rgba(step)
-    canvas = Canvas(width, rows, rows, 3, engine)
-    for i in range(draws):
-        block = source[i * rows : (i + 1) * rows]
-        want = canvas.draw(block[..., :3], block[..., 3])
-        got = reads["composite"].reads[i][..., :3]
-        if (bad := int((got != want).sum())) != 0:
-            problems.append(f"composite, draw {i + 1}: {bad} of {want.size} values differ")
+    for step in steps:
+        if step.name.startswith(("rgba_q", "edge")):
+            source = decode_rgba(step, 1)
+            table = alpha_table(canvas_rule(engine, step.width, step.height))
+            got = reads[step.name].reads[0]
+            bad = int((got[..., :3] != table[source[..., 3:], source[..., :3]]).sum())
+            bad += int((got[..., 3] != source[..., 3]).sum())
+            if bad:
+                rule = canvas_rule(engine, step.width, step.height)
+                problems.append(f"{step.name}: {bad} values differ from the {rule} rule")
+        if step.name.startswith("composite"):
+            source = decode_rgba(step, len(step.draws))
+            rows, width = step.height, step.width
+            canvas = Canvas(width, rows, rows, 3, engine)
+            for i in range(len(step.draws)):
+                block = source[i * rows : (i + 1) * rows]
+                want = canvas.draw(block[..., :3], block[..., 3])
+                got = reads[step.name].reads[i][..., :3]
+                if (bad := int((got != want).sum())) != 0:
+                    problems.append(
+                        f"{step.name}, draw {i + 1}: {bad} of {want.size} values differ"
+                    )
     return problems
 
 
-def decode_rgba(step: Step) -> np.ndarray[Any, Any]:
-    """The RGBA pixels of a probe PNG (filter None, one IDAT), as (h, w, 4)."""
+def decode_rgba(step: Step, blocks: int) -> np.ndarray[Any, Any]:
+    """The RGBA pixels of a probe PNG (filter None, one IDAT) of ``blocks`` canvas heights, as
+    (h, w, 4)."""
     chunks = dict(pngkit.split_chunks(step.png))
     raw = np.frombuffer(zlib.decompress(chunks[b"IDAT"]), np.uint8)
-    h = step.height * COMPOSITE[2]
+    h = step.height * blocks
     return raw.reshape(h, -1)[:, 1:].reshape(h, step.width, 4)
 
 
@@ -126,8 +173,9 @@ def run_rules(engines: list[Engine | Broken]) -> int:
         print(
             f"browser: MATCH {engine.title}: every value at every alpha (RGBA and gray+alpha), "
             f"16-bit gray and {COMPOSITE[2]} composited draws of {COMPOSITE[0] * COMPOSITE[1]:,} "
-            f"pixels as mnist_sprite.png.canvas's {engine.name} rule; table sha256 {digest} "
-            "(canvas rule)"
+            f"pixels as mnist_sprite.png.canvas's {engine.name} rule; table sha256 {digest}; "
+            f"the same on {SMALL} x {SMALL} canvases and either side of WebKit's GPU threshold "
+            "as the rule for each size (canvas rule)"
         )
         codes.append(MATCH)
     return max(codes, default=ERROR)
