@@ -338,3 +338,10 @@ def test_tests_needing_the_real_files_say_how_to_make_them_run() -> None:
     reason = needs_real.kwargs["reason"]
     assert "mnist-sprite fetch" in reason
     assert "`.venv/bin/mnist-sprite fetch` once" in README
+
+
+def test_readme_says_a_colour_warning_is_issued_and_the_arrays_returned() -> None:
+    """load_data() warns (warnings.warn) and returns its arrays; README never says it raises."""
+    text = " ".join(README.split())
+    assert "raises a `mnist_sprite.ColourWarning`" not in text
+    assert "issues a `mnist_sprite.ColourWarning` (a warning: the arrays are still returned" in text
