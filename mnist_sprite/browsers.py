@@ -32,8 +32,8 @@ def tall_warning(path: PathLike, height: int) -> str | None:
 
 def differences(path: PathLike, *, draw_rows: int, rgb: bool) -> dict[str, int]:
     """Values each engine's canvas gives otherwise than Chromium's, the sprite decoded once
-    per engine, side by side (for a sprite whose values can differ: transparency or 16-bit
-    samples; an opaque 8-bit sprite is the same everywhere, and not decoded)."""
+    per engine, side by side (for a sprite whose values can differ: transparency, 16-bit
+    samples or gAMA; any other sprite is the same everywhere, and not decoded)."""
     counts: dict[str, int] = dict.fromkeys(ENGINES, 0)
     with contextlib.ExitStack() as stack:
         files = [stack.enter_context(PngFile(path)) for _ in ENGINES]
@@ -69,7 +69,7 @@ def disagreement_warning(
         return None
     differ = ", ".join(f"{e} {counts[e]:,}" for e in ENGINES if counts[e])
     return (
-        f"{path}: browsers' canvases disagree on its pixels (transparency or 16-bit "
-        f"samples): of {total:,} values, these differ from {first}'s: {differ}; this output "
-        f"is {browser}'s (--browser chromium, firefox or webkit for another)"
+        f"{path}: browsers' canvases disagree on its pixels (transparency, 16-bit samples "
+        f"or a gAMA correction): of {total:,} values, these differ from {first}'s: {differ}; "
+        f"this output is {browser}'s (--browser chromium, firefox or webkit for another)"
     )

@@ -140,24 +140,29 @@ CHRM = (b"cHRM", bytes(32))
 
 
 @pytest.mark.parametrize(
-    ("extra", "warned", "corrected"),
+    ("extra", "warned", "corrected", "disagree"),
     [
-        ([GAMMA_1], None, 100000),  # corrected, as Chromium's canvas corrects it
-        ([(b"gAMA", struct.pack(">I", 45000))], None, None),  # inside every engine's window
-        ([(b"gAMA", struct.pack(">I", 47800))], None, 47800),  # outside Chromium's alone
-        ([(b"iCCP", b"linear\0\0" + bytes(20))], "iCCP (colour profile 'linear')", None),
-        ([(b"gAMA", struct.pack(">I", 45455))], None, None),
-        ([(b"sRGB", b"\0"), GAMMA_1], None, None),  # sRGB overrides gAMA in Chromium
-        ([CHRM], None, None),
-        ([GAMMA_1, CHRM], "gAMA 1 and cHRM", None),  # a full conversion: not reproduced
-        ([], None, None),
+        ([GAMMA_1], None, 100000, True),  # corrected as Chromium's canvas corrects it
+        ([(b"gAMA", struct.pack(">I", 45000))], None, None, False),  # in every engine's window
+        ([(b"gAMA", struct.pack(">I", 47800))], None, 47800, True),  # outside Chromium's alone
+        ([(b"iCCP", b"linear\0\0" + bytes(20))], "iCCP (colour profile 'linear')", None, False),
+        ([(b"gAMA", struct.pack(">I", 45455))], None, None, False),
+        ([(b"sRGB", b"\0"), GAMMA_1], None, None, True),  # Chromium: as stored; Firefox: not
+        ([CHRM], None, None, False),
+        ([GAMMA_1, CHRM], "gAMA 1 and cHRM", None, True),  # Chromium: a full conversion
+        ([], None, None, False),
     ],
 )
 def test_colour_chunks_are_drawn_as_the_engine_draws_them_or_warned(
-    tmp_path: Path, extra: list[tuple[bytes, bytes]], warned: str | None, corrected: int | None
+    tmp_path: Path,
+    extra: list[tuple[bytes, bytes]],
+    warned: str | None,
+    corrected: int | None,
+    disagree: bool,
 ) -> None:
     """Colour chunks: a gAMA correction the engine makes is made (its table, measured value by
-    value), one this tool does not reproduce is warned, and the rest is silent."""
+    value), one this tool does not reproduce is warned, engines that draw it otherwise are
+    named, and the rest is silent."""
     pixels = read_red(SAMPLE_SPRITE)
     sprite = tmp_path / "s.png"
     sprite.write_bytes(with_chunks(pngkit.gray_png(pixels), *extra))
@@ -168,14 +173,17 @@ def test_colour_chunks_are_drawn_as_the_engine_draws_them_or_warned(
         "--out", str(out), "-q",
     )  # fmt: skip
     assert code == 0
-    code, stdout, _ = run("inspect", str(sprite), "--json")
-    facts = json.loads(stdout)
-    if warned is None:
-        assert stderr == "", stderr
-    else:
-        assert stderr.startswith(f"warning: {sprite}: {warned}") and stderr.count("\n") == 1
+    lines = stderr.splitlines()
+    assert len(lines) == (warned is not None) + disagree, stderr
+    if warned is not None:
+        assert lines[0].startswith(f"warning: {sprite}: {warned}")
+        facts = json.loads(run("inspect", str(sprite), "--json")[1])
         assert warned in facts["browser_warning"]
         assert "colour-corrects" in run("inspect", str(sprite))[1]
+    if disagree:
+        assert lines[-1].startswith(f"warning: {sprite}: browsers' canvases disagree")
+        assert lines[-1].endswith("this output is chromium's (--browser chromium, firefox or "
+                                  "webkit for another)")  # fmt: skip
     table = gamma_table("chromium", corrected) if corrected else None
     drawn = pixels if table is None else table[pixels]
     with np.load(out) as z:

@@ -25,7 +25,7 @@ import numpy.typing as npt
 
 from ..drawing import DRAW_ROWS, Decoder
 from ..errors import PathLike, PngFormatError
-from .canvas import DEFAULT_ENGINE, Canvas, check_engine, colour_rule, sixteen_to_eight
+from .canvas import DEFAULT_ENGINE, ENGINES, Canvas, check_engine, colour_rule, sixteen_to_eight
 from .chunks import MAX_PIXELS, ChunkReader, Header
 from .unfilter import unfilter_block
 
@@ -126,8 +126,16 @@ class PngFile:
     @property
     def engine_dependent(self) -> bool:
         """May engines' canvases give different values: transparency (premultiplied, then
-        composited, each engine rounding its own way) or 16-bit samples (cut to 8 bits)."""
-        return self.has_alpha or self.header.bit_depth == 16
+        composited, each engine rounding its own way), 16-bit samples (cut to 8 bits), or a
+        gAMA chunk that engines correct differently (each its own window and table)."""
+        if self.has_alpha or self.header.bit_depth == 16:
+            return True
+        tables = [
+            colour_rule(self.chunks.colour_chunks, engine, depth=self.header.bit_depth)[0]
+            for engine in ENGINES
+        ]
+        drawn = [np.arange(256) if t is None else t for t in tables]  # None: as stored
+        return any(not np.array_equal(t, drawn[0]) for t in drawn[1:])
 
     def red_blocks(
         self,
