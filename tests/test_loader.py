@@ -7,6 +7,7 @@ it is the browser check's (README, "The browser check")."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -68,6 +69,60 @@ def test_node_18_passes_them_with_the_package_json_pack_writes(tmp_path: Path) -
     write_fixtures(tmp_path / "fixtures")
     assert not (tmp_path / "fixtures" / "package.json").exists()
     run_node_tests(node18, tmp_path / "fixtures")
+
+
+# Node 22, the newest line: npm's build too, which make test-clients installs and names here.
+NODE22 = os.environ.get("MNIST_SPRITE_NODE22")
+IMPORT_AND_LOAD = """
+const m = await import(process.argv[1]);
+const data = await m.load(process.argv[2]);
+console.log(JSON.stringify([m.IMAGE_H, data.trainImages, data.testImages]));
+"""
+
+
+def a_node(which: str) -> Path:
+    """The Node to run: the one on PATH, or npm's Node 18 or 22 that make test-clients installs
+    (a failure there when it is missing; elsewhere a skip naming the command)."""
+    if which == "PATH":
+        if NODE is None:
+            pytest.skip("needs Node.js on PATH (e.g. apt-get install nodejs)")
+        return Path(NODE)
+    given = {"18": NODE18, "22": NODE22}[which]
+    node = ROOT / given if given else None
+    if node is None or not node.is_file():
+        if required():
+            pytest.fail(f"{given}: missing; make test-clients installs it")
+        pytest.skip(f"run 'make test-clients' to test the loader under Node {which}")
+    return node
+
+
+@pytest.mark.parametrize("which", ["18", "PATH", "22"])
+def test_the_loader_imports_in_a_project_npm_init_made_under_each_node(
+    tmp_path: Path, which: str
+) -> None:
+    """`npm init -y` writes "type": "commonjs": the bundle's own package.json makes NAME.js an
+    ES module there, under Node 18, the Node on PATH (20) and Node 22."""
+    import numpy as np
+
+    from mnist_sprite.pack import pack
+
+    node = a_node(which)
+    x = np.arange(48, dtype=np.uint8).reshape(3, 4, 4)
+    np.savez(tmp_path / "k.npz", x_train=x[:2], y_train=np.array([1, 2]), x_test=x[2:],
+             y_test=np.array([3]))  # fmt: skip
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "package.json").write_text('{"name": "p", "type": "commonjs"}\n')
+    pack(tmp_path / "k.npz", project / "web")
+    assert (project / "web" / "package.json").read_text() == '{"type": "module"}\n'
+    proc = subprocess.run(
+        [str(node), "--input-type=module", "-e", IMPORT_AND_LOAD, "./web/data.js", "web/data.json"],
+        cwd=project, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout) == [4, 2, 1]
+    pack(tmp_path / "k.npz", project / "web", force=True)  # its own package.json stays as it is
+    assert (project / "web" / "package.json").read_text() == '{"type": "module"}\n'
 
 
 def test_the_loader_names_its_bundle_and_sizes() -> None:

@@ -610,39 +610,6 @@ def test_pack_never_writes_into_its_input(tmp_path: Path) -> None:
     assert sorted(p.name for p in (root / "cat").iterdir()) == ["0.png"]
 
 
-NODE = __import__("shutil").which("node")
-IMPORT_AND_LOAD = """
-const m = await import(process.argv[1]);
-const data = await m.load(process.argv[2]);
-console.log(JSON.stringify([m.IMAGE_H, data.trainImages, data.testImages]));
-"""
-
-
-@pytest.mark.skipif(NODE is None, reason="needs Node.js on PATH (e.g. apt-get install nodejs)")
-def test_the_loader_imports_in_a_node_project_that_npm_init_made(tmp_path: Path) -> None:
-    """`npm init -y` writes "type": "commonjs": the bundle's own package.json makes NAME.js an
-    ES module there, as in a folder with no package.json at all."""
-    import subprocess
-
-    assert NODE is not None
-    x = np.arange(48, dtype=np.uint8).reshape(3, 4, 4)
-    source = keras_npz(tmp_path / "k.npz", x, np.array([1, 2, 3]), 2)
-    project = tmp_path / "project"
-    project.mkdir()
-    (project / "package.json").write_text('{"name": "p", "type": "commonjs"}\n')
-    assert run("pack", str(source), "--out", str(project / "web"), "-q")[0] == 0
-    assert (project / "web" / "package.json").read_text() == '{"type": "module"}\n'
-    proc = subprocess.run(
-        [NODE, "--input-type=module", "-e", IMPORT_AND_LOAD, "./web/data.js", "web/data.json"],
-        cwd=project, capture_output=True, text=True, timeout=60,
-    )  # fmt: skip
-    assert proc.returncode == 0, proc.stderr
-    assert json.loads(proc.stdout) == [4, 2, 1]
-    # Packed again (--force), the package.json it wrote is its own, and stays as it is.
-    assert run("pack", str(source), "--out", str(project / "web"), "--force", "-q")[0] == 0
-    assert (project / "web" / "package.json").read_text() == '{"type": "module"}\n'
-
-
 def test_pack_refuses_a_folder_whose_package_json_is_commonjs(tmp_path: Path) -> None:
     x = np.arange(48, dtype=np.uint8).reshape(3, 4, 4)
     source = keras_npz(tmp_path / "k.npz", x, np.array([1, 2, 3]), 2)
