@@ -32,6 +32,7 @@ import numpy as np
 
 from tests import pngkit
 from tests.bench import hub, loader, pack_large
+from tests.cli_kit import packed
 from tests.realdata import ADD_MNIST, real_mnist
 
 ROOT = Path(__file__).resolve().parent.parent.parent
@@ -340,7 +341,7 @@ def more_rows(
     ours = [cli, "pack", str(npz), "--out", str(tmp / "packed"), "--name", "mnist", "--force", "-q"]
     pil = [exe, "-c", PILLOW_SAVE, str(npz), str(tmp / "pil.png")]
     best_ours, best_pil = best_of(ours, pil, runs)
-    ours_bytes = (tmp / "packed" / "mnist_images.png").stat().st_size
+    ours_bytes = packed(tmp / "packed", "mnist")[0].stat().st_size  # named by its content
     pil_bytes = (tmp / "pil.png").stat().st_size
     out.append((
         "pack MNIST (65,000) vs Image.fromarray().save()", best_ours, best_pil,
@@ -582,7 +583,7 @@ def issue21_rows(cli: str, exe: str, sprite: Path, labels: Path, tmp: Path, runs
     finally:
         busy.kill()
         busy.wait()
-    ours_png = (tmp / "i21-packed" / "mnist_images.png").stat().st_size
+    ours_png = packed(tmp / "i21-packed", "mnist")[0].stat().st_size
     notes = f"{ours_png:,} vs {(tmp / 'i21-pil.png').stat().st_size:,} bytes"
     say(Row("pack, vs Image.fromarray().save(), one core busy", *t, 0.6, notes))
     return rows
