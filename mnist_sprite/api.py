@@ -194,7 +194,7 @@ def load_data(
     return (arrays["x_train"], arrays["y_train"]), (arrays["x_test"], arrays["y_test"])
 
 
-@functools.partial(checked, extra={k: v for k, v in _keywords(load_data).items()})
+@functools.partial(checked, extra=_keywords(load_data))
 def convert(
     out: PathLike,
     dataset: str | None = None,

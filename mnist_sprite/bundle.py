@@ -100,6 +100,12 @@ def recorded_image_size(record: dict[str, Any]) -> tuple[int, int] | None:
     return None
 
 
+def recorded_rgb(record: dict[str, Any], color_type: int) -> bool:
+    """Whether a sprite is one pack wrote in colour: a record of its own and PNG colour type
+    2 (RGB), the only colour pack writes."""
+    return bool(record) and color_type == 2
+
+
 def record_files(folder: Path, name: str) -> dict[str, Path]:
     """The bundle's files named by ``name`` alone: NAME.json and NAME.js."""
     return {"json": folder / f"{name}.json", "js": folder / f"{name}.js"}

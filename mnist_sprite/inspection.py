@@ -28,6 +28,7 @@ from .bundle import (
     open_sprite,
     read_bundle,
     recorded_image_size,
+    recorded_rgb,
     shard_entries,
     sprite_record,
 )
@@ -425,7 +426,7 @@ def _sprite_rows(
         size = image_size or recorded_image_size(record) or (28, 28)
         check_width(path, png_file.header.width, size)
         _check_index(path, start, png_file.header.height)
-        rgb = bool(record) and png_file.header.color_type == 2
+        rgb = recorded_rgb(record, png_file.header.color_type)
         return _rows(png_file.canvas_blocks(rgb=rgb), start, count), size
 
 

@@ -24,7 +24,14 @@ import numpy.typing as npt
 
 from . import datasets
 from ._version import __version__
-from .bundle import Bundle, ShardedPng, open_sprite, recorded_image_size, sprite_record
+from .bundle import (
+    Bundle,
+    ShardedPng,
+    open_sprite,
+    recorded_image_size,
+    recorded_rgb,
+    sprite_record,
+)
 from .datasets import DEFAULT_TRAIN_SIZES, SPLITS, Dataset
 from .errors import ColourWarning, OptionError, PathLike, SpriteError
 from .files import file_sha256
@@ -189,7 +196,7 @@ def plan_conversion(
     else:  # a sprite pack wrote records its image size; its colour type says its channels
         record = sprite_record(png_file.chunks.text)
         default_size = recorded_image_size(record) or (ds.image_size if ds else (28, 28))
-        rgb = bool(record) and png_file.header.color_type == 2
+        rgb = recorded_rgb(record, png_file.header.color_type)
         default_channels = "rgb" if rgb else ds.channels if ds else "red"
     size = options.image_size or default_size
     channels = options.channels or default_channels
