@@ -27,7 +27,16 @@ fmt: $(STAMP)
 	$(BIN)/ruff format mnist_sprite tests
 	$(BIN)/ruff check --fix mnist_sprite tests
 
-test: lint
+# TensorFlow.js's own ops under Node (tests/test_imaging.py holds pack's resize and grayscale
+# against them), from npm into .tfjs/ when missing; without npm those tests skip.
+TFJS := @tensorflow/tfjs@4.22.0
+TFJS_STAMP := .tfjs/.installed
+$(TFJS_STAMP):
+	if command -v npm >/dev/null; then npm install --silent --no-save --no-audit --no-fund \
+	  --ignore-scripts --prefix .tfjs $(TFJS) && touch $(TFJS_STAMP); \
+	else echo "make: npm is missing: the TensorFlow.js op tests skip"; fi
+
+test: lint $(TFJS_STAMP)
 	$(BIN)/python -m pytest -q
 
 bench: $(STAMP)
@@ -90,4 +99,4 @@ dist: $(STAMP)
 	$(BIN)/python -m build --outdir dist .
 
 clean:
-	rm -rf $(VENV) .browser .pythons .clients sample.npz .pytest_cache .mypy_cache .ruff_cache .hypothesis .bench build dist *.egg-info
+	rm -rf $(VENV) .tfjs .browser .pythons .clients sample.npz .pytest_cache .mypy_cache .ruff_cache .hypothesis .bench build dist *.egg-info

@@ -144,6 +144,9 @@ _SOURCE_KINDS: dict[str, Any] = {
     "count": int | None,
     "seed": int | None,
     "size": int | float | str | None,
+    "choice": str | None,
+    "shape": str | tuple[int, int] | None,
+    "byte": int | None,
 }
 
 

@@ -12,6 +12,7 @@ import signal
 import sys
 import traceback
 from collections.abc import Callable, Sequence
+from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
@@ -44,7 +45,7 @@ from .options import (
     Options,
     parse_image_size,
 )
-from .registry import HELP, SOURCE_OPTIONS, prose
+from .registry import DEFAULT_TEST_SIZE, HELP, SOURCE_OPTIONS, prose
 
 if TYPE_CHECKING:
     from .pipeline import Sources
@@ -299,9 +300,11 @@ def source_options(f: F) -> F:
 
 def pack_source_options(f: F) -> F:
     """pack's options for its source, as registry.SOURCE_OPTIONS declares them."""
-    types = {"path": PATH, "count": int, "seed": int, "size": str}
+    types = {"path": PATH, "count": int, "seed": int, "size": str, "shape": str, "byte": int}
     for o in reversed(SOURCE_OPTIONS):
-        if o.kind == "flag":
+        if o.kind == "choice":
+            f = click.option(o.flag, type=click.Choice(o.choices), help=o.help)(f)
+        elif o.kind == "flag":
             f = click.option(o.flag, is_flag=True, help=o.help)(f)
         else:
             f = click.option(o.flag, type=types[o.kind], metavar=o.metavar, help=o.help)(f)
@@ -889,11 +892,16 @@ def pack_command(
         size = f"{facts['image_height']}x{facts['image_width']}x{facts['channels']}"
         moved = f"; --quantize moved {result.changed:,} values" if quantize else ""
         shards = facts["shards"]
+        test = facts["images"] - facts["train_images"]
+        rule = ""
+        if facts["provenance"]["options"].get("test_size") == "default":
+            percent = (Decimal(DEFAULT_TEST_SIZE) * 100).normalize()
+            rule = f": the default, {percent}% of each class"
         where = result.files["images"] if len(shards) == 1 else f"{len(shards)} shards"
         png_bytes = sum(s["images"]["bytes"] for s in shards)
         click.echo(
             f"wrote {where}: {facts['images']:,} images of {size} "
-            f"({facts['train_images']:,} train), {facts['classes']} classes, "
+            f"({facts['train_images']:,} train, {test:,} test{rule}), {facts['classes']} classes, "
             f"{png_bytes:,} bytes in {result.seconds:.2f} s{moved}; load it with "
             f"{result.files['js'].name}",
             err=True,

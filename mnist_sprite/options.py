@@ -164,9 +164,11 @@ def check_choice(flag: str, value: str, choices: tuple[str, ...]) -> None:
         )
 
 
-def parse_image_size(text: str) -> tuple[int, int]:
+def parse_image_size(text: str, flag: str = "--image-size") -> tuple[int, int]:
     """``"28x28"`` -> (rows, columns)."""
     parts = text.lower().split("x")
     if len(parts) != 2 or not all(p.strip().isdigit() for p in parts):
-        raise OptionError(None, f"--image-size {text!r} is not HEIGHTxWIDTH", "give e.g. 28x28")
+        raise OptionError(None, f"{flag} {text!r} is not HEIGHTxWIDTH", "give e.g. 28x28")
+    if flag != "--image-size" and not all(0 < int(p) <= 4096 for p in parts):
+        raise OptionError(None, f"{flag} {text!r} is not 1 to 4096 each way", "give e.g. 28x28")
     return int(parts[0]), int(parts[1])

@@ -47,7 +47,7 @@ from .outputs import Output, kind_of
 from .png import MAX_PIXELS
 from .png.canvas import engines_that_cannot_draw
 from .registry import prose
-from .sources import SourceOptions, open_pack_source
+from .sources import SourceOptions, open_pack_source, settle
 from .values import k_over_255, nearest_k
 from .writers import Guard, atomic_bundle
 
@@ -139,6 +139,7 @@ def pack(
     if folder.exists() and not folder.is_dir():
         raise OutputError(folder, "is a file; pack writes into a folder", "choose another --out")
     module_scope = _needs_module_scope(folder)
+    layout_options = settle(source, layout_options)
     with open_pack_source(source, layout_options, _open_source) as data:
         layout, ids = _layout(data, source, classes, image_size)
         labels = _labels(ids, layout)
@@ -161,6 +162,11 @@ def pack(
     first = shard_entries(facts)[0]
     files |= {role: folder / first[role]["name"] for role in ("images", "labels")}
     result = PackResult(folder, name, files, facts, changed, time.perf_counter() - started)
+    if facts["images"] == facts["train_images"]:
+        result.warnings.append(
+            f"{folder / (name + '.json')}: no test images, so {name}.js's getTestData() is empty "
+            "and nextTestBatch() throws; give --test-size (e.g. 0.15) for a test part"
+        )
     tallest = max(sizes)
     if tallest > BROWSER_MAX_ROWS:
         refuse = engines_that_cannot_draw(tallest)
@@ -244,7 +250,8 @@ def _layout(
             source,
             f"its images are {height}x{width}, sprite rows of {height * width:,} pixels, wider "
             f"than the {BROWSER_MAX_WIDTH:,} a browser's canvas holds",
-            "give smaller images: a sprite holds small images such as MNIST's 28x28",
+            "give --resize HxW (a folder of images), or smaller images: a sprite holds small "
+            "images such as MNIST's 28x28",
         )
     counts = {s: members[s].shape[0] for s in splits}
     for s in splits:

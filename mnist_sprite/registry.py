@@ -173,14 +173,21 @@ class SourceOption:
     and help from it, pack takes it as a keyword, and sources.SourceOptions checks it."""
 
     name: str  # the Python keyword; the flag is --name-with-dashes
-    kind: str  # "path", "flag", "count" (a whole number from 1), "seed" or "size" (--test-size)
+    # "path", "flag", "count" (a whole number from 1), "seed", "size" (--test-size), "choice"
+    # (one of ``choices``), "shape" (HxW) or "byte" (0 to 255)
+    kind: str
     metavar: str
     help: str
+    choices: tuple[str, ...] = ()
 
     @property
     def flag(self) -> str:
         return "--" + self.name.replace("_", "-")
 
+
+# The test part of a source that has none of its own (class folders, one array per class):
+# Teachable Machine's 15%, near MNIST's 1/7.
+DEFAULT_TEST_SIZE = "0.15"
 
 SOURCE_OPTIONS = (
     SourceOption(
@@ -200,12 +207,51 @@ SOURCE_OPTIONS = (
     SourceOption(
         "test_size", "size", "SIZE",
         "A stratified test part of N images, or of the fraction F (see README for the "
-        "remainder rule); a source with its own split is split again [default: no test part].",
+        "remainder rule); 0: none. A source with its own split is split again [default: "
+        f"{DEFAULT_TEST_SIZE} of a folder of classes, else the source's own].",
     ),
     SourceOption(
         "seed", "seed", "S",
         "A per-class folder, or --test-size: which images are test, and the order within "
         "each part [default: 0].",
+    ),
+    SourceOption(
+        "alpha", "choice", "ink|white|black|ignore",
+        "Images that are not fully opaque: ink (the value is the alpha: strokes on transparent "
+        "become white on black), white or black (drawn over that colour), ignore (the colours "
+        "a canvas returns) [default: refuse them].",
+        ("ink", "white", "black", "ignore"),
+    ),
+    SourceOption(
+        "channels", "choice", "gray|rgb",
+        "gray (tf.image.rgbToGrayscale, rounded) or rgb [default: gray when the first image "
+        "is gray, and a colour image after it is refused].",
+        ("gray", "rgb"),
+    ),
+    SourceOption(
+        "resize", "shape", "HxW",
+        "Resize every image to H x W [default: every image must be one size].",
+    ),
+    SourceOption(
+        "fit", "choice", "stretch|crop|pad",
+        "With --resize: stretch, crop (the centred region of H:W) or pad (with --pad-value "
+        "around it to H:W) [default: stretch].",
+        ("stretch", "crop", "pad"),
+    ),
+    SourceOption(
+        "resample", "choice", "area|bilinear",
+        "With --resize: area (the box average of each pixel's footprint) or bilinear "
+        "(tf.image.resizeBilinear, rounded) [default: area].",
+        ("area", "bilinear"),
+    ),
+    SourceOption(
+        "pad_value", "byte", "V",
+        "With --fit pad: the value padded with, 0 to 255 [default: 0].",
+    ),
+    SourceOption(
+        "browser", "choice", "chromium|firefox|webkit",
+        "With --alpha, 16-bit or gAMA images: whose canvas pack follows [default: chromium].",
+        ("chromium", "firefox", "webkit"),
     ),
     SourceOption(
         "shard_rows", "count", "N",
@@ -228,10 +274,18 @@ class SourceInfo:
 
 
 _PER_CLASS = ("classes_from", "only_listed", "limit_per_class", "test_size", "seed")
+IMAGE_OPTIONS = ("alpha", "channels", "resize", "fit", "resample", "pad_value", "browser")
 SOURCES = {
     "class-arrays": SourceInfo(
         "class_arrays", "a folder of one array per class (cat.npy, dog.npy, ...)", _PER_CLASS
     ),
-    "class-pngs": SourceInfo("class_pngs", "a folder of class folders (<class>/*.png)", _PER_CLASS),
+    "class-pngs": SourceInfo(
+        "class_pngs",
+        "a folder of class folders of images (<class>/*.png, *.jpg, ...)",
+        _PER_CLASS + IMAGE_OPTIONS,
+    ),
+    "class-zip": SourceInfo(
+        "class_zip", "a .zip of class folders of images", _PER_CLASS + IMAGE_OPTIONS
+    ),
     "output": SourceInfo("output", "any output convert reads", ("test_size",)),
 }

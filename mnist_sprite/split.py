@@ -9,6 +9,10 @@ The rule, stated once here and in README:
   ``T * n_c mod total``; equal remainders go to the class that comes first.
 - A class left with no test image, or no training image, is refused, naming the class.
 
+Without ``--test-size``, a source with no split of its own (class folders, one array per
+class) gets the default test part: ``DEFAULT_TEST_SIZE`` of each class, rounded half up, and
+at least one image of each (a class of one image is refused, naming ``--test-size 0``).
+
 Which of a class's images go to test, and the order within each part, come from ``--seed``
 (numpy's PCG64): each class's rows are permuted, the first of them are its test images, and
 then the train part and the test part are each permuted, so that a loader which takes the
@@ -17,18 +21,38 @@ first ``NUM_TRAIN`` rows sees every class in both parts, evenly mixed.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 import numpy as np
 import numpy.typing as npt
 
 from .errors import OptionError
+from .registry import DEFAULT_TEST_SIZE
 
 Indices = npt.NDArray[np.int64]
+_DEFAULT_WORD = "default"
 
 
-def parse_test_size(value: str | int | float) -> int | Decimal:
-    """``--test-size``: a whole count (``5000``) or a fraction (``0.1``)."""
+@dataclass(frozen=True)
+class PerClass:
+    """The default test part: ``fraction`` of each class, at least one image."""
+
+    fraction: Decimal
+
+    def __str__(self) -> str:
+        return _DEFAULT_WORD  # as NAME.json records it
+
+
+TestSize = int | Decimal | PerClass
+DEFAULT = PerClass(Decimal(DEFAULT_TEST_SIZE))
+
+
+def parse_test_size(value: str | int | float | PerClass) -> TestSize:
+    """``--test-size``: a whole count (``5000``, 0 for none) or a fraction (``0.1``); or the
+    default, as recorded."""
+    if isinstance(value, PerClass) or value == _DEFAULT_WORD:
+        return DEFAULT
     if isinstance(value, bool):
         raise OptionError(None, f"--test-size {value!r} is not a count or a fraction", "give 0.1")
     if isinstance(value, int):
@@ -50,13 +74,15 @@ def parse_test_size(value: str | int | float) -> int | Decimal:
                 )
             return exact
         count = int(exact)
-    if count < 1:
-        raise OptionError(None, f"--test-size {count} is not positive", "give e.g. 0.1 or 5000")
+    if count < 0:
+        raise OptionError(None, f"--test-size {count} is negative", "give e.g. 0.1, 5000 or 0")
     return count
 
 
-def class_test_counts(counts: list[int], test_size: int | Decimal, names: list[str]) -> list[int]:
-    """Test images per class, by the rule in this module's docstring."""
+def class_test_counts(counts: list[int], test_size: TestSize, names: list[str]) -> list[int]:
+    """Test images per class, by the rules in this module's docstring."""
+    if isinstance(test_size, PerClass):
+        return _default_counts(counts, test_size.fraction, names)
     total = sum(counts)
     if isinstance(test_size, Decimal):
         wanted = int((test_size * total).to_integral_value(rounding=ROUND_HALF_UP))
@@ -88,6 +114,21 @@ def class_test_counts(counts: list[int], test_size: int | Decimal, names: list[s
                 "give a smaller --test-size",
             )
     return shares
+
+
+def _default_counts(counts: list[int], fraction: Decimal, names: list[str]) -> list[int]:
+    tests = []
+    for name, n in zip(names, counts, strict=True):
+        if n < 2:
+            raise OptionError(
+                None,
+                f"class {name!r} has {n} image{'' if n == 1 else 's'}, too few for the default "
+                f"test part ({fraction} of each class, at least one image)",
+                "give --test-size 0 for no test part, or more images of it",
+            )
+        share = int((fraction * n).to_integral_value(rounding=ROUND_HALF_UP))
+        tests.append(min(max(share, 1), n - 1))
+    return tests
 
 
 def split_rows(counts: list[int], tests: list[int] | None, seed: int) -> tuple[Indices, Indices]:

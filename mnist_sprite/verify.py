@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import math
 from collections.abc import Generator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -527,8 +528,8 @@ def verify_packed(packed: PathLike, source: PathLike | None = None) -> Report:
         )
         return report
     for name, expected in want.items():
-        got = arrays[name].reshape(arrays[name].shape[0], -1)
-        expected = expected.reshape(expected.shape[0], -1)
+        got = _rows(arrays[name])
+        expected = _rows(expected)
         if got.shape != expected.shape:
             report.add(name, False, f"is {got.shape}, the source's is {expected.shape}")
             continue
@@ -558,3 +559,9 @@ def _check_packed_fields(report: Report, bundle: Bundle) -> bool:
         or f"{facts['images']:,} images of {h}x{w}x{c}, {facts['classes']} classes: as the "
         "files hold",
     )
+
+
+def _rows(values: Any) -> Any:
+    """One row per image (or label), also of a part with none."""
+    n = values.shape[0]
+    return values.reshape(n, -1) if n else values.reshape(0, math.prod(values.shape[1:]))

@@ -100,7 +100,8 @@ def test_packs_default_shards_are_within_every_engine() -> None:
 
 def test_shard_rows_past_an_engines_limit_is_warned(tmp_path: Path) -> None:
     np.savez(tmp_path / "tall.npz", x_train=np.zeros((65_536, 1, 1), np.uint8),
-             y_train=np.zeros(65_536, np.uint8))  # fmt: skip
+             y_train=np.zeros(65_536, np.uint8), x_test=np.zeros((1, 1, 1), np.uint8),
+             y_test=np.zeros(1, np.uint8))  # fmt: skip
     out = tmp_path / "web"
     code, _, err = run(
         "pack", str(tmp_path / "tall.npz"), "--out", str(out), "--shard-rows", "70000"

@@ -157,7 +157,7 @@ def test_images_of_different_sizes_are_refused_naming_one_of_each(tmp_path: Path
     for folder, (w, h) in ((root / "cat", (4, 4)), (root / "dog", (5, 4))):
         with open(folder / "a.png", "wb") as f:
             png.Writer(w, h, greyscale=True).write(f, np.zeros((h, w), np.uint8).tolist())
-    code, _, stderr = run("pack", str(root), "--out", str(tmp_path / "p"))
+    code, _, stderr = run("pack", str(root), "--out", str(tmp_path / "p"), "--test-size", "0")
     assert code == 1
     assert "dog/a.png: is 4x5 gray where" in stderr and "cat/a.png is 4x4 gray" in stderr  # HxW
 
@@ -169,10 +169,11 @@ def test_a_plain_class_folder_packs_with_its_class_names(tmp_path: Path) -> None
         with open(root / name / "x.png", "wb") as f:
             png.Writer(3, 2, greyscale=False).write(f, np.full((2, 9), i, np.uint8).tolist())
     code, stdout, _ = run("pack", str(root), "--out", str(tmp_path / "web"), "--name", "f",
-                          "--json")  # fmt: skip
+                          "--json", "--test-size", "0")  # fmt: skip
     facts = json.loads(stdout)
     assert code == 0 and facts["class_names"] == ["daisy", "rose", "tulip"]
-    assert facts["channels"] == 3 and facts["images"] == facts["train_images"] == 3
+    # RGB files whose red, green and blue are equal are gray images: packed gray.
+    assert facts["channels"] == 1 and facts["images"] == facts["train_images"] == 3
     labels = packed(tmp_path / "web", "f")[1].read_bytes()
     assert labels == np.eye(3, dtype=np.uint8).tobytes()  # C bytes per image
 
@@ -498,7 +499,7 @@ def test_a_bad_class_image_is_not_called_a_sprite(tmp_path: Path) -> None:
     write_png(root / "cat" / "0.png", np.zeros((2, 2), np.uint8))
     (root / "dog").mkdir()
     (root / "dog" / "0.png").write_bytes(b"not a png at all")
-    code, _, stderr = run("pack", str(root), "--out", str(tmp_path / "w"))
+    code, _, stderr = run("pack", str(root), "--out", str(tmp_path / "w"), "--test-size", "0")
     assert code == 1
     one_line(stderr, "dog/0.png: not a PNG file (bad signature)")
     assert "sprite" not in stderr
@@ -555,7 +556,7 @@ def test_png_folders_are_packed_in_file_name_order_across_classes(tmp_path: Path
     for cls, value in (("cat", 10), ("dog", 20)):
         for i in range(2):
             write_png(root / cls / f"{i}.png", np.full((2, 2), value + i, np.uint8))
-    assert run("pack", str(root), "--out", str(tmp_path / "w"), "-q")[0] == 0
+    assert run("pack", str(root), "--out", str(tmp_path / "w"), "--test-size", "0", "-q")[0] == 0
     (x, y), _ = mnist_sprite.load_data(
         sprite=packed(tmp_path / "w")[0],
         labels=packed(tmp_path / "w")[1],
@@ -705,7 +706,7 @@ def test_class_folders_named_1_2_3_are_classes_0_1_2_named_by_their_folders(
         for i in range(3):
             write_png(root / folder / f"{i}.png", rng.integers(0, 256, (4, 4), dtype=np.uint8))
     web = tmp_path / "web"
-    code, _, stderr = run("pack", str(root), "--out", str(web), "-q")
+    code, _, stderr = run("pack", str(root), "--out", str(web), "--test-size", "0", "-q")
     assert code == 0, stderr
     facts = json.loads((web / "data.json").read_text())
     assert facts["class_names"] == ["1", "2", "3", "10"] and facts["classes"] == 4

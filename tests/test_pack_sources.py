@@ -148,7 +148,7 @@ def test_an_option_a_source_does_not_take_is_refused_naming_the_kinds_that_do(
     code, out, err = run("pack", str(npz), "--out", str(tmp_path / "web"), flag, value)
     assert code == 2 and out == "" and not (tmp_path / "web").exists()
     kinds = [i.what for i in SOURCES.values() if option in i.takes]
-    assert len(kinds) == 2 and all(k in err for k in kinds), err
+    assert len(kinds) == 3 and all(k in err for k in kinds), err
     assert err.startswith(f"error: {npz}: {flag}") and err.count("\n") == 1
     with pytest.raises(OptionError, match=f": {option} .*applies to"):
         mnist_sprite.pack(npz, tmp_path / "web", **{option: 3 if value == "3" else value})

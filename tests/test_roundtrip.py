@@ -92,8 +92,8 @@ def test_pack_then_every_format_round_trips(
     x = rng.integers(0, 256, (y.size, 4, 4), dtype=np.uint8)
     source = SOURCES[kind](tmp / "src", x, y)
     args = ["pack", str(source), "--out", str(tmp / "web"), "--name", "trip", "-q"]
-    if test:
-        args += ["--test-size", "3"]  # one image of each class
+    # One image of each class, or none (0: the default test part asked away).
+    args += ["--test-size", "3" if test else "0"]
     if shard_rows:
         args += ["--shard-rows", str(shard_rows)]
     if kind == "npz":
@@ -135,7 +135,7 @@ def doodles(tmp_path: Path, *extra: str) -> Path:
 
 @pytest.mark.parametrize("compress", [False, True])
 def test_npz_of_a_pack_without_test_split_is_written(tmp_path: Path, compress: bool) -> None:
-    bundle = doodles(tmp_path)
+    bundle = doodles(tmp_path, "--test-size", "0")
     extra = ["--compress"] if compress else []
     ok("convert", "--sprite", str(bundle), "--out", str(tmp_path / "back.npz"), *extra)
     with np.load(tmp_path / "back.npz") as f:
@@ -144,7 +144,7 @@ def test_npz_of_a_pack_without_test_split_is_written(tmp_path: Path, compress: b
 
 
 def test_npz_stream_of_an_empty_split_is_whole(tmp_path: Path) -> None:
-    bundle = doodles(tmp_path)
+    bundle = doodles(tmp_path, "--test-size", "0")
     result = CliRunner().invoke(cli, ["convert", "--sprite", str(bundle), "--out", "-"])
     assert result.exit_code == 0, result.stderr
     (tmp_path / "s.npz").write_bytes(result.stdout_bytes)

@@ -106,7 +106,7 @@ def test_classes_from_orders_the_classes_and_limit_takes_the_first_rows(tmp_path
     src = class_folder(tmp_path / "src", {"a": 5, "b": 6, "c": 7})
     order = tmp_path / "names.txt"
     order.write_text("c\n\na\nb\n")
-    pack(src, tmp_path / "web", classes_from=order, limit_per_class=4, seed=3)
+    pack(src, tmp_path / "web", classes_from=order, limit_per_class=4, seed=3, test_size=0)
     facts = json.loads((tmp_path / "web" / "data.json").read_text())
     assert facts["class_names"] == ["c", "a", "b"] and facts["images"] == 12
     got = arrays(tmp_path / "web" / "data.json")
@@ -250,12 +250,12 @@ def test_never_half_a_bundle(tmp_path: Path) -> None:
 def test_force_replaces_a_bundle_and_removes_shards_it_no_longer_has(tmp_path: Path) -> None:
     src = class_folder(tmp_path / "src", {"a": 30, "b": 30})
     web = tmp_path / "web"
-    pack(src, web, shard_rows=20)
+    pack(src, web, shard_rows=20, test_size=0)
     (web / "notes.txt").write_text("mine")
     assert len(list(web.glob("data_images_*.png"))) == 3
     with pytest.raises(MnistSpriteError, match="already exists"):
-        pack(src, web, shard_rows=20)
-    pack(src, web, shard_rows=40, force=True)
+        pack(src, web, shard_rows=20, test_size=0)
+    pack(src, web, shard_rows=40, force=True, test_size=0)
     shards = [packed(web, shard=i) for i in (0, 1)]
     assert sorted(p.name for p in web.iterdir()) == sorted(
         ["data.js", "data.json", "notes.txt", "package.json"]

@@ -14,7 +14,8 @@ from mnist_sprite.split import class_test_counts, parse_test_size, split_rows
 def test_test_size_is_a_count_or_a_fraction() -> None:
     assert parse_test_size("5000") == 5000 and parse_test_size(12) == 12
     assert parse_test_size("0.1") == Decimal("0.1") and parse_test_size(0.25) == Decimal("0.25")
-    for bad in ("0", "-3", "1.0", "1.5", "nan", "ten", True):
+    assert parse_test_size("0") == 0  # none
+    for bad in ("-3", "1.0", "1.5", "nan", "ten", True):
         with pytest.raises(OptionError):
             parse_test_size(bad)  # type: ignore[arg-type]
 

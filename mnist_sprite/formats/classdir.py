@@ -19,7 +19,6 @@ import struct
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
-from decimal import Decimal
 from pathlib import Path
 from typing import IO, Any
 
@@ -27,7 +26,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ..errors import OptionError, SourceError
-from ..split import Indices, class_test_counts, split_rows
+from ..split import Indices, TestSize, class_test_counts, split_rows
 from .base import ARRAY_NAMES, MANIFEST, Member
 from .npz import read_npy_header
 
@@ -255,7 +254,7 @@ class ClassDirReader:
         classes_from: Path | None = None,
         class_order: tuple[str, ...] | None = None,
         limit: int | None = None,
-        test_size: int | Decimal | None = None,
+        test_size: TestSize | None = None,
         seed: int = 0,
         only_listed: bool = False,
     ) -> None:

@@ -9,13 +9,14 @@ zero-padded indices, so sorted order is the order of the split.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import itertools
 import json
 import math
 import os
 import re
 from collections import deque
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -26,6 +27,7 @@ import numpy.typing as npt
 from ..deflate import available_cores
 from ..errors import SourceError
 from ..files import inside, is_regular, open_source, plain_name
+from ..imaging.decoders import SUFFIXES as IMAGE_SUFFIXES
 from ..labels import MAX_CLASSES
 from ..png.encode import small_png
 from .base import (
@@ -40,6 +42,9 @@ from .base import (
 
 if TYPE_CHECKING:  # imported when workers start: other formats never pay for them
     from concurrent.futures import Future, ThreadPoolExecutor
+
+    from ..imaging import Recipe
+    from ..imaging.decoders import Decoded
 
 CLASSES_FILE = "classes.json"
 
@@ -248,9 +253,10 @@ def _first_folders(folder: Path) -> list[Path]:
 
 
 def _has_png(folder: Path) -> bool:
+    """Does the folder hold an image file (a .png, or another image pack reads)?"""
     try:
         with os.scandir(folder) as it:
-            return any(e.name.endswith(".png") for e in it)
+            return any(os.path.splitext(e.name)[1].lower() in IMAGE_SUFFIXES for e in it)
     except OSError:
         return False
 
@@ -390,12 +396,17 @@ def _layout(path: Path) -> _Layout:
             f"{MAX_CLASSES} classes",
             "give at most 255 class folders",
         )
-    # Class ids follow ImageFolder's rule, classes in sorted order; folders all named by
-    # integers sort as numbers, so 0..9 are classes 0..9 and 1/ 2/ 3/ are classes 0, 1, 2.
-    if folders and all(_NUMBER.fullmatch(f) for f in folders):
-        folders.sort(key=int)
+    folders = class_order(folders)
     ids = tuple(range(len(folders)))
     return _Layout(flat, tuple(split_dirs) or ("train",), tuple(folders), ids, tuple(folders))
+
+
+def class_order(folders: Sequence[str]) -> list[str]:
+    """Class folders in class-id order, by ImageFolder's rule: sorted by name; folders all
+    named by integers sort as numbers, so 0..9 are classes 0..9 and 1/ 2/ 3/ are 0, 1, 2."""
+    if folders and all(_NUMBER.fullmatch(f) for f in folders):
+        return sorted(folders, key=int)
+    return sorted(folders)
 
 
 def _size(shape: tuple[int, ...]) -> str:
@@ -415,8 +426,12 @@ class PngDirReader:
 
     kind = "png-dir"
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, recipe: Recipe | None = None) -> None:
+        """``recipe``: pack's steps for each image (``imaging``), which read any image file
+        pack reads; without one, PNGs as convert wrote them, drawn as data.js draws."""
         self.path = path
+        self.recipe = recipe
+        self._shape: tuple[tuple[int, ...], str] | None = None  # what recipe makes, and why
         self._layout = _layout(path)
         self.flat = self._layout.flat
         self._files: dict[str, list[tuple[Path, int]]] = {}
@@ -483,9 +498,14 @@ class PngDirReader:
                     inside(self.path, p)
                 if not is_regular(p):
                     raise SourceError(p, "is not a regular file", _FIX)
-                if p.suffix.lower() != ".png":
-                    raise SourceError(p, "is not a .png file; pack reads PNG images only",
+                if self.recipe is None and p.suffix.lower() != ".png":
+                    raise SourceError(p, "is not a .png file; convert reads PNG images only",
                                       "convert it to PNG, or remove it")  # fmt: skip
+                if p.suffix.lower() not in IMAGE_SUFFIXES:
+                    raise SourceError(
+                        p, f"is not an image file pack reads ({', '.join(sorted(IMAGE_SUFFIXES))})",
+                        "convert it, or remove it",
+                    )  # fmt: skip
                 entries.append((p.stem, p, label))
         entries.sort(key=lambda e: (len(e[0]), e[0], str(e[1])))
         self._files[split] = [(p, label) for _, p, label in entries]
@@ -550,6 +570,9 @@ class PngDirReader:
             labels = np.array([label for _, label in files], dtype=np.uint8)
             yield Member(name, labels.shape, labels.dtype), iter([labels])
             return
+        if self.recipe is not None:
+            yield self._prepared(name, [p for p, _ in files], self.recipe)
+            return
         shape, basis = self._declared_shape(files[0][0])
         member = Member(name, (len(files), *shape), np.dtype(np.uint8))
 
@@ -568,6 +591,63 @@ class PngDirReader:
                 yield rows.reshape(-1)
 
         yield member, pieces()
+
+    def decode(self, path: Path, engine: str) -> Decoded:
+        """One image of the folder, as ``engine`` hands it to a canvas."""
+        from ..imaging import decode
+
+        return decode(path, self.path, engine)
+
+    def _prepared(
+        self, name: str, paths: list[Path], recipe: Recipe
+    ) -> tuple[Member, Iterator[npt.NDArray[Any]]]:
+        """The images as ``recipe`` makes them, decoded by a thread per core, in order."""
+        options = (self.provenance() or {}).get("options") or {}
+        if recipe.channels is None and options.get("channels") == "rgb":  # convert's RGB PNGs
+            recipe = dataclasses.replace(recipe, channels="rgb")
+        if self._shape is None:  # from the first image read, for every split alike
+            first = paths[0]
+            made = recipe.shape(self.decode(first, recipe.engine), first)
+            why = f"--resize makes {_size(made)}" if recipe.resize else f"{first} is {_size(made)}"
+            self._shape = made, why
+        shape, basis = self._shape
+        member = Member(name, (len(paths), *shape), np.dtype(np.uint8))
+
+        def one(path: Path) -> npt.NDArray[Any]:
+            image = self.decode(path, recipe.engine)
+            values: npt.NDArray[Any] = recipe.apply(image, path, shape, basis)
+            return values.reshape(-1)
+
+        return member, _in_order(one, paths)
+
+
+def _in_order(
+    work: Callable[[Path], npt.NDArray[Any]], paths: list[Path]
+) -> Iterator[npt.NDArray[Any]]:
+    """``work`` of each path, in order, a thread per core (Pillow's and zlib's decoders and
+    numpy let go of the GIL), a few batches in flight: memory stays bounded."""
+    workers = available_cores()
+    if workers < 2 or len(paths) < 2 * _IMAGE_BATCH:
+        yield from map(work, paths)
+        return
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(workers, thread_name_prefix="images") as pool:
+        pending: deque[Future[list[npt.NDArray[Any]]]] = deque()
+        batches = (paths[i : i + _IMAGE_BATCH] for i in range(0, len(paths), _IMAGE_BATCH))
+        try:
+            for batch in batches:
+                pending.append(pool.submit(lambda b: [work(p) for p in b], batch))
+                if len(pending) > 2 * workers:
+                    yield from pending.popleft().result()
+            while pending:
+                yield from pending.popleft().result()
+        finally:
+            for future in pending:
+                future.cancel()
+
+
+_IMAGE_BATCH = 32  # images a task decodes
 
 
 def _open_sink(folder: Path, provenance: dict[str, Any], options: SinkOptions) -> PngDirSink:

@@ -693,3 +693,27 @@ def colour_warning(
     """:func:`colour_rule`'s warning: what ``engine`` does to the colours that convert does
     not reproduce; None when it draws the stored values or a correction reproduced here."""
     return colour_rule(chunks, engine, depth=depth, alpha=alpha)[1]
+
+
+def over_fill(colour: U8, alpha: U8, fill: int, engine: str) -> U8:
+    """What ``getImageData`` gives for an image (``(h, w)`` gray or ``(h, w, 3)`` RGB, with its
+    ``(h, w)`` alpha) drawn once onto a canvas of its own size filled with opaque gray
+    ``fill`` (0: black, 255: white): source-over as the engine blends (:func:`keep`), on the
+    canvas its size picks (:func:`canvas_rule`). The result is opaque, so read back as held."""
+    h, w = alpha.shape
+    rule = canvas_rule(engine, w, h)
+    per = alpha[..., None] if colour.ndim == 3 else alpha
+    under = np.full(colour.shape, fill, np.uint8)
+    stored: U8 = premultiply_table(rule)[per, colour] + keep(under, per, rule)
+    held = alpha + keep(np.full(alpha.shape, 255, np.uint8), alpha, rule)
+    out: U8 = unpremultiply_table(rule)[held[..., None] if colour.ndim == 3 else held, stored]
+    return out
+
+
+def drawn_alone(colour: U8, alpha: U8, engine: str) -> U8:
+    """What ``getImageData`` gives for an image drawn once onto a fresh (transparent) canvas
+    of its own size: each colour premultiplied by its alpha and back (:func:`alpha_table`)."""
+    h, w = alpha.shape
+    per = alpha[..., None] if colour.ndim == 3 else alpha
+    out: U8 = alpha_table(canvas_rule(engine, w, h))[per, colour]
+    return out

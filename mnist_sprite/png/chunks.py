@@ -8,11 +8,13 @@ order), checked the way libpng checks them. Knows nothing of pixels: the pixel s
 from __future__ import annotations
 
 import hashlib
+import io
 import os
 import zlib
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import BinaryIO
 
 import numpy as np
 import numpy.typing as npt
@@ -110,11 +112,13 @@ class ChunkReader:
         max_pixels: int = MAX_PIXELS,
         root: PathLike | None = None,
         digest: bool = False,
+        data: bytes | None = None,
     ) -> None:
         self.path = os.fspath(path)
-        self._f = open_source(path, root)  # with root: a file that must lie inside it
+        # ``data``: the file's bytes, held already (a zip member), with ``path`` naming it.
+        self._f: BinaryIO = io.BytesIO(data) if data is not None else open_source(path, root)
         try:
-            self.file_bytes = os.fstat(self._f.fileno()).st_size
+            self.file_bytes = len(data) if data is not None else os.fstat(self._f.fileno()).st_size
             # Of every byte read, the file's once read to its end; only when asked (a decode for
             # arrays has the digest made once, by whoever records it).
             self._hash = hashlib.sha256() if digest else None

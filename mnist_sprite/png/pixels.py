@@ -66,8 +66,9 @@ class PngFile:
         max_pixels: int = MAX_PIXELS,
         root: PathLike | None = None,
         digest: bool = False,
+        data: bytes | None = None,
     ) -> None:
-        self.chunks = ChunkReader(path, max_pixels=max_pixels, root=root, digest=digest)
+        self.chunks = ChunkReader(path, max_pixels=max_pixels, root=root, digest=digest, data=data)
         self.path = self.chunks.path
         self.header: Header = self.chunks.header
         self._rgb = False  # what the pixel stage reduces to: red, or red, green and blue
@@ -179,6 +180,38 @@ class PngFile:
         for colour, alpha in blocks:
             out = colour if canvas is None else canvas.draw(colour, alpha)
             yield out.reshape(out.shape[0], -1) if rgb else out
+
+    def image(self, engine: str = DEFAULT_ENGINE) -> tuple[U8, U8 | None]:
+        """The whole image as ``engine`` hands it to a canvas, before any compositing:
+        ``(height, width)`` gray (gray colour types) or ``(height, width, 3)`` RGB (colour
+        types, palettes), and its ``(height, width)`` alpha (None when every pixel is opaque).
+        A colour correction the engine makes that this tool does not reproduce is refused."""
+        h = self.header
+        self._rgb = h.color_type in (2, 3, 6)
+        self._engine = check_engine(engine)
+        self._gamma, warning = colour_rule(
+            self.chunks.colour_chunks, self._engine, depth=h.bit_depth, alpha=self.has_alpha
+        )
+        if warning is not None:
+            raise self.chunks.fail(
+                warning, "save the image without its colour chunks (an sRGB PNG), or convert "
+                "it to sRGB first",
+            )  # fmt: skip
+        blocks = self._pixel_blocks_interlaced(None) if h.interlace else self._pixel_blocks(None)
+        colours, alphas = [], []
+        for colour, alpha in blocks:
+            colours.append(colour)
+            alphas.append(alpha)
+        whole: U8 = np.concatenate(colours).reshape(h.height, h.width, *((3,) if self._rgb else ()))
+        if all(a is None for a in alphas):
+            return whole, None
+        opaque = np.full((h.height, h.width), 255, np.uint8)
+        start = 0
+        for colour, alpha in zip(colours, alphas, strict=True):
+            if alpha is not None:
+                opaque[start : start + colour.shape[0]] = alpha
+            start += colour.shape[0]
+        return whole, opaque
 
     def _pixel_blocks(self, tally: _Tally | None) -> Iterator[tuple[U8, U8 | None]]:
         prev = np.zeros(self.header.row_bytes(self.header.width), dtype=np.uint8)

@@ -16,7 +16,7 @@ from ..outputs import Output
 from ..registry import SOURCE_OPTIONS, SOURCES, either
 from .options import SourceOptions
 
-__all__ = ["PackSource", "SourceOptions", "open_pack_source"]
+__all__ = ["PackSource", "SourceOptions", "open_pack_source", "settle"]
 
 OpenOutput = Callable[[Path], Output]
 
@@ -27,6 +27,7 @@ class PackSource:
 
     sniff: Callable[[Path, SourceOptions], bool]
     open: Callable[[Path, SourceOptions, OpenOutput], Output]
+    own_split: Callable[[Path], bool]  # has it a test part of its own? else pack makes one
 
 
 def get(kind: str) -> PackSource:
@@ -36,14 +37,27 @@ def get(kind: str) -> PackSource:
     return source
 
 
+def settle(source: Path, options: SourceOptions) -> SourceOptions:
+    """The options pack reads ``source`` with: as given, and for a source with no split of
+    its own (class folders, one array per class) the default test part unless one is given;
+    the options its kind does not take are refused, naming the kinds that take them."""
+    kind = _kind(source, options)
+    _refuse_options(source, options, SOURCES[kind].takes)
+    return options if get(kind).own_split(source) else options.with_default_test_part()
+
+
 def open_pack_source(source: Path, options: SourceOptions, open_output: OpenOutput) -> Output:
-    """``source`` as an output-like reader, by the first kind that sniffs it; the options it
-    does not take are refused, naming the kinds that take them."""
-    for kind, info in SOURCES.items():
-        code = get(kind)
-        if code.sniff(source, options):
-            _refuse_options(source, options, info.takes)
-            return code.open(source, options, open_output)
+    """``source`` as an output-like reader, by the first kind that sniffs it (with the
+    options :func:`settle` gave)."""
+    kind = _kind(source, options)
+    _refuse_options(source, options, SOURCES[kind].takes)
+    return get(kind).open(source, options, open_output)
+
+
+def _kind(source: Path, options: SourceOptions) -> str:
+    for kind in SOURCES:
+        if get(kind).sniff(source, options):
+            return kind
     raise AssertionError(f"{source}: no kind of source sniffed it")  # "output" takes any
 
 

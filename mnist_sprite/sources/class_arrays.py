@@ -18,11 +18,11 @@ def _open(path: Path, options: SourceOptions, _: Callable[[Path], Output]) -> Ou
         classes_from=options.classes_from,
         class_order=options.class_order,
         limit=options.limit_per_class,
-        test_size=options.test_size,
+        test_size=options.test_size or None,  # 0: none
         seed=options.seed or 0,
         only_listed=options.only_listed,
     )
     return Output(path, reader)
 
 
-SOURCE = PackSource(lambda path, _: looks_like_class_dir(path), _open)
+SOURCE = PackSource(lambda path, _: looks_like_class_dir(path), _open, lambda _: False)

@@ -1,5 +1,7 @@
-"""A folder of class folders (``<class>/*.png``) read as a per-class source, when a per-class
-option asks for it (else it is the png-dir output it also is)."""
+"""A folder of class folders of images (``<class>/*.png``, ``*.jpg``, ...; or
+``<split>/<class>/...``), each image made a sprite row by ``imaging``'s steps. Class folders
+alone are read class by class: the classes ``--classes-from`` lists, ``--limit-per-class``,
+and a stratified test part (by default one of ``DEFAULT_TEST_SIZE``)."""
 
 from __future__ import annotations
 
@@ -8,32 +10,48 @@ from pathlib import Path
 
 from ..errors import OptionError, SourceError
 from ..formats.classdir import check_listed, read_class_names
-from ..formats.pngdir import PngDirReader, looks_like_png_dir
+from ..formats.pngdir import SPLITS, PngDirReader, looks_like_png_dir
 from ..outputs import Output
 from ..split import class_test_counts, split_rows
 from . import PackSource
 from .options import SourceOptions
+from .output import ResplitReader
 
 
 def _per_class(options: SourceOptions) -> bool:
     """Does a per-class option ask for the class folders to be read class by class?"""
     given = (options.classes_from, options.limit_per_class, options.class_order)
-    return any(v is not None for v in given) or (
-        options.seed is not None and options.test_size is None
-    )
+    return any(v is not None for v in given)
+
+
+def _own_split(source: Path) -> bool:
+    return any((source / split).is_dir() for split in SPLITS)
 
 
 def _open(source: Path, options: SourceOptions, _output: Callable[[Path], Output]) -> Output:
-    """A folder of class folders (``<class>/*.png``) read as a per-class source: the classes
-    ``--classes-from`` lists in its order, the first ``--limit-per-class`` images of each,
-    split by ``--test-size`` and ordered by ``--seed`` as a folder of one array per class."""
-    reader = PngDirReader(source)
+    """Class folders read as a per-class source: the classes ``--classes-from`` lists in its
+    order, the first ``--limit-per-class`` images of each, split by ``--test-size`` and
+    ordered by ``--seed`` as a folder of one array per class. A folder with its own splits
+    is read as they are, or split again by ``--test-size``."""
+    return read_by_class(PngDirReader(source, options.recipe), source, options)
+
+
+def read_by_class(reader: PngDirReader, source: Path, options: SourceOptions) -> Output:
+    """A folder of class folders (``reader``) read by pack's per-class options."""
     if not reader.flat:
-        raise OptionError(
-            source,
-            "holds train/ and test/ splits; the per-class options apply to class folders alone",
-            "give the class folders' parent (<class>/*.png), or drop those options",
-        )
+        if _per_class(options):
+            raise OptionError(
+                source,
+                "holds train/ and test/ splits; the per-class options apply to class folders alone",
+                "give the class folders' parent (<class>/*.png), or drop those options",
+            )
+        whole = Output(source, reader)
+        if options.test_size is None:
+            return whole
+        with whole:
+            return Output(source, ResplitReader(whole, options.test_size, options.seed or 0))
+    if options.test_size == 0 and options.seed is None and not _per_class(options):
+        return Output(source, reader)  # every image trains, in file-name order across classes
     groups = reader.by_class()
     order = list(options.class_order) if options.class_order is not None else None
     if options.classes_from is not None and order is None:
@@ -73,4 +91,4 @@ def _open(source: Path, options: SourceOptions, _output: Callable[[Path], Output
     return Output(source, reader)
 
 
-SOURCE = PackSource(lambda path, options: _per_class(options) and looks_like_png_dir(path), _open)
+SOURCE = PackSource(lambda path, options: looks_like_png_dir(path), _open, _own_split)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable, Iterator
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -16,13 +15,13 @@ from ..errors import SourceError
 from ..formats import Member
 from ..labels import bad_rows, class_count
 from ..outputs import Output
-from ..split import class_test_counts, split_groups
+from ..split import TestSize, class_test_counts, split_groups
 from . import PackSource
 from .options import SourceOptions
 
 
 def _open(source: Path, options: SourceOptions, open_output: Callable[[Path], Output]) -> Output:
-    if options.test_size is None:
+    if options.test_size is None:  # the source's own split
         return open_output(source)
     with open_output(source) as out:  # a new split, in place of the source's own
         resplit = ResplitReader(out, options.test_size, options.seed or 0)
@@ -35,7 +34,7 @@ class ResplitReader:
 
     kind = "resplit"
 
-    def __init__(self, out: Output, test_size: int | Decimal, seed: int) -> None:
+    def __init__(self, out: Output, test_size: TestSize, seed: int) -> None:
         self.path = out.path
         self._class_names = out.class_names()
         self._provenance = out.provenance()
@@ -50,11 +49,17 @@ class ResplitReader:
         groups = [np.flatnonzero(ids == c).astype(np.int64) for c in range(classes)]
         names = self._class_names or [str(c) for c in range(classes)]
         counts = [g.size for g in groups]
-        for c, n in enumerate(counts):
-            if n == 0:
-                raise SourceError(self.path, f"has no image of class {c}", "give every class")
-        tests = class_test_counts(counts, test_size, names)
-        train, test = split_groups(groups, tests, seed)
+        if test_size == 0:  # --test-size 0: every image trains, in the source's order
+            train, test = np.arange(ids.size, dtype=np.int64), np.empty(0, np.int64)
+        else:
+            for c, n in enumerate(counts):
+                if n == 0:
+                    raise SourceError(
+                        self.path, f"has no image of class {names[c]!r} to split by --test-size",
+                        "give every class, or --test-size 0",
+                    )  # fmt: skip
+            tests = class_test_counts(counts, test_size, names)
+            train, test = split_groups(groups, tests, seed)
         self._ids = ids
         self.parts = {"train": train, "test": test}
 
@@ -101,4 +106,4 @@ def _class_ids(out: Output, name: str) -> npt.NDArray[np.int64]:
     return flat
 
 
-SOURCE = PackSource(lambda path, options: True, _open)  # the last kind tried: any path
+SOURCE = PackSource(lambda path, options: True, _open, lambda _: True)  # the last kind: any path
