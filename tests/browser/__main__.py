@@ -25,6 +25,7 @@ from tests.browser.engines import NAMES, Broken, Engine, open_engines, parse_nam
 from tests.browser.install import SetupError, ensure, say
 from tests.browser.measured import run_loader_noise, run_noise, run_rules, run_tallest
 from tests.browser.packed import Packed, run_packed
+from tests.browser.pictures import Pictures, picture_cases, run_pictures
 from tests.realdata import ADD_MNIST, ROOT, real_mnist
 
 FOLDER = ROOT / ".browser"
@@ -104,7 +105,7 @@ def main(argv: list[str] | None = None) -> int:
 def check(args: argparse.Namespace, engines: list[Engine | Broken]) -> int:
     """Every case in every engine; the worst verdict."""
     worst = ERROR if any(isinstance(e, Broken) for e in engines) else 0
-    todo: list[Case | Packed]
+    todo: list[Case | Packed | Pictures]
     with tempfile.TemporaryDirectory(prefix="browser-cases-") as tmp:
         if args.sprite is not None:
             todo = [
@@ -124,12 +125,15 @@ def check(args: argparse.Namespace, engines: list[Engine | Broken]) -> int:
             todo = [*default_cases()]
             if args.cases == "ci":
                 todo += cases.ci_cases(Path(tmp))
+                todo += picture_cases(Path(tmp) / "pictures")
         if args.control and any(isinstance(case, Packed) for case in todo):
             say("CONTROL= changes the page's arithmetic, not a pack's NAME.js: packs not checked")
             todo = [case for case in todo if not isinstance(case, Packed)]
         codes = [
             run_packed(case, engines)
             if isinstance(case, Packed)
+            else run_pictures(case, engines, args.control)
+            if isinstance(case, Pictures)
             else run_case(case, engines, args.control)
             for case in todo
         ]
