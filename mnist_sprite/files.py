@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import stat
@@ -91,11 +92,9 @@ def _opened_inside(fd: int, root: Path, path: Path) -> None:
         # The kernel's path holds no links, so a prefix that is ``root`` as given (with no
         # "..", which a link before it would change) is a real folder: the common case costs
         # no system call. Else ``root`` is resolved.
-        given = [] if ".." in root.parts else [os.path.abspath(root)]
-        if not any(
-            opened == top or opened.startswith(top.rstrip(os.sep) + os.sep)
-            for top in (*given, os.path.realpath(root))
-        ):
+        given = () if ".." in root.parts else (os.path.abspath(root),)
+        tops = itertools.chain(given, (os.path.realpath(r) for r in (root,)))  # only if needed
+        if not any(opened == top or opened.startswith(top.rstrip(os.sep) + os.sep) for top in tops):
             raise SourceError(path, f"leads outside the source folder {root}", _INSIDE_FIX)
         return
     inside(root, path)

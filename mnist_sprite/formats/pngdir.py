@@ -613,31 +613,31 @@ class PngDirReader:
         shape, basis = self._shape
         member = Member(name, (len(paths), *shape), np.dtype(np.uint8))
 
-        def one(path: Path) -> npt.NDArray[Any]:
-            image = self.decode(path, recipe.engine)
-            values: npt.NDArray[Any] = recipe.apply(image, path, shape, basis)
-            return values.reshape(-1)
+        def batch(paths: list[Path]) -> list[npt.NDArray[Any]]:
+            decoded = [(self.decode(path, recipe.engine), path) for path in paths]
+            return [v.reshape(-1) for v in recipe.apply_all(decoded, shape, basis)]
 
-        return member, _in_order(one, paths)
+        return member, _in_order(batch, paths)
 
 
 def _in_order(
-    work: Callable[[Path], npt.NDArray[Any]], paths: list[Path]
+    work: Callable[[list[Path]], list[npt.NDArray[Any]]], paths: list[Path]
 ) -> Iterator[npt.NDArray[Any]]:
-    """``work`` of each path, in order, a thread per core (Pillow's and zlib's decoders and
-    numpy let go of the GIL), a few batches in flight: memory stays bounded."""
+    """``work`` of each batch of paths, in order, a thread per core (Pillow's decoders and
+    numpy's long loops let go of the GIL), a few batches in flight: memory stays bounded."""
+    batches = [paths[i : i + _IMAGE_BATCH] for i in range(0, len(paths), _IMAGE_BATCH)]
     workers = available_cores()
-    if workers < 2 or len(paths) < 2 * _IMAGE_BATCH:
-        yield from map(work, paths)
+    if workers < 2 or len(batches) < 2:
+        for one in batches:
+            yield from work(one)
         return
     from concurrent.futures import ThreadPoolExecutor
 
     with ThreadPoolExecutor(workers, thread_name_prefix="images") as pool:
         pending: deque[Future[list[npt.NDArray[Any]]]] = deque()
-        batches = (paths[i : i + _IMAGE_BATCH] for i in range(0, len(paths), _IMAGE_BATCH))
         try:
-            for batch in batches:
-                pending.append(pool.submit(lambda b: [work(p) for p in b], batch))
+            for one in batches:
+                pending.append(pool.submit(work, one))
                 if len(pending) > 2 * workers:
                     yield from pending.popleft().result()
             while pending:
@@ -647,7 +647,7 @@ def _in_order(
                 future.cancel()
 
 
-_IMAGE_BATCH = 32  # images a task decodes
+_IMAGE_BATCH = 16  # images a task decodes
 
 
 def _open_sink(folder: Path, provenance: dict[str, Any], options: SinkOptions) -> PngDirSink:

@@ -76,6 +76,32 @@ class Recipe:
     def apply(self, image: Decoded, path: Path, shape: tuple[int, ...], basis: str) -> Any:
         """The image's bytes, of ``shape``; ``basis`` says where that shape came from (the
         first image), for the refusal of an image of another size or kind."""
+        return self.apply_all([(image, path)], shape, basis)[0]
+
+    def apply_all(
+        self, images: list[tuple[Decoded, Path]], shape: tuple[int, ...], basis: str
+    ) -> list[Any]:
+        """:meth:`apply` of each image, in order; the images of one size are resized in one
+        go (stacked): numpy's loops then run long, and let go of the GIL while they do."""
+        made = [self._before_resize(image, path, shape, basis) for image, path in images]
+        if self.resize is None:
+            return made
+        h, w = self.resize
+        out: list[Any] = [None] * len(made)
+        groups: dict[tuple[int, ...], list[int]] = {}
+        for i, values in enumerate(made):
+            groups.setdefault(values.shape, []).append(i)
+        for size, members in groups.items():
+            buffer = ops.scratch("stack", (len(members), *size), np.uint8)
+            stacked = np.stack([made[i] for i in members], out=buffer)  # (k, H, W[, C])
+            if size[:2] != (h, w):
+                resize = ops.bilinear if self.resample == "bilinear" else ops.area
+                stacked = resize(stacked, h, w, first=1)
+            for k, i in enumerate(members):
+                out[i] = stacked[k].copy() if stacked is buffer else stacked[k]
+        return out
+
+    def _before_resize(self, image: Decoded, path: Path, shape: tuple[int, ...], basis: str) -> Any:
         values = self._alpha(image, path)
         gray = len(shape) == 2
         if values.ndim == 3 and gray:
@@ -100,7 +126,11 @@ class Recipe:
                     f"give --resize {shape[0]}x{shape[1]} (and --fit) for images of one size",
                 )  # fmt: skip
             return values
-        return self._resize(values)
+        if self.fit == "crop":
+            return ops.crop(values, self.resize)
+        if self.fit == "pad":
+            return ops.pad(values, self.resize, self.pad_value)
+        return values
 
     def _alpha(self, image: Decoded, path: Path) -> Any:
         alpha = image.alpha
@@ -116,19 +146,6 @@ class Recipe:
         if self.alpha == "ignore":
             return drawn_alone(image.colour, alpha, self.engine)
         return over_fill(image.colour, alpha, 255 if self.alpha == "white" else 0, self.engine)
-
-    def _resize(self, values: Any) -> Any:
-        assert self.resize is not None
-        if self.fit == "crop":
-            values = ops.crop(values, self.resize)
-        elif self.fit == "pad":
-            values = ops.pad(values, self.resize, self.pad_value)
-        h, w = self.resize
-        if values.shape[:2] == (h, w):
-            return values
-        if self.resample == "bilinear":
-            return ops.bilinear(values, h, w)
-        return ops.area(values, h, w)
 
 
 def _is_gray(values: Any) -> bool:

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import io
 import os
-import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -34,6 +33,7 @@ SUFFIXES = PNG_SUFFIXES | PILLOW_SUFFIXES
 MAX_PIXELS = 1 << 24
 MAX_FILE_BYTES = 64 << 20  # one image file; a photo is a few MB
 INSTALL = "pip install 'mnist-sprite[images]'"
+_ORIENTATION = 0x0112  # the EXIF tag
 _PILLOW_FORMATS = {"JPEG": "JPEG", "MPO": "JPEG", "WEBP": "WebP", "GIF": "GIF", "BMP": "BMP"}
 
 
@@ -102,33 +102,34 @@ def _decode_pillow(path: Path, data: bytes) -> Decoded:
         )
     from PIL import ImageOps, UnidentifiedImageError
 
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # Pillow's notes on palettes; refusals are raised
-        try:
-            opened = image_module.open(io.BytesIO(data), formats=["JPEG", "WEBP", "GIF", "BMP"])
-            with opened as im:
-                kind = _PILLOW_FORMATS.get(im.format or "", im.format)
-                w, h = im.size
-                if not 1 <= w * h <= MAX_PIXELS:
-                    raise SourceError(
-                        path, f"is a {kind} of {w}x{h} pixels, more than the "
-                        f"{MAX_PIXELS:,} pack decodes", "give smaller images",
-                    )  # fmt: skip
-                _check_colour(path, im, kind)
-                im.seek(0)  # a GIF's or WebP's first frame, as a canvas draws it
-                upright = ImageOps.exif_transpose(im)
-                return _pixels(path, upright, kind)
-        except SourceError:
-            raise
-        except UnidentifiedImageError:
-            raise SourceError(
-                path, f"is not a {path.suffix.lower().lstrip('.').upper()} image Pillow reads",
-                "give intact images, or remove it",
-            ) from None  # fmt: skip
-        except (OSError, ValueError, SyntaxError, EOFError) as e:
-            raise SourceError(
-                path, f"does not decode ({e})", "give intact images, or remove it"
-            ) from None
+    # No warnings filter here: catch_warnings is not safe across the decoding threads, and
+    # what Pillow warns of (a palette's transparency, a bomb) is converted or refused below.
+    try:
+        opened = image_module.open(io.BytesIO(data), formats=["JPEG", "WEBP", "GIF", "BMP"])
+        with opened as im:
+            kind = _PILLOW_FORMATS.get(im.format or "", im.format)
+            w, h = im.size
+            if not 1 <= w * h <= MAX_PIXELS:
+                raise SourceError(
+                    path, f"is a {kind} of {w}x{h} pixels, more than the "
+                    f"{MAX_PIXELS:,} pack decodes", "give smaller images",
+                )  # fmt: skip
+            _check_colour(path, im, kind)
+            im.seek(0)  # a GIF's or WebP's first frame, as a canvas draws it
+            # The EXIF orientation, applied (exif_transpose copies even an upright image).
+            turned = im.getexif().get(_ORIENTATION, 1) not in (1, None)
+            return _pixels(path, ImageOps.exif_transpose(im) if turned else im, kind)
+    except SourceError:
+        raise
+    except UnidentifiedImageError:
+        raise SourceError(
+            path, f"is not a {path.suffix.lower().lstrip('.').upper()} image Pillow reads",
+            "give intact images, or remove it",
+        ) from None  # fmt: skip
+    except (OSError, ValueError, SyntaxError, EOFError) as e:
+        raise SourceError(
+            path, f"does not decode ({e})", "give intact images, or remove it"
+        ) from None
 
 
 def _check_colour(path: Path, im: Any, kind: str) -> None:

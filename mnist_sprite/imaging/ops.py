@@ -8,7 +8,9 @@ against ``@tensorflow/tfjs`` under Node.
 
 from __future__ import annotations
 
+import threading
 from functools import lru_cache
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -41,25 +43,32 @@ def to_gray(rgb: U8) -> U8:
     return round_half_up(gray_float(rgb))
 
 
-def bilinear_float(image: U8, height: int, width: int) -> npt.NDArray[np.float32]:
+def bilinear_float(image: U8, height: int, width: int, first: int = 0) -> npt.NDArray[np.float32]:
     """``tf.image.resizeBilinear(image, [height, width])`` with its defaults (alignCorners and
     halfPixelCenters false), as tfjs' CPU kernel computes it: the source position ``r * in /
     out`` in float64, the two neighbours' difference times the fraction, each step in float64,
-    the result rounded to float32. ``image``: (H, W) or (H, W, C)."""
-    old_h, old_w = image.shape[:2]
+    the result rounded to float32. ``image``: (H, W) or (H, W, C); ``first``: the axis of H
+    (1 for a stack of images (k, H, W, ...))."""
+    old_h, old_w = image.shape[first : first + 2]
     values = image.astype(np.float64)
     rows, row_frac, rows_up = _sources(old_h, height)
     cols, col_frac, cols_up = _sources(old_w, width)
-    extra = (1,) * (image.ndim - 2)
-    cf = col_frac.reshape(1, width, *extra)
-    top_left = values[rows][:, cols]
-    top_right = values[rows][:, cols_up]
-    bottom_left = values[rows_up][:, cols]
-    bottom_right = values[rows_up][:, cols_up]
-    top = top_left + (top_right - top_left) * cf
-    bottom = bottom_left + (bottom_right - bottom_left) * cf
-    rf = row_frac.reshape(height, 1, *extra)
-    out: npt.NDArray[np.float32] = (top + (bottom - top) * rf).astype(F32)
+    shape = [1] * image.ndim
+    shape[first + 1] = width
+    cf = col_frac.reshape(shape)
+    top, bottom = np.take(values, rows, first), np.take(values, rows_up, first)
+    top = _lerp(np.take(top, cols, first + 1), np.take(top, cols_up, first + 1), cf)
+    bottom = _lerp(np.take(bottom, cols, first + 1), np.take(bottom, cols_up, first + 1), cf)
+    shape[first + 1], shape[first] = 1, height
+    out: npt.NDArray[np.float32] = _lerp(top, bottom, row_frac.reshape(shape)).astype(F32)
+    return out
+
+
+def _lerp(
+    a: npt.NDArray[np.float64], b: npt.NDArray[np.float64], t: npt.NDArray[np.float64]
+) -> npt.NDArray[np.float64]:
+    """``a + (b - a) * t``, in that order (tfjs' kernel's)."""
+    out: npt.NDArray[np.float64] = a + (b - a) * t
     return out
 
 
@@ -74,36 +83,81 @@ def _sources(
     return floor, frac_pos - floor, ceil
 
 
-def bilinear(image: U8, height: int, width: int) -> U8:
+def bilinear(image: U8, height: int, width: int, first: int = 0) -> U8:
     """:func:`bilinear_float`, rounded half up."""
-    return round_half_up(bilinear_float(image, height, width))
+    return round_half_up(bilinear_float(image, height, width, first))
 
 
 @lru_cache(maxsize=64)
-def _footprints(old: int, new: int) -> npt.NDArray[np.float64]:
-    """(new, old) integer weights: how much of input pixel j output pixel i covers, in units
-    of 1/new of an input pixel; each row sums to ``old``. Integers, so products stay exact."""
-    edges_out = np.arange(new + 1, dtype=np.int64) * old  # output edges, scaled by new
-    edges_in = np.arange(old + 1, dtype=np.int64) * new  # input edges, same scale
-    lo = np.maximum(edges_out[:-1, None], edges_in[None, :-1])
-    hi = np.minimum(edges_out[1:, None], edges_in[None, 1:])
-    weights: npt.NDArray[np.float64] = np.maximum(hi - lo, 0).astype(np.float64)
-    return weights
+def _footprints(
+    old: int, new: int
+) -> tuple[tuple[npt.NDArray[np.intp], npt.NDArray[np.int64]], ...]:
+    """For each of ``new`` output pixels along an axis of ``old`` input pixels, its footprint
+    as steps: the t-th input pixel it covers (an index per output pixel) and how much of it
+    (in units of 1/new of an input pixel; 0 past the footprint's end). Each footprint's
+    weights sum to ``old``."""
+    i = np.arange(new, dtype=np.int64)
+    lo, hi = i * old, (i + 1) * old  # the footprints, scaled by new
+    first = lo // new
+    steps = []
+    for t in range(-(-old // new) + 1):
+        j = first + t
+        weight = np.maximum(0, np.minimum(hi, (j + 1) * new) - np.maximum(lo, j * new))
+        steps.append((np.minimum(j, old - 1).astype(np.intp), weight))
+    return tuple(steps)
 
 
-def area(image: U8, height: int, width: int) -> U8:
+_SCRATCH = threading.local()  # each thread's buffers, reused from batch to batch
+
+
+def scratch(name: str, shape: tuple[int, ...], dtype: type) -> npt.NDArray[Any]:
+    """This thread's buffer ``name`` of ``shape``, reused while the shape stays: fresh
+    buffers of a few MB a batch cost more in page faults than the sums do."""
+    held: dict[str, npt.NDArray[Any]] = _SCRATCH.__dict__.setdefault("buffers", {})
+    buffer = held.get(name)
+    if buffer is None or buffer.shape != shape or buffer.dtype != dtype:
+        buffer = held[name] = np.empty(shape, dtype)
+    return buffer
+
+
+def _box_sums(
+    values: npt.NDArray[np.integer], axis: int, new: int, dtype: type, name: str
+) -> npt.NDArray[np.integer]:
+    """Along ``axis``: for each of ``new`` outputs, the sum of the inputs times the length of
+    their overlap with its footprint (in units of 1/new of an input pixel); exact integers of
+    ``dtype``. A few multiply-adds of whole slices: the most inputs a footprint touches."""
+    shape = list(values.shape)
+    shape[axis] = new
+    out: npt.NDArray[np.integer] = scratch(name, tuple(shape), dtype)
+    out.fill(0)
+    term = scratch(name + " term", tuple(shape), dtype)
+    along = [1] * values.ndim
+    along[axis] = new
+    for rows, weight in _footprints(values.shape[axis], new):
+        np.multiply(np.take(values, rows, axis), weight.astype(dtype).reshape(along), out=term)
+        out += term
+    return out
+
+
+def area(image: U8, height: int, width: int, first: int = 0) -> U8:
     """The box average of each output pixel's exact footprint on the input, rounded half up:
-    exact, as integer sums (held in float64, where every one of them is exact) over the
-    footprints' integer area."""
-    old_h, old_w = image.shape[:2]
-    wy, wx = _footprints(old_h, height), _footprints(old_w, width)
-    values = image.astype(np.float64)
-    across = np.tensordot(values, wx, axes=([1], [1]))  # (H, C..., width)
-    across = np.moveaxis(across, -1, 1)  # (H, width, C...)
-    sums = np.tensordot(wy, across, axes=([1], [0]))  # (height, width, C...)
+    exact, in integers, over the footprint's integer area. ``first``: the axis of H (1 for a
+    stack of images). (Not BLAS: its threads, meeting pack's decoding threads, cost more
+    than they give.)"""
+    old_h, old_w = image.shape[first : first + 2]
     whole = old_h * old_w
+    # Down the columns (at most 255 x the rows a sum: uint16 up to 257 rows, else int32),
+    # then along the rows (at most 255 x
+    # the image's pixels, and rounding adds as much again: int32 below 2**31, else int64).
+    wide = np.int32 if 2 * 255 * whole + whole < 2**31 else np.int64
+    narrow = np.uint16 if 255 * old_h < 2**16 else np.int32  # half the memory to stream
+    down = _box_sums(image, first, height, narrow, "down")
+    sums = _box_sums(down, first + 1, width, wide, "across")
     # round(sums / whole), halves up, in integers: floor((2 * sums + whole) / (2 * whole)).
-    out: U8 = ((2 * sums.astype(np.int64) + whole) // (2 * whole)).astype(np.uint8)
+    sums *= 2
+    sums += whole
+    sums //= 2 * whole
+    out: U8 = sums.astype(np.uint8)
     return out
 
 
