@@ -258,6 +258,30 @@ def broken(out: Path, gray: dict[str, Any], rng: np.random.Generator) -> list[di
     return [{**case, "json": f"broken/{case['name']}/digits.json"} for case in cases]
 
 
+def own_images(out: Path, rng: np.random.Generator) -> dict[str, Any]:
+    """A user's own images as pack takes them by default: class folders named 1/ 2/ 3/ of
+    RGBA canvas drawings (strokes in the alpha), ``--alpha ink``, the default test part."""
+    import png
+
+    source = out / "own" / "drawings"
+    for c in ("1", "2", "3"):
+        (source / c).mkdir(parents=True)
+        for i in range(8):
+            rgba = np.zeros((6, 6, 4), np.uint8)
+            rgba[1:5, int(c) : int(c) + 2, 3] = rng.integers(1, 256, (4, 2))
+            with open(source / c / f"{i}.png", "wb") as f:
+                png.Writer(6, 6, greyscale=False, alpha=True).write(f, rgba.reshape(6, -1))
+    result = pack(source, out / "own" / "pack", name="drawings", alpha="ink", workers=1)
+    facts = result.facts
+    return {
+        "json": "own/pack/drawings.json",
+        "js": "own/pack/drawings.js",
+        "images": facts["images"],
+        "train": facts["train_images"],
+        "classes": facts["classes"],
+    }
+
+
 def write_fixtures(out: Path) -> dict[str, Any]:
     """Every fixture into ``out`` (an empty or missing folder), listed in fixtures.json."""
     out.mkdir(parents=True, exist_ok=True)
@@ -270,6 +294,7 @@ def write_fixtures(out: Path) -> dict[str, Any]:
         "bad": bad_cases(out / "bad", rng),
         "bundles": packs,
         "broken": broken(out, packs["gray"], rng),
+        "own": own_images(out, rng),
     }
     # float32(k / 255) of every byte k, correctly rounded, as bits: what convert gives.
     k255 = np.divide(np.arange(256, dtype=np.float32), np.float32(255), dtype=np.float32)

@@ -418,3 +418,31 @@ def test_a_zip_declaring_an_absurd_directory_is_refused_before_parsing(tmp_path:
     archive.write_bytes(bytes(data))
     code, _, err = run("pack", str(archive), "--out", str(tmp_path / "web"))
     assert code == 1 and "central directory of 2,147,483,648 bytes" in err
+
+
+@pytest.mark.parametrize("engine", ["chromium", "firefox", "webkit"])
+def test_browser_picks_whose_canvas_alpha_follows(tmp_path: Path, engine: str) -> None:
+    from mnist_sprite.imaging import decode
+    from mnist_sprite.png.canvas import drawn_alone
+
+    src = tmp_path / "src"
+    rng = np.random.default_rng(9)
+    for c in ("a", "b"):
+        (src / c).mkdir(parents=True)
+        rgba = rng.integers(0, 256, (16, 16, 4)).astype(np.uint8)
+        rgba[..., 3].flat[:] = np.arange(256)
+        Image.fromarray(rgba, "RGBA").save(src / c / "0.png")
+    web = tmp_path / "web"
+    args = ["--alpha", "ignore", "--channels", "rgb", "--browser", engine, "--test-size", "0"]
+    code, _, err = run("pack", str(src), "--out", str(web), *args)
+    assert code == 0, err
+    image = decode(src / "a" / "0.png", src, engine)
+    assert image.alpha is not None
+    want = drawn_alone(image.colour, image.alpha, engine)
+    assert np.array_equal(sprite_of(web)[0], want.ravel())
+    others = [drawn_alone(image.colour, image.alpha, e) for e in ENGINES if e != engine]
+    assert any(not np.array_equal(o, want) for o in others)  # the choice matters
+    recorded = json.loads((web / "data.json").read_text())["provenance"]["options"]
+    assert recorded["browser"] == engine
+    code, report, _ = run("verify", str(web / "data.json"), "--source", str(src))
+    assert code == 0, report

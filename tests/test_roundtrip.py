@@ -55,12 +55,40 @@ def csv_output(root: Path, x: np.ndarray, y: np.ndarray) -> Path:
     return root
 
 
-SOURCES = {"npy": per_class_npy, "png": png_classes, "npz": keras_npz, "csv": csv_output}
+def jpeg_classes(root: Path, x: np.ndarray, y: np.ndarray) -> Path:
+    """Class folders of grayscale JPEGs; ``x`` becomes what they decode to (JPEG is lossy)."""
+    from PIL import Image
+
+    for i, (image, label) in enumerate(zip(x, y, strict=True)):
+        folder = root / NAMES[label]
+        folder.mkdir(parents=True, exist_ok=True)
+        Image.fromarray(image).save(folder / f"{i:05d}.jpg", quality=90)
+        with Image.open(folder / f"{i:05d}.jpg") as back:
+            x[i] = np.asarray(back)
+    return root
+
+
+def zipped_classes(root: Path, x: np.ndarray, y: np.ndarray) -> Path:
+    """A .zip of PNG class folders, under one top folder as a download holds them."""
+    import zipfile
+
+    folder = png_classes(root, x, y)
+    archive = root.with_suffix(".zip")
+    with zipfile.ZipFile(archive, "w") as z:
+        for p in sorted(folder.rglob("*.png")):
+            z.write(p, "download/" + p.relative_to(folder).as_posix())
+    return archive
+
+
+SOURCES = {
+    "npy": per_class_npy, "png": png_classes, "npz": keras_npz, "csv": csv_output,
+    "jpg": jpeg_classes, "zip": zipped_classes,
+}  # fmt: skip
 
 
 def source_order(kind: str, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The images in the order pack reads them: a per-class source class by class."""
-    if kind in ("npy", "png", "csv"):
+    if kind in ("npy", "png", "csv", "jpg", "zip"):
         order = np.argsort(y, kind="stable")
         return x[order], y[order]
     return x, y

@@ -1,5 +1,6 @@
 """Your own images in the browser check: a folder of class folders of image files (JPEGs of
-every subsampling, progressive, grayscale and EXIF orientation; PNGs with every alpha) drawn
+every subsampling, progressive, grayscale and EXIF orientation; WebP lossy and lossless, GIF
+and BMP; PNGs with every alpha) drawn
 by each engine as a page draws them (``page/pictures.js``), against ``mnist-sprite pack`` of
 the same folder with ``--browser ENGINE``: every value, as float32 bits."""
 
@@ -122,6 +123,30 @@ def jpeg_folder(root: Path) -> Path:
     return root
 
 
+def formats_folder(root: Path) -> Path:
+    """WebP (lossy and lossless), GIF and BMP, opaque, through Pillow as pack reads them."""
+    from PIL import Image
+
+    rng = np.random.default_rng(37)
+    side = 37
+    smooth = (np.cumsum(rng.integers(-9, 10, (side, side, 3)), axis=0) % 256).astype(np.uint8)
+    saves = {
+        "webp-lossy": ("webp", {"quality": 80}),
+        "webp-lossless": ("webp", {"lossless": True}),
+        "gif": ("gif", {}),
+        "bmp": ("bmp", {}),
+    }
+    for name, (suffix, options) in saves.items():
+        (root / name).mkdir(parents=True)
+        for i in range(2):
+            pixels = np.roll(smooth, 5 * i, axis=1)
+            image = Image.fromarray(pixels)
+            if suffix == "gif":
+                image = image.quantize(256)
+            image.save(root / name / f"{i}.{suffix}", **options)
+    return root
+
+
 def alpha_folder(root: Path, side: int) -> Path:
     """RGBA PNGs of random colours at every alpha 0..255, ``side`` x ``side`` (16: WebKit's
     CPU canvas; 136: its GPU canvas)."""
@@ -140,7 +165,10 @@ def alpha_folder(root: Path, side: int) -> Path:
 
 
 def picture_cases(folder: Path) -> list[Pictures]:
-    made = [Pictures("your own images: JPEGs", jpeg_folder(folder / "jpegs"))]
+    made = [
+        Pictures("your own images: JPEGs", jpeg_folder(folder / "jpegs")),
+        Pictures("your own images: WebP, GIF, BMP", formats_folder(folder / "formats")),
+    ]
     for side in (16, 136):
         alphas = alpha_folder(folder / f"alpha{side}", side)
         for rule in ("ink", "white", "black", "ignore"):
