@@ -20,11 +20,12 @@ from typing import Any, TypeVar
 import numpy as np
 import numpy.typing as npt
 
-from .errors import OptionError, PathLike, speaking, speaking_python
+from .errors import OptionError, PathLike
 from .options import Options, check_flags, check_whole
-from .pack import pack as pack_files
+from .packing import pack as pack_files
 from .pipeline import Result, Sources, resolve_sources, to_arrays, write_output
 from .registry import SOURCE_OPTIONS
+from .words import speaking, speaking_python
 
 Split = tuple[npt.NDArray[Any], npt.NDArray[np.uint8]]
 F = TypeVar("F", bound=Callable[..., Any])

@@ -23,8 +23,8 @@ from click.core import ParameterSource
 # each command imports what it uses when it runs.
 from . import datasets, progress
 from ._version import __version__
+from .choices import BROWSERS, DECODERS
 from .datasets import DATASETS, SPLITS
-from .drawing import BROWSERS, DECODERS
 from .errors import (
     INTERRUPTED,
     Interrupted,
@@ -868,7 +868,7 @@ def pack_command(
       mnist-sprite pack floats.npz --out web/ --quantize
       mnist-sprite pack quickdraw/ --out web/ --name doodles --test-size 0.1 --seed 0
     """
-    from .pack import pack
+    from .packing import pack
 
     with progress.bar(None, "packing", "rows", enabled=progress.wanted(quiet)) as advance:
         result = pack(

@@ -1,30 +1,18 @@
 """The exception hierarchy: every failure a user can meet, as one line they can act on.
 
 Messages name options as the command line spells them (``--train-size``). A Python caller
-gets the same message in its own words (``train_size``): :func:`python_words` is the one
-wording table, and the public API switches an error to it on the way out.
+gets the same message in its own words (``train_size``): the API sets an error's ``reword``
+(``words.python_words``) on the way out. This module imports nothing of the package.
 """
 
 from __future__ import annotations
 
-import contextlib
-import functools
 import os
 import re
-from collections.abc import Callable, Iterator
-from typing import ParamSpec, TypeVar, Union
+from collections.abc import Callable
+from typing import Union
 
 PathLike = Union[str, "os.PathLike[str]"]
-P = ParamSpec("P")
-R = TypeVar("R")
-
-# How the command line's options read to a Python caller of load_data(), convert(), pack():
-# ``--train-size`` is ``train_size``, a flag is ``force=True``, and ``--from`` is ``from_path``.
-# pack's source options say which of them are flags (registry.SOURCE_OPTIONS).
-_FLAGS = {"--compress", "--force", "--offline", "--quantize", "--shuffle"}
-_RENAMED = {"--from": "from_path"}
-_FLAG = re.compile(r"--[a-z][a-z-]*")
-
 
 INTERRUPTED = "interrupted; nothing was written and existing files are unchanged"
 
@@ -46,23 +34,6 @@ class Interrupted(BaseException):
             f"interrupted; kept the partial download {self.kept}, which the next fetch resumes; "
             "nothing else was written"
         )
-
-
-def python_words(text: str) -> str:
-    """``text`` with each command-line option replaced by the Python parameter it is; a
-    command quoted to run (``'mnist-sprite fetch --from PATH'``) keeps its flags."""
-    parts = text.split("'")
-    for i in range(0, len(parts), 2):  # outside quotes only
-        parts[i] = _FLAG.sub(lambda m: _python_word(m.group(0)), parts[i])
-    return "'".join(parts)
-
-
-def _python_word(flag: str) -> str:
-    from .registry import SOURCE_OPTIONS  # here: errors is the package's leaf
-
-    flags = _FLAGS | {o.flag for o in SOURCE_OPTIONS if o.kind == "flag"}
-    word = _RENAMED.get(flag, flag[2:].replace("-", "_"))
-    return f"{word}=True" if flag in flags else word
 
 
 def _shell_word(text: str) -> str:
@@ -110,39 +81,18 @@ class MnistSpriteError(Exception):
         self.path = None if path is None else os.fspath(path)
         self.problem = problem
         self.fix = fix
-        self.for_python = False
+        # The API's wording for a Python caller (words.python_words); None: the command line's.
+        self.reword: Callable[[str], str] | None = None
         super().__init__(self.message)
 
     @property
     def message(self) -> str:
         text = self.problem if self.path is None else f"{self.path}: {self.problem}"
         text = f"{text}; {self.fix}" if self.fix else text
-        return python_words(text) if self.for_python else text
+        return self.reword(text) if self.reword is not None else text
 
     def __str__(self) -> str:
         return self.message
-
-
-@contextlib.contextmanager
-def speaking_python() -> Iterator[None]:
-    """Errors raised inside name options as a Python caller passes them."""
-    try:
-        yield
-    except MnistSpriteError as e:
-        e.for_python = True
-        e.args = (e.message,)
-        raise
-
-
-def speaking(function: Callable[P, R]) -> Callable[P, R]:
-    """``function`` as the Python API offers it: its errors in a Python caller's words."""
-
-    @functools.wraps(function)
-    def api(*args: P.args, **kwargs: P.kwargs) -> R:
-        with speaking_python():
-            return function(*args, **kwargs)
-
-    return api
 
 
 class PngFormatError(MnistSpriteError):

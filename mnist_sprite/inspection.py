@@ -20,6 +20,7 @@ import numpy as np
 import numpy.typing as npt
 
 from . import datasets
+from .atomic import atomic_output
 from .browsers import agreement, differences, tall_warning
 from .bundle import (
     RECORD_KEY,
@@ -32,18 +33,17 @@ from .bundle import (
     shard_entries,
     sprite_record,
 )
+from .choices import DRAW_ROWS
 from .datasets import DEFAULT_TRAIN_SIZES
-from .drawing import DRAW_ROWS
 from .errors import MnistSpriteError, OptionError, OutputError, PathLike, SourceError
 from .files import file_sha256, open_source, sniff
 from .labels import CLASSES, bad_rows, class_count, class_counts, read_onehot
-from .outputs import Output, kind_of
 from .pipeline import check_width, class_names
 from .png import COLOR_TYPES, SIGNATURE, PngFile
 from .png.canvas import ENGINES, colour_warning
+from .reading import Output, kind_of
 from .registry import OUTPUTS
 from .values import nearest_k
-from .writers import atomic_output
 
 SCHEMA = 1
 U8 = npt.NDArray[np.uint8]

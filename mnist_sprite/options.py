@@ -12,8 +12,8 @@ import math
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 
+from .choices import BROWSERS, DECODERS, DEFAULT_BROWSER, DRAW_ROWS, Decoder
 from .datasets import SPLITS
-from .drawing import BROWSERS, DECODERS, DEFAULT_BROWSER, DRAW_ROWS, Decoder
 from .errors import OptionError
 from .registry import TABLE
 

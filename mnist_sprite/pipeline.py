@@ -24,6 +24,7 @@ import numpy.typing as npt
 
 from . import datasets
 from ._version import __version__
+from .atomic import atomic_output, spooled_stdout
 from .bundle import (
     Bundle,
     ShardedPng,
@@ -44,7 +45,6 @@ from .png import PngFile
 from .png.canvas import colour_warning
 from .registry import FOLDER_FALLBACK, TABLE, either, names
 from .values import converter as _converter  # pixel values 0..255 -> output values
-from .writers import atomic_output, spooled_stdout
 
 PROVENANCE_SCHEMA = 1
 Sprite = PngFile | ShardedPng  # one sprite, or a pack's shards read as one

@@ -27,7 +27,6 @@ from .errors import MnistSpriteError, OptionError, PathLike, SourceError, comman
 from .formats.base import ARRAY_NAMES, ArraySink, unlisted
 from .inspection import SourceFacts, sha256_or_none, source_facts
 from .labels import U8, class_counts
-from .outputs import Output
 from .pipeline import (
     Options,
     Plan,
@@ -37,6 +36,7 @@ from .pipeline import (
     run_into,
     to_arrays,
 )
+from .reading import Output
 
 SCHEMA = 1
 _NO_PINNED = "these files match no known dataset: no pinned digest to check them against"
@@ -473,7 +473,7 @@ def verify_packed(packed: PathLike, source: PathLike | None = None) -> Report:
     """Check a folder ``pack`` wrote (by its ``NAME.json``): the sprite, the labels and the
     json agree; and, given the ``source`` it was packed from, that convert gives its arrays
     back, value for value."""
-    from .pack import sized_source_bytes
+    from .packing import sized_source_bytes
     from .sources import SourceOptions
 
     report = Report()

@@ -27,7 +27,7 @@ from typing import Any
 
 import numpy as np
 
-from mnist_sprite.pack import pack
+from mnist_sprite.packing import pack
 from tests import pngkit
 
 FILTERS: dict[str, Any] = {

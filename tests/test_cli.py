@@ -196,7 +196,7 @@ def test_convert_to_npz_imports_no_other_format(tmp_path: Path) -> None:
         "    assert not e.code, e.code\n"
         "unused = [m for m in ('mnist_sprite.formats.csv', 'mnist_sprite.formats.idx',\n"
         "          'mnist_sprite.formats.npy', 'mnist_sprite.formats.pngdir',\n"
-        "          'mnist_sprite.png.encode', 'mnist_sprite.pack') if m in sys.modules]\n"
+        "          'mnist_sprite.png.encode', 'mnist_sprite.packing') if m in sys.modules]\n"
         "sys.stderr.write(repr(unused))\n"
     )
     args = ["convert", "--dataset", "sample", "--out", str(tmp_path / "s.npz"), "-q"]
@@ -217,7 +217,7 @@ def test_the_package_imports_its_api_on_first_use() -> None:
 
 
 def test_no_arguments_prints_help_on_stdout() -> None:
-    """Issue 10.11: no arguments: the help, on stdout."""
+    """No arguments: the help, on stdout."""
     proc = subprocess.run(
         [sys.executable, "-m", "mnist_sprite"], capture_output=True, text=True, timeout=60
     )
@@ -226,7 +226,7 @@ def test_no_arguments_prints_help_on_stdout() -> None:
 
 
 def test_out_dash_refuses_a_terminal() -> None:
-    """Issue 10.16: binary data is never written to a terminal."""
+    """Binary data is never written to a terminal."""
     leader, follower = pty.openpty()
     try:
         proc = subprocess.run(
@@ -253,7 +253,7 @@ def test_public_functions_are_not_shadowed_by_submodules() -> None:
 
 
 def test_click_checks_no_path_the_library_checks() -> None:
-    """Issue 19.8: path checks go through the one funnel, with README's exit codes."""
+    """Path checks go through the one funnel, with README's exit codes."""
     import click
 
     for name, command in cli.commands.items():

@@ -21,8 +21,8 @@ from mnist_sprite.errors import (
     PngFormatError,
     SpriteError,
 )
-from mnist_sprite.outputs import Output
 from mnist_sprite.pipeline import Options, Sources, to_arrays, write_output
+from mnist_sprite.reading import Output
 from tests.cli_kit import SAMPLE_LABELS, SAMPLE_SPRITE, one_line, run
 from tests.conftest import REAL_LABELS, REAL_SPRITE, Sprite, make_sprite, needs_real
 
@@ -256,7 +256,7 @@ def test_real_sprite_gives_tensorflowjs_arrays() -> None:
 def test_out_that_does_not_fit_the_format(
     tmp_path: Path, fmt: str, out: str, message: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Issue 10.9: an --out that cannot be what the format writes."""
+    """An --out that cannot be what the format writes."""
     monkeypatch.chdir(tmp_path)
     code, _, stderr = run("convert", "--dataset", "sample", "--format", fmt, "--out", out)
     assert code == 2
@@ -267,7 +267,7 @@ def test_out_that_does_not_fit_the_format(
 def test_convert_and_fetch_take_what_load_data_takes(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Issue 10.17: the Python API."""
+    """The Python API."""
     monkeypatch.chdir(tmp_path)
     result = mnist_sprite.convert("api.npz", "sample")
     assert result.arrays["x_train"]["shape"] == [800, 784]
@@ -282,7 +282,7 @@ def test_convert_and_fetch_take_what_load_data_takes(
 def test_shuffled_labels_beside_a_known_sprite_are_warned_about(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Issue 19.3: convert warns when the sprite is known and the labels are not its own."""
+    """Convert warns when the sprite is known and the labels are not its own."""
     monkeypatch.chdir(tmp_path)
     onehot = np.fromfile(SAMPLE_LABELS, np.uint8).reshape(-1, 10)
     np.random.default_rng(0).shuffle(onehot)

@@ -17,7 +17,7 @@ from tests.cli_kit import SAMPLE_LABELS, SAMPLE_SPRITE, one_line, run
 
 
 def test_negative_seed(tmp_path: Path) -> None:
-    """Issue 10.3: a negative seed is one line (CLI) and an OptionError in Python's words (API)."""
+    """A negative seed is one line (CLI) and an OptionError in Python's words (API)."""
     out = str(tmp_path / "o.npz")
     args = ["convert", "--dataset", "sample", "--out", out, "--shuffle", "--seed", "-5"]
     code, _, stderr = run(*args)
@@ -39,7 +39,7 @@ def test_negative_seed(tmp_path: Path) -> None:
     ],
 )
 def test_json_failure_is_json_on_stdout(args: list[str]) -> None:
-    """Issue 10.14: --json failures are JSON on stdout too."""
+    """--json failures are JSON on stdout too."""
     code, stdout, stderr = run(*args)
     assert code in (1, 2)
     one_line(stderr)
@@ -47,7 +47,7 @@ def test_json_failure_is_json_on_stdout(args: list[str]) -> None:
 
 
 def test_api_errors_speak_python_and_refuse_what_the_cli_refuses() -> None:
-    """Issue 10.18: the Python API."""
+    """The Python API."""
     with pytest.raises(OptionError) as info:
         mnist_sprite.load_data("sample", seed=1)
     assert str(info.value) == "seed without shuffle=True has no effect; add shuffle=True"
@@ -62,7 +62,7 @@ def test_api_errors_speak_python_and_refuse_what_the_cli_refuses() -> None:
 def test_convert_offline_names_the_cache_and_creates_nothing(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Issue 19.5: suggested commands carry the options that make them do what was meant."""
+    """Suggested commands carry the options that make them do what was meant."""
     monkeypatch.chdir(tmp_path)
     code, _, stderr = run("convert", "--cache-dir", "newcache", "--offline", "--out", "x.npz")
     assert code == 1
@@ -72,7 +72,7 @@ def test_convert_offline_names_the_cache_and_creates_nothing(
 
 
 def test_a_cache_folder_with_a_space_is_quoted_as_one_word() -> None:
-    """Issue 19.5: suggested commands carry the options that make them do what was meant."""
+    """Suggested commands carry the options that make them do what was meant."""
     from mnist_sprite.errors import command
 
     assert command("fetch", dataset="mnist", cache_dir="my cache") == (
@@ -83,7 +83,7 @@ def test_a_cache_folder_with_a_space_is_quoted_as_one_word() -> None:
 def test_an_unreadable_labels_file_is_exit_1_cannot_read(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Issue 19.8: path checks go through the one funnel, with README's exit codes."""
+    """Path checks go through the one funnel, with README's exit codes."""
     labels = tmp_path / "l_uint8"
     shutil.copy(SAMPLE_LABELS, labels)
     import builtins
@@ -120,7 +120,7 @@ def test_an_unreadable_labels_file_is_exit_1_cannot_read(
     ],
 )
 def test_api_messages(kwargs: dict[str, object], message: str) -> None:
-    """Issue 19.11: the Python API speaks Python."""
+    """The Python API speaks Python."""
     with pytest.raises(mnist_sprite.OptionError) as info:
         mnist_sprite.load_data("sample", **kwargs)  # type: ignore[arg-type]
     assert str(info.value).startswith(message)
@@ -192,3 +192,31 @@ def test_an_internal_error_is_one_line_naming_the_debug_switch_which_shows_the_t
     assert stderr.startswith("Traceback (most recent call last):")
     assert 'raise ZeroDivisionError("a bug")' in stderr
     assert stderr.endswith("prints before this line\n")
+
+
+def test_every_flag_a_message_names_is_an_option_a_python_caller_is_told_as_declared() -> None:
+    """The Python words of a message come from the command line's declarations: each
+    ``--flag`` the package's messages name is a declared option (or a command quoted whole),
+    so none is reworded by guess; and errors.py imports nothing of the package."""
+    import ast
+    import re
+    from pathlib import Path
+
+    from mnist_sprite.words import option_words, python_words
+
+    words = option_words()
+    assert words["--train-size"] == "train_size" and words["--force"] == "force=True"
+    assert words["--from"] == "from_path" and words["--alpha"] == "alpha"
+    assert python_words("give --test-size 0; or 'mnist-sprite fetch --from PATH'") == (
+        "give test_size 0; or 'mnist-sprite fetch --from PATH'"
+    )
+    package = Path(__file__).resolve().parent.parent / "mnist_sprite"
+    named = set()
+    for path in package.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Constant) and isinstance(node.value, str):
+                named |= set(re.findall(r"(?<![\w'-])--[a-z][a-z-]*[a-z]", node.value))
+    assert named - set(words) <= {"--help", "--version"}, sorted(named - set(words))
+    tree = ast.parse((package / "errors.py").read_text(encoding="utf-8"))
+    imports = [n for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.level]
+    assert imports == []

@@ -1,4 +1,4 @@
-"""The formats other tools read (issue 14): IDX, CSV and PNG folders, each read back here by an
+"""The formats other tools read: IDX, CSV and PNG folders, each read back here by an
 independent reader (struct, the csv module, pypng) and compared with what npz holds."""
 
 from __future__ import annotations
@@ -297,7 +297,7 @@ def test_every_format_reads_back_through_the_tool_as_npz(
     sources = Sources(s.sprite, s.labels)
     out = folder / "out"
     convert_to(sources, out, fmt)
-    from mnist_sprite.outputs import Output
+    from mnist_sprite.reading import Output
 
     want = reference(sources)
     with Output(out) as o:

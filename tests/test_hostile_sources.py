@@ -46,7 +46,7 @@ SENTINEL_VALUE = 0xAB  # every pixel outside the source: must never reach an out
 def _vm_peak_mb() -> int:
     """The address space the CLI's interpreter takes before it reads anything."""
     code = (
-        "import mnist_sprite.cli, mnist_sprite.pack, mnist_sprite.inspection, png;"
+        "import mnist_sprite.cli, mnist_sprite.packing, mnist_sprite.inspection, png;"
         "print([l for l in open('/proc/self/status') if l.startswith('VmPeak')][0].split()[1])"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, check=True, text=True)
@@ -543,7 +543,7 @@ def test_a_class_folder_named_by_a_superscript_is_a_name_not_a_number(tmp_path: 
 
 
 def test_png_folder_reads_exactly_its_images_and_class_ids(tmp_path: Path) -> None:
-    from mnist_sprite.outputs import Output
+    from mnist_sprite.reading import Output
 
     root = png_folder(tmp_path / "pngs")
     with Output(root) as out:

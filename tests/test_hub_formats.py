@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 from PIL import Image
 
 import mnist_sprite
+from tests import pngkit
 from tests.cli_kit import ok, run
 
 pa = pytest.importorskip("pyarrow", reason="pip install 'mnist-sprite[parquet]' to test Parquet")
@@ -227,3 +228,37 @@ def test_webdataset_shards_are_the_bytes_tarfile_writes(tmp_path: Path) -> None:
                 block[offset + 329 : offset + 345] = bytes(16)
             offset += 512 + len(data) + -len(data) % 512
         assert a == b, shard.name
+
+
+@pytest.mark.parametrize(
+    ("order", "problem"),
+    [
+        ([b"IDAT", b"tEXt", b"IDAT"], "IDAT chunks are not consecutive"),
+        ([b"IDAT", b"ZZZZ"], "unknown critical chunk ZZZZ"),
+        ([b"ABCD", b"IDAT"], "unknown critical chunk ABCD"),
+    ],
+)
+def test_an_image_in_memory_is_read_by_the_same_chunk_rules_as_a_file(
+    tmp_path: Path, order: list[bytes], problem: str
+) -> None:
+    """A Parquet row's or a tar member's PNG meets every rule read_red enforces on a file."""
+    from mnist_sprite.errors import PngFormatError
+    from mnist_sprite.png import read_red
+    from mnist_sprite.png.memory import decode_png
+
+    good = pngkit.gray_png(np.arange(16, dtype=np.uint8).reshape(4, 4))
+    chunks = dict(pngkit.split_chunks(good))
+    data, body = pngkit.SIGNATURE + pngkit.chunk(b"IHDR", chunks[b"IHDR"]), chunks[b"IDAT"]
+    halves = iter([body[: len(body) // 2], body[len(body) // 2 :]])
+    for kind in order:
+        data += pngkit.chunk(kind, next(halves) if kind == b"IDAT" else b"x\0y")
+    data += pngkit.chunk(b"IEND", b"")
+    if order.count(b"IDAT") == 1:  # one IDAT: the whole stream in it
+        data = data.replace(
+            pngkit.chunk(b"IDAT", body[: len(body) // 2]), pngkit.chunk(b"IDAT", body)
+        )
+    (tmp_path / "x.png").write_bytes(data)
+    with pytest.raises(PngFormatError, match=problem):
+        read_red(tmp_path / "x.png")
+    with pytest.raises(PngFormatError, match=problem):
+        decode_png(data, "row 0", 1 << 20)

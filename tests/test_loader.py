@@ -1,4 +1,4 @@
-"""The generated NAME.js (issue 28), under node's own test runner: ``node --test tests/js/`` on
+"""The generated NAME.js, under node's own test runner: ``node --test tests/js/`` on
 fixtures made here with the project's own pack (tests/loaderkit.py): its PNG decoder on every
 filter type, gray and RGB, against numpy; its Errors for broken PNGs and bundles, naming the
 file; its float32 bits against numpy's; loading from a path, a file: URL, an http URL and the
@@ -104,7 +104,7 @@ def test_the_loader_imports_in_a_project_npm_init_made_under_each_node(
     ES module there, under Node 18, the Node on PATH (20) and Node 22."""
     import numpy as np
 
-    from mnist_sprite.pack import pack
+    from mnist_sprite.packing import pack
 
     node = a_node(which)
     x = np.arange(48, dtype=np.uint8).reshape(3, 4, 4)

@@ -1,4 +1,4 @@
-"""pack (issue 15): your own images -> a sprite; then convert gives the same arrays back, bit
+"""pack: your own images -> a sprite; then convert gives the same arrays back, bit
 for bit, from every input format."""
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 import mnist_sprite
 from mnist_sprite.cli import cli
 from mnist_sprite.errors import LabelError
-from mnist_sprite.pack import pack, source_bytes
+from mnist_sprite.packing import pack, source_bytes
 from mnist_sprite.pipeline import Options, Sources, to_arrays, write_output
 from tests import pngkit
 from tests.cli_kit import README, digest, one_line, packed, write_png
@@ -254,7 +254,7 @@ def test_source_bytes_are_what_convert_gives_back(tmp_path: Path) -> None:
 def test_verify_checks_every_number_of_a_packed_record(
     tmp_path: Path, field: str, value: object, says: str
 ) -> None:
-    """Issue 18.11: data.js takes NAME.json's numbers as they are, so verify checks each."""
+    """Data.js takes NAME.json's numbers as they are, so verify checks each."""
     source = tmp_path / "s.npz"
     assert run("convert", "--dataset", "sample", "--out", str(source), "-q")[0] == 0
     web = tmp_path / "web"
@@ -300,7 +300,7 @@ def test_verify_with_source_refuses_another_image_size_in_a_pack_that_records_no
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Packs made before the sprite recorded its image size: --source tells it."""
-    pack_module = importlib.import_module("mnist_sprite.pack")  # the name is the function
+    pack_module = importlib.import_module("mnist_sprite.packing")  # the name is the function
     written = pack_module.write_shards
 
     def as_before(*args: Any, text: dict[str, str], **kwargs: Any) -> Any:
@@ -340,7 +340,7 @@ def _onehot(ids: list[int], dtype: str) -> np.ndarray:
     ],
 )
 def test_labels_are_exactly_class_ids(tmp_path: Path, labels: np.ndarray, says: str) -> None:
-    """Issue 18.10: never wrapped, rounded or guessed; the array, the row and the value named."""
+    """Never wrapped, rounded or guessed; the array, the row and the value named."""
     source = tmp_path / "k.npz"
     np.savez(source, x_train=np.zeros((2, 2, 2), np.uint8), y_train=labels)
     code, _, err = run("pack", str(source), "--out", str(tmp_path / "p"))
@@ -372,7 +372,7 @@ def test_keras_cifar_labels_of_shape_n_1_are_class_ids(tmp_path: Path) -> None:
 
 
 def test_pack_force_never_replaces_a_users_own_json(tmp_path: Path) -> None:
-    """Issue 18: pack --force replaces only what an earlier pack wrote."""
+    """Pack --force replaces only what an earlier pack wrote."""
     source = tmp_path / "s.npz"
     assert run("convert", "--dataset", "sample", "--out", str(source), "-q")[0] == 0
     web = tmp_path / "web"
@@ -386,7 +386,7 @@ def test_pack_force_never_replaces_a_users_own_json(tmp_path: Path) -> None:
 
 
 def test_pack_says_why_a_data_js_of_its_own_matters(tmp_path: Path) -> None:
-    """Issue 18: pack --force replaces only what an earlier pack wrote."""
+    """Pack --force replaces only what an earlier pack wrote."""
     source = tmp_path / "s.npz"
     assert run("convert", "--dataset", "sample", "--out", str(source), "-q")[0] == 0
     web = tmp_path / "web"
@@ -400,7 +400,7 @@ def test_pack_says_why_a_data_js_of_its_own_matters(tmp_path: Path) -> None:
 
 
 def test_pack_force_replaces_an_earlier_pack(tmp_path: Path) -> None:
-    """Issue 18: pack --force replaces only what an earlier pack wrote."""
+    """Pack --force replaces only what an earlier pack wrote."""
     source = tmp_path / "s.npz"
     assert run("convert", "--dataset", "sample", "--out", str(source), "-q")[0] == 0
     web = tmp_path / "web"
@@ -418,7 +418,7 @@ def test_pack_force_replaces_an_earlier_pack(tmp_path: Path) -> None:
 
 
 def test_pack_refuses_an_image_size_the_images_contradict(tmp_path: Path) -> None:
-    """Issue 19.4: options that would be ignored, a stray .npy, a damaged manifest."""
+    """Options that would be ignored, a stray .npy, a damaged manifest."""
     x, y = np.zeros((3, 28, 28), np.uint8), np.array([0, 1, 2])
     np.savez(tmp_path / "in.npz", x_train=x, y_train=y)
     code, _, stderr = run(
@@ -432,7 +432,7 @@ def test_pack_refuses_an_image_size_the_images_contradict(tmp_path: Path) -> Non
 
 
 def test_pack_onto_its_own_input_is_a_usage_error(tmp_path: Path) -> None:
-    """Issue 19.8: path checks go through the one funnel, with README's exit codes."""
+    """Path checks go through the one funnel, with README's exit codes."""
     x, y = np.zeros((3, 2, 2), np.uint8), np.array([0, 1, 2])
     np.savez(tmp_path / "in.npz", x_train=x, y_train=y)
     code, _, stderr = run("pack", str(tmp_path / "in.npz"), "--out", str(tmp_path / "in.npz"), "-f")
@@ -442,7 +442,7 @@ def test_pack_onto_its_own_input_is_a_usage_error(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("what", ["empty", "jpegs"])
 def test_pack_says_what_it_reads(tmp_path: Path, what: str) -> None:
-    """Issue 19.9: messages that point the right way."""
+    """Messages that point the right way."""
     root = tmp_path / "photos"
     root.mkdir()
     if what == "jpegs":
@@ -477,7 +477,7 @@ def test_pack_says_what_it_reads(tmp_path: Path, what: str) -> None:
     ],
 )
 def test_pack_values_messages(tmp_path: Path, x: object, y: object, message: str) -> None:
-    """Issue 19.9: messages that point the right way."""
+    """Messages that point the right way."""
     np.savez(tmp_path / "in.npz", x_train=x, y_train=y)
     code, _, stderr = run("pack", str(tmp_path / "in.npz"), "--out", str(tmp_path / "w"))
     assert code == 1
@@ -485,7 +485,7 @@ def test_pack_values_messages(tmp_path: Path, x: object, y: object, message: str
 
 
 def test_float_labels_that_are_whole_numbers_are_class_ids(tmp_path: Path) -> None:
-    """Issue 19.9: messages that point the right way."""
+    """Messages that point the right way."""
     x, y = np.zeros((2, 2, 2), np.uint8), np.array([0.0, 9.0], np.float32)
     np.savez(tmp_path / "in.npz", x_train=x, y_train=y)
     assert run("pack", str(tmp_path / "in.npz"), "--out", str(tmp_path / "w"), "-q")[0] == 0
@@ -494,7 +494,7 @@ def test_float_labels_that_are_whole_numbers_are_class_ids(tmp_path: Path) -> No
 
 
 def test_a_bad_class_image_is_not_called_a_sprite(tmp_path: Path) -> None:
-    """Issue 19.9: messages that point the right way."""
+    """Messages that point the right way."""
     root = tmp_path / "pngs"
     write_png(root / "cat" / "0.png", np.zeros((2, 2), np.uint8))
     (root / "dog").mkdir()
@@ -506,7 +506,7 @@ def test_a_bad_class_image_is_not_called_a_sprite(tmp_path: Path) -> None:
 
 
 def test_a_folder_where_the_json_goes_is_not_called_an_npz(tmp_path: Path) -> None:
-    """Issue 19.9: messages that point the right way."""
+    """Messages that point the right way."""
     x, y = np.zeros((3, 2, 2), np.uint8), np.array([0, 1, 2])
     np.savez(tmp_path / "in.npz", x_train=x, y_train=y)
     (tmp_path / "mine" / "data.json").mkdir(parents=True)
@@ -517,7 +517,7 @@ def test_a_folder_where_the_json_goes_is_not_called_an_npz(tmp_path: Path) -> No
 
 
 def test_the_packed_size_moves_with_the_text_chunk_only(tmp_path: Path) -> None:
-    """Issue 19.13: README and help say what the tool does."""
+    """README and help say what the tool does."""
     npz = tmp_path / "sample.npz"
     args = ["convert", "--dataset", "sample", "--dtype", "uint8", "--out", str(npz), "-q"]
     assert run(*args)[0] == 0
@@ -535,7 +535,7 @@ def test_the_packed_size_moves_with_the_text_chunk_only(tmp_path: Path) -> None:
 
 
 def test_pack_force_replaces_the_json_too_and_readme_says_so(tmp_path: Path) -> None:
-    """Issue 19.15: README and help say what the tool does."""
+    """README and help say what the tool does."""
     x, y = np.zeros((3, 2, 2), np.uint8), np.array([0, 1, 2])
     np.savez(tmp_path / "in.npz", x_train=x, y_train=y)
     web = tmp_path / "web"
@@ -551,7 +551,7 @@ def test_pack_force_replaces_the_json_too_and_readme_says_so(tmp_path: Path) -> 
 
 
 def test_png_folders_are_packed_in_file_name_order_across_classes(tmp_path: Path) -> None:
-    """Issue 19.15: README and help say what the tool does."""
+    """README and help say what the tool does."""
     root = tmp_path / "pngs"
     for cls, value in (("cat", 10), ("dog", 20)):
         for i in range(2):

@@ -1,7 +1,7 @@
 """The pack round trip as a new user walks it: pack a source, convert the pack to every format,
 verify each output, inspect each one; the arrays, the class names and the class count survive.
 
-(Issue 26: a default pack has no test split, which crashed npz, and NAME.json was not read as
+(a default pack has no test split, which crashed npz, and NAME.json was not read as
 a source by verify; class names became 0..9.)
 """
 
@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 
 from mnist_sprite.cli import cli
 from mnist_sprite.options import FORMATS
-from mnist_sprite.outputs import Output
+from mnist_sprite.reading import Output
 from tests.cli_kit import ok, packed, run
 
 NAMES = ("cat", "dog", "fish")  # sorted: pack's class order for a per-class folder

@@ -1,4 +1,4 @@
-"""pack for any dataset size (issue 22): per-class array folders, the stratified split,
+"""pack for any dataset size: per-class array folders, the stratified split,
 shards and their NAME.json, read back whole by convert, inspect, verify and load_data; a
 bundle appears whole or not at all."""
 
@@ -16,7 +16,7 @@ import mnist_sprite
 from mnist_sprite.bundle import content_name, default_shard_rows
 from mnist_sprite.cli import cli
 from mnist_sprite.errors import MnistSpriteError, OptionError, SourceError
-from mnist_sprite.pack import pack
+from mnist_sprite.packing import pack
 from tests.cli_kit import digest, packed
 
 
@@ -302,7 +302,7 @@ def test_rows_the_json_claims_are_checked_against_each_sprite_first(tmp_path: Pa
 def test_a_failure_at_the_last_move_puts_every_earlier_file_back(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from mnist_sprite import writers
+    from mnist_sprite import atomic as writers
 
     src = class_folder(tmp_path / "src", {"a": 30, "b": 30})
     web = tmp_path / "web"

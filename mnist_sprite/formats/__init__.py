@@ -1,16 +1,8 @@
 """The output formats: one module per format, each declaring one :class:`Format` (its sniff,
 reader and sink), so inspect, verify and pack read what convert writes. Which formats there
-are, and what each holds, is ``registry.TABLE``: a module is imported only when used (convert
-to npz never loads the CSV, IDX or PNG-folder code).
-
-| format  | on disk                                                  | module       |
-|---------|----------------------------------------------------------|--------------|
-| npz     | one zip of ``.npy`` members, provenance in its comment   | ``npz.py``   |
-| npy     | a folder of ``.npy`` files and ``manifest.json``         | ``npy.py``   |
-| idx     | MNIST's original IDX files (torchvision's layout too)    | ``idx.py``   |
-| csv     | ``train.csv`` / ``test.csv``, Kaggle's layout            | ``csv.py``   |
-| png-dir | ``<split>/<class>/<index>.png``, ImageFolder's layout    | ``pngdir.py``|
-"""
+are, what each holds and which module holds its code is ``registry.TABLE``, and nowhere else:
+a module is imported only when used (convert to npz never loads the CSV, IDX or PNG-folder
+code)."""
 
 from __future__ import annotations
 

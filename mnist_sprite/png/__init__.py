@@ -3,7 +3,7 @@
 Knows nothing of MNIST or datasets: a PNG in, checked rows of pixels out.
 """
 
-from ..drawing import DECODERS, Decoder
+from ..choices import DECODERS, Decoder
 from .chunks import COLOR_TYPES, COLOUR_CHUNKS, MAX_PIXELS, SIGNATURE, ChunkReader, Header
 from .pixels import (
     FILTER_NAMES,

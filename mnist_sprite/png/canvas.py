@@ -64,7 +64,7 @@ from typing import Any, Literal, cast
 import numpy as np
 import numpy.typing as npt
 
-from ..drawing import BROWSERS, DEFAULT_BROWSER, DRAW_ROWS
+from ..choices import BROWSERS, DEFAULT_BROWSER, DRAW_ROWS
 
 U8 = npt.NDArray[np.uint8]
 

@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from ..drawing import DRAW_ROWS, Decoder
+from ..choices import DRAW_ROWS, Decoder
 from ..errors import PathLike, PngFormatError
 from .canvas import DEFAULT_ENGINE, ENGINES, Canvas, check_engine, colour_rule, sixteen_to_eight
 from .chunks import MAX_PIXELS, ChunkReader, Header
@@ -212,6 +212,15 @@ class PngFile:
                 opaque[start : start + colour.shape[0]] = alpha
             start += colour.shape[0]
         return whole, opaque
+
+    def stored(self) -> U8:
+        """The whole image's samples as stored, no canvas: ``(height, width)`` for 8-bit gray,
+        ``(height, width, 3)`` for 8-bit RGB (what :mod:`.memory` takes)."""
+        h = self.header
+        assert h.bit_depth == 8 and h.color_type in (0, 2) and not h.interlace
+        self._rgb, self._gamma = h.color_type == 2, None
+        rows = np.concatenate([colour for colour, _ in self._pixel_blocks(None)])
+        return rows.reshape(h.height, h.width, 3) if self._rgb else rows
 
     def _pixel_blocks(self, tally: _Tally | None) -> Iterator[tuple[U8, U8 | None]]:
         prev = np.zeros(self.header.row_bytes(self.header.width), dtype=np.uint8)

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import OptionError
-from ..outputs import Output
+from ..reading import Output
 from ..registry import SOURCE_OPTIONS, SOURCES, either
 from .options import SourceOptions
 

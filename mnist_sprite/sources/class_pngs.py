@@ -9,11 +9,11 @@ from collections.abc import Callable
 from pathlib import Path
 
 from ..errors import OptionError, SourceError
-from ..formats.classdir import check_listed, read_class_names
 from ..formats.pngdir import SPLITS, PngDirReader, looks_like_png_dir
-from ..outputs import Output
+from ..reading import Output
 from ..split import class_test_counts, split_rows
 from . import PackSource
+from .class_arrays import check_listed, read_class_names
 from .options import SourceOptions
 from .output import ResplitReader
 

@@ -14,7 +14,7 @@ import numpy.typing as npt
 from ..errors import SourceError
 from ..formats import Member
 from ..labels import bad_rows, class_count
-from ..outputs import Output
+from ..reading import Output
 from ..split import TestSize, class_test_counts, split_groups
 from . import PackSource
 from .options import SourceOptions

@@ -26,6 +26,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ._version import __version__
+from .atomic import Guard, atomic_bundle
 from .bundle import (
     BROWSER_MAX_ROWS,
     BROWSER_MAX_WIDTH,
@@ -45,13 +46,12 @@ from .formats import Member
 from .labels import MAX_CLASSES, class_count, class_ids
 from .loader import loader_source
 from .options import check_flags, parse_image_size
-from .outputs import Output, kind_of
 from .png import MAX_PIXELS
 from .png.canvas import engines_that_cannot_draw
+from .reading import Output, kind_of
 from .registry import prose
 from .sources import SourceOptions, open_pack_source, settle
 from .values import k_over_255, nearest_k
-from .writers import Guard, atomic_bundle
 
 U8 = npt.NDArray[np.uint8]
 Progress = Callable[[int], None]

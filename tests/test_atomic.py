@@ -1,4 +1,4 @@
-"""Writing an output (issue 18): an input is never an output; without --force the final move
+"""Writing an output: an input is never an output; without --force the final move
 never replaces anything, even what appeared during the run; with --force the rule is checked
 again at the moment of replacing, and whatever fails it is kept. Closed pipes, signals and
 read-only folders end in one line and leave nothing behind."""
@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from mnist_sprite import writers
+from mnist_sprite import atomic as writers
 from mnist_sprite.errors import OutputError
 from tests.cli_kit import SAMPLE_LABELS, SAMPLE_SPRITE, digest, one_line, run
 from tests.conftest import Sprite, make_sprite
@@ -29,7 +29,7 @@ def tree(folder: Path) -> dict[str, bytes]:
 
 
 def test_force_never_replaces_a_users_folder(tmp_path: Path) -> None:
-    """Issue 10.1: --force never replaces a folder of the user's."""
+    """--force never replaces a folder of the user's."""
     proj = tmp_path / "proj"
     (proj / "sub").mkdir(parents=True)
     (proj / "train.py").write_text("code\n")
@@ -44,7 +44,7 @@ def test_force_never_replaces_a_users_folder(tmp_path: Path) -> None:
 
 
 def test_force_replaces_an_earlier_npy_output_and_nothing_more(tmp_path: Path) -> None:
-    """Issue 10.1: --force never replaces a folder of the user's."""
+    """--force never replaces a folder of the user's."""
     out = tmp_path / "out"
     args = ["convert", "--dataset", "sample", "--format", "npy", "--out", str(out), "-q"]
     assert run(*args)[0] == 0
@@ -58,7 +58,7 @@ def test_force_replaces_an_earlier_npy_output_and_nothing_more(tmp_path: Path) -
 
 
 def test_an_empty_folder_can_be_filled(tmp_path: Path) -> None:
-    """Issue 10.1: --force never replaces a folder of the user's."""
+    """--force never replaces a folder of the user's."""
     out = tmp_path / "empty"
     out.mkdir()
     args = ["convert", "--dataset", "sample", "--format", "npy", "--out", str(out), "-q"]
@@ -69,7 +69,7 @@ def test_an_empty_folder_can_be_filled(tmp_path: Path) -> None:
 @pytest.mark.parametrize("which", ["labels", "sprite", "link", "spelled"])
 @pytest.mark.parametrize("force", [False, True])
 def test_output_that_is_an_input_is_refused(tmp_path: Path, which: str, force: bool) -> None:
-    """Issue 10.2: an output that is an input is refused, with or without --force."""
+    """An output that is an input is refused, with or without --force."""
     sprite = shutil.copy(SAMPLE_SPRITE, tmp_path / "s.png")
     labels = shutil.copy(SAMPLE_LABELS, tmp_path / "l")
     (tmp_path / "d").mkdir()
@@ -91,7 +91,7 @@ def test_output_that_is_an_input_is_refused(tmp_path: Path, which: str, force: b
 
 
 def test_npy_folder_holding_an_input_is_refused(tmp_path: Path) -> None:
-    """Issue 10.2: an output that is an input is refused, with or without --force."""
+    """An output that is an input is refused, with or without --force."""
     folder = tmp_path / "data"
     folder.mkdir()
     sprite = shutil.copy(SAMPLE_SPRITE, folder / "s.png")
@@ -106,7 +106,7 @@ def test_npy_folder_holding_an_input_is_refused(tmp_path: Path) -> None:
 def test_out_dot_is_a_users_folder(
     tmp_path: Path, force: bool, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Issue 10.5: --out .."""
+    """--out .."""
     monkeypatch.chdir(tmp_path)
     Path("mine.txt").write_text("mine\n")
     args = ["convert", "--dataset", "sample", "--format", "npy", "--out", "."]
@@ -118,7 +118,7 @@ def test_out_dot_is_a_users_folder(
 
 
 def test_read_only_folder_names_the_output(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Issue 10.12: a read-only folder names the output, never the temporary file."""
+    """A read-only folder names the output, never the temporary file."""
     folder = tmp_path / "ro"
     folder.mkdir()
     real_touch, real_unlink = Path.touch, Path.unlink
@@ -145,7 +145,7 @@ def leftovers(folder: Path) -> list[str]:
 
 
 def test_a_file_that_appears_during_the_run_is_kept(tmp_path: Path) -> None:
-    """Issue 18: without --force, nothing that appeared during the run is replaced."""
+    """Without --force, nothing that appeared during the run is replaced."""
     target = tmp_path / "race.npz"
     with (
         pytest.raises(OutputError, match=r"race.npz: already exists"),
@@ -158,7 +158,7 @@ def test_a_file_that_appears_during_the_run_is_kept(tmp_path: Path) -> None:
 
 
 def test_a_folder_that_appears_during_the_run_is_kept(tmp_path: Path) -> None:
-    """Issue 18: without --force, nothing that appeared during the run is replaced."""
+    """Without --force, nothing that appeared during the run is replaced."""
     target = tmp_path / "D"
     with (
         pytest.raises(OutputError, match=r"already exists"),
@@ -173,7 +173,7 @@ def test_a_folder_that_appears_during_the_run_is_kept(tmp_path: Path) -> None:
 def test_the_no_replace_move_works_without_renameat2(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Issue 18: without --force, nothing that appeared during the run is replaced."""
+    """Without --force, nothing that appeared during the run is replaced."""
     monkeypatch.setattr(writers, "_RENAMEAT2", None)  # the fallback: link, then unlink
     target = tmp_path / "x.npz"
     with (
@@ -193,7 +193,7 @@ def test_the_no_replace_move_works_without_renameat2(
 def test_two_runs_to_one_out_without_force_one_wins(
     tmp_path: Path, small: Sprite, fmt: str
 ) -> None:
-    """Issue 18: without --force, nothing that appeared during the run is replaced."""
+    """Without --force, nothing that appeared during the run is replaced."""
     out = tmp_path / ("out.npz" if fmt == "npz" else "out")
     args = [*TOOL, "convert", *small.args(), "--image-size", "4x4", "--train-size", "20"]
     args += ["--format", fmt]
@@ -219,7 +219,7 @@ def earlier_output_folder(target: Path) -> Path:
 
 
 def test_force_keeps_a_file_added_to_an_output_folder_during_the_run(tmp_path: Path) -> None:
-    """Issue 18: with --force, the rule is checked again when replacing."""
+    """With --force, the rule is checked again when replacing."""
     target = earlier_output_folder(tmp_path / "D")
     with (
         pytest.raises(OutputError, match=r"not an output of mnist-sprite"),
@@ -233,7 +233,7 @@ def test_force_keeps_a_file_added_to_an_output_folder_during_the_run(tmp_path: P
 
 
 def test_force_replaces_an_earlier_output_folder(tmp_path: Path) -> None:
-    """Issue 18: with --force, the rule is checked again when replacing."""
+    """With --force, the rule is checked again when replacing."""
     target = earlier_output_folder(tmp_path / "D")
     with writers.atomic_output(target, folder=True, force=True) as tmp:
         (tmp / "b.png").write_bytes(b"new output")
@@ -270,7 +270,7 @@ def test_force_png_dir_keeps_a_file_the_user_adds_while_it_runs(tmp_path: Path) 
 
 
 def test_api_convert_to_a_closed_pipe_is_an_output_error() -> None:
-    """Issue 18: fetch --from and closed pipes."""
+    """Fetch --from and closed pipes."""
     code = "import mnist_sprite; mnist_sprite.convert('-', 'sample')"
     with subprocess.Popen(
         [sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE
@@ -284,7 +284,7 @@ def test_api_convert_to_a_closed_pipe_is_an_output_error() -> None:
 
 
 def test_cli_convert_to_a_closed_pipe_says_nothing() -> None:
-    """Issue 18: fetch --from and closed pipes."""
+    """Fetch --from and closed pipes."""
     with subprocess.Popen(
         [*TOOL, "convert", "--dataset", "sample", "--out", "-"],
         stdout=subprocess.PIPE,
@@ -333,7 +333,7 @@ def test_an_old_output_keeps_what_it_does_not_list(tmp_path: Path) -> None:
 
 
 def test_signals_wait_for_the_renames() -> None:
-    """Issue 18: what an outside review found (races with clean-up, signals, handles, closed
+    """What an outside review found (races with clean-up, signals, handles, closed
     streams)."""
     import signal
 
@@ -347,7 +347,7 @@ def test_signals_wait_for_the_renames() -> None:
 def test_a_force_run_that_loses_the_race_says_so(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Issue 18: what an outside review found (races with clean-up, signals, handles, closed
+    """What an outside review found (races with clean-up, signals, handles, closed
     streams)."""
     target = tmp_path / "x.npz"
     target.write_bytes(b"earlier output")
@@ -374,7 +374,7 @@ def test_a_force_run_that_loses_the_race_says_so(
     [("-", 1, "error: -: standard output is closed; give --out FILE"), ("x.npz", 0, "")],
 )
 def test_a_closed_stdout_is_no_traceback(tmp_path: Path, out: str, code: int, says: str) -> None:
-    """Issue 18: what an outside review found (races with clean-up, signals, handles, closed
+    """What an outside review found (races with clean-up, signals, handles, closed
     streams)."""
     argv = " ".join([*TOOL, "convert", "--dataset", "sample", "--json", "--out", out])
     if out == "-":
@@ -399,7 +399,7 @@ def test_ctrl_c_that_an_import_wraps_is_still_an_interruption() -> None:
 
 @pytest.mark.parametrize("delay", [0.0005, 0.002, 0.01, 0.05])
 def test_ctrl_c_from_the_first_moment_is_one_line(tmp_path: Path, delay: float) -> None:
-    """Issue 18.5: Ctrl-C while the command line (click, numpy) is still being imported. The
+    """Ctrl-C while the command line (click, numpy) is still being imported. The
     child sends itself SIGINT after ``delay``, whatever handler is in force then; the
     package itself imports only its errors, a few milliseconds before this window."""
     child = (
