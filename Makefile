@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint fmt bench fuzz dist clean browser-check test-pythons test-clients
+.PHONY: demo test test-fast lint fmt bench fuzz dist clean browser-check test-pythons test-clients
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -36,8 +36,13 @@ $(TFJS_STAMP):
 	  --ignore-scripts --prefix .tfjs $(TFJS) && touch $(TFJS_STAMP); \
 	else echo "make: npm is missing: the TensorFlow.js op tests skip"; fi
 
+# The suite on every core (pytest-xdist); `make test-fast`, for the edit loop, leaves out the
+# slow modules tests/conftest.py names. CI runs `make test`.
 test: lint $(TFJS_STAMP)
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n auto
+
+test-fast: $(STAMP) $(TFJS_STAMP)
+	$(BIN)/python -m pytest -q -n auto -m "not slow"
 
 bench: $(STAMP)
 	$(BIN)/python -m tests.bench
@@ -97,6 +102,7 @@ test-clients:
 dist: $(STAMP)
 	rm -rf dist
 	$(BIN)/python -m build --outdir dist .
+	$(BIN)/python -m twine check --strict dist/*
 
 clean:
 	rm -rf $(VENV) .tfjs .browser .pythons .clients sample.npz .pytest_cache .mypy_cache .ruff_cache .hypothesis .bench build dist *.egg-info

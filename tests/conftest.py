@@ -14,6 +14,23 @@ from tests import pngkit
 from tests.httpkit import Server
 from tests.realdata import ADD_MNIST, SHARED, real_mnist
 
+# The modules `make test-fast` leaves out: their time goes to subprocesses, timeouts, Node,
+# the real sprite and the file system (``pytest --durations=0``), not to what an edit loop
+# changes. `make test` and CI run them all.
+SLOW_MODULES = frozenset(
+    {
+        "test_atomic", "test_clients", "test_dist", "test_docs", "test_fetch", "test_hostile",
+        "test_hostile_sources", "test_loader", "test_sample",
+    }
+)  # fmt: skip
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if item.path.stem in SLOW_MODULES:
+            item.add_marker(pytest.mark.slow)
+
+
 REAL = real_mnist()
 # Where the real files are; when they are nowhere, the tests that read them skip (needs_real).
 REAL_SPRITE, REAL_LABELS = REAL or (SHARED / "mnist_images.png", SHARED / "mnist_labels_uint8")

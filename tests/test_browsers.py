@@ -218,7 +218,7 @@ def test_firefox_corrects_gamma_despite_srgb_and_convert_follows_the_browser_ask
 
 
 def test_load_data_warns_in_python(tmp_path: Path) -> None:
-    """Issue 12: colour chunks: warned where a browser changes colours, silent where it does not."""
+    """Colour chunks: warned where a browser changes colours, silent where it does not."""
     import mnist_sprite
 
     sprite = tmp_path / "s.png"

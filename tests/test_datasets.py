@@ -1,4 +1,4 @@
-"""Every dataset TensorFlow.js publishes as a sprite (issue 13): fashion-mnist and cifar10 beside
+"""Every dataset TensorFlow.js publishes as a sprite: fashion-mnist and cifar10 beside
 mnist, colour sprites read as the canvas gives them, digests recorded when none is published,
 and the splits TensorFlow.js's examples use, by name."""
 

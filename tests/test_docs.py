@@ -103,7 +103,7 @@ def test_readme_examples_run_as_written_in_order(tmp_path: Path) -> None:
         server.close()
 
 
-# -- README's tables against the code (issue 19) ---------------------------------------------
+# -- README's tables against the code ---------------------------------------------
 
 
 def _source_text() -> str:
@@ -300,7 +300,7 @@ def test_readme_starts_with_the_purpose_and_a_quick_start() -> None:
 
 
 def test_readme_names_the_class_folders_png_dir_writes() -> None:
-    """Issue 19.12: README and help say what the tool does."""
+    """README and help say what the tool does."""
     names = folder_names(FASHION_MNIST.class_names)
     assert names[0] == "0_T-shirt-top" and names[-1] == "9_Ankle boot"
     for name in names:
@@ -309,7 +309,7 @@ def test_readme_names_the_class_folders_png_dir_writes() -> None:
 
 
 def test_help_lists_what_each_command_takes() -> None:
-    """Issue 19.14: README and help say what the tool does."""
+    """README and help say what the tool does."""
     helps = {name: CliRunner().invoke(cli, [name, "--help"]).stdout for name in cli.commands}
     flat = {name: " ".join(text.split()) for name, text in helps.items()}
     for name in ("convert", "verify"):
@@ -328,13 +328,13 @@ def test_help_lists_what_each_command_takes() -> None:
 
 
 def test_readme_says_what_imagefolder_and_pandas_give() -> None:
-    """Issue 19.16: README and help say what the tool does."""
+    """README and help say what the tool does."""
     assert "transform=torchvision.transforms.Grayscale()" in README
     assert 'pd.read_csv("mnist_csv/train.csv", dtype="uint8")' in README
 
 
 def test_tests_needing_the_real_files_say_how_to_make_them_run() -> None:
-    """Issue 19.17: README and help say what the tool does."""
+    """README and help say what the tool does."""
     reason = needs_real.kwargs["reason"]
     assert "mnist-sprite fetch" in reason
     assert "`.venv/bin/mnist-sprite fetch` once" in README
@@ -345,3 +345,15 @@ def test_readme_says_a_colour_warning_is_issued_and_the_arrays_returned() -> Non
     text = " ".join(README.split())
     assert "raises a `mnist_sprite.ColourWarning`" not in text
     assert "issues a `mnist_sprite.ColourWarning` (a warning: the arrays are still returned" in text
+
+
+def test_readme_contents_list_links_every_section_in_order() -> None:
+    """The contents list at the top names every section and subsection, in order, by the
+    anchors GitHub makes of their titles."""
+    head = README[: README.index("\n## ")]
+    listed = re.findall(r"^ *- \[(.+)\]\(#([^)]+)\)$", head, flags=re.M)
+    titles = re.findall(r"^##{1,2} (.+)$", README, flags=re.M)
+    assert [t for t, _ in listed] == titles
+    for title, anchor in listed:
+        made = re.sub(r"[^\w\- ]", "", title.strip().lower()).replace(" ", "-")
+        assert anchor == made, (title, anchor)

@@ -452,14 +452,14 @@ def test_fetch_of_the_bundled_sample_says_it_is_bundled() -> None:
 def test_a_url_that_is_not_a_url(
     tmp_path: Path, args: list[str], env: dict[str, str], where: str
 ) -> None:
-    """Issue 10.4: URLs that are not URLs."""
+    """URLs that are not URLs."""
     code, stdout, stderr = run("fetch", "--cache-dir", str(tmp_path), *args, env=env)
     assert (code, stdout) == (2, "")
     one_line(stderr, where, "is not an http:// or https:// URL")
 
 
 def test_from_into_an_empty_cache_says_it_imported(tmp_path: Path) -> None:
-    """Issue 10.6: fetch --from, and a damaged cache."""
+    """Fetch --from, and a damaged cache."""
     files = make_files()
     source = copied_by_hand(tmp_path / "usb", files)
     result = fetch_dataset(files.dataset, cache_dir=tmp_path / "cache", from_path=source)
@@ -473,7 +473,7 @@ def test_from_into_an_empty_cache_says_it_imported(tmp_path: Path) -> None:
 
 @needs_real
 def test_cli_from_a_folder_reports_the_import(tmp_path: Path) -> None:
-    """Issue 10.6: fetch --from, and a damaged cache."""
+    """Fetch --from, and a damaged cache."""
     code, stdout, stderr = run(
         "fetch", "--cache-dir", str(tmp_path), "--from", str(REAL_SPRITE.parent), "--json"
     )
@@ -482,7 +482,7 @@ def test_cli_from_a_folder_reports_the_import(tmp_path: Path) -> None:
 
 
 def test_from_a_missing_path_is_refused_even_with_a_complete_cache(tmp_path: Path) -> None:
-    """Issue 10.7: fetch --from, and a damaged cache."""
+    """Fetch --from, and a damaged cache."""
     files = make_files()
     source = copied_by_hand(tmp_path / "usb", files)
     fetch_dataset(files.dataset, cache_dir=tmp_path / "cache", from_path=source)
@@ -496,7 +496,7 @@ def test_from_a_missing_path_is_refused_even_with_a_complete_cache(tmp_path: Pat
 
 @pytest.mark.parametrize("damage", ["flipped byte", "wrong pixels"])
 def test_offline_with_a_damaged_cached_file_says_so(tmp_path: Path, damage: str) -> None:
-    """Issue 10.8: fetch --from, and a damaged cache."""
+    """Fetch --from, and a damaged cache."""
     from tests import pngkit
 
     files = make_files()
@@ -520,7 +520,7 @@ def test_offline_with_a_damaged_cached_file_says_so(tmp_path: Path, damage: str)
 
 
 def test_unknown_host_fails_at_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Issue 10.15: a host that does not exist is not retried; a wait is announced."""
+    """A host that does not exist is not retried; a wait is announced."""
 
     def no_such_host(*args: object, **kwargs: object) -> object:
         raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
@@ -539,7 +539,7 @@ def test_unknown_host_fails_at_once(tmp_path: Path, monkeypatch: pytest.MonkeyPa
 def test_a_retry_is_announced_on_stderr(
     server: Server, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """Issue 10.15: a host that does not exist is not retried; a wait is announced."""
+    """A host that does not exist is not retried; a wait is announced."""
     files: Files = make_files()
     base = serve(server, files)
     server.routes["/data/tiny_images.png"] = Route(files.sprite, status=[503])
@@ -552,7 +552,7 @@ def test_a_retry_is_announced_on_stderr(
 def test_fetch_from_onto_a_full_disk_leaves_nothing_and_names_the_cache_file(
     tmp_path: Path,
 ) -> None:
-    """Issue 18: fetch --from and closed pipes."""
+    """Fetch --from and closed pipes."""
     if not Path("/dev/full").exists():
         pytest.skip("needs /dev/full")
     given = tmp_path / "given"
@@ -571,7 +571,7 @@ def test_fetch_from_onto_a_full_disk_leaves_nothing_and_names_the_cache_file(
 
 
 def test_the_samples_files_renamed_are_not_fashion_mnist(tmp_path: Path) -> None:
-    """Issue 19.2: a file that is another known dataset's is refused by name."""
+    """A file that is another known dataset's is refused by name."""
     usb = tmp_path / "usb"
     usb.mkdir()
     shutil.copy(SAMPLE_SPRITE, usb / FASHION_MNIST.sprite.name)
@@ -583,7 +583,7 @@ def test_the_samples_files_renamed_are_not_fashion_mnist(tmp_path: Path) -> None
 
 
 def test_a_cache_that_recorded_another_datasets_file_is_refused(tmp_path: Path) -> None:
-    """Issue 19.2: a file that is another known dataset's is refused by name."""
+    """A file that is another known dataset's is refused by name."""
     folder = tmp_path / "fashion-mnist"
     folder.mkdir()
     marker = {}
@@ -609,7 +609,7 @@ def test_a_cache_that_recorded_another_datasets_file_is_refused(tmp_path: Path) 
 def test_a_complete_cache_is_read_without_the_lock(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Issue 19.6: a complete read-only cache needs no lock."""
+    """A complete read-only cache needs no lock."""
     files = make_files()
     usb = tmp_path / "usb"
     usb.mkdir()
@@ -627,7 +627,7 @@ def test_a_complete_cache_is_read_without_the_lock(
 
 
 def test_from_a_wrong_file_is_an_error_even_with_a_complete_cache(tmp_path: Path) -> None:
-    """Issue 19.7: fetch --from checks what it is given; a partial import is said."""
+    """Fetch --from checks what it is given; a partial import is said."""
     files = make_files()
     usb = tmp_path / "usb"
     usb.mkdir()
@@ -643,7 +643,7 @@ def test_from_a_wrong_file_is_an_error_even_with_a_complete_cache(tmp_path: Path
 
 
 def test_from_a_folder_with_only_the_sprite_says_what_it_imported(tmp_path: Path) -> None:
-    """Issue 19.7: fetch --from checks what it is given; a partial import is said."""
+    """Fetch --from checks what it is given; a partial import is said."""
     files = make_files()
     usb = tmp_path / "only_png"
     usb.mkdir()

@@ -479,7 +479,7 @@ def _cases() -> list[tuple[str, str]]:
 def test_hostile_option_values_never_give_a_traceback(
     tmp_path: Path, command: str, option: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Issue 10: the whole CLI with hostile option values: never a traceback. A value that
+    """The whole CLI with hostile option values: never a traceback. A value that
     names a file (``--out -1``) lands in tmp_path, never in the working tree."""
     monkeypatch.chdir(tmp_path)
     base = [a.replace("{tmp}", str(tmp_path)) for a in BASES[command]]

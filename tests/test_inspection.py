@@ -186,7 +186,7 @@ def test_show_and_grid_draw_a_pack(tmp_path: Path, flag: str) -> None:
 
 
 def test_inspect_show_json_is_json(tmp_path: Path) -> None:
-    """Issue 10.13: verify, inspect: the right message, JSON when asked, options that do not fit."""
+    """Verify, inspect: the right message, JSON when asked, options that do not fit."""
     out = tmp_path / "s.npz"
     run("convert", "--dataset", "sample", "--out", str(out), "-q")
     code, stdout, _ = run("inspect", str(out), "--json", "--show", "0")
@@ -205,7 +205,7 @@ def test_inspect_show_json_is_json(tmp_path: Path) -> None:
     ],
 )
 def test_inspect_options_that_do_not_fit_exit_2(args: list[str], message: str) -> None:
-    """Issue 10.13: verify, inspect: the right message, JSON when asked, options that do not fit."""
+    """Verify, inspect: the right message, JSON when asked, options that do not fit."""
     code, stdout, stderr = run("inspect", *args)
     assert (code, stdout) == (2, "")
     one_line(stderr, message)
@@ -224,7 +224,7 @@ def test_inspect_options_that_do_not_fit_exit_2(args: list[str], message: str) -
 def test_inspect_refuses_what_is_none_of_its_kinds(
     tmp_path: Path, content: bytes, looks: str
 ) -> None:
-    """Issue 12: inspect refuses what is none of its kinds, and exits 1 for a damaged label file."""
+    """Inspect refuses what is none of its kinds, and exits 1 for a damaged label file."""
     path = tmp_path / "text.png"
     path.write_bytes(content)
     code, stdout, stderr = run("inspect", str(path))
@@ -235,7 +235,7 @@ def test_inspect_refuses_what_is_none_of_its_kinds(
 
 
 def test_inspect_refuses_a_zip_that_is_not_an_output(tmp_path: Path) -> None:
-    """Issue 12: inspect refuses what is none of its kinds, and exits 1 for a damaged label file."""
+    """Inspect refuses what is none of its kinds, and exits 1 for a damaged label file."""
     path = tmp_path / "x.npz"
     with zipfile.ZipFile(path, "w") as z:
         z.writestr("readme.txt", "hello")
@@ -244,7 +244,7 @@ def test_inspect_refuses_a_zip_that_is_not_an_output(tmp_path: Path) -> None:
 
 
 def test_damaged_label_file_gets_its_facts_then_exit_1(tmp_path: Path) -> None:
-    """Issue 12: inspect refuses what is none of its kinds, and exits 1 for a damaged label file."""
+    """Inspect refuses what is none of its kinds, and exits 1 for a damaged label file."""
     data = bytearray(SAMPLE_LABELS.read_bytes())
     data[5], data[15] = 1, 7  # rows 0 and 1 are no longer one-hot
     path = tmp_path / "labels_uint8"
@@ -261,7 +261,7 @@ def test_damaged_label_file_gets_its_facts_then_exit_1(tmp_path: Path) -> None:
 def test_grid_never_replaces_its_input(
     tmp_path: Path, spelling: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Issue 18: an input is never an output."""
+    """An input is never an output."""
     work = tmp_path / "work"
     work.mkdir()
     sprite = make_sprite(work, images=20, side=4).sprite.rename(work / "s.png")
@@ -276,7 +276,7 @@ def test_grid_never_replaces_its_input(
 
 
 def test_grid_never_writes_into_an_input_folder(tmp_path: Path, small: Sprite) -> None:
-    """Issue 18: an input is never an output."""
+    """An input is never an output."""
     out = tmp_path / "out"
     assert (
         run(
@@ -302,7 +302,7 @@ def test_grid_never_writes_into_an_input_folder(tmp_path: Path, small: Sprite) -
 def test_grid_force_replaces_a_png_but_never_another_kind_of_file(
     tmp_path: Path, small: Sprite
 ) -> None:
-    """Issue 18: an input is never an output."""
+    """An input is never an output."""
     data = tmp_path / "mine"  # no suffix: its content is what is refused
     data.write_bytes(b"PK\x03\x04 not mine to lose")
     sheet = tmp_path / "sheet.png"
@@ -316,7 +316,7 @@ def test_grid_force_replaces_a_png_but_never_another_kind_of_file(
 
 
 def test_a_folder_with_a_stray_npy_is_not_an_npy_output(tmp_path: Path) -> None:
-    """Issue 19.4: options that would be ignored, a stray .npy, a damaged manifest."""
+    """Options that would be ignored, a stray .npy, a damaged manifest."""
     np.save(tmp_path / "weights.npy", np.zeros(3))
     code, stdout, stderr = run("inspect", str(tmp_path))
     assert code == 1 and "npy" not in stdout

@@ -1,4 +1,4 @@
-"""The stratified split (issue 22): each class's share, the remainder rule, the seed."""
+"""The stratified split: each class's share, the remainder rule, the seed."""
 
 from __future__ import annotations
 

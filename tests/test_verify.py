@@ -219,7 +219,7 @@ def test_real_files_and_a_fresh_output_pass(tmp_path: Path) -> None:
 
 
 def test_verify_checks_against_the_recorded_dataset(tmp_path: Path) -> None:
-    """Issue 10.10: verify uses the dataset an output records."""
+    """Verify uses the dataset an output records."""
     out = tmp_path / "sample.npz"
     assert run("convert", "--dataset", "sample", "--out", str(out), "-q")[0] == 0
     code, stdout, _ = run("verify", str(out), "--json")
@@ -237,7 +237,7 @@ def one_pixel_changed(sprite: Path, out: Path, at: tuple[int, int]) -> Path:
 
 
 def test_verify_a_missing_output_says_no_such_file(tmp_path: Path) -> None:
-    """Issue 10.13: verify, inspect: the right message, JSON when asked, options that do not fit."""
+    """Verify, inspect: the right message, JSON when asked, options that do not fit."""
     code, _, stderr = run("verify", str(tmp_path / "nonexist.npz"), "--dataset", "sample")
     assert code == 1
     one_line(stderr, "nonexist.npz: no such file")
@@ -245,7 +245,7 @@ def test_verify_a_missing_output_says_no_such_file(tmp_path: Path) -> None:
 
 @needs_real
 def test_verify_fails_mnist_sprite_with_one_pixel_changed(tmp_path: Path) -> None:
-    """Issue 12: one wrong source, when the other identifies the dataset."""
+    """One wrong source, when the other identifies the dataset."""
     sprite = one_pixel_changed(REAL_SPRITE, tmp_path / "s.png", (100, 400))
     code, stdout, _ = run("verify", "--sprite", str(sprite), "--labels", str(REAL_LABELS))
     assert code == 1
@@ -254,7 +254,7 @@ def test_verify_fails_mnist_sprite_with_one_pixel_changed(tmp_path: Path) -> Non
 
 
 def test_verify_cli_names_the_wrong_sprite(tmp_path: Path) -> None:
-    """Issue 12: one wrong source, when the other identifies the dataset."""
+    """One wrong source, when the other identifies the dataset."""
     pixels = read_red(SAMPLE_SPRITE)
     pixels[1, 1] ^= 1
     sprite = tmp_path / "s.png"
@@ -264,7 +264,7 @@ def test_verify_cli_names_the_wrong_sprite(tmp_path: Path) -> None:
 
 
 def test_verify_refuses_a_sprite_convert_refuses(tmp_path: Path) -> None:
-    """Issue 12: verify fails whatever convert would refuse, with convert's message."""
+    """Verify fails whatever convert would refuse, with convert's message."""
     rng = np.random.default_rng(3)
     sprite, labels = tmp_path / "s.png", tmp_path / "l"
     sprite.write_bytes(pngkit.gray_png(rng.integers(0, 256, (200, 785), dtype=np.uint8)))
@@ -291,7 +291,7 @@ def sprite_16x20(folder: Path) -> tuple[Path, Path]:
 def test_an_output_of_the_samples_files_is_verified_against_the_sample(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Issue 19.1: verify identifies an output's sources from its provenance."""
+    """Verify identifies an output's sources from its provenance."""
     monkeypatch.chdir(tmp_path)
     args = ["--sprite", str(SAMPLE_SPRITE), "--labels", str(SAMPLE_LABELS), "--train-size", "900"]
     assert run("convert", *args, "--out", "my.npz", "-q", cache=tmp_path / "cache")[0] == 0
@@ -305,7 +305,7 @@ def test_an_output_of_files_of_ones_own_is_verified_against_them_while_they_are_
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """Issue 19.1: verify identifies an output's sources from its provenance."""
+    """Verify identifies an output's sources from its provenance."""
     monkeypatch.chdir(tmp_path)
     sprite, labels = sprite_16x20(tmp_path)
     args = ["--sprite", str(sprite), "--labels", str(labels), "--image-size", "16x20"]
@@ -324,7 +324,7 @@ def test_an_output_of_files_of_ones_own_is_verified_against_them_while_they_are_
 
 
 def test_verify_refuses_an_image_size_the_output_does_not_record(tmp_path: Path) -> None:
-    """Issue 19.4: options that would be ignored, a stray .npy, a damaged manifest."""
+    """Options that would be ignored, a stray .npy, a damaged manifest."""
     out = str(tmp_path / "sample.npz")
     assert run("convert", "--dataset", "sample", "--out", out, "-q")[0] == 0
     code, stdout, stderr = run("verify", out, "--image-size", "14x56")
@@ -336,7 +336,7 @@ def test_verify_refuses_an_image_size_the_output_does_not_record(tmp_path: Path)
 
 
 def test_a_damaged_manifest_is_said_to_be_damaged(tmp_path: Path) -> None:
-    """Issue 19.4: options that would be ignored, a stray .npy, a damaged manifest."""
+    """Options that would be ignored, a stray .npy, a damaged manifest."""
     out = tmp_path / "o"
     assert run("convert", "--dataset", "sample", "--format", "npy", "--out", str(out), "-q")[0] == 0
     manifest = json.loads((out / "manifest.json").read_text())
@@ -349,14 +349,14 @@ def test_a_damaged_manifest_is_said_to_be_damaged(tmp_path: Path) -> None:
 
 
 def test_verify_names_the_dataset_and_cache_to_fetch(tmp_path: Path) -> None:
-    """Issue 19.5: suggested commands carry the options that make them do what was meant."""
+    """Suggested commands carry the options that make them do what was meant."""
     code, _, stderr = run("verify", "--dataset", "fashion-mnist", "--cache-dir", str(tmp_path))
     assert code == 1
     one_line(stderr, f"run 'mnist-sprite fetch --dataset fashion-mnist --cache-dir {tmp_path}'")
 
 
 def test_a_changed_cached_file_names_the_fetch_that_repairs_it(tmp_path: Path) -> None:
-    """Issue 19.5: suggested commands carry the options that make them do what was meant."""
+    """Suggested commands carry the options that make them do what was meant."""
     usb = tmp_path / "usb"
     usb.mkdir()
     rng = np.random.default_rng(5)
@@ -379,7 +379,7 @@ def test_a_changed_cached_file_names_the_fetch_that_repairs_it(tmp_path: Path) -
 
 
 def test_a_changed_file_of_ones_own_is_not_told_to_fetch_again(tmp_path: Path) -> None:
-    """Issue 19.5: suggested commands carry the options that make them do what was meant."""
+    """Suggested commands carry the options that make them do what was meant."""
     sprite = one_pixel_changed(SAMPLE_SPRITE, tmp_path / "mine.png", (0, 0))
     code, stdout, _ = run("verify", "--sprite", str(sprite), "--labels", str(SAMPLE_LABELS))
     assert code == 1
@@ -389,7 +389,7 @@ def test_a_changed_file_of_ones_own_is_not_told_to_fetch_again(tmp_path: Path) -
 
 
 def test_verify_names_the_png_of_another_size_in_hxw(tmp_path: Path) -> None:
-    """Issue 19.10: verify of a hand-edited png-dir names the file, in HxW."""
+    """Verify of a hand-edited png-dir names the file, in HxW."""
     out = tmp_path / "png_a"
     assert run("convert", "--dataset", "sample", "--format", "png-dir", "--out", str(out))[0] == 0
     bad = sorted((out / "train").rglob("*.png"))[3]

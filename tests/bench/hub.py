@@ -1,4 +1,4 @@
-"""``make bench``'s rows for the Hugging Face Hub's formats (issue 30), on the real MNIST:
+"""``make bench``'s rows for the Hugging Face Hub's formats, on the real MNIST:
 
 - ``convert --format parquet`` against ``datasets.Dataset.from_dict(...).cast(...)
   .to_parquet()`` of the same uint8 arrays (each split), target at most 0.5x its time;
@@ -134,7 +134,7 @@ def main(only: str | None, exe: str, cli: str, cache: Path, sprite: Path, labels
     with tempfile.TemporaryDirectory(prefix="bench-hub-", dir=cache.parent) as tmp:
         lines = rows(cli, sprite, labels, Path(tmp), runs, timed)
     print()
-    print("The Hub's formats (issue 30), best of runs, real MNIST:")
+    print("The Hub's formats, best of runs, real MNIST:")
     print("\n".join(lines))
 
 

@@ -1,4 +1,4 @@
-"""``make bench``'s loader rows (issue 28): a pack's ``NAME.js`` ``load()`` in each engine of
+"""``make bench``'s loader rows: a pack's ``NAME.js`` ``load()`` in each engine of
 the browser check (Chromium, Firefox, WebKit), its load time and memory.
 
 - **MNIST**: the real sprite, converted to a uint8 npz and packed (``--name mnist``), loaded by

@@ -1,4 +1,4 @@
-"""``make bench`` (issue 36): pack of 10,000 JPEG photos of 320x240 into a 64x64 RGB sprite,
+"""``make bench``: pack of 10,000 JPEG photos of 320x240 into a 64x64 RGB sprite,
 against a straightforward Pillow loop (open, ``exif_transpose``, ``convert("RGB")``,
 ``resize((64, 64))``, ``np.stack``, pypng's write of the sprite).
 

@@ -1,4 +1,4 @@
-"""``make bench`` (issue 22): pack of 1,000,000 28x28 images from ten 100,000-row ``.npy``
+"""``make bench``: pack of 1,000,000 28x28 images from ten 100,000-row ``.npy``
 files (Quick, Draw!'s layout) with ``--test-size 0.1 --seed 0``, against Pillow.
 
 Targets: peak RSS of the pack process <= 300 MB; its time <= 1.0x the sum of Pillow's
