@@ -21,7 +21,7 @@ import numpy as np
 import numpy.typing as npt
 
 from .errors import OptionError, PathLike
-from .options import Options, check_flags, check_whole
+from .options import CONVERSION, Options, check_flags, check_whole
 from .packing import pack as pack_files
 from .pipeline import Result, Sources, resolve_sources, to_arrays, write_output
 from .registry import SOURCE_OPTIONS
@@ -161,7 +161,39 @@ def _read(dataset: str | None, fmt: str, args: dict[str, Any]) -> tuple[Sources,
     return resolve_sources(dataset, **where, offline=offline), options
 
 
-@checked
+# What each kind of conversion option takes (options.CONVERSION declares the options); None
+# too where the option's default is None (not given).
+_CONVERSION_KINDS: dict[str, Any] = {
+    "choice": str,
+    "size": tuple[int, int] | str,
+    "count": int,
+    "seed": int,
+    "flag": bool,
+    "rows": int,
+}
+_CONVERTING = {
+    o.name: _CONVERSION_KINDS[o.kind] | None if o.default is None else _CONVERSION_KINDS[o.kind]
+    for o in CONVERSION
+}
+
+
+def _with_conversion(function: F) -> F:
+    """``function`` (whose ``**options`` are the conversion options) with a signature that
+    names each option of ``options.CONVERSION``, its default and its type, as ``help()`` and
+    editors show it; each is checked by :func:`checked` against the same table."""
+    signature = inspect.signature(function)
+    own = [p for p in signature.parameters.values() if p.kind is not p.VAR_KEYWORD]
+    made = [
+        inspect.Parameter(o.name, inspect.Parameter.KEYWORD_ONLY, default=o.default,
+                          annotation=_CONVERTING[o.name])
+        for o in CONVERSION
+    ]  # fmt: skip
+    wrapped = checked(function, extra=_CONVERTING)
+    wrapped.__signature__ = signature.replace(parameters=[*own, *made])  # type: ignore[attr-defined]
+    return wrapped
+
+
+@_with_conversion
 def load_data(
     dataset: str | None = None,
     *,
@@ -169,16 +201,7 @@ def load_data(
     labels: PathLike | None = None,
     cache_dir: PathLike | None = None,
     offline: bool = False,
-    dtype: str = "float32",
-    label_format: str = "onehot",
-    shape: str = "flat",
-    image_size: tuple[int, int] | str | None = None,
-    train_size: int | None = None,
-    split: str | None = None,
-    channels: str | None = None,
-    shuffle: bool = False,
-    seed: int | None = None,
-    browser: str = "chromium",
+    **options: Any,
 ) -> tuple[Split, Split]:
     """Return ``(x_train, y_train), (x_test, y_test)``, as ``keras.datasets.mnist.load_data()``.
 
@@ -187,18 +210,25 @@ def load_data(
     ``dataset`` is ``"mnist"`` (the default), ``"sample"`` (1,000 digits shipped with the
     package, 800 / 200), ``"fashion-mnist"`` or ``"cifar10"`` (RGB unless ``channels="red"``;
     give ``split=`` or ``train_size=``). Pass ``sprite=`` and ``labels=`` instead to read files
-    of your own. ``browser`` (chromium, firefox or webkit) is whose canvas to reproduce, for a
-    sprite with transparency or 16-bit samples.
-    Missing dataset files are fetched into the cache unless ``offline``.
+    of your own. Missing dataset files are fetched into the cache unless ``offline``.
+
+    ``options`` are convert's options of how a sprite becomes arrays, by their Python names
+    (``dtype=``, ``label_format=``, ``shape=``, ``image_size=``, ``train_size=``, ...: the
+    signature lists each, from ``options.CONVERSION``, and ``mnist-sprite convert --help``
+    says what each does).
     """
-    args = dict(locals())
+    args = {"sprite": sprite, "labels": labels, "cache_dir": cache_dir, "offline": offline}
     with speaking_python():
-        sources, options = _read(args.pop("dataset"), "npz", args)
-        arrays = to_arrays(sources, options)
+        sources, settled = _read(dataset, "npz", {**args, **options})
+        arrays = to_arrays(sources, settled)
     return (arrays["x_train"], arrays["y_train"]), (arrays["x_test"], arrays["y_test"])
 
 
-@functools.partial(checked, extra=_keywords(load_data))
+# convert()'s ``**options``: load_data()'s keywords, sources and conversion options alike.
+_LOADING = {name: hint for name, hint in _keywords(load_data).items() if name not in _CONVERTING}
+
+
+@functools.partial(checked, extra={**_LOADING, **_CONVERTING})
 def convert(
     out: PathLike,
     dataset: str | None = None,

@@ -23,8 +23,7 @@ from click.core import ParameterSource
 # each command imports what it uses when it runs.
 from . import datasets, progress
 from ._version import __version__
-from .choices import BROWSERS, DECODERS
-from .datasets import DATASETS, SPLITS
+from .datasets import DATASETS
 from .errors import (
     INTERRUPTED,
     Interrupted,
@@ -34,14 +33,12 @@ from .errors import (
     StdoutClosed,
 )
 from .options import (
-    CHANNELS,
+    CONVERSION,
+    CONVERSIONS,
     DEFAULT_RETRIES,
     DEFAULT_TIMEOUT,
-    DTYPES,
     FORMATS,
-    LABEL_FORMATS,
     LAYOUTS,
-    SHAPES,
     Options,
     parse_image_size,
 )
@@ -223,13 +220,26 @@ def quiet_option(f: F) -> F:
     return click.option("--quiet", "-q", is_flag=True, help="No progress bar or messages.")(f)
 
 
-def image_size_option(f: F) -> F:
-    return click.option(
-        "--image-size",
-        metavar="HxW",
-        help="Size of one image; a sprite's width must be H*W [default: the dataset's "
-        "(32x32 for cifar10), else 28x28].",
-    )(f)
+def conversion_options(*names: str) -> Callable[[F], F]:
+    """The options of how a sprite becomes arrays that a command takes, as
+    ``options.CONVERSION`` declares them (all of them when no name is given)."""
+    kinds: dict[str, dict[str, Any]] = {
+        "size": {"metavar": "HxW"},
+        "count": {"type": click.IntRange(min=0), "metavar": "N"},
+        "seed": {"type": int, "metavar": "S"},
+        "flag": {"is_flag": True},
+        "rows": {"type": click.IntRange(min=1), "metavar": "N"},
+    }
+
+    def decorate(f: F) -> F:
+        for o in reversed([CONVERSIONS[n] for n in names] if names else CONVERSION):
+            made = dict(kinds.get(o.kind, {"type": click.Choice(o.choices)}))
+            if o.default is not None and o.kind != "flag":
+                made |= {"default": o.default, "show_default": True}
+            f = click.option(o.flag, help=prose(o.help), **made)(f)
+        return f
+
+    return decorate
 
 
 def _dataset_names() -> str:
@@ -243,25 +253,6 @@ def _dataset_names() -> str:
         else n
         for n in names
     )
-
-
-def split_option(f: F) -> F:
-    return click.option(
-        "--split",
-        type=click.Choice(list(SPLITS)),
-        help="A named train/test split: tfjs (55,000 / 10,000, mnist/data.js), tfjs-core "
-        "(floor(5/6 N), mnist-core/data.js), course-fashion (floor(1/7 N)).",
-    )(f)
-
-
-def train_size_option(f: F) -> F:
-    return click.option(
-        "--train-size",
-        type=click.IntRange(min=0),
-        metavar="N",
-        help="Images in the training split [default: 55000 of 65000 (TensorFlow.js), 800 of "
-        "the sample's 1000; required for other sprites].",
-    )(f)
 
 
 def _given(name: str) -> bool:
@@ -363,34 +354,7 @@ def cli() -> None:
     "With --format {laid_out}: torchvision puts the files in DIR/MNIST/raw/ "
     "(DIR/FashionMNIST/raw/ for fashion-mnist).",
 )
-@choice(
-    "--dtype",
-    DTYPES,
-    Options.dtype,
-    "Pixel type: floats hold v / 255 exactly as TensorFlow.js; uint8 keeps 0..255 "
-    "(the default for {bytes}).",
-)
-@choice(
-    "--label-format",
-    LABEL_FORMATS,
-    Options.label_format,
-    "onehot: (N, 10) uint8 rows as in the label file; index: (N,) uint8 class ids "
-    "(what {class_ids} hold).",
-)
-@choice(
-    "--shape", SHAPES, Options.shape, "flat (N, 784), image (N, 28, 28) or channels (N, 28, 28, 1)."
-)
-@image_size_option
-@train_size_option
-@split_option
-@click.option(
-    "--channels",
-    type=click.Choice(CHANNELS),
-    help="red: one value per pixel, as mnist/data.js reads; rgb: red, green, blue per pixel "
-    "[default: rgb for cifar10, else red].",
-)
-@click.option("--shuffle", is_flag=True, help="Permute each split (reproducibly, see --seed).")
-@click.option("--seed", type=int, metavar="S", help="Seed for --shuffle [default: 0].")
+@conversion_options()
 @click.option(
     "--compress",
     is_flag=True,
@@ -402,28 +366,6 @@ def cli() -> None:
     type=int,
     metavar="N",
     help=HELP["shard_rows"],
-)
-@choice(
-    "--decoder",
-    DECODERS,
-    Options.decoder,
-    "PNG row decoder: auto/numpy (fast) or pypng (the reference, slow) to cross-check.",
-)
-@click.option(
-    "--draw-rows",
-    type=click.IntRange(min=1),
-    default=Options.draw_rows,
-    show_default=True,
-    metavar="N",
-    help="Rows the browser loader draws onto its canvas at once (data.js: 5000); changes "
-    "only sprites with transparency.",
-)
-@choice(
-    "--browser",
-    BROWSERS,
-    Options.browser,
-    "Whose canvas to reproduce; changes only sprites with transparency or 16-bit "
-    "samples (convert warns when the engines disagree).",
 )
 @click.option("--force", "-f", is_flag=True, help="Replace an existing output.")
 @quiet_option
@@ -437,23 +379,12 @@ def convert_command(
     out: str,
     fmt: str,
     layout: str,
-    dtype: str,
-    label_format: str,
-    shape: str,
-    image_size: str | None,
-    train_size: int | None,
-    split: str | None,
-    channels: str | None,
-    shuffle: bool,
-    seed: int | None,
     compress: bool,
     out_shard_rows: int | None,
-    decoder: Any,
-    draw_rows: int,
-    browser: str,
     force: bool,
     quiet: bool,
     as_json: bool,
+    **conversion: Any,
 ) -> None:
     """Convert the sprite and labels into train/test arrays.
 
@@ -476,21 +407,8 @@ def convert_command(
         raise OutputError(
             "-", "standard output is closed", "give --out FILE, or run it with stdout open"
         )
-    options = Options.given(
-        fmt,
-        dtype=dtype if _given("dtype") else None,
-        label_format=label_format if _given("label_format") else None,
-        shape=shape if _given("shape") else None,
-        image_size=image_size,
-        train_size=train_size,
-        split=split,
-        channels=channels,
-        shuffle=shuffle,
-        seed=seed,
-        decoder=decoder,
-        draw_rows=draw_rows,
-        browser=browser,
-    )
+    # What was given; the rest is the format's default (registry's rules), else Options'.
+    options = Options.given(fmt, **{k: v if _given(k) else None for k, v in conversion.items()})
     # Before any download: a wrong --out wastes nothing.
     check_out(out, fmt, compress, layout, out_shard_rows)
     sources = _sources(dataset, sprite, labels, cache_dir, offline, quiet)
@@ -636,7 +554,7 @@ def fetch_command(
     metavar="K",
     help="Digits on the --grid contact sheet.",
 )
-@image_size_option
+@conversion_options("image_size")
 @click.option(
     "--train-size",
     type=click.IntRange(min=0),
@@ -714,9 +632,7 @@ def inspect_command(
     help=f"Check a known dataset's files as they are (never fetched): {_dataset_names()}.",
 )
 @cache_dir_option
-@image_size_option
-@train_size_option
-@split_option
+@conversion_options("image_size", "train_size", "split")
 @click.option(
     "--source",
     type=PATH,

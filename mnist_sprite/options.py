@@ -1,7 +1,7 @@
 """The choices and defaults of every option the command line offers, and the conversion
 options they make, checked once.
 
-Near the bottom of the package (the standard library, ``errors``, ``drawing``, ``datasets``
+Near the bottom of the package (the standard library, ``errors``, ``choices``, ``datasets``
 and ``registry`` only): the command line builds its options, and answers ``--help`` and
 ``--version``, without importing numpy or any format.
 """
@@ -26,6 +26,83 @@ SHAPES = ("flat", "image", "channels")
 LABEL_FORMATS = ("onehot", "index")
 DEFAULT_TIMEOUT = 30.0  # seconds to wait for a connection or for more data
 DEFAULT_RETRIES = 3  # per source, after a transient failure
+
+
+@dataclass(frozen=True)
+class Conversion:
+    """One option of how a sprite becomes arrays, declared once: from it come its flag and
+    help in convert, inspect and verify (``cli.conversion_options``), its check in
+    :class:`Options`, and its keyword in ``load_data()`` and ``convert()`` (whose signature is
+    made from this table); a Python caller's words for it come from the flag (``words.py``).
+    ``tests/test_api_types.py`` holds :class:`Options`' fields and defaults equal to it."""
+
+    name: str  # the Python keyword and Options' field; the flag is --name-with-dashes
+    # "choice" (one of ``choices``), "size" (HxW), "count" (a whole number from 0), "seed",
+    # "flag", or "rows" (a whole number from 1)
+    kind: str
+    default: Any
+    help: str
+    choices: tuple[str, ...] = ()
+
+    @property
+    def flag(self) -> str:
+        return "--" + self.name.replace("_", "-")
+
+
+CONVERSION = (
+    Conversion(
+        "dtype", "choice", "float32",
+        "Pixel type: floats hold v / 255 exactly as TensorFlow.js; uint8 keeps 0..255 "
+        "(the default for {bytes}).", DTYPES,
+    ),
+    Conversion(
+        "label_format", "choice", "onehot",
+        "onehot: (N, 10) uint8 rows as in the label file; index: (N,) uint8 class ids "
+        "(what {class_ids} hold).", LABEL_FORMATS,
+    ),
+    Conversion(
+        "shape", "choice", "flat",
+        "flat (N, 784), image (N, 28, 28) or channels (N, 28, 28, 1).", SHAPES,
+    ),
+    Conversion(
+        "image_size", "size", None,
+        "Size of one image; a sprite's width must be H*W [default: the dataset's (32x32 for "
+        "cifar10), else 28x28].",
+    ),
+    Conversion(
+        "train_size", "count", None,
+        "Images in the training split [default: 55000 of 65000 (TensorFlow.js), 800 of the "
+        "sample's 1000; required for other sprites].",
+    ),
+    Conversion(
+        "split", "choice", None,
+        "A named train/test split: tfjs (55,000 / 10,000, mnist/data.js), tfjs-core "
+        "(floor(5/6 N), mnist-core/data.js), course-fashion (floor(1/7 N)).", tuple(SPLITS),
+    ),
+    Conversion(
+        "channels", "choice", None,
+        "red: one value per pixel, as mnist/data.js reads; rgb: red, green, blue per pixel "
+        "[default: rgb for cifar10, else red].", CHANNELS,
+    ),
+    Conversion("shuffle", "flag", False, "Permute each split (reproducibly, see --seed)."),
+    Conversion("seed", "seed", None, "Seed for --shuffle [default: 0]."),
+    Conversion(
+        "decoder", "choice", "auto",
+        "PNG row decoder: auto/numpy (fast) or pypng (the reference, slow) to cross-check.",
+        DECODERS,
+    ),
+    Conversion(
+        "draw_rows", "rows", DRAW_ROWS,
+        "Rows the browser loader draws onto its canvas at once (data.js: 5000); changes only "
+        "sprites with transparency.",
+    ),
+    Conversion(
+        "browser", "choice", DEFAULT_BROWSER,
+        "Whose canvas to reproduce; changes only sprites with transparency or 16-bit samples "
+        "(convert warns when the engines disagree).", BROWSERS,
+    ),
+)  # fmt: skip
+CONVERSIONS = {o.name: o for o in CONVERSION}
 
 
 @dataclass(frozen=True)
@@ -54,17 +131,12 @@ class Options:
         """Refuse options that cannot work, once, when they are made."""
         check_flags(shuffle=self.shuffle)
         check_whole(train_size=self.train_size, seed=self.seed, draw_rows=self.draw_rows)
-        check_choice("--dtype", self.dtype, DTYPES)
-        check_choice("--label-format", self.label_format, LABEL_FORMATS)
-        check_choice("--shape", self.shape, SHAPES)
-        check_choice("--decoder", self.decoder, DECODERS)
-        check_choice("--browser", self.browser, BROWSERS)
-        if self.channels is not None:
-            check_choice("--channels", self.channels, CHANNELS)
-        if self.split is not None:
-            check_choice("--split", self.split, tuple(SPLITS))
-            if self.train_size is not None:
-                raise OptionError(None, "--split and --train-size both given", "give one")
+        for option in CONVERSION:
+            value = getattr(self, option.name)
+            if option.kind == "choice" and value is not None:
+                check_choice(option.flag, value, option.choices)
+        if self.split is not None and self.train_size is not None:
+            raise OptionError(None, "--split and --train-size both given", "give one")
         if self.image_size is not None and min(self.image_size) < 1:
             h, w = self.image_size
             raise OptionError(None, f"--image-size {h}x{w} is empty", "give e.g. 28x28")

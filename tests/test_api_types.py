@@ -103,3 +103,26 @@ def test_load_data_names_the_keyword_it_refuses(kwargs: dict[str, Any], says: st
 def test_a_missing_argument_is_the_packages_error() -> None:
     with pytest.raises(mnist_sprite.OptionError, match=r"convert\(\): missing a required argument"):
         mnist_sprite.convert()  # type: ignore[call-arg]
+
+
+def test_convert_options_are_declared_once_in_options_conversion() -> None:
+    """Each conversion option comes from options.CONVERSION: convert's --flag (with its help
+    and choices), Options' field and default, and load_data()'s keyword and default."""
+    import dataclasses
+
+    import click
+
+    from mnist_sprite.cli import cli
+    from mnist_sprite.options import CONVERSION, Options
+
+    declared = {o.name: o for o in CONVERSION}
+    fields = {f.name: f.default for f in dataclasses.fields(Options)}
+    assert fields == {name: o.default for name, o in declared.items()}
+    params = inspect.signature(mnist_sprite.load_data).parameters
+    made = {n: p.default for n, p in params.items() if n in declared}
+    assert made == {name: o.default for name, o in declared.items()}
+    options = {p.opts[0]: p for p in cli.commands["convert"].params if isinstance(p, click.Option)}
+    for o in CONVERSION:
+        assert o.flag in options and options[o.flag].help
+        if o.choices:
+            assert tuple(options[o.flag].type.choices) == o.choices  # type: ignore[attr-defined]

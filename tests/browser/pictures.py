@@ -58,11 +58,7 @@ def run_pictures(case: Pictures, engines: list[Engine | Broken], control: str | 
     order = [p for p, _ in PngDirReader(case.folder, Recipe()).files("train")]
     urls = [f"img/{i}{p.suffix}" for i, p in enumerate(order)]
     codes = []
-    for engine in engines:
-        if isinstance(engine, Broken):
-            print(f"browser: ERROR {engine.name}: {engine.why} ({case.name})")
-            codes.append(ERROR)
-            continue
+    for engine in engines:  # a Broken engine: serve_page gives its ERROR line
         with tempfile.TemporaryDirectory(prefix="browser-pictures-") as tmp:
             try:
                 want = expected(case, engine.name, Path(tmp))
@@ -76,7 +72,7 @@ def run_pictures(case: Pictures, engines: list[Engine | Broken], control: str | 
         files |= {f"/{u}": p for u, p in zip(urls, order, strict=True)}
         files["/config.json"] = json.dumps(config).encode()
         run = serve_page(engine, files, "pictures.html", want.nbytes, 0, case.name)
-        if run is None:
+        if run is None or isinstance(engine, Broken):
             codes.append(ERROR)
             continue
         _, got, _ = run
