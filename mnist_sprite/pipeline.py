@@ -483,22 +483,17 @@ def check_out(
                 f"drop the {of.suffix} from --out, or use --format {other}",
             )
     suffix = os.path.splitext(text.rstrip("/" + os.sep))[1].lower()
-    named = _NAMED_BY.get(suffix)
+    named = next(
+        ((n, i.instead) for n, i in TABLE.items() if i.named_by and i.named_by == suffix),
+        _JSON if suffix == ".json" else None,
+    )
     if named is not None and named[0] != fmt:
         what = f"one {info.suffix} file" if not info.rules.folder else "a folder"
         raise OptionError(text, f"is a {suffix} name, but --format {fmt} writes {what}", named[1])
 
 
-# An --out whose extension names another format's file: (that format, what to give instead).
-_NAMED_BY = {
-    ".csv": ("csv", "use --format csv, which writes a folder of train.csv and test.csv"),
-    ".png": ("png-dir", "use --format png-dir for PNG images, or pack for a sprite"),
-    ".npy": ("npy", "use --format npy, which writes a folder of .npy files"),
-    ".gz": ("idx", "use --format idx --compress, which writes a folder of .gz IDX files"),
-    ".json": ("", "give an .npz name or a folder; a NAME.json is what pack writes"),
-    ".tar": ("webdataset", "use --format webdataset, which writes a folder of tar shards"),
-    ".parquet": ("parquet", "use --format parquet, which writes the Hub's folder of Parquet files"),
-}
+# An --out ending in .json names no format's file: what pack writes.
+_JSON = ("", "give an .npz name or a folder; a NAME.json is what pack writes")
 
 
 def write_output(

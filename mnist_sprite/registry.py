@@ -65,6 +65,10 @@ class FormatInfo:
     stdout: bool = False  # --out - streams it
     layouts: tuple[str, ...] = ("plain",)
     shards: bool = False  # --shard-rows cuts each split into files of that many rows
+    # An --out ending so names one of this format's files, and is refused for another format
+    # with ``instead`` as the fix (".csv": "use --format csv, which writes ...").
+    named_by: str = ""
+    instead: str = ""
 
 
 def _holds_any(info: FormatInfo) -> bool:
@@ -78,33 +82,44 @@ TABLE: dict[str, FormatInfo] = {
         "npz:FORMAT", "one archive", Rules(folder=False), suffix=".npz",
         compress="deflate the .npz members", stdout=True,
     ),
-    "npy": FormatInfo("npy:FORMAT", "memory-mappable .npy files", Rules(folder=True)),
+    "npy": FormatInfo(
+        "npy:FORMAT", "memory-mappable .npy files", Rules(folder=True),
+        named_by=".npy", instead="use --format npy, which writes a folder of .npy files",
+    ),
     # IDX holds bytes and class ids, images as (N, H, W).
     "idx": FormatInfo(
         "idx:FORMAT", "MNIST's original files (torchvision)",
         Rules(folder=True, dtypes=("uint8",), label_formats=("index",), shape="image"),
         compress="write .gz IDX files", layouts=("plain", "torchvision"),
+        named_by=".gz",
+        instead="use --format idx --compress, which writes a folder of .gz IDX files",
     ),
     # One label column, then the pixels of a flat row; uint8 integers unless --dtype says.
     "csv": FormatInfo(
         "csv:FORMAT", "train.csv/test.csv, a label column first (Kaggle's train.csv)",
         Rules(folder=True, label_formats=("index",), shape="flat", dtype="uint8"),
+        named_by=".csv",
+        instead="use --format csv, which writes a folder of train.csv and test.csv",
     ),
     # A PNG holds bytes; its folder is its class.
     "png-dir": FormatInfo(
         "pngdir:FORMAT", "<split>/<class>/<i>.png",
         Rules(folder=True, dtypes=("uint8",), label_formats=("index",), shape="image"),
+        named_by=".png", instead="use --format png-dir for PNG images, or pack for a sprite",
     ),
     # The Hugging Face Hub's Parquet: a PNG and a class id a row (pyarrow, an optional extra).
     "parquet": FormatInfo(
         "parquet:FORMAT", "the Hugging Face Hub's <config>/<split>-00000-of-00001.parquet",
         Rules(folder=True, dtypes=("uint8",), label_formats=("index",), shape="image"),
+        named_by=".parquet",
+        instead="use --format parquet, which writes the Hub's folder of Parquet files",
     ),
     # WebDataset: tar shards of <key>.png and <key>.cls samples.
     "webdataset": FormatInfo(
         "webdataset:FORMAT", "tar shards <split>-000000.tar of <key>.png and <key>.cls",
         Rules(folder=True, dtypes=("uint8",), label_formats=("index",), shape="image"),
-        shards=True,
+        shards=True, named_by=".tar",
+        instead="use --format webdataset, which writes a folder of tar shards",
     ),
 }  # fmt: skip
 
