@@ -533,11 +533,10 @@ def write_output(
     inputs = (sources.sprite, sources.labels)
     with open_sprite(sources.sprite) as png_file:
         plan = plan_conversion(png_file, sources, options)
-        if fmt == "idx" and layout == "torchvision" and plan.channels == "rgb":
+        why = TABLE[fmt].gray_layouts.get(layout)
+        if why is not None and plan.channels == "rgb":
             raise OptionError(
-                None,
-                "--layout torchvision is for MNIST's 3-dimensional IDX; RGB images are idx4",
-                "use --channels red, or --layout plain",
+                None, f"--layout {layout} {why}", f"use --channels red, or --layout {LAYOUTS[0]}"
             )
         provenance = {**plan.provenance(), "format": fmt}
         mismatch = label_warning(sources, provenance["sources"])

@@ -9,7 +9,7 @@ fsspec's ``known_implementations`` work the same way). A new format is its modul
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 
@@ -69,6 +69,8 @@ class FormatInfo:
     # with ``instead`` as the fix (".csv": "use --format csv, which writes ...").
     named_by: str = ""
     instead: str = ""
+    # Layouts that hold one channel only, and why ("is for MNIST's 3-dimensional IDX").
+    gray_layouts: dict[str, str] = field(default_factory=dict)
 
 
 def _holds_any(info: FormatInfo) -> bool:
@@ -91,6 +93,7 @@ TABLE: dict[str, FormatInfo] = {
         "idx:FORMAT", "MNIST's original files (torchvision)",
         Rules(folder=True, dtypes=("uint8",), label_formats=("index",), shape="image"),
         compress="write .gz IDX files", layouts=("plain", "torchvision"),
+        gray_layouts={"torchvision": "is for MNIST's 3-dimensional IDX; RGB images are idx4"},
         named_by=".gz",
         instead="use --format idx --compress, which writes a folder of .gz IDX files",
     ),
