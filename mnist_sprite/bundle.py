@@ -21,8 +21,8 @@ import hashlib
 import json
 import os
 import stat
-from collections.abc import Iterator
-from dataclasses import dataclass, field
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -226,13 +226,14 @@ class Shard:
     labels: Path
 
 
-@dataclass
+@dataclass(frozen=True)
 class Bundle:
-    """A pack's NAME.json, with its shards' paths once :meth:`read` has checked it."""
+    """A pack's NAME.json as :func:`parse` read it: its facts (every field of the type pack
+    writes) and the path of each shard's two files."""
 
     path: Path
     facts: dict[str, Any]
-    shards: list[Shard] = field(default_factory=list)
+    shards: tuple[Shard, ...] = ()
 
     @property
     def image_size(self) -> tuple[int, int]:
@@ -264,49 +265,10 @@ class Bundle:
 
     @classmethod
     def find(cls, path: PathLike) -> Bundle | None:
-        """The NAME.json at ``path`` as written, unchecked; None when it is not one."""
+        """The NAME.json at ``path`` as written, unchecked (what tells a record from a
+        sprite); None when it is not one. Read it with :func:`parse` or :func:`read`."""
         facts = _read(path)
         return None if facts is None else cls(Path(path), facts)
-
-    @classmethod
-    def read(cls, path: PathLike, *, strict: bool = True) -> Bundle:
-        """NAME.json and the path of each file it names (a plain name beside it).
-
-        ``strict``: its numbers are refused unless whole and consistent with its shards
-        (inspect and verify, which report each number against the files, read it with
-        ``strict=False``). The files themselves: :meth:`problems`."""
-        path = Path(path)
-        open_source(path).close()  # a missing, unreadable or irregular NAME.json: one clear error
-        bundle = cls.find(path)
-        if bundle is None:
-            raise SourceError(path, f"is {_NOT}", "give the pack's NAME.json")
-        if strict:
-            _check_counts(path, bundle.facts)
-        for i, entry in enumerate(shard_entries(bundle.facts)):
-            rows = entry.get("rows")
-            if not isinstance(rows, int) or rows < 0:
-                raise SourceError(path, f"shard {i} has no row count", "pack again")
-            images, labels = (_beside(path, entry.get(role)) for role in ("images", "labels"))
-            bundle.shards.append(Shard(rows, images, labels))
-        total = sum(s.rows for s in bundle.shards)
-        if strict and total != bundle.images:
-            raise SourceError(
-                path,
-                f"its shards hold {total:,} rows, not the {bundle.images:,} it says",
-                "pack again",
-            )
-        return bundle
-
-    @staticmethod
-    def record(path: PathLike, *, numbers: bool = True) -> dict[str, Any]:
-        """NAME.json, every field of the type pack writes and every file it names a plain name
-        beside it; anything else is refused naming the field. ``numbers=False`` leaves the
-        counts and class names to :meth:`number_problems` (verify reports them as a check)."""
-        facts = _read(path)
-        if facts is None:
-            raise SourceError(path, f"is {_NOT}", "give pack's NAME.json")
-        _check_types(path, facts, numbers)
-        return facts
 
     def problems(self) -> list[SourceError]:
         """Each file NAME.json names that is missing or not the one packed, naming it."""
@@ -330,7 +292,7 @@ class Bundle:
             names.append(loader["name"])
         return names
 
-    def number_problems(self, shards: list[Shard], *, whole: bool = True) -> list[str] | None:
+    def number_problems(self, shards: Sequence[Shard], *, whole: bool = True) -> list[str] | None:
         """What in NAME.json disagrees with ``shards``' files and itself (None: the files
         cannot be read): every number a loader takes as it is, the schema, the name, the class
         names. ``whole=False``: ``shards`` are the readable ones only, so their rows are not
@@ -417,31 +379,22 @@ def shard_entries(facts: dict[str, Any]) -> list[dict[str, Any]]:
     return [{"rows": facts.get("images"), **(files or {})}]
 
 
-def _check_counts(path: Path, facts: dict[str, Any]) -> None:
-    for key in COUNTS:
-        value = facts.get(key)
-        if not isinstance(value, int) or isinstance(value, bool) or value < 0:
-            raise SourceError(path, f"has no whole number {key}", "pack again")
-    if facts["channels"] not in (1, 3) or not 1 <= facts["classes"] <= 255:
-        raise SourceError(path, "records channels or classes out of range", "pack again")
-    sides = min(facts["image_height"], facts["image_width"])
-    if facts["train_images"] > facts["images"] or sides < 1:
-        raise SourceError(path, "records sizes that do not fit together", "pack again")
-
-
-def _check_types(path: PathLike, facts: dict[str, Any], numbers: bool) -> None:
+def _check_types(path: PathLike, facts: dict[str, Any]) -> None:
+    """Every field of the type pack writes, and every file entry naming a file; else the
+    first, raised. (Whether the numbers agree: ``Bundle.number_problems``.)"""
     fix = "pack again; NAME.json is written by pack"
 
     def bad(field: str, value: Any, want: str) -> SourceError:
         return SourceError(path, f'its "{field}" is {shown(value)}, not {want}', fix)
 
-    for key in COUNTS if numbers else ():
+    for key in COUNTS:
         value = facts.get(key)
         if isinstance(value, bool) or not isinstance(value, int) or value < 0:
             raise bad(key, value, "a whole number")
     names = facts.get("class_names")
-    if numbers and (not isinstance(names, list) or not all(isinstance(n, str) for n in names)):
+    if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
         raise bad("class_names", names, "a list of names")
+
     files = facts.get("files")
     shards = facts.get("shards")
     groups: list[tuple[str, Any]] = []
@@ -598,17 +551,70 @@ class ShardedPng:
         return np.concatenate(parts) if parts else np.empty((0, self.bundle.classes), np.uint8)
 
 
-def read_bundle(path: PathLike) -> Bundle:
-    """NAME.json, with every file it names present and unchanged; else the first problem."""
-    bundle = Bundle.read(path)
-    if problems := bundle.problems():
-        raise problems[0]
-    return bundle
+@dataclass(frozen=True)
+class Parsed:
+    """NAME.json parsed once: the record, and every problem found in it, by kind."""
+
+    record: Bundle
+    files: tuple[SourceError, ...]  # each file it names that is missing or not the one packed
+    numbers: tuple[str, ...] | None  # its numbers against itself and its readable files
+
+    def problems(self) -> list[str]:
+        """Every problem, as inspect and verify report them."""
+        named = [f"{Path(e.path or self.record.path).name}: {e.problem}" for e in self.files]
+        return named + list(self.numbers or ())
+
+
+def parse(path: PathLike) -> Parsed:
+    """The one parse of a pack's NAME.json. Refused at once, naming the field: a file that is
+    no record of pack's, a field not of the type pack writes, a file entry that names no plain
+    file beside it. Then every problem found is kept: each file missing or changed (its size,
+    its sha256), and each number a loader takes against the record itself and the files that
+    can be read."""
+    path = Path(path)
+    open_source(path).close()  # a missing, unreadable or irregular NAME.json: one clear error
+    facts = _read(path)
+    if facts is None:
+        raise SourceError(path, f"is {_NOT}", "give the pack's NAME.json")
+    _check_types(path, facts)  # whether the numbers agree: number_problems, below
+    shards = []
+    for i, entry in enumerate(shard_entries(facts)):
+        rows = entry.get("rows")
+        if not isinstance(rows, int) or rows < 0:
+            raise SourceError(path, f"shard {i} has no row count", "pack again")
+        images, labels = (_beside(path, entry.get(role)) for role in ("images", "labels"))
+        shards.append(Shard(rows, images, labels))
+    record = Bundle(path, facts, tuple(shards))
+    files = tuple(record.problems())
+    unreadable = {Path(e.path) for e in files if e.path is not None}
+    readable = [s for s in record.shards if not {s.images, s.labels} & unreadable]
+    numbers = record.number_problems(readable, whole=not unreadable)
+    return Parsed(record, files, None if numbers is None else tuple(numbers))
+
+
+def read(path: PathLike) -> Bundle:
+    """NAME.json with every file it names present and unchanged and the sizes a loader takes
+    consistent; else the first problem, raised. (Each shard's sprite is checked against its
+    rows as it is read: ``ShardedPng``.)"""
+    parsed = parse(path)
+    if parsed.files:
+        raise parsed.files[0]
+    record, facts = parsed.record, parsed.record.facts
+    if facts["channels"] not in (1, 3) or not 1 <= facts["classes"] <= 255:
+        raise SourceError(path, "records channels or classes out of range", "pack again")
+    if facts["train_images"] > facts["images"] or min(record.image_size) < 1:
+        raise SourceError(path, "records sizes that do not fit together", "pack again")
+    total = sum(s.rows for s in record.shards)
+    if total != record.images:
+        raise SourceError(
+            path, f"its shards hold {total:,} rows, not the {record.images:,} it says", "pack again"
+        )
+    return record
 
 
 def open_sprite(path: PathLike, digest: bool = False) -> PngFile | ShardedPng:
     """A sprite PNG (``digest``: its sha256 made as it is read), or a pack's NAME.json read
     as one sprite across its shards."""
     if Bundle.find(path) is not None:
-        return ShardedPng(read_bundle(path))
+        return ShardedPng(read(path))
     return PngFile(path, digest=digest)

@@ -27,7 +27,8 @@ from .bundle import (
     Bundle,
     ShardedPng,
     open_sprite,
-    read_bundle,
+    parse,
+    read,
     recorded_image_size,
     recorded_rgb,
     shard_entries,
@@ -217,7 +218,7 @@ def source_facts(sprite: Path, labels: Path, stack: contextlib.ExitStack[Any]) -
     onehot, labels_error = None, None
     try:
         if packed:  # a pack's label files, each against NAME.json
-            with ShardedPng(read_bundle(labels)) as shards:
+            with ShardedPng(read(labels)) as shards:
                 onehot = shards.onehot()
         else:
             onehot = read_onehot(labels, expected_rows=images)
@@ -242,13 +243,8 @@ def inspect_packed(path: PathLike) -> dict[str, Any]:
     """A pack's ``NAME.json``: its facts, once every field is of its type and every file it
     names (each shard's sprite and label file, a plain name beside it) is there and
     unchanged; a missing or changed one is refused, naming it."""
-    facts = Bundle.record(path)
-    bundle = Bundle.read(path, strict=False)
-    damaged = bundle.problems()
-    problems = [f"{Path(e.path or path).name}: {e.problem}" for e in damaged]
-    unreadable = {Path(e.path) for e in damaged if e.path is not None}
-    readable = [s for s in bundle.shards if not {s.images, s.labels} & unreadable]
-    problems += bundle.number_problems(readable, whole=not unreadable) or []
+    parsed = parse(path)
+    facts, problems = parsed.record.facts, parsed.problems()
     return {
         **facts,
         "path": str(path),

@@ -21,7 +21,7 @@ import numpy as np
 import numpy.typing as npt
 
 from . import datasets
-from .bundle import Bundle, ShardedPng
+from .bundle import Parsed, ShardedPng, parse
 from .datasets import Dataset
 from .errors import MnistSpriteError, OptionError, PathLike, SourceError, command
 from .formats.base import ARRAY_NAMES, ArraySink, unlisted
@@ -477,13 +477,8 @@ def verify_packed(packed: PathLike, source: PathLike | None = None) -> Report:
     from .sources import SourceOptions
 
     report = Report()
-    Bundle.record(packed, numbers=False)  # every field of its type; the numbers: below
-    try:
-        bundle = Bundle.read(packed, strict=False)
-        problems = bundle.problems()
-    except MnistSpriteError as e:
-        report.add("record", False, str(e))
-        return report
+    parsed = parse(packed)  # a field not of its type is refused here, naming it
+    bundle, problems = parsed.record, parsed.files
     facts = bundle.facts
     report.add(
         "files",
@@ -491,7 +486,7 @@ def verify_packed(packed: PathLike, source: PathLike | None = None) -> Report:
         "; ".join(str(p) for p in problems)
         or f"all {2 * len(bundle.shards)} sprite and label files are the ones packed",
     )
-    if problems or not _check_packed_fields(report, bundle):
+    if problems or not _check_packed_fields(report, parsed):
         return report
     h, w, c = facts["image_height"], facts["image_width"], facts["channels"]
     options = Options(
@@ -545,10 +540,10 @@ def verify_packed(packed: PathLike, source: PathLike | None = None) -> Report:
     return report
 
 
-def _check_packed_fields(report: Report, bundle: Bundle) -> bool:
+def _check_packed_fields(report: Report, parsed: Parsed) -> bool:
     """Every number of ``NAME.json`` against the files themselves: a loader takes them as
     they are, so a tampered record must fail even when its files are intact."""
-    facts, problems = bundle.facts, bundle.number_problems(bundle.shards)
+    facts, problems = parsed.record.facts, parsed.numbers
     if problems is None:
         return report.add("record", False, "its files cannot be read (see above)")
     h, w, c = facts["image_height"], facts["image_width"], facts["channels"]

@@ -245,7 +245,7 @@ def test_source_bytes_are_what_convert_gives_back(tmp_path: Path) -> None:
         ("images", 900, "images is 900, but {images} has 1,000 rows"),
         ("train_images", 1001, "train_images 1,001 is more than images 1,000"),
         ("channels", 3, "channels is 3, but {images} has PNG colour type 0"),
-        ("classes", "10", "classes: not whole numbers"),
+        ("classes", "10", 'its "classes" is "10", not a whole number'),  # refused, named
         ("schema", 999, "schema is 999, not 1"),
         ("name", "../../evil", "name is '../../evil', but the record is data.json"),
         ("class_names", ["x"] * 10, "class_names is not a list of 10 different names"),
@@ -264,9 +264,9 @@ def test_verify_checks_every_number_of_a_packed_record(
     facts = json.loads(record.read_text())
     facts[field] = value
     record.write_text(json.dumps(facts))
-    code, out, _ = run("verify", str(web / "data.json"))
+    code, out, err = run("verify", str(web / "data.json"))
     says = says.replace("{images}", packed(web)[0].name)
-    assert code == 1 and says in out, out
+    assert code == 1 and says in out + err, out + err
     code, _, err = run("inspect", str(web / "data.json"))  # refused, in its own words
     assert code == 1 and err.startswith("error: ") and err.count("\n") == 1, err
 
