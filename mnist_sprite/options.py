@@ -15,7 +15,7 @@ from typing import Any
 from .choices import BROWSERS, DECODERS, DEFAULT_BROWSER, DRAW_ROWS, Decoder
 from .datasets import SPLITS
 from .errors import OptionError
-from .registry import TABLE
+from .registry import TABLE, Declared
 
 FORMATS = tuple(TABLE)
 # Every format's layouts (idx: its own files, or torchvision's DIR/MNIST/raw), "plain" first.
@@ -28,25 +28,16 @@ DEFAULT_TIMEOUT = 30.0  # seconds to wait for a connection or for more data
 DEFAULT_RETRIES = 3  # per source, after a transient failure
 
 
-@dataclass(frozen=True)
-class Conversion:
+def Conversion(
+    name: str, kind: str, default: Any, help: str, choices: tuple[str, ...] = ()
+) -> Declared:
     """One option of how a sprite becomes arrays, declared once: from it come its flag and
     help in convert, inspect and verify (``cli.conversion_options``), its check in
     :class:`Options`, and its keyword in ``load_data()`` and ``convert()`` (whose signature is
     made from this table); a Python caller's words for it come from the flag (``words.py``).
-    ``tests/test_api_types.py`` holds :class:`Options`' fields and defaults equal to it."""
-
-    name: str  # the Python keyword and Options' field; the flag is --name-with-dashes
-    # "choice" (one of ``choices``), "size" (HxW), "count" (a whole number from 0), "seed",
-    # "flag", or "rows" (a whole number from 1)
-    kind: str
-    default: Any
-    help: str
-    choices: tuple[str, ...] = ()
-
-    @property
-    def flag(self) -> str:
-        return "--" + self.name.replace("_", "-")
+    ``kind``: "choice" (one of ``choices``), "size" (HxW), "count" (a whole number from 0),
+    "seed", "flag", or "rows" (a whole number from 1)."""
+    return Declared(name, kind, "", help, choices, default)
 
 
 CONVERSION = (

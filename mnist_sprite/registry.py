@@ -186,17 +186,20 @@ HELP = {  # whole help texts of convert's options
 
 
 @dataclass(frozen=True)
-class SourceOption:
-    """One of pack's options for its source, declared once: the command line makes its flag
-    and help from it, pack takes it as a keyword, and sources.SourceOptions checks it."""
+class Declared:
+    """One option, declared once, in a table of them (pack's ``SOURCE_OPTIONS`` here, convert's
+    ``options.CONVERSION``): the command line makes its flag and help from it, the API takes
+    it as a keyword, and the table's checker checks it by its kind."""
 
     name: str  # the Python keyword; the flag is --name-with-dashes
-    # "path", "flag", "count" (a whole number from 1), "seed", "size" (--test-size), "choice"
-    # (one of ``choices``), "shape" (HxW) or "byte" (0 to 255)
+    # What it takes, as its table's checker reads it: pack's "path", "flag", "count" (a whole
+    # number from 1), "seed", "size" (--test-size), "choice" (one of ``choices``), "shape"
+    # (HxW), "byte" (0 to 255); convert's kinds are options.CONVERSION's.
     kind: str
     metavar: str
     help: str
     choices: tuple[str, ...] = ()
+    default: Any = None
 
     @property
     def flag(self) -> str:
@@ -208,70 +211,70 @@ class SourceOption:
 DEFAULT_TEST_SIZE = "0.15"
 
 SOURCE_OPTIONS = (
-    SourceOption(
+    Declared(
         "classes_from", "path", "NAMES.txt",
         "A per-class source: the class order, one class (file name without .npy, or class "
         "folder) a line; every class must be listed [default: sorted names].",
     ),
-    SourceOption(
+    Declared(
         "only_listed", "flag", "",
         "With --classes-from: pack only the classes it lists (else a class it leaves out is "
         "refused).",
     ),
-    SourceOption(
+    Declared(
         "limit_per_class", "count", "N",
         "A per-class source: take the first N images of each class.",
     ),
-    SourceOption(
+    Declared(
         "test_size", "size", "SIZE",
         "A stratified test part of N images, or of the fraction F (see README for the "
         "remainder rule); 0: none. A source with its own split is split again [default: "
         f"{DEFAULT_TEST_SIZE} of a folder of classes, else the source's own].",
     ),
-    SourceOption(
+    Declared(
         "seed", "seed", "S",
         "A per-class folder, or --test-size: which images are test, and the order within "
         "each part [default: 0].",
     ),
-    SourceOption(
+    Declared(
         "alpha", "choice", "ink|white|black|ignore",
         "Images that are not fully opaque: ink (the value is the alpha: strokes on transparent "
         "become white on black), white or black (drawn over that colour), ignore (the colours "
         "a canvas returns) [default: refuse them].",
         ("ink", "white", "black", "ignore"),
     ),
-    SourceOption(
+    Declared(
         "channels", "choice", "gray|rgb",
         "gray (tf.image.rgbToGrayscale, rounded) or rgb [default: gray when the first image "
         "is gray, and a colour image after it is refused].",
         ("gray", "rgb"),
     ),
-    SourceOption(
+    Declared(
         "resize", "shape", "HxW",
         "Resize every image to H x W [default: every image must be one size].",
     ),
-    SourceOption(
+    Declared(
         "fit", "choice", "stretch|crop|pad",
         "With --resize: stretch, crop (the centred region of H:W) or pad (with --pad-value "
         "around it to H:W) [default: stretch].",
         ("stretch", "crop", "pad"),
     ),
-    SourceOption(
+    Declared(
         "resample", "choice", "area|bilinear",
         "With --resize: area (the box average of each pixel's footprint) or bilinear "
         "(tf.image.resizeBilinear, rounded) [default: area].",
         ("area", "bilinear"),
     ),
-    SourceOption(
+    Declared(
         "pad_value", "byte", "V",
         "With --fit pad: the value padded with, 0 to 255 [default: 0].",
     ),
-    SourceOption(
+    Declared(
         "browser", "choice", "chromium|firefox|webkit",
         "With --alpha, 16-bit or gAMA images: whose canvas pack follows [default: chromium].",
         ("chromium", "firefox", "webkit"),
     ),
-    SourceOption(
+    Declared(
         "shard_rows", "count", "N",
         "Rows per sprite; more rows make shards NAME_images_000.png, ... [default: the most "
         "within 65,535 rows (Firefox's tallest image) and 134,217,728 pixels].",
