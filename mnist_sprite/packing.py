@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import itertools
 import json
 import math
 import time
@@ -48,8 +47,7 @@ from .loader import loader_source
 from .options import check_flags, parse_image_size
 from .png import MAX_PIXELS
 from .png.canvas import engines_that_cannot_draw
-from .reading import Output, kind_of
-from .registry import prose
+from .reading import Output
 from .sources import SourceOptions, open_pack_source, settle
 from .values import k_over_255, nearest_k
 
@@ -142,7 +140,7 @@ def pack(
         raise OutputError(folder, "is a file; pack writes into a folder", "choose another --out")
     module_scope = _needs_module_scope(folder)
     layout_options = settle(source, layout_options)
-    with open_pack_source(source, layout_options, _open_source) as data:
+    with open_pack_source(source, layout_options) as data:
         layout, ids = _layout(data, source, classes, image_size)
         labels = _labels(ids, layout)
         sizes = shard_sizes(
@@ -184,31 +182,6 @@ def pack(
             "it cannot read this sprite back"
         )
     return result
-
-
-READS = prose(
-    "an .npz (keras' mnist.npz, or a convert output), an {pack_folders} output folder, PNG "
-    "folders (root/<class>/*.png), or a folder of one .npy per class"
-)
-
-
-_SAID_ENTRIES = 10_000
-
-
-def _open_source(source: Path) -> Output:
-    """The source as an output; a folder that is none of what pack reads, said so."""
-    if source.is_dir() and kind_of(source) is None:
-        # Said from the first entries only: a folder of a million entries is told at once.
-        entries = list(itertools.islice(source.rglob("*"), _SAID_ENTRIES + 1))
-        files = [p for p in entries if p.is_file()]
-        kinds = sorted({p.suffix.lower() or "(no suffix)" for p in files})
-        many = len(entries) > _SAID_ENTRIES
-        count = f"{'more than ' if many else ''}{len(files):,} file{'' if len(files) == 1 else 's'}"
-        holds = f"it holds {count} ({', '.join(kinds[:5])})" if files else "it is empty"
-        if many and not files:
-            holds = f"its first {_SAID_ENTRIES:,} entries are folders, with no file among them"
-        raise SourceError(source, f"is nothing pack reads: {holds}", f"give {READS}")
-    return Output(source)
 
 
 def _check_name(name: str) -> None:
@@ -640,7 +613,7 @@ def sized_source_bytes(
     source: PathLike, *, quantize: bool = False, options: SourceOptions | None = None
 ) -> tuple[dict[str, U8], tuple[int, int]]:
     """:func:`source_bytes`, and the source's image size (H, W), which flat rows do not show."""
-    with open_pack_source(Path(source), options or SourceOptions(), _open_source) as data:
+    with open_pack_source(Path(source), options or SourceOptions()) as data:
         layout, ids = _layout(data, Path(source), None, None)
         out: dict[str, U8] = {}
         row_values = layout.height * layout.width * layout.channels

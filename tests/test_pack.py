@@ -451,7 +451,7 @@ def test_pack_says_what_it_reads(tmp_path: Path, what: str) -> None:
     code, _, stderr = run("pack", str(root), "--out", str(tmp_path / "w"))
     assert code == 1
     holds = "it is empty" if what == "empty" else "it holds 2 files (.jpg)"
-    one_line(stderr, f"is nothing pack reads: {holds}", "PNG folders (root/<class>/*.png)")
+    one_line(stderr, f"is nothing pack reads: {holds}", "class folders of images (<class>/*.png")
     assert "give a convert output" not in stderr
 
 

@@ -18,15 +18,13 @@ from .options import SourceOptions
 
 __all__ = ["PackSource", "SourceOptions", "open_pack_source", "settle"]
 
-OpenOutput = Callable[[Path], Output]
-
 
 @dataclass(frozen=True)
 class PackSource:
     """One kind of source: whether ``path`` is one (given the options), and it opened."""
 
     sniff: Callable[[Path, SourceOptions], bool]
-    open: Callable[[Path, SourceOptions, OpenOutput], Output]
+    open: Callable[[Path, SourceOptions], Output]
     own_split: Callable[[Path], bool]  # has it a test part of its own? else pack makes one
 
 
@@ -46,12 +44,12 @@ def settle(source: Path, options: SourceOptions) -> SourceOptions:
     return options if get(kind).own_split(source) else options.with_default_test_part()
 
 
-def open_pack_source(source: Path, options: SourceOptions, open_output: OpenOutput) -> Output:
+def open_pack_source(source: Path, options: SourceOptions) -> Output:
     """``source`` as an output-like reader, by the first kind that sniffs it (with the
     options :func:`settle` gave)."""
     kind = _kind(source, options)
     _refuse_options(source, options, SOURCES[kind].takes)
-    return get(kind).open(source, options, open_output)
+    return get(kind).open(source, options)
 
 
 def _kind(source: Path, options: SourceOptions) -> str:

@@ -18,7 +18,7 @@ import os
 import stat
 import struct
 import zipfile
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
@@ -355,7 +355,7 @@ class ClassDirReader:
             entry[0].madvise(mmap.MADV_DONTNEED)
 
 
-def _open(path: Path, options: SourceOptions, _: Callable[[Path], Output]) -> Output:
+def _open(path: Path, options: SourceOptions) -> Output:
     reader = ClassDirReader(
         path,
         classes_from=options.classes_from,

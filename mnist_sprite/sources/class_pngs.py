@@ -5,7 +5,6 @@ and a stratified test part (by default one of ``DEFAULT_TEST_SIZE``)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 
 from ..errors import OptionError, SourceError
@@ -28,7 +27,7 @@ def _own_split(source: Path) -> bool:
     return any((source / split).is_dir() for split in SPLITS)
 
 
-def _open(source: Path, options: SourceOptions, _output: Callable[[Path], Output]) -> Output:
+def _open(source: Path, options: SourceOptions) -> Output:
     """Class folders read as a per-class source: the classes ``--classes-from`` lists in its
     order, the first ``--limit-per-class`` images of each, split by ``--test-size`` and
     ordered by ``--seed`` as a folder of one array per class. A folder with its own splits

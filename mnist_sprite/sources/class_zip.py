@@ -16,7 +16,6 @@ import os
 import stat
 import struct
 import zipfile
-from collections.abc import Callable
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, BinaryIO
 
@@ -186,7 +185,7 @@ class ClassZipReader(PngDirReader):
         return decode(path, self.path, engine, data=data)
 
 
-def _open(source: Path, options: SourceOptions, _output: Callable[[Path], Output]) -> Output:
+def _open(source: Path, options: SourceOptions) -> Output:
     return read_by_class(ClassZipReader(source, options.recipe), source, options)
 
 

@@ -4,7 +4,8 @@ per-class folder is)."""
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Iterator
+import itertools
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -14,13 +15,37 @@ import numpy.typing as npt
 from ..errors import SourceError
 from ..formats import Member
 from ..labels import bad_rows, class_count
-from ..reading import Output
+from ..reading import Output, kind_of
+from ..registry import SOURCES, either, prose
 from ..split import TestSize, class_test_counts, split_groups
 from . import PackSource
 from .options import SourceOptions
 
+# What pack reads, as its refusal of anything else says it: the kinds of SOURCES, an output.
+READS = prose(
+    "an .npz (keras' mnist.npz, or a convert output), an {pack_folders} output folder, "
+    + either([info.what for kind, info in SOURCES.items() if kind != "output"])
+)
+_SAID_ENTRIES = 10_000
 
-def _open(source: Path, options: SourceOptions, open_output: Callable[[Path], Output]) -> Output:
+
+def open_output(source: Path) -> Output:
+    """The source as an output; a folder that is none of what pack reads, said so."""
+    if source.is_dir() and kind_of(source) is None:
+        # Said from the first entries only: a folder of a million entries is told at once.
+        entries = list(itertools.islice(source.rglob("*"), _SAID_ENTRIES + 1))
+        files = [p for p in entries if p.is_file()]
+        kinds = sorted({p.suffix.lower() or "(no suffix)" for p in files})
+        many = len(entries) > _SAID_ENTRIES
+        count = f"{'more than ' if many else ''}{len(files):,} file{'' if len(files) == 1 else 's'}"
+        holds = f"it holds {count} ({', '.join(kinds[:5])})" if files else "it is empty"
+        if many and not files:
+            holds = f"its first {_SAID_ENTRIES:,} entries are folders, with no file among them"
+        raise SourceError(source, f"is nothing pack reads: {holds}", f"give {READS}")
+    return Output(source)
+
+
+def _open(source: Path, options: SourceOptions) -> Output:
     if options.test_size is None:  # the source's own split
         return open_output(source)
     with open_output(source) as out:  # a new split, in place of the source's own
