@@ -191,9 +191,71 @@ def verify(
         plan = _check_convertible(report, sources, options, facts)
     if facts.onehot is not None and known is not None and known.class_counts is not None:
         _check_class_counts(report, known, facts.onehot)
+    if known is datasets.MNIST and facts.onehot is not None:
+        _check_originals(report, sources.sprite, facts.onehot, cache_dir)
     if output is not None and plan is not None:
         _check_output(report, Path(output), prov, plan, digests)
     return report
+
+
+# MNIST's original IDX files, where verify looks for them: the cache's folder of that name,
+# each file by its published name, raw or .gz (as torchvision and yann.lecun.com have them).
+ORIGINAL = "mnist-original"
+# TensorFlow.js's sprite is the original MNIST without its first 5,000 training images, in
+# order: its rows 0-54,999 are train[5000:60000] and rows 55,000-64,999 are t10k. For each
+# original array: (the sprite's first row, the original's first row, how many).
+_SPRITE_ROWS = {
+    "x_test": (55_000, 0, 10_000),
+    "y_test": (55_000, 0, 10_000),
+    "x_train": (0, 5_000, 55_000),
+    "y_train": (0, 5_000, 55_000),
+}
+
+
+def _check_originals(report: Report, sprite: Path, onehot: U8, cache_dir: PathLike | None) -> None:
+    """MNIST's sprite against the original files in the cache, one line each: its test part
+    against ``t10k`` (the official test set), its training part against ``train`` from its
+    5,001st image, wherever those files are there. A difference fails verify."""
+    from .cache import dataset_dir
+    from .formats.idx import IdxReader, find_files
+    from .png import read_red
+
+    folder = dataset_dir(ORIGINAL, cache_dir)
+    files = find_files(folder) if folder.is_dir() else {}
+    if not files:
+        return
+    reader, red = IdxReader(folder), None
+    for array, (start, first, count) in _SPRITE_ROWS.items():
+        if array not in files:
+            continue
+        name = files[array].name.removesuffix(".gz")
+        what = "images" if array[0] == "x" else "labels"
+        rows = f"rows {start:,}-{start + count - 1:,} ({count:,} {what})"
+        try:
+            with reader.array(array) as (member, pieces):
+                values = np.concatenate([np.asarray(p).reshape(-1) for p in pieces])
+                values = values.reshape(member.shape[0], -1)[first : first + count]
+            if array[0] == "x":
+                red = read_red(sprite) if red is None else red
+                mine = red[start : start + count]
+            else:
+                mine = onehot[start : start + count].argmax(axis=1).reshape(-1, 1)
+        except MnistSpriteError as e:
+            report.add(f"original {name}", False, str(e))
+            continue
+        if values.shape != mine.shape:
+            held = f"{values.shape[0]:,} rows of {values.shape[1]:,} values"
+            report.add(f"original {name}", False, f"holds {held}, not {count:,} for {rows}")
+            continue
+        differ = np.flatnonzero((values != mine).any(axis=1))
+        report.add(
+            f"original {name}",
+            not differ.size,
+            f"equals the sprite's {rows}, in order"
+            if not differ.size
+            else f"{differ.size:,} of {count:,} differ from the sprite's {rows}; first: the "
+            f"sprite's row {start + int(differ[0]):,}",
+        )
 
 
 def _check_sprite_intact(report: Report, sources: Sources, facts: SourceFacts) -> None:

@@ -491,3 +491,54 @@ def test_quiet_verify_prints_nothing_when_all_pass_and_only_failures_otherwise(
     assert stderr.startswith("FAIL  sprite pixels: the sprite is not sample's")
     assert "ok  " not in stderr
     assert stderr.splitlines()[-1].startswith("FAILED: 1 of ")
+
+
+# -- TensorFlow.js's sprite against MNIST's original files ----------------------------------
+
+ORIGINALS = ("t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz", "train-labels-idx1-ubyte.gz")
+needs_originals = pytest.mark.skipif(
+    not all((REAL_SPRITE.parent / n).is_file() for n in ORIGINALS),
+    reason="needs MNIST's original t10k and train-labels files beside the real sprite "
+    "(../shared/data); copy them there to run this",
+)
+
+
+def _real_args(cache: Path) -> list[str]:
+    return ["--sprite", str(REAL_SPRITE), "--labels", str(REAL_LABELS), "--cache-dir", str(cache)]
+
+
+@needs_real
+@needs_originals
+def test_verify_proves_the_sprites_test_part_is_mnists_official_test_set(tmp_path: Path) -> None:
+    """The real sprite's rows 55,000-64,999 are t10k, pixel for pixel and label for label,
+    and its training labels are train-labels from the 5,001st: one line per original file."""
+    folder = tmp_path / "cache" / "mnist-original"
+    folder.mkdir(parents=True)
+    for name in ORIGINALS:
+        (folder / name).write_bytes((REAL_SPRITE.parent / name).read_bytes())
+    code, out, _ = run("verify", *_real_args(tmp_path / "cache"))
+    assert code == 0, out
+    assert (
+        "ok    original t10k-images-idx3-ubyte: equals the sprite's rows 55,000-64,999 "
+        "(10,000 images), in order" in out
+    )
+    assert "ok    original t10k-labels-idx1-ubyte: equals the sprite's rows 55,000-64,999" in out
+    assert "ok    original train-labels-idx1-ubyte: equals the sprite's rows 0-54,999" in out
+
+
+@needs_real
+def test_an_original_file_that_differs_fails_verify_naming_it(tmp_path: Path) -> None:
+    """A t10k label file with one label changed: verify fails, naming the file and the row."""
+    onehot = np.frombuffer(REAL_LABELS.read_bytes(), np.uint8).reshape(-1, 10)
+    labels = onehot[55_000:].argmax(axis=1).astype(np.uint8)
+    labels[123] = (labels[123] + 1) % 10
+    folder = tmp_path / "cache" / "mnist-original"
+    folder.mkdir(parents=True)
+    header = b"\0\0\x08\x01" + (10_000).to_bytes(4, "big")
+    (folder / "t10k-labels-idx1-ubyte").write_bytes(header + labels.tobytes())
+    code, out, _ = run("verify", *_real_args(tmp_path / "cache"))
+    assert code == 1
+    assert (
+        "FAIL  original t10k-labels-idx1-ubyte: 1 of 10,000 differ from the sprite's rows "
+        "55,000-64,999 (10,000 labels); first: the sprite's row 55,123" in out
+    ), out
