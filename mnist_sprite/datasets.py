@@ -57,6 +57,8 @@ class Dataset:
     bundled: bool = False
     # Images per class in the train and the test split, where they are published.
     class_counts: tuple[tuple[int, ...], tuple[int, ...]] | None = None
+    # What its test part is, where that is measured (inspect says it).
+    test_part: str | None = None
 
     @property
     def pinned(self) -> bool:
@@ -95,6 +97,10 @@ MNIST = Dataset(
     class_counts=(
         (5444, 6179, 5470, 5638, 5307, 4987, 5417, 5715, 5389, 5454),
         (980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009),
+    ),
+    test_part=(
+        "rows 55,000-64,999 are MNIST's official test set, t10k-images-idx3-ubyte, in order "
+        "(verify proves it where the cache's mnist-original/ holds the original files)"
     ),
 )
 

@@ -183,6 +183,7 @@ def inspect_sprite(path: PathLike, image_size: tuple[int, int] | None = None) ->
         "pixels_sha256": survey.pixels_sha256,
         "sha256": digest,
         "dataset": dataset.name if dataset else None,
+        "test_part": dataset.test_part if dataset else None,
     }
 
 
@@ -626,6 +627,8 @@ def render(facts: dict[str, Any]) -> str:
         row("pixels sha256", facts["pixels_sha256"])
         row("file sha256", facts["sha256"])
         row("dataset", facts["dataset"] or "none known")
+        if facts.get("test_part"):
+            row("test part", facts["test_part"])
     elif what == "labels":
         row("rows", f"{facts['rows']:,}")
         for split, counts in facts["class_counts"].items():

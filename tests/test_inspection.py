@@ -140,6 +140,8 @@ def test_real_sprite_and_labels_facts() -> None:
     assert facts["filters"] == {"none": 64_808, "sub": 183, "up": 9, "average": 0, "paeth": 0}
     assert (facts["width"], facts["height"], facts["idat_count"]) == (784, 65_000, 164)
     assert facts["dataset"] == "mnist"
+    assert facts["test_part"].startswith("rows 55,000-64,999 are MNIST's official test set")
+    assert inspect(SAMPLE)["test_part"] is None  # said only of what was measured
     labels = inspect(REAL_LABELS)
     assert labels["class_counts"]["test"] == [980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009]
     assert labels["dataset"] == "mnist" and labels["not_one_hot_count"] == 0
