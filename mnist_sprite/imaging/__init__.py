@@ -20,15 +20,16 @@ import numpy as np
 
 from ..errors import OptionError, SourceError
 from ..png.canvas import DEFAULT_ENGINE, drawn_alone, over_fill
+from ..registry import SOURCE_OPTIONS
 from . import ops
 from .decoders import SUFFIXES, Decoded, decode
 
 __all__ = ["ALPHA", "CHANNELS", "FITS", "RESAMPLERS", "SUFFIXES", "Recipe", "decode"]
 
-ALPHA = ("ink", "white", "black", "ignore")
-CHANNELS = ("gray", "rgb")
-FITS = ("stretch", "crop", "pad")
-RESAMPLERS = ("area", "bilinear")
+# Each option's choices, as pack's option table declares them (registry.SOURCE_OPTIONS).
+_CHOICES = {o.name: o.choices for o in SOURCE_OPTIONS if o.kind == "choice"}
+ALPHA, CHANNELS = _CHOICES["alpha"], _CHOICES["channels"]
+FITS, RESAMPLERS = _CHOICES["fit"], _CHOICES["resample"]
 _ALPHA_FIX = (
     "give --alpha ink (strokes on transparent: the value is the alpha, white on black as "
     "MNIST), white or black (drawn over that colour), or ignore (the colours a canvas returns)"
