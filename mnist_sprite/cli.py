@@ -23,7 +23,7 @@ from click.core import ParameterSource
 # each command imports what it uses when it runs.
 from . import datasets, progress
 from ._version import __version__
-from .datasets import DATASETS
+from .datasets import ALL
 from .errors import (
     INTERRUPTED,
     Interrupted,
@@ -244,12 +244,14 @@ def conversion_options(*names: str) -> Callable[[F], F]:
 
 def _dataset_names() -> str:
     """The known datasets as help lists them: the default first, the bundled one said."""
-    names = [datasets.DEFAULT] + [n for n in DATASETS if n != datasets.DEFAULT]
+    names = [datasets.DEFAULT] + [n for n in ALL if n != datasets.DEFAULT]
     return ", ".join(
         f"{n} (the default)"
         if n == datasets.DEFAULT
         else f"{n} (bundled)"
-        if DATASETS[n].bundled
+        if ALL[n].bundled
+        else f"{n} (the IDX files)"
+        if n in datasets.ORIGINALS
         else n
         for n in names
     )
@@ -279,7 +281,7 @@ def source_options(f: F) -> F:
             ),
             click.option(
                 "--dataset",
-                type=click.Choice(sorted(DATASETS)),
+                type=click.Choice(sorted(ALL)),
                 help=f"A known dataset, from the cache: {_dataset_names()}.",
             ),
             click.option("--offline", is_flag=True, help="Never download; use only the cache."),
@@ -444,7 +446,7 @@ def convert_command(
 @cli.command("fetch")
 @choice(
     "--dataset",
-    sorted(DATASETS),
+    sorted(ALL),
     datasets.DEFAULT,
     "Which dataset to fetch (the sample is bundled and needs no fetching).",
 )
@@ -499,7 +501,8 @@ def fetch_command(
     quiet: bool,
     as_json: bool,
 ) -> None:
-    """Download the sprite and the label file into the cache, verified.
+    """Download a dataset's files into the cache, verified: a sprite and its label file, or
+    the original IDX files (mnist-original, fashion-mnist-original).
 
     Prints the cached paths, one per line. A complete cache downloads nothing; an interrupted
     download resumes; a wrong file (an HTML page, a bad digest) never enters the cache.
@@ -514,7 +517,7 @@ def fetch_command(
     from .download import fetch_dataset
 
     result = fetch_dataset(
-        DATASETS[dataset],
+        ALL[dataset],
         cache_dir=cache_dir,
         sprite_url=url,
         labels_url=labels_url,
@@ -628,7 +631,7 @@ def inspect_command(
 @click.option("--labels", type=PATH, metavar="FILE", help="The label file to check.")
 @click.option(
     "--dataset",
-    type=click.Choice(sorted(DATASETS)),
+    type=click.Choice(sorted(ALL)),
     help=f"Check a known dataset's files as they are (never fetched): {_dataset_names()}.",
 )
 @cache_dir_option

@@ -37,6 +37,7 @@ class SourceFile:
     sha256: str | None = None  # None: not published, recorded on first fetch instead
     size: int | None = None
     pixels_sha256: str | None = None
+    md5: str | None = None  # the digest its publisher gives, where that is md5 (torchvision's)
 
     def url(self, base: str = OFFICIAL_BASE) -> str:
         return base.rstrip("/") + "/" + self.name
@@ -59,6 +60,8 @@ class Dataset:
     class_counts: tuple[tuple[int, ...], tuple[int, ...]] | None = None
     # What its test part is, where that is measured (inspect says it).
     test_part: str | None = None
+    # Where its files are published, tried in order after --mirror and MNIST_SPRITE_MIRRORS.
+    bases: tuple[str, ...] = (OFFICIAL_BASE,)
 
     @property
     def pinned(self) -> bool:
@@ -168,6 +171,144 @@ CIFAR10 = Dataset(
 DATASETS: dict[str, Dataset] = {d.name: d for d in (MNIST, SAMPLE, FASHION_MNIST, CIFAR10)}
 DEFAULT = MNIST.name
 
+
+@dataclass(frozen=True)
+class Originals:
+    """A dataset as its authors publish it: four gzipped IDX files, the training images and
+    labels, then the test ones, each pinned by the md5 its publisher gives and by sha256.
+
+    Fetched like a sprite dataset (mirrors, resume, the lock, verify before caching) and read
+    by every command as the published train and test parts."""
+
+    name: str
+    files: tuple[tuple[str, SourceFile], ...]  # (role, file): ORIGINAL_ROLES, in that order
+    bases: tuple[str, ...]
+    torchvision: str  # torchvision's class, whose raw folder is DIR/<class>/raw
+    class_names: tuple[str, ...] = tuple(str(i) for i in range(10))
+    # The sprite dataset that publishes the same images, and its rows' place here: the sprite
+    # is these images from ``sprite_skip`` on, in order (mnist: without the first 5,000).
+    sprite: str | None = None
+    sprite_skip: int = 0
+    image_size: tuple[int, int] = (28, 28)
+    train_size: int = 60_000
+    test_size: int = 10_000
+    channels: str = "red"
+    bundled: bool = False
+    class_counts: tuple[tuple[int, ...], tuple[int, ...]] | None = None
+    test_part: str | None = None
+
+    @property
+    def pinned(self) -> bool:
+        return all(spec.sha256 is not None for _, spec in self.files)
+
+    @property
+    def images(self) -> int:
+        return self.train_size + self.test_size
+
+    def roles(self) -> tuple[tuple[str, SourceFile], ...]:
+        return self.files
+
+    def folder(self, cache_dir: PathLike | None = None) -> Path:
+        return dataset_dir(self.name, cache_dir)
+
+    def paths(self, cache_dir: PathLike | None = None) -> dict[str, Path]:
+        folder = self.folder(cache_dir)
+        return {role: folder / spec.name for role, spec in self.roles()}
+
+
+# The four files' roles, in the order they are fetched and listed.
+ORIGINAL_ROLES = ("train-images", "train-labels", "test-images", "test-labels")
+
+
+def _originals(*files: tuple[str, str, str, int | None]) -> tuple[tuple[str, SourceFile], ...]:
+    return tuple(
+        (role, SourceFile(name, sha256=sha256, size=size, md5=md5))
+        for role, (name, md5, sha256, size) in zip(ORIGINAL_ROLES, files, strict=True)
+    )
+
+
+# torchvision's resources (md5) and their sha256, which TensorFlow Datasets pins too.
+MNIST_ORIGINAL = Originals(
+    name="mnist-original",
+    files=_originals(
+        (
+            "train-images-idx3-ubyte.gz",
+            "f68b3c2dcbeaaa9fbdd348bbdeb94873",
+            "440fcabf73cc546fa21475e81ea370265605f56be210a4024d2ca8f203523609",
+            9_912_422,
+        ),
+        (
+            "train-labels-idx1-ubyte.gz",
+            "d53e105ee54ea40749a09fcbcd1e9432",
+            "3552534a0a558bbed6aed32b30c495cca23d567ec52cac8be1a0730e8010255c",
+            28_881,
+        ),
+        (
+            "t10k-images-idx3-ubyte.gz",
+            "9fb629c4189551a2d022fa330f9573f3",
+            "8d422c7b0a1c1c79245a5bcf07fe86e33eeafee792b84584aec276f5a2dbc4e6",
+            1_648_877,
+        ),
+        (
+            "t10k-labels-idx1-ubyte.gz",
+            "ec29112dd5afa0611ce80d1b7f02629c",
+            "f7ae60f92e00ec6debd23a6088c31dbd2371eca3ffa0defaefb259924204aec6",
+            4_542,
+        ),
+    ),
+    bases=("https://ossci-datasets.s3.amazonaws.com/mnist/", "http://yann.lecun.com/exdb/mnist/"),
+    torchvision="MNIST",
+    sprite="mnist",
+    sprite_skip=5_000,
+    class_counts=(
+        (5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949),
+        (980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009),
+    ),
+    test_part="MNIST's official test set, t10k; TensorFlow.js's sprite is these 70,000 images "
+    "without the first 5,000 (--split tfjs gives its 55,000 / 10,000)",
+)
+
+# Zalando's files, with the md5s its README and torchvision publish.
+FASHION_MNIST_ORIGINAL = Originals(
+    name="fashion-mnist-original",
+    files=_originals(
+        (
+            "train-images-idx3-ubyte.gz",
+            "8d4fb7e6c68d591d4c3dfef9ec88bf0d",
+            "08dc20ab1689590a0bcd66e874647b6ee8464e2d501b5a3f1f78831db19a3fdc",
+            None,
+        ),
+        (
+            "train-labels-idx1-ubyte.gz",
+            "25c81989df183df01b3e8a0aad5dffbe",
+            "b0197879cbda89f3dc7b894f9fd52b858e68ea4182b6947c9d8c2b67e5f18dcc",
+            None,
+        ),
+        (
+            "t10k-images-idx3-ubyte.gz",
+            "bef4ecab320f06d8554ea6380940ec79",
+            "78dcbbfb5a27efaf1b6c1d616caca68560be8766c5bffcb2791df9273a534229",
+            None,
+        ),
+        (
+            "t10k-labels-idx1-ubyte.gz",
+            "bb300cfdad3c16e7a12a480ee83cd310",
+            "42bd18137a62d5998cdeae52bf3a0676ac6b706f5cf8439b47bb5b151ae3dccf",
+            None,
+        ),
+    ),
+    bases=("http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/",),
+    torchvision="FashionMNIST",
+    class_names=FASHION_MNIST.class_names,
+    class_counts=((6000,) * 10, (1000,) * 10),
+    test_part="Fashion-MNIST's official test set, t10k",
+)
+
+ORIGINALS: dict[str, Originals] = {d.name: d for d in (MNIST_ORIGINAL, FASHION_MNIST_ORIGINAL)}
+AnyDataset = Dataset | Originals
+# Every dataset a command can name with --dataset: the sprites, then the original files.
+ALL: dict[str, AnyDataset] = {**DATASETS, **ORIGINALS}
+
 # The split TensorFlow.js uses, applied to any sprite of that many images.
 DEFAULT_TRAIN_SIZES: dict[int, int] = {
     d.images: d.train_size
@@ -211,20 +352,33 @@ SPLITS: dict[str, Split] = {
 
 
 def get(name: str | None) -> Dataset:
-    """The known dataset called ``name`` (the default when None)."""
+    """The known sprite dataset called ``name`` (the default when None)."""
+    found = get_any(name)
+    if not isinstance(found, Dataset):
+        raise OptionError(
+            None,
+            f"{found.name} is the original IDX files, not a sprite and label file",
+            f"use one of {', '.join(DATASETS)} here",
+        )
+    return found
+
+
+def get_any(name: str | None) -> AnyDataset:
+    """The known dataset called ``name``, a sprite's or original files (the default when None)."""
     try:
-        return DATASETS[name or DEFAULT]
+        return ALL[name or DEFAULT]
     except KeyError:
         raise OptionError(
-            None, f"unknown dataset {name!r}", f"use one of {', '.join(DATASETS)}"
+            None, f"unknown dataset {name!r}", f"use one of {', '.join(ALL)}"
         ) from None
 
 
 @dataclass(frozen=True)
 class Known:
-    """What a pinned digest is: ``dataset``'s file in ``role`` (sprite or labels)."""
+    """What a pinned digest is: ``dataset``'s file in ``role`` (sprite, labels, or one of
+    ORIGINAL_ROLES)."""
 
-    dataset: Dataset
+    dataset: AnyDataset
     role: str
     file: SourceFile
 
@@ -233,7 +387,8 @@ def _digests(cache_dir: PathLike | None = None, *, recorded: bool = False) -> di
     """Each known digest (of file bytes, and of a sprite's pixels) by the file it is: the pinned
     ones, or with ``recorded`` the ones the cache recorded for the datasets with none pinned."""
     table: dict[str, Known] = {}
-    for ds in DATASETS.values():
+    sets: list[AnyDataset] = [*DATASETS.values()] if recorded else [*ALL.values()]
+    for ds in sets:
         found = expected_digests(ds, cache_dir) if recorded and not ds.pinned else {}
         for role, spec in ds.roles():
             for digest in (found.get(role),) if recorded else (spec.sha256, spec.pixels_sha256):
@@ -255,7 +410,9 @@ def known(*digests: str | None, table: dict[str, Known] = KNOWN_DIGESTS) -> Know
     return None
 
 
-def expected_digests(dataset: Dataset, cache_dir: PathLike | None = None) -> dict[str, str | None]:
+def expected_digests(
+    dataset: AnyDataset, cache_dir: PathLike | None = None
+) -> dict[str, str | None]:
     """Each file's digest: pinned, else recorded in the cache on first fetch, else None."""
     record = {} if dataset.bundled else read_record(dataset.folder(cache_dir))
     return {role: s.sha256 or recorded_sha256(record, s.name) for role, s in dataset.roles()}
@@ -282,7 +439,7 @@ def identify(
             (labels_sha256, ("labels",)),
         ):
             found = known(digest, table=table)
-            if found is not None and found.role in roles:
+            if found is not None and found.role in roles and isinstance(found.dataset, Dataset):
                 return found.dataset
         return None
 

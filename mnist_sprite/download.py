@@ -29,7 +29,7 @@ from typing import Any
 
 from . import cache, datasets, progress
 from ._version import __version__
-from .datasets import Dataset, SourceFile
+from .datasets import AnyDataset, Dataset, SourceFile
 from .errors import (
     FetchError,
     IntegrityError,
@@ -40,7 +40,7 @@ from .errors import (
     SourceError,
     command,
 )
-from .files import file_sha256, looks_like_html, open_source, read_json, sniff, write_json
+from .files import file_md5, file_sha256, looks_like_html, open_source, read_json, sniff, write_json
 from .labels import CLASSES, read_onehot
 from .options import DEFAULT_RETRIES, DEFAULT_TIMEOUT
 from .png import SIGNATURE, PngFile, pixels_sha256
@@ -121,7 +121,7 @@ def verify_file(
     """
     digest = file_sha256(path)
     expected = spec.sha256 or recorded
-    if digest == expected:
+    if digest == expected and (spec.md5 is None or file_md5(path) == spec.md5):
         return digest
     refuse_other_dataset(path, spec, digest)
     refuse_other_kind(path, spec, role)
@@ -142,6 +142,12 @@ def verify_file(
             f"sha256 {digest[:16]}... is not the {expected[:16]}... recorded when {spec.name} "
             "was first fetched (this dataset has no pinned digest)",
             "restore the file, or fetch again with --force to record a new one",
+        )
+    if digest == expected:  # and its md5 is not the published one: never, unless forged
+        raise IntegrityError(
+            path,
+            f"md5 is not the published {spec.md5} of {spec.name}",
+            "download it again, or pass --from with the right file",
         )
     raise IntegrityError(
         path,
@@ -165,6 +171,7 @@ def refuse_other_dataset(path: PathLike, spec: SourceFile, digest: str | None) -
 
 
 _WHAT_ROLE_IS = {"sprite": "a PNG sprite", "labels": "a label file of one-hot bytes"}
+_GZIP = b"\x1f\x8b"
 
 
 def refuse_other_kind(path: PathLike, spec: SourceFile, role: str) -> None:
@@ -173,6 +180,15 @@ def refuse_other_kind(path: PathLike, spec: SourceFile, role: str) -> None:
     with open_source(path) as f:
         head = f.read(1024)
     is_png = head.startswith(SIGNATURE)
+    if role not in _WHAT_ROLE_IS:  # one of an original dataset's gzipped IDX files
+        if head.startswith(_GZIP):
+            return
+        what = "a PNG image" if is_png else sniff(head) or "not gzip data"
+        raise IntegrityError(
+            path,
+            f"is {what}, not {spec.name} (a gzipped IDX file)",
+            f"give {spec.name} itself, as published, or a folder that holds it",
+        )
     if is_png == (role == "sprite") and (is_png or sniff(head) is None):
         return  # the right kind: its digest or content decides
     what = "a PNG image" if is_png else sniff(head) or "not a PNG"
@@ -215,7 +231,7 @@ def _check_pair(paths: dict[str, Path]) -> None:
 
 
 def _cached(
-    path: Path, dataset: Dataset, spec: SourceFile, role: str, marker: dict[str, Any]
+    path: Path, dataset: AnyDataset, spec: SourceFile, role: str, marker: dict[str, Any]
 ) -> str | None:
     """The file's sha256 if the cache holds it verified (cheap when unchanged); None if absent.
 
@@ -233,7 +249,7 @@ def _cached(
     return verify_file(path, spec, role, image_size=dataset.image_size, recorded=recorded)
 
 
-def cached_paths(dataset: Dataset, cache_dir: PathLike | None = None) -> dict[str, Path] | None:
+def cached_paths(dataset: AnyDataset, cache_dir: PathLike | None = None) -> dict[str, Path] | None:
     """The dataset's files if the cache holds all of them, verified; else None."""
     if dataset.bundled:
         return dataset.paths(cache_dir)
@@ -242,7 +258,7 @@ def cached_paths(dataset: Dataset, cache_dir: PathLike | None = None) -> dict[st
 
 
 def ensure_dataset(
-    dataset: Dataset,
+    dataset: AnyDataset,
     *,
     cache_dir: PathLike | None = None,
     offline: bool = False,
@@ -296,15 +312,18 @@ def _lock_first_byte(msvcrt: Any, fd: int) -> None:
             continue
 
 
-def _sources_for(spec: SourceFile, url: str | None, mirrors: Sequence[str]) -> list[str]:
+def _sources_for(
+    dataset: AnyDataset, spec: SourceFile, url: str | None, mirrors: Sequence[str]
+) -> list[str]:
+    """Where to try, in order: --url; else --mirror, MNIST_SPRITE_MIRRORS, the publishers."""
     if url:
         return [url]
     env = os.environ.get(MIRRORS_ENV, "").split()
-    return [spec.url(prefix) for prefix in (*mirrors, *env)] + [spec.url()]
+    return [spec.url(prefix) for prefix in (*mirrors, *env, *dataset.bases)]
 
 
 def fetch_dataset(
-    dataset: Dataset,
+    dataset: AnyDataset,
     *,
     cache_dir: PathLike | None = None,
     sprite_url: str | None = None,
@@ -320,6 +339,13 @@ def fetch_dataset(
 ) -> FetchResult:
     """Make the cache hold ``dataset``'s files, verified, and say where they are."""
     urls = {"sprite": sprite_url, "labels": labels_url}
+    if not isinstance(dataset, Dataset) and (sprite_url or labels_url):
+        raise OptionError(
+            None,
+            f"--url and --labels-url name a sprite and a label file, and {dataset.name} is "
+            f"{len(dataset.roles())} IDX files",
+            "give --mirror PREFIX (a folder URL that holds them) instead",
+        )
     for role, url in urls.items():
         if url is not None:
             check_url(url, "--url" if role == "sprite" else "--labels-url")
@@ -391,7 +417,7 @@ def fetch_dataset(
 
 
 def _gather(
-    dataset: Dataset,
+    dataset: AnyDataset,
     folder: Path,
     marker: dict[str, Any],
     result: FetchResult,
@@ -443,7 +469,7 @@ def _gather(
         elif offline:
             raise _offline_error(target, failure, dataset.name, policy.cache_dir)
         else:
-            todo = _sources_for(spec, urls[role], mirrors)
+            todo = _sources_for(dataset, spec, urls.get(role), mirrors)
             try:
                 url, digest = _download_any(todo, target, spec, role, policy, check)
             except FetchError as e:
@@ -461,7 +487,7 @@ def _gather(
 
 
 def _from_cache(
-    dataset: Dataset, cache_dir: PathLike | None, stale_ok: bool = False
+    dataset: AnyDataset, cache_dir: PathLike | None, stale_ok: bool = False
 ) -> FetchResult | tuple[Path, MnistSpriteError | None] | None:
     """The result of a fetch that finds the cache complete, read without a lock or a write (a
     read-only shared cache works); else the first file it lacks and why it was refused.
@@ -516,7 +542,7 @@ def check_url(url: str, where: str) -> None:
         )
 
 
-def _candidates(source: Path, dataset: Dataset) -> dict[str, Path]:
+def _candidates(source: Path, dataset: AnyDataset) -> dict[str, Path]:
     """The files ``--from`` gives, by role: a folder's files by name; one file by its name, or
     by its content (a PNG is the sprite, anything else the label file)."""
     found: dict[str, Path] = {}
@@ -569,6 +595,8 @@ def _cache_write_error(target: Path, e: OSError) -> FetchError:
 
 
 def _looks_like(path: Path, role: str) -> bool:
+    if role not in _WHAT_ROLE_IS:  # an original dataset's files are known by their names only
+        return False
     with open(path, "rb") as f:
         is_png = f.read(len(SIGNATURE)) == SIGNATURE
     return is_png == (role == "sprite")
@@ -702,7 +730,7 @@ def _receive(
         have = 0
     length = response.headers.get("Content-Length")
     total = have + int(length) if length and length.isdigit() else None
-    if role == "labels" and total is not None and spec.size and total != spec.size:
+    if role != "sprite" and total is not None and spec.size and total != spec.size:
         raise _Fatal(f"the server offers {total:,} bytes, not the {spec.size:,} of {spec.name}")
     write_json(_meta(part), {"url": url, "etag": response.headers.get("ETag")})
     received = have

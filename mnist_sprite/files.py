@@ -164,9 +164,18 @@ def tree_sha256(path: Path) -> str | dict[str, str]:
 
 def file_sha256(path: PathLike, root: PathLike | None = None) -> str:
     """sha256 of a file's bytes (a file that must lie inside ``root``, where given)."""
+    return _file_digest("sha256", path, root)
+
+
+def file_md5(path: PathLike) -> str:
+    """md5 of a file's bytes: the digest some publishers give (MNIST's, in torchvision)."""
+    return _file_digest("md5", path, None)
+
+
+def _file_digest(algorithm: str, path: PathLike, root: PathLike | None) -> str:
     import hashlib  # here: OpenSSL's start-up is paid by the commands that hash
 
-    digest = hashlib.sha256()
+    digest = hashlib.new(algorithm, usedforsecurity=algorithm != "md5")
     with open_source(path, root) as f:
         for piece in iter(lambda: f.read(1 << 20), b""):
             digest.update(piece)

@@ -33,7 +33,7 @@ from .bundle import (
     recorded_rgb,
     sprite_record,
 )
-from .datasets import DEFAULT_TRAIN_SIZES, SPLITS, Dataset
+from .datasets import DEFAULT_TRAIN_SIZES, SPLITS, AnyDataset, Originals
 from .errors import ColourWarning, OptionError, PathLike, SpriteError
 from .files import file_sha256
 from .formats import ARRAY_NAMES, MemorySink, Sink, SinkOptions, get
@@ -41,13 +41,15 @@ from .labels import U8, read_onehot, to_index
 from .options import FORMATS, LAYOUTS, check_choice
 from .options import Options as Options  # re-exported: callers import both from here
 from .options import parse_image_size as parse_image_size
+from .originals import OriginalFiles
 from .png import PngFile
 from .png.canvas import colour_warning
 from .registry import FOLDER_FALLBACK, TABLE, either, names
 from .values import converter as _converter  # pixel values 0..255 -> output values
 
 PROVENANCE_SCHEMA = 1
-Sprite = PngFile | ShardedPng  # one sprite, or a pack's shards read as one
+# One sprite, a pack's shards read as one, or a dataset's original IDX files read as one.
+Sprite = PngFile | ShardedPng | OriginalFiles
 Progress = Callable[[int], None]
 ProgressFactory = Callable[[int], AbstractContextManager[Progress]]
 
@@ -65,11 +67,38 @@ def check_width(path: PathLike, width: int, image_size: tuple[int, int]) -> None
 
 @dataclass(frozen=True)
 class Sources:
-    """The two input files, and the dataset they came from if any."""
+    """The two input files, and the dataset they came from if any. For a dataset's original
+    IDX files (:class:`Originals`), both are the folder that holds them."""
 
     sprite: Path
     labels: Path
-    dataset: Dataset | None = None
+    dataset: AnyDataset | None = None
+
+    def files(self) -> dict[str, Path]:
+        """Each input file by its role: the sprite and the labels, or the four IDX files."""
+        if isinstance(self.dataset, Originals):
+            return {role: self.sprite / spec.name for role, spec in self.dataset.roles()}
+        return {"sprite": self.sprite, "labels": self.labels}
+
+
+def open_input(sources: Sources, options: Options) -> Sprite:
+    """The sprite to read: a PNG, a pack's shards, or a dataset's IDX files (without the
+    images ``--split tfjs`` leaves out, where the dataset has a sprite of its own)."""
+    ds = sources.dataset
+    if isinstance(ds, Originals):
+        if (options.split is not None and options.split != "tfjs") or (
+            options.split == "tfjs" and ds.sprite is None
+        ):
+            raise OptionError(
+                None,
+                f"--split {options.split} is not a split of {ds.name}: it has the published "
+                f"{ds.train_size:,} / {ds.test_size:,}"
+                + (", and --split tfjs gives TensorFlow.js's" if ds.sprite else ""),
+                "drop --split, or give --train-size",
+            )
+        skip = ds.sprite_skip if options.split == "tfjs" else 0
+        return OriginalFiles(ds, sources.sprite, skip)
+    return open_sprite(sources.sprite)
 
 
 def explicit_sources(
@@ -108,10 +137,12 @@ def resolve_sources(
     explicit = explicit_sources(dataset, sprite, labels)
     if explicit is not None:
         return explicit
-    ds = datasets.get(dataset)
+    ds = datasets.get_any(dataset)
     from .download import ensure_dataset  # imported here: explicit files need no network code
 
     paths = ensure_dataset(ds, cache_dir=cache_dir, offline=offline, show_progress=show_progress)
+    if isinstance(ds, Originals):
+        return Sources(ds.folder(cache_dir), ds.folder(cache_dir), ds)
     return Sources(paths["sprite"], paths["labels"], ds)
 
 
@@ -144,10 +175,7 @@ class Plan:
                 "image_size": "{}x{}".format(*self.image_size),
                 "channels": self.channels,
             },
-            "sources": {
-                role: self._source(path)
-                for role, path in (("sprite", self.sources.sprite), ("labels", self.sources.labels))
-            },
+            "sources": {role: self._source(path) for role, path in self.sources.files().items()},
             "arrays": {
                 name: {"shape": list(self.shapes[name]), "dtype": str(self.dtypes[name])}
                 for name in ARRAY_NAMES
@@ -193,6 +221,8 @@ def plan_conversion(
     if isinstance(png_file, ShardedPng):  # a NAME.json
         packed = png_file.bundle
         default_size, default_channels = packed.image_size, packed.channels
+    elif isinstance(png_file, OriginalFiles):  # the published split, or the sprite's (tfjs)
+        default_size, default_channels = png_file.dataset.image_size, png_file.dataset.channels
     else:  # a sprite pack wrote records its image size; its colour type says its channels
         record = sprite_record(png_file.chunks.text)
         default_size = recorded_image_size(record) or (ds.image_size if ds else (28, 28))
@@ -203,13 +233,16 @@ def plan_conversion(
     h, w = size
     check_width(sources.sprite, header.width, size)
     images = header.height
-    if onehot is None and isinstance(png_file, ShardedPng):
+    if onehot is None and isinstance(png_file, ShardedPng | OriginalFiles):
         onehot = png_file.onehot()
     elif onehot is None:
         onehot = read_onehot(sources.labels, expected_rows=images)
     if packed is not None and options.train_size is None and options.split is None:
         options = replace(options, train_size=packed.train_images)
-    train = _train_size(sources, options, images)
+    if isinstance(png_file, OriginalFiles) and options.train_size is None:
+        train = png_file.train_images  # the published training part (less what tfjs skips)
+    else:
+        train = _train_size(sources, options, images)
     colours = 3 if channels == "rgb" else 1
     pixel_shape = {
         "flat": (h * w * colours,),
@@ -284,7 +317,7 @@ def _train_size(sources: Sources, options: Options, images: int) -> int:
     return train
 
 
-def class_names(dataset: Dataset | None, count: int) -> list[str]:
+def class_names(dataset: AnyDataset | None, count: int) -> list[str]:
     """The names of a dataset's classes (T-shirt/top, ...), else their numbers."""
     if dataset is not None and len(dataset.class_names) == count:
         return list(dataset.class_names)
@@ -530,8 +563,8 @@ def write_output(
             "--out - would write binary data to the terminal",
             "redirect stdout to a file or a program (> out.npz, | python ...)",
         )
-    inputs = (sources.sprite, sources.labels)
-    with open_sprite(sources.sprite) as png_file:
+    inputs = tuple(sources.files().values())
+    with open_input(sources, options) as png_file:
         plan = plan_conversion(png_file, sources, options)
         why = TABLE[fmt].gray_layouts.get(layout)
         if why is not None and plan.channels == "rgb":
@@ -578,7 +611,7 @@ def _fill(png_file: Sprite, plan: Plan, sink: Sink, progress: Progress | None) -
 
 def run_into(sources: Sources, options: Options, sink: Sink, plan: Plan | None = None) -> Plan:
     """Run the pipeline into any sink (memory, a file, verify's comparison), by ``plan`` if made."""
-    with open_sprite(sources.sprite) as png_file:
+    with open_input(sources, options) as png_file:
         plan = plan or plan_conversion(png_file, sources, options)
         _fill(png_file, plan, sink, None)
     return plan

@@ -22,7 +22,7 @@ import numpy.typing as npt
 
 from . import datasets
 from .bundle import Parsed, ShardedPng, parse
-from .datasets import Dataset
+from .datasets import Dataset, Originals
 from .errors import MnistSpriteError, OptionError, PathLike, SourceError, command
 from .formats.base import ARRAY_NAMES, ArraySink, unlisted
 from .inspection import SourceFacts, sha256_or_none, source_facts
@@ -32,6 +32,7 @@ from .pipeline import (
     Plan,
     Sources,
     explicit_sources,
+    open_input,
     plan_conversion,
     run_into,
     to_arrays,
@@ -159,6 +160,19 @@ def verify(
         with Output(output) as out:
             prov, fmt = out.provenance(), out.kind
     explicit = explicit_sources(dataset, sprite, labels)
+    named = datasets.get_any(dataset) if dataset is not None else None
+    if named is None and explicit is None and output is not None:
+        named = datasets.ALL.get(str((prov or {}).get("dataset")))
+    if isinstance(named, Originals):  # the original IDX files, and an output made from them
+        recorded = (prov or {}).get("options")
+        if isinstance(recorded, dict) and recorded.get("split") == "tfjs":  # rows it leaves out
+            prov = {**(prov or {}), "options": {**recorded, "train_size": None}}
+        options = options or _options_of(prov, None, output)
+        if prov is not None:
+            _refuse_other_options(output, options, image_size, train_size)
+        if train_size is not None or split is not None:
+            options = dataclasses.replace(options, train_size=train_size, split=split)
+        return _verify_originals(report, named, output, prov, options, cache_dir)
     if explicit is not None:
         sources = explicit
     elif output is not None and dataset is None:
@@ -178,7 +192,8 @@ def verify(
         facts = source_facts(sources.sprite, sources.labels, stack)
         digests, pixels = facts.sha256, facts.pixels_sha256
         _check_sprite_intact(report, sources, facts)
-        known = sources.dataset or _identify(report, digests, pixels)
+        given = sources.dataset if isinstance(sources.dataset, Dataset) else None
+        known = given or _identify(report, digests, pixels)
         if known is not None:
             cached = sources.dataset is not None  # the cache's files, not files the user gave
             sources = Sources(sources.sprite, sources.labels, known)
@@ -258,6 +273,59 @@ def _check_originals(report: Report, sprite: Path, onehot: U8, cache_dir: PathLi
         )
 
 
+def _verify_originals(
+    report: Report,
+    ds: Originals,
+    output: PathLike | None,
+    prov: dict[str, Any] | None,
+    options: Options,
+    cache_dir: PathLike | None,
+) -> Report:
+    """A dataset's original files as they are in the cache (never fetched): each one's
+    published md5 and pinned sha256, their headers and labels, the published class counts;
+    for MNIST, the sprite against them when the cache holds it; then ``output`` against them."""
+    from .download import cached_paths, verify_file
+    from .originals import OriginalFiles
+
+    folder = ds.folder(cache_dir)
+    sources = Sources(folder, folder, ds)
+    digests: dict[str, str | None] = {}
+    for role, spec in ds.roles():
+        path = folder / spec.name
+        if not path.is_file():
+            fetch = command("fetch", dataset=ds.name, cache_dir=cache_dir)
+            raise SourceError(path, "not in the cache", f"run '{fetch}' first")
+        try:
+            digests[role] = verify_file(path, spec, role)
+        except MnistSpriteError as e:
+            report.add(f"pinned {spec.name}", False, str(e))
+            digests[role] = None
+            continue
+        report.add(
+            f"pinned {spec.name}", True, f"md5 {spec.md5} and sha256 {str(spec.sha256)[:16]}..."
+        )
+    if not all(digests.values()):
+        return report
+    try:
+        with OriginalFiles(ds, folder) as originals:
+            onehot = originals.onehot()
+    except MnistSpriteError as e:
+        report.add("labels", False, str(e))
+        return report
+    report.add("labels", True, f"{onehot.shape[0]:,} labels, each one of {onehot.shape[1]}")
+    if ds.class_counts is not None:
+        _check_class_counts(report, ds, onehot)
+    plan = _check_convertible(report, sources, options, None)
+    sprite = datasets.ALL.get(ds.sprite or "")
+    paths = cached_paths(sprite, cache_dir) if isinstance(sprite, Dataset) else None
+    if paths is not None:  # the sprite against these files, as verify of the sprite does
+        with OriginalFiles(ds, folder, ds.sprite_skip) as originals:
+            _check_originals(report, paths["sprite"], originals.onehot(), cache_dir)
+    if output is not None and plan is not None:
+        _check_output(report, Path(output), prov, plan, digests)
+    return report
+
+
 def _check_sprite_intact(report: Report, sources: Sources, facts: SourceFacts) -> None:
     """A sprite that decodes completely. A pack's NAME.json is its shards: each file of the
     recorded size and sha256, each decoding completely."""
@@ -331,14 +399,20 @@ def _check_pinned(
 
 
 def _check_convertible(
-    report: Report, sources: Sources, options: Options, facts: SourceFacts
+    report: Report, sources: Sources, options: Options, facts: SourceFacts | None
 ) -> Plan | None:
-    """What convert checks before it writes: image size, label count, split."""
-    if facts.sprite is None:
-        return None
-    same = isinstance(facts.sprite, ShardedPng) == facts.labels_packed
-    try:  # the label rows already read are the ones convert reads (a pack's: its NAME.json's)
-        plan = plan_conversion(facts.sprite, sources, options, facts.onehot if same else None)
+    """What convert checks before it writes: image size, label count, split. Without
+    ``facts`` (a dataset's original files), the sources are opened as convert opens them."""
+    try:
+        if facts is None:
+            with open_input(sources, options) as original:
+                plan = plan_conversion(original, sources, options)
+        elif facts.sprite is None:
+            return None
+        else:  # the label rows already read are the ones convert reads (a pack's: NAME.json's)
+            same = isinstance(facts.sprite, ShardedPng) == facts.labels_packed
+            onehot = facts.onehot if same else None
+            plan = plan_conversion(facts.sprite, sources, options, onehot)
     except MnistSpriteError as e:
         report.add("convert accepts them", False, str(e))
         return None
@@ -352,7 +426,7 @@ def _check_convertible(
     return plan
 
 
-def _check_class_counts(report: Report, known: Dataset, onehot: U8) -> None:
+def _check_class_counts(report: Report, known: Dataset | Originals, onehot: U8) -> None:
     assert known.class_counts is not None
     train, test = class_counts(onehot[: known.train_size]), class_counts(onehot[known.train_size :])
     want_train, want_test = list(known.class_counts[0]), list(known.class_counts[1])
@@ -412,7 +486,8 @@ def _check_output(
         if prov is None:
             report.add("provenance", True, "none recorded: checked against the options given")
         else:
-            for key, role in (("sprite", "sprite"), ("labels", "label file")):
+            for key in digests:
+                role = {"sprite": "sprite", "labels": "label file"}.get(key, f"{key} file")
                 want, have = prov.get("sources", {}).get(key, {}).get("sha256"), digests[key]
                 report.add(
                     f"output made from this {role}",

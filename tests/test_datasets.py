@@ -269,7 +269,10 @@ def test_tfjs_split_is_only_for_mnist_sizes(tmp_path: Path) -> None:
 def test_every_dataset_is_known_to_every_command() -> None:
     for command in ("fetch", "convert", "verify"):
         param = next(p for p in cli.commands[command].params if p.name == "dataset")
-        assert set(param.type.choices) == {"mnist", "sample", "fashion-mnist", "cifar10"}  # type: ignore[attr-defined]
+        assert set(param.type.choices) == {  # type: ignore[attr-defined]
+            *("mnist", "sample", "fashion-mnist", "cifar10"),
+            *("mnist-original", "fashion-mnist-original"),
+        }
 
 
 def test_inspect_draws_rgb_outputs_in_gray_at_their_recorded_size(tmp_path: Path) -> None:

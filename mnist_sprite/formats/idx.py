@@ -24,6 +24,7 @@ from typing import IO, Any
 import numpy as np
 import numpy.typing as npt
 
+from ..datasets import ORIGINALS
 from ..deflate import AUTO, DEFAULT_LEVEL, DEFAULT_MEM_LEVEL, Deflater
 from ..errors import SourceError
 from ..files import check_size, inside, is_regular, open_source
@@ -44,8 +45,11 @@ from .base import (
 
 UBYTE = 0x08
 _SPLIT_PREFIX = {"train": "train", "test": "t10k"}
-# torchvision's class for each dataset: its raw folder is DIR/<class>/raw.
-TORCHVISION_CLASS = {"fashion-mnist": "FashionMNIST"}
+# torchvision's class for each dataset: its raw folder is DIR/<class>/raw (MNIST otherwise).
+TORCHVISION_CLASS = {
+    "fashion-mnist": "FashionMNIST",
+    **{name: ds.torchvision for name, ds in ORIGINALS.items()},
+}
 
 
 def file_name(array: str, ndim: int) -> str:
@@ -307,6 +311,10 @@ class IdxReader:
 
     def names(self) -> list[str]:
         return [n for n in ("x_train", "y_train", "x_test", "y_test") if n in self._files]
+
+    def path_of(self, name: str) -> Path | None:
+        """The file that holds array ``name``, if any."""
+        return self._files.get(name)
 
     def provenance(self) -> dict[str, Any] | None:
         return None if self._lone else read_manifest(self.path)

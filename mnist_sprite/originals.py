@@ -1,0 +1,143 @@
+"""A dataset's original IDX files (``mnist-original``) read as one sprite: the training images,
+then the test images, one image per row, with their labels one-hot. What convert, load_data
+and verify take where they take a sprite and its label file."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .datasets import Originals
+from .errors import SourceError, command
+from .labels import U8
+
+# The arrays in the order their rows follow one another.
+_ORDER = ("x_train", "x_test")
+
+
+@dataclass(frozen=True)
+class _Size:
+    width: int
+    height: int
+
+
+class _NoChunks:
+    colour_chunks: dict[str, bytes] = {}  # noqa: RUF012 - never written: IDX holds bytes only
+
+
+class OriginalFiles:
+    """The four IDX files of ``dataset`` in ``folder`` (the cache's, by their published names).
+
+    ``skip`` leaves out the first training images: mnist-original without its first 5,000 is
+    TensorFlow.js's sprite, row for row. Every header is checked against the published shapes
+    when it is opened; the values are checked as they stream (sizes, the gzip CRC, nothing
+    after them), and every label is checked before any is returned.
+    """
+
+    engine_dependent = False  # bytes, not a picture: no engine draws them
+
+    def __init__(self, dataset: Originals, folder: Path, skip: int = 0) -> None:
+        from .formats.idx import IdxReader  # here: convert to npz loads no other format
+
+        self.dataset, self.path, self.skip = dataset, folder, skip
+        self.reader = IdxReader(folder)
+        h, w = dataset.image_size
+        self._shapes = {
+            "x_train": (dataset.train_size, h, w),
+            "y_train": (dataset.train_size,),
+            "x_test": (dataset.test_size, h, w),
+            "y_test": (dataset.test_size,),
+        }
+        for name in self._shapes:  # each header, before anything is read or allocated
+            with self._array(name):
+                pass
+        self.header = _Size(h * w, dataset.images - skip)
+        self.chunks = _NoChunks()
+        self.train_images = dataset.train_size - skip
+
+    def __enter__(self) -> OriginalFiles:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+    def close(self) -> None:
+        return None
+
+    @contextlib.contextmanager
+    def _array(self, name: str) -> Iterator[Iterator[Any]]:
+        """The values of one array, after its header is checked against the published shape."""
+        fetch = command("fetch", dataset=self.dataset.name)
+        path = self.reader.path_of(name)
+        if path is None:
+            raise SourceError(
+                self.path, f"has no {name} IDX file of {self.dataset.name}", f"run '{fetch}'"
+            )
+        with self.reader.array(name) as (member, pieces):
+            if member.shape != self._shapes[name]:
+                raise SourceError(
+                    path,
+                    f"holds an array of shape {member.shape}, not the published "
+                    f"{self._shapes[name]} of {self.dataset.name}",
+                    f"fetch it again: '{fetch} --force'",
+                )
+            yield pieces
+
+    def onehot(self) -> U8:
+        """The labels of the rows, training then test, one-hot; every one checked."""
+        classes = len(self.dataset.class_names)
+        parts = []
+        for name in ("y_train", "y_test"):
+            with self._array(name) as pieces:
+                values = np.concatenate([np.asarray(p, np.uint8) for p in pieces])
+            bad = np.flatnonzero(values >= classes)
+            if bad.size:
+                raise SourceError(
+                    self.reader.path_of(name) or self.path,
+                    f"label {int(values[bad[0]])} at row {int(bad[0]):,} is not one of the "
+                    f"{classes} classes",
+                    f"fetch it again: '{command('fetch', dataset=self.dataset.name)} --force'",
+                )
+            parts.append(values[self.skip :] if name == "y_train" else values)
+        labels = np.concatenate(parts)
+        onehot = np.zeros((labels.size, classes), np.uint8)
+        onehot[np.arange(labels.size), labels] = 1
+        return onehot
+
+    def canvas_blocks(
+        self,
+        decoder: Any = "auto",
+        tally: Any = None,
+        draw_rows: int = 5000,
+        *,
+        rgb: bool = False,
+        engine: str = "chromium",
+    ) -> Iterator[U8]:
+        """The images' rows in blocks, as a sprite's decoder gives them (gray: red = green =
+        blue, so ``rgb`` repeats each value three times)."""
+        width = self.header.width
+        for name in _ORDER:
+            with self._array(name) as pieces:
+                skip = self.skip if name == "x_train" else 0
+                for rows in _rows(pieces, width, skip):
+                    yield np.repeat(rows, 3, axis=1) if rgb else rows
+
+
+def _rows(pieces: Iterator[Any], width: int, skip: int) -> Iterator[U8]:
+    """Flat pieces regrouped into whole rows of ``width``, the first ``skip`` rows left out."""
+    carry: U8 = np.empty(0, np.uint8)
+    for piece in pieces:
+        data = np.concatenate([carry, piece]) if carry.size else np.asarray(piece, np.uint8)
+        n = data.size // width
+        rows = data[: n * width].reshape(n, width)
+        carry = data[n * width :].copy()
+        drop = min(skip, n)
+        skip -= drop
+        if n > drop:
+            yield rows[drop:]
+    assert not carry.size, "an IDX array whose size is not whole rows"
