@@ -270,8 +270,9 @@ pack = checked(speaking(pack_files), extra={o.name: _SOURCE_KINDS[o.kind] for o 
 @checked
 def fetch(
     dataset: str = "mnist", *, cache_dir: PathLike | None = None, offline: bool = False
-) -> tuple[Path, Path]:
-    """The paths of ``dataset``'s sprite and label file, downloaded and verified if missing."""
+) -> tuple[Path, ...]:
+    """The paths of ``dataset``'s files, downloaded and verified if missing: its sprite and
+    label file, or (mnist-original, fashion-mnist-original) its four IDX files."""
     with speaking_python():
         sources = resolve_sources(dataset, cache_dir=cache_dir, offline=offline)
-    return sources.sprite, sources.labels
+    return tuple(sources.files().values())

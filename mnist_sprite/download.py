@@ -160,7 +160,7 @@ def refuse_other_dataset(path: PathLike, spec: SourceFile, digest: str | None) -
     """Refuse a file that the table of known digests says is another file (another dataset's,
     or the other role's): MNIST's sprite renamed ``fashion_mnist_images.png`` is MNIST's."""
     found = datasets.known(digest)
-    if found is None or found.file is spec:
+    if found is None or found.file == spec:
         return
     raise IntegrityError(
         path,

@@ -17,8 +17,10 @@ import numpy as np
 import pytest
 
 import mnist_sprite
+from mnist_sprite.download import fetch_dataset
 from tests.cli_kit import packed
 from tests.clients import client, missing, required
+from tests.originalskit import TEST, TRAIN, publish, substitute
 
 README = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
 Arrays = tuple[np.ndarray[Any, Any], ...]
@@ -230,3 +232,30 @@ def test_a_parquet_datasets_wrote_packs_and_converts_back(tmp_path: Path, arrays
     import json
 
     assert json.loads((web / "hub.json").read_text())["class_names"] == names
+
+
+@pytest.mark.parametrize(
+    ("dataset", "kind"), [("mnist-original", "MNIST"), ("fashion-mnist-original", "FashionMNIST")]
+)
+def test_torchvision_reads_the_original_files_layout_as_published(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, dataset: str, kind: str
+) -> None:
+    """``convert --dataset mnist-original --format idx --layout torchvision`` is a drop-in for
+    torchvision's download: its MNIST (FashionMNIST) class reads the folder with
+    ``download=False`` and gets the published arrays (a synthetic set, its digests substituted)."""
+    torchvision = client("torchvision")
+    found = substitute(monkeypatch, publish(dataset, seed=9))
+    published = tmp_path / "published"
+    published.mkdir()
+    for role, spec in found.dataset.roles():
+        (published / spec.name).write_bytes(found.gz[role])
+    fetch_dataset(found.dataset, cache_dir=tmp_path / "cache", from_path=published)
+    out = tmp_path / "data"
+    mnist_sprite.convert(
+        out, dataset=dataset, format="idx", layout="torchvision", cache_dir=tmp_path / "cache"
+    )
+    reader = getattr(torchvision.datasets, kind)
+    for train, rows in ((True, slice(0, TRAIN)), (False, slice(TRAIN, TRAIN + TEST))):
+        got = reader(root=str(out), train=train, download=False)
+        assert np.array_equal(got.data.numpy(), found.x[rows])
+        assert np.array_equal(got.targets.numpy(), found.y[rows])

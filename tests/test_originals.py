@@ -7,92 +7,29 @@ synthetic set served on 127.0.0.1, with its digests substituted for the publishe
 
 from __future__ import annotations
 
-import dataclasses
 import gzip
 import hashlib
 import json
 import shutil
-import struct
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from mnist_sprite import datasets, load_data
-from mnist_sprite.datasets import MNIST_ORIGINAL, ORIGINAL_ROLES, Originals, SourceFile
+from mnist_sprite import load_data
+from mnist_sprite.datasets import MNIST_ORIGINAL, ORIGINAL_ROLES
 from mnist_sprite.download import fetch_dataset
 from mnist_sprite.errors import FetchError, IntegrityError
 from tests.cli_kit import one_line, run
 from tests.httpkit import Route, Server
+from tests.originalskit import NAMES, SKIP, TEST, TRAIN, Published, idx, publish, substitute
 from tests.realdata import SHARED
-
-TRAIN, TEST, SKIP = 120, 30, 20
-NAMES = {
-    "train-images": "train-images-idx3-ubyte",
-    "train-labels": "train-labels-idx1-ubyte",
-    "test-images": "t10k-images-idx3-ubyte",
-    "test-labels": "t10k-labels-idx1-ubyte",
-}
-
-
-def idx(values: np.ndarray) -> bytes:  # type: ignore[type-arg]
-    """An IDX file of unsigned bytes, written here independently of the tool's writer."""
-    return (
-        bytes((0, 0, 8, values.ndim))
-        + struct.pack(f">{values.ndim}I", *values.shape)
-        + (values.astype(np.uint8).tobytes())
-    )
-
-
-@dataclass
-class Published:
-    dataset: Originals
-    raw: dict[str, bytes]  # role -> the IDX file, decompressed
-    gz: dict[str, bytes]  # role -> what the publisher serves
-    x: np.ndarray  # type: ignore[type-arg]
-    y: np.ndarray  # type: ignore[type-arg]
-
-
-def publish(name: str = "mnist-original", seed: int = 7) -> Published:
-    rng = np.random.default_rng(seed)
-    x = rng.integers(0, 256, (TRAIN + TEST, 28, 28), dtype=np.uint8)
-    y = (np.arange(TRAIN + TEST) * 7 % 10).astype(np.uint8)
-    raw = {
-        "train-images": idx(x[:TRAIN]),
-        "train-labels": idx(y[:TRAIN]),
-        "test-images": idx(x[TRAIN:]),
-        "test-labels": idx(y[TRAIN:]),
-    }
-    gz = {role: gzip.compress(data, mtime=0) for role, data in raw.items()}
-    files = tuple(
-        (
-            role,
-            SourceFile(
-                NAMES[role] + ".gz",
-                sha256=hashlib.sha256(gz[role]).hexdigest(),
-                size=len(gz[role]),
-                md5=hashlib.md5(gz[role]).hexdigest(),
-            ),
-        )
-        for role in ORIGINAL_ROLES
-    )
-    real = datasets.ORIGINALS[name]
-    dataset = dataclasses.replace(
-        real, files=files, bases=(), train_size=TRAIN, test_size=TEST, class_counts=None
-    )
-    if real.sprite_skip:
-        dataset = dataclasses.replace(dataset, sprite_skip=SKIP)
-    return Published(dataset, raw, gz, x, y)
 
 
 @pytest.fixture
 def published(monkeypatch: pytest.MonkeyPatch) -> Published:
     """mnist-original, as a small synthetic set with its own digests in the table."""
-    found = publish()
-    monkeypatch.setitem(datasets.ALL, found.dataset.name, found.dataset)
-    monkeypatch.setitem(datasets.ORIGINALS, found.dataset.name, found.dataset)
-    return found
+    return substitute(monkeypatch, publish())
 
 
 def serve(server: Server, found: Published, prefix: str = "/mnist") -> str:
@@ -306,9 +243,7 @@ def test_torchvision_layout_holds_the_published_bytes(
 def test_fashion_original_goes_to_torchvisions_fashionmnist_folder(
     server: Server, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    found = publish("fashion-mnist-original", seed=8)
-    monkeypatch.setitem(datasets.ALL, found.dataset.name, found.dataset)
-    monkeypatch.setitem(datasets.ORIGINALS, found.dataset.name, found.dataset)
+    found = substitute(monkeypatch, publish("fashion-mnist-original", seed=8))
     fetched(server, found, tmp_path)
     out = tmp_path / "tv"
     code, _, stderr = run(

@@ -31,7 +31,7 @@ from pathlib import Path
 import numpy as np
 
 from tests import pngkit
-from tests.bench import hub, loader, own_images, pack_large
+from tests.bench import hub, loader, originals, own_images, pack_large
 from tests.cli_kit import packed
 from tests.realdata import ADD_MNIST, real_mnist
 
@@ -145,7 +145,7 @@ def main() -> None:
     parser.add_argument(
         "--only",
         help="run only cases whose name contains this ('issue21', 'formats', 'more', "
-        "'pack-large', 'loader', 'hub', 'own-images': that table only)",
+        "'pack-large', 'loader', 'hub', 'own-images', 'originals': that table only)",
     )
     parser.add_argument("--encode", nargs=2, metavar=("FILTERS", "OUT"), help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -220,6 +220,7 @@ def main() -> None:
     loader.main(args.only, exe, cli, CACHE, sprite, labels)  # issue 28: NAME.js in each engine
     hub.main(args.only, exe, cli, CACHE, sprite, labels, timed)  # issue 30: Parquet, WebDataset
     own_images.main(args.only, exe, cli, CACHE, max(args.runs, 5))  # issue 36: JPEG photos
+    originals.main(args.only, exe, CACHE, sprite, max(args.runs, 5))  # issue 38: IDX files
 
 
 # The formats other tools read, against the uint8 npz of the same sprite (issue 14's targets).
