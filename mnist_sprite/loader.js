@@ -401,7 +401,14 @@ export async function decodePng(bytes, name = "PNG", want) {
     throw fail(`is ${width}x${height} ${COLOURS[header.colour]}, not the ` +
                `${want.width}x${want.height} ${kind} ${want.says ?? "NAME.json"} says`);
   }
-  const stride = width * channels, pixels = want?.out ?? new Uint8Array(height * stride);
+  // Deflate gives at most 258 bytes for 2 bits (a match of one-bit codes): 1032 bytes a byte.
+  // Image data that cannot hold the header's rows is refused before their memory is asked for.
+  const stride = width * channels, length = idat.reduce((n, c) => n + c.length, 0);
+  if (height * (stride + 1) > 1032 * length) {
+    throw fail(`has ${length} bytes of image data: too few to inflate to ${width}x${height} ` +
+               `${COLOURS[header.colour]} pixels`);
+  }
+  const pixels = want?.out ?? new Uint8Array(height * stride);
   await inflateRows(idat, pixels, stride, channels, height, fail, want?.scratch ?? {},
                     !want?.checked);
   return {width, height, channels, pixels};
@@ -742,16 +749,18 @@ function stored(ins, out) {  // section 3.2.4
 function fixed(bad) {  // section 3.2.6
   if (!fixedTables) {
     const lit = new Uint8Array(288).fill(8).fill(9, 144, 256).fill(7, 256, 280);
-    fixedTables = [table(lit, bad), table(new Uint8Array(30).fill(5), bad)];
+    // distance codes 30 and 31 complete the code, as in zlib, and are refused where they occur
+    fixedTables = [table(lit, bad), table(new Uint8Array(32).fill(5), bad)];
   }
   return fixedTables;
 }
 
 function dynamic(ins) {  // section 3.2.7
   const nlit = take(ins, 5) + 257, ndist = take(ins, 5) + 1, ncode = take(ins, 4) + 4;
+  if (nlit > 286 || ndist > 30) throw ins.bad("more length or distance codes than there are");
   const {tables} = ins, codeLengths = tables.codeLengths.fill(0);
   for (let i = 0; i < ncode; i++) codeLengths[ORDER[i]] = take(ins, 3);
-  const code = table(codeLengths, ins.bad, tables.code);
+  const code = table(codeLengths, ins.bad, tables.code, true);
   const lengths = tables.lengths.subarray(0, nlit + ndist);
   for (let i = 0; i < lengths.length;) {
     const sym = decode(ins, code);
@@ -849,16 +858,20 @@ function newTable(symbols) {
           sorted: new Uint16Array(symbols)};
 }
 
-function table(lengths, bad, t = newTable(lengths.length)) {
+// A code that leaves codes unused (incomplete) is refused, as zlib refuses it, unless it is no
+// code at all (any code read is then refused), or one code of one bit (a block with one
+// distance, or with only its end), except in the code lengths' own code (`complete`).
+function table(lengths, bad, t = newTable(lengths.length), complete = false) {
   const counts = t.counts.fill(0);
   for (const n of lengths) counts[n]++;
   counts[0] = 0;
-  let maxBits = 0;
-  for (let n = 1, left = 1; n < 16; n++) {
+  let maxBits = 0, left = 1;
+  for (let n = 1; n < 16; n++) {
     if (counts[n]) maxBits = n;
     left = (left << 1) - counts[n];
     if (left < 0) throw bad("an over-subscribed Huffman code");
   }
+  if (left > 0 && maxBits > 0 && (complete || maxBits !== 1)) throw bad("an incomplete Huffman code");
   next.fill(0), offsets.fill(0);
   for (let n = 1, code = 0; n < 16; n++) next[n] = code = (code + counts[n - 1]) << 1;
   for (let n = 1; n < 15; n++) offsets[n + 1] = offsets[n] + counts[n];

@@ -90,6 +90,11 @@ function badCases() {
     "filter5.png": [bare(8, 6, five), "its scanline 0 has filter type 5, not 0 to 4"],
     "few_rows.png": [bare(8, 12, scan), "holds 6 of its 12 rows"],
     "many_rows.png": [bare(8, 3, scan), "more image data than its 3 rows"],
+    "huge.png": [(() => {
+      const b = good.slice(), view = new DataView(b.buffer);
+      view.setUint32(16, 0xffffffff), view.setUint32(20, 0x10000);
+      return b;
+    })(), "bytes of image data: too few to inflate to 4294967295x65536 gray pixels"],
     "not_zlib.png": [new Uint8Array(Buffer.concat([SIGNATURE, ihdr(8, 6),
       chunk("IDAT", Uint8Array.from({length: 59}, (_, i) => i + 1)), chunk("IEND", Buffer.alloc(0))])),
                      "its image data does not inflate (not a zlib stream)"],
