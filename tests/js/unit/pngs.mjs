@@ -132,3 +132,21 @@ export function writeBundle(dir, {name = "data", images, ids, train, height, wid
   writeFileSync(join(dir, `${name}.json`), JSON.stringify(meta));
   return {json: join(dir, `${name}.json`), meta, onehot};
 }
+
+// The pixels of `scan` (height scanlines of a filter-type byte and `stride` bytes), unfiltered
+// as the PNG spec says, a byte at a time; null for a filter type other than 0 to 4.
+export function unfiltered(scan, stride, height, bpp) {
+  const out = new Uint8Array(height * stride);
+  for (let y = 0; y < height; y++) {
+    const type = scan[y * (stride + 1)], at = y * stride;
+    if (type > 4) return null;
+    for (let i = 0; i < stride; i++) {
+      const a = i >= bpp ? out[at + i - bpp] : 0, b = y > 0 ? out[at - stride + i] : 0;
+      const c = y > 0 && i >= bpp ? out[at - stride + i - bpp] : 0;
+      const p = a + b - c, pa = Math.abs(p - a), pb = Math.abs(p - b), pc = Math.abs(p - c);
+      const predictor = [0, a, b, (a + b) >> 1, pa <= pb && pa <= pc ? a : pb <= pc ? b : c][type];
+      out[at + i] = (scan[y * (stride + 1) + 1 + i] + predictor) & 255;
+    }
+  }
+  return out;
+}
