@@ -166,3 +166,24 @@ def test_node_reads_the_stored_loader_as_an_es_module() -> None:
     the package's own, the one pack writes beside a bundle."""
     package_json = ROOT / "mnist_sprite" / "package.json"
     assert package_json.read_text(encoding="utf-8") == MODULE_SCOPE
+
+
+@pytest.mark.parametrize("which", ["PATH", "18"])
+def test_the_unit_tests_run_on_the_stored_loader_with_no_pack_and_no_python(
+    tmp_path: Path, which: str
+) -> None:
+    """``node --test tests/js/unit/``: the stored loader.js imported as it is, on data made in
+    JS, the fuzzing a short pass; no fixtures (a Python that does not exist, were one asked
+    for), under the Node on PATH and Node 18."""
+    node = a_node(which)
+    env = {k: v for k, v in os.environ.items() if k != "MNIST_SPRITE_JS_FIXTURES"}
+    env.update(PYTHON=str(tmp_path / "no-python"), FUZZ_MS="300")
+    proc = subprocess.run(
+        [str(node), "--test", "tests/js/unit/"],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    counts = dict(re.findall(r"^# (tests|pass|fail) (\d+)$", proc.stdout, flags=re.M))
+    failed = [line for line in proc.stdout.splitlines() if line.startswith("not ok")]
+    assert proc.returncode == 0, "\n".join([*failed, proc.stdout[-4000:], proc.stderr[-2000:]])
+    assert int(counts.get("pass", 0)) >= 80 and counts.get("fail") == "0", counts
+    assert "cases" in proc.stdout and "FUZZ_SEED=" in proc.stdout
