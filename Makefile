@@ -47,8 +47,11 @@ test-fast: $(STAMP) $(TFJS_STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m tests.bench
 
+# The Python decoder's fuzzing, then NAME.js's inflate and PNG decoder against node:zlib (the
+# stored mnist_sprite/loader.js; FUZZ_SEED=N repeats a run's cases).
 fuzz: $(STAMP)
 	FUZZ_SECONDS=$${FUZZ_SECONDS:-600} $(BIN)/python -m pytest -q -p no:cacheprovider tests/test_fuzz.py
+	FUZZ_SECONDS=$${FUZZ_SECONDS:-600} node --test tests/js/unit/fuzz.test.mjs
 
 # The browser check (tests/browser): data.js's way of loading a sprite, in Chromium, Firefox ESR
 # and WebKitGTK, against convert. BROWSERS=chromium,firefox,webkit picks engines (default: all).

@@ -16,7 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from mnist_sprite.loader import loader_source
+from mnist_sprite.loader import END, bundle_lines, loader_source, stored_source
+from mnist_sprite.packing import MODULE_SCOPE
 from tests.clients import required
 from tests.loaderkit import write_fixtures
 
@@ -140,3 +141,49 @@ def test_the_loader_has_no_canvas_and_no_dependency() -> None:
     assert imports == ["node:${name}", "@tensorflow/tfjs"]  # the one tf, else Node's own only
     assert set(re.findall(r'nodeModule\("([^"]+)"\)', source)) == {"url", "path", "fs/promises"}
     assert not re.search(r"^import ", source, flags=re.M)  # only dynamic imports, when needed
+
+
+def test_the_stored_loader_is_the_module_pack_writes_for_its_defaults() -> None:
+    """loader.js is no template: as stored it is the NAME.js of ``--name data`` for 28x28 gray
+    images in 10 classes, a module Node imports as it is; pack writes the bundle's own lines
+    above END and copies the rest unchanged."""
+    stored = stored_source()
+    assert loader_source("data", 28, 28, 1, 10) == stored
+    assert stored.startswith(bundle_lines("data", 28, 28, 1, 10)) and stored.count(END) == 1
+    assert not re.search(r"__[A-Z_]+__", stored)
+    mine = loader_source("my-set.v2", 28, 27, 3, 10)
+    assert mine.count(END) == 1 and mine.split(END)[1] == stored.split(END)[1]
+    assert mine.startswith("// my-set.v2.js: loads the dataset `mnist-sprite pack` wrote as ")
+    assert 'const JS_NAME = "my-set.v2.js";' in mine
+    assert loader_source("my-set.v2", 28, 27, 3, 10) == mine  # the same bytes every time
+    for name in ("", ".x", 'a"b', "a\nb", "a/b", "a b"):
+        with pytest.raises(ValueError, match="not a plain file name"):
+            loader_source(name, 28, 28, 1, 10)
+
+
+def test_node_reads_the_stored_loader_as_an_es_module() -> None:
+    """Node 18 reads a ``.js`` file as CommonJS unless the nearest package.json says otherwise:
+    the package's own, the one pack writes beside a bundle."""
+    package_json = ROOT / "mnist_sprite" / "package.json"
+    assert package_json.read_text(encoding="utf-8") == MODULE_SCOPE
+
+
+@pytest.mark.parametrize("which", ["PATH", "18"])
+def test_the_unit_tests_run_on_the_stored_loader_with_no_pack_and_no_python(
+    tmp_path: Path, which: str
+) -> None:
+    """``node --test tests/js/unit/``: the stored loader.js imported as it is, on data made in
+    JS, the fuzzing a short pass; no fixtures (a Python that does not exist, were one asked
+    for), under the Node on PATH and Node 18."""
+    node = a_node(which)
+    env = {k: v for k, v in os.environ.items() if k != "MNIST_SPRITE_JS_FIXTURES"}
+    env.update(PYTHON=str(tmp_path / "no-python"), FUZZ_MS="300")
+    proc = subprocess.run(
+        [str(node), "--test", "tests/js/unit/"],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    counts = dict(re.findall(r"^# (tests|pass|fail) (\d+)$", proc.stdout, flags=re.M))
+    failed = [line for line in proc.stdout.splitlines() if line.startswith("not ok")]
+    assert proc.returncode == 0, "\n".join([*failed, proc.stdout[-4000:], proc.stderr[-2000:]])
+    assert int(counts.get("pass", 0)) >= 80 and counts.get("fail") == "0", counts
+    assert "cases" in proc.stdout and "FUZZ_SEED=" in proc.stdout

@@ -1,11 +1,11 @@
-// The PNG decoder and SHA-256 inside NAME.js, against Python's own files (tests/loaderkit.py).
+// The PNG decoder inside a pack's NAME.js, against Python's own files (tests/loaderkit.py);
+// unit/png.test.mjs tests the stored loader.js's on PNGs made in JS, and unit/sha256.test.mjs its SHA-256.
 import assert from "node:assert/strict";
-import {createHash} from "node:crypto";
 import {test} from "node:test";
 import {inflateSync} from "node:zlib";
 import {FIX, bytes, loader, rejection, same} from "./fixtures.mjs";
 
-const {decodePng, scanlines, sha256, toFloat32} = await loader(FIX.bundles.gray);
+const {decodePng, scanlines, toFloat32} = await loader(FIX.bundles.gray);
 
 for (const c of FIX.png) {
   test(`decodes ${c.file}: ${c.channels === 3 ? "RGB" : "gray"}, filters ${c.filters}`, async () => {
@@ -22,15 +22,6 @@ for (const c of FIX.bad) {
     assert.ok(e.message.includes(c.error), e.message);
   });
 }
-
-test("its own SHA-256 is node:crypto's at every length around a block, and for 1 MB", () => {
-  const data = new Uint8Array(1 << 20).map((_, i) => (i * 2654435761) >>> 24);
-  for (const n of [...Array(200).keys(), 1000, 65539, data.length]) {
-    const part = data.subarray(0, n);
-    const want = createHash("sha256").update(part).digest("hex");
-    assert.equal(Buffer.from(sha256(part)).toString("hex"), want, `length ${n}`);
-  }
-});
 
 test("float32 of every byte is numpy's float32(k / 255), bit for bit", () => {
   const k = Uint8Array.from({length: 256}, (_, i) => i);

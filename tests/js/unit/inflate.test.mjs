@@ -1,12 +1,11 @@
 // NAME.js's own inflate (RFC 1950 and 1951) against node:zlib: every kind of block, outputs far
 // larger than its window, and broken streams, each an Error from its `bad` and never a hang.
+// The stored mnist_sprite/loader.js, imported as it is: no pack, no Python.
 import assert from "node:assert/strict";
 import {test} from "node:test";
 import {once} from "node:events";
 import {constants, createDeflate, deflateRawSync, deflateSync} from "node:zlib";
-import {FIX, loader} from "./fixtures.mjs";
-
-const {inflate} = await loader(FIX.bundles.gray);
+import {inflate} from "../../../mnist_sprite/loader.js";
 
 // The bytes inflate() gives for `z`, its chunks joined; it throws what bad() makes.
 function inflated(z) {
