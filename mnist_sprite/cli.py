@@ -30,7 +30,9 @@ from .errors import (
     MnistSpriteError,
     OptionError,
     OutputError,
+    SourceError,
     StdoutClosed,
+    command,
 )
 from .options import (
     CONVERSION,
@@ -324,6 +326,26 @@ def _sources(
     )
 
 
+def _path_or_dataset(
+    path: Path | None, dataset: str | None, cache_dir: Path | None, what: str
+) -> Path:
+    """``what`` (a path argument), or the cached files of ``--dataset``: one of the two."""
+    if (path is None) == (dataset is None):
+        raise OptionError(
+            None,
+            f"{what} and --dataset both given" if path else f"give {what} or --dataset",
+            f"give one: a file or folder, or --dataset {datasets.DEFAULT}",
+        )
+    if path is not None:
+        return path
+    ds = ALL[str(dataset)]
+    found = ds.folder(cache_dir) if ds.name in datasets.ORIGINALS else ds.paths(cache_dir)["sprite"]
+    if not found.exists():
+        fetch = command("fetch", dataset=ds.name, cache_dir=cache_dir)
+        raise SourceError(found, "not in the cache", f"run '{fetch}' first")
+    return found
+
+
 def _print_json(data: Any) -> None:
     import json  # here: start-up time counts in pipelines
 
@@ -541,7 +563,14 @@ def fetch_command(
 
 
 @cli.command("inspect")
-@click.argument("path", type=PATH)
+@click.argument("path", type=PATH, required=False)
+@click.option(
+    "--dataset",
+    type=click.Choice(sorted(ALL)),
+    help="Inspect a known dataset's files in the cache instead of PATH (never fetched): "
+    "its sprite, or the folder of its IDX files.",
+)
+@cache_dir_option
 @click.option("--show", type=click.IntRange(min=0), metavar="I", help="Draw digit I as text.")
 @click.option(
     "--grid",
@@ -568,7 +597,9 @@ def fetch_command(
 @json_option
 @formats_named
 def inspect_command(
-    path: Path,
+    path: Path | None,
+    dataset: str | None,
+    cache_dir: Path | None,
     show: int | None,
     grid: Path | None,
     count: int,
@@ -590,9 +621,11 @@ def inspect_command(
       mnist-sprite inspect mnist.npz --json | jq .arrays.x_train.shape
       mnist-sprite inspect mnist.npz --show 7
       mnist-sprite inspect mnist_images.png --grid digits.png --count 400
+      mnist-sprite inspect --dataset mnist-original
     """
     from . import inspection
 
+    path = _path_or_dataset(path, dataset, cache_dir, "PATH")
     if grid is None and _given("count"):
         raise OptionError(None, "--count sets the size of a --grid contact sheet", "add --grid")
     if grid is None and force:
@@ -714,7 +747,14 @@ def verify_command(
 
 
 @cli.command("pack")
-@click.argument("source", type=PATH)
+@click.argument("source", type=PATH, required=False)
+@click.option(
+    "--dataset",
+    type=click.Choice(sorted(datasets.ORIGINALS)),
+    help="Pack a dataset's original IDX files from the cache instead of SOURCE (fetched if "
+    "missing): the published 60,000 / 10,000.",
+)
+@cache_dir_option
 @click.option("--out", "-o", required=True, type=PATH, help="The folder to write into.")
 @click.option(
     "--name",
@@ -759,7 +799,9 @@ def verify_command(
 @json_option
 @formats_named
 def pack_command(
-    source: Path,
+    source: Path | None,
+    dataset: str | None,
+    cache_dir: Path | None,
     out: Path,
     name: str,
     classes: int | None,
@@ -786,9 +828,14 @@ def pack_command(
       mnist-sprite pack train-00000-of-00001.parquet --out web/ --name hub
       mnist-sprite pack floats.npz --out web/ --quantize
       mnist-sprite pack quickdraw/ --out web/ --name doodles --test-size 0.1 --seed 0
+      mnist-sprite pack --dataset mnist-original --out web/ --name mnist
     """
     from .packing import pack
 
+    if dataset is None or source is not None:
+        source = _path_or_dataset(source, dataset, cache_dir, "SOURCE")
+    else:  # fetched when missing, as convert fetches it
+        source = _sources(dataset, None, None, cache_dir, False, quiet).sprite
     with progress.bar(None, "packing", "rows", enabled=progress.wanted(quiet)) as advance:
         result = pack(
             source,

@@ -456,7 +456,21 @@ def identify_pair(
     return sprite if sprite is labels else None
 
 
-def named_in(provenance: dict[str, Any] | None) -> Dataset | None:
+def named_in(provenance: dict[str, Any] | None) -> AnyDataset | None:
     """The known dataset an output's provenance names, if any."""
     name = provenance.get("dataset") if provenance else None
-    return DATASETS.get(name) if isinstance(name, str) else None
+    return ALL.get(name) if isinstance(name, str) else None
+
+
+def originals_in(folder: Path) -> Originals | None:
+    """The dataset whose four published IDX files ``folder`` holds, each by its pinned sha256
+    (the cache's ``mnist-original/``, or a copy of it), if any."""
+    from .files import file_sha256, is_regular
+
+    for ds in ORIGINALS.values():
+        paths = [(folder / spec.name, spec) for _, spec in ds.roles()]
+        if all(is_regular(p) for p, _ in paths) and all(
+            file_sha256(p) == spec.sha256 for p, spec in paths
+        ):
+            return ds
+    return None

@@ -332,6 +332,9 @@ def inspect_output(path: PathLike) -> dict[str, Any]:
         prov = out.provenance()
         names = out.class_names()
     dataset, count = datasets.named_in(prov), _class_count(arrays)
+    published = None  # a folder of a dataset's published IDX files (the cache's)
+    if dataset is None and out.kind == "idx" and Path(path).is_dir():
+        published = dataset = datasets.originals_in(Path(path))
     classes = names if names and len(names) >= count else class_names(dataset, count)
     return {
         "schema": SCHEMA,
@@ -340,6 +343,8 @@ def inspect_output(path: PathLike) -> dict[str, Any]:
         "arrays": arrays,
         "classes": classes,
         "provenance": prov,
+        "dataset": published.name if published else None,
+        "test_part": published.test_part if published else None,
     }
 
 
@@ -663,6 +668,9 @@ def render(facts: dict[str, Any]) -> str:
             )
             row("", f"sha256 {a['sha256']}")
         row("classes", ", ".join(facts["classes"]))
+        if facts.get("dataset"):
+            row("dataset", f"{facts['dataset']}: its published files, by their pinned sha256")
+            row("test part", facts["test_part"])
         prov = facts["provenance"]
         if prov is None:
             row("provenance", "none recorded")

@@ -244,7 +244,7 @@ def _layout(
             source, f"its labels use {found} classes, more than --classes {classes}",
             f"give --classes {found} or more",
         )  # fmt: skip
-    names = _class_names(data, prov, total)
+    names = _class_names(data, prov, total, source)
     return _Layout(height, width, channels, counts, total, names), ids
 
 
@@ -342,13 +342,15 @@ def _classes_of(member: Member, ids: U8) -> int:
     return class_count(_onehot_width(member), int(ids.max()) if ids.size else None)
 
 
-def _class_names(data: Output, prov: dict[str, Any], count: int) -> list[str]:
+def _class_names(data: Output, prov: dict[str, Any], count: int, source: Path) -> list[str]:
     from . import datasets
 
     names = data.class_names()  # a PNG folder's class folders, or convert's record
     if names is not None and len(names) == count:
         return names
     ds = datasets.named_in(prov)
+    if ds is None and data.kind == "idx" and source.is_dir():  # the published files
+        ds = datasets.originals_in(source)
     if ds is not None and len(ds.class_names) == count:
         return list(ds.class_names)
     return [str(i) for i in range(count)]

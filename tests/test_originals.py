@@ -298,3 +298,38 @@ def test_pack_of_the_original_files_gives_all_seventy_thousand_to_the_browser(
     bundle = json.loads((tmp_path / "web" / "data.json").read_text())
     assert bundle["images"] == TRAIN + TEST and bundle["train_images"] == TRAIN
     shutil.rmtree(tmp_path / "web")
+
+
+def test_pack_of_the_dataset_fetches_it_and_names_fashions_classes(
+    server: Server, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    found = substitute(monkeypatch, publish("fashion-mnist-original", seed=3))
+    monkeypatch.setenv("MNIST_SPRITE_MIRRORS", serve(server, found))
+    web = tmp_path / "web"
+    code, _, stderr = run(
+        "pack", "--dataset", "fashion-mnist-original", "--out", str(web), "--name", "fashion",
+        cache=tmp_path,
+    )  # fmt: skip
+    assert code == 0, stderr
+    bundle = json.loads((web / "fashion.json").read_text())
+    assert bundle["class_names"][0] == "T-shirt/top" and bundle["train_images"] == TRAIN
+    code, _, stderr = run("pack", str(web), "--dataset", "fashion-mnist-original", "--out",
+                          str(tmp_path / "w2"), cache=tmp_path)  # fmt: skip
+    assert code == 2
+    one_line(stderr, "SOURCE and --dataset both given")
+
+
+def test_inspect_of_the_dataset_says_what_it_is_and_its_test_part(
+    server: Server, published: Published, tmp_path: Path
+) -> None:
+    code, _, stderr = run("inspect", "--dataset", "mnist-original", cache=tmp_path)
+    assert code == 1
+    one_line(stderr, "mnist-original", "not in the cache", "fetch --dataset mnist-original")
+    fetched(server, published, tmp_path)
+    code, stdout, stderr = run("inspect", "--dataset", "mnist-original", cache=tmp_path)
+    assert code == 0, stderr
+    assert f"x_train            ({TRAIN}, 28, 28) uint8" in stdout
+    assert "dataset            mnist-original: its published files" in stdout
+    assert "test part          MNIST's official test set, t10k" in stdout
+    code, stdout, _ = run("inspect", "--dataset", "mnist-original", "--json", cache=tmp_path)
+    assert json.loads(stdout)["dataset"] == "mnist-original"
