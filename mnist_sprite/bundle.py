@@ -610,11 +610,3 @@ def read(path: PathLike) -> Bundle:
             path, f"its shards hold {total:,} rows, not the {record.images:,} it says", "pack again"
         )
     return record
-
-
-def open_sprite(path: PathLike, digest: bool = False) -> PngFile | ShardedPng:
-    """A sprite PNG (``digest``: its sha256 made as it is read), or a pack's NAME.json read
-    as one sprite across its shards."""
-    if Bundle.find(path) is not None:
-        return ShardedPng(read(path))
-    return PngFile(path, digest=digest)

@@ -715,10 +715,10 @@ def verify_command(
       mnist-sprite verify out/ --sprite s.png --labels l_uint8 --json
       mnist-sprite verify web/mnist.json --source mnist.npz   # a packed sprite
     """
-    from .inspection import kind
+    from .identify import identify
     from .verify import verify, verify_packed
 
-    packed = output is not None and output.is_file() and kind(output) == "packed"
+    packed = output is not None and identify(output, ("packed",)) is not None
     if source is not None and not packed:
         raise OptionError(None, "--source goes with a packed NAME.json", "give the NAME.json")
     report = (

@@ -24,9 +24,7 @@ from .atomic import atomic_output
 from .browsers import agreement, differences, tall_warning
 from .bundle import (
     RECORD_KEY,
-    Bundle,
     ShardedPng,
-    open_sprite,
     parse,
     read,
     recorded_image_size,
@@ -38,61 +36,25 @@ from .choices import DRAW_ROWS
 from .datasets import DEFAULT_TRAIN_SIZES
 from .errors import MnistSpriteError, OptionError, OutputError, PathLike, SourceError
 from .files import file_sha256, open_source, sniff
-from .labels import CLASSES, bad_rows, class_count, class_counts, read_onehot
+from .identify import identify, open_sprite, require
+from .labels import (
+    CLASSES,
+    LABEL_HEAD,
+    bad_rows,
+    class_count,
+    class_counts,
+    label_classes,
+    read_onehot,
+)
 from .pipeline import check_width, class_names
 from .png import COLOR_TYPES, SIGNATURE, PngFile
 from .png.canvas import ENGINES, colour_warning
-from .reading import Output, kind_of
-from .registry import OUTPUTS
+from .reading import Output
 from .values import nearest_k
 
 SCHEMA = 1
 U8 = npt.NDArray[np.uint8]
 SHADES = " .:-=+*#%@"
-
-
-KINDS = f"a sprite PNG, a label file (one-hot rows), an output ({OUTPUTS}) or a packed NAME.json"
-# A file is taken for a label file, perhaps a damaged one, when most of its first rows are
-# one-hot: random bytes or text almost never are.
-_LABEL_ROWS_SEEN = 10_000
-
-
-def label_classes(head: bytes, size: int) -> int | None:
-    """The bytes per row of a label file whose first bytes are ``head``: 10 when most of its
-    rows are one-hot at 10 (TensorFlow.js's, perhaps damaged), else the one count from 2 to
-    255 at which every row seen is one-hot (a pack's label file); None for anything else."""
-    for classes in (CLASSES, *(c for c in range(2, 256) if c != CLASSES)):
-        if not size or size % classes or len(head) < classes:
-            continue
-        rows = np.frombuffer(head[: len(head) // classes * classes], np.uint8)
-        bad = bad_rows(rows.reshape(-1, classes)).size
-        if (bad * 2 < rows.size // classes) if classes == CLASSES else bad == 0:
-            return classes
-    return None
-
-
-def kind(path: PathLike) -> str:
-    """What ``path`` holds, by content: sprite, labels, an output format, or a packed bundle.
-
-    Anything else is refused, saying what it looks like when that is known.
-    """
-    found = kind_of(Path(path))
-    if found is not None:
-        return found
-    if Path(path).is_dir():
-        raise SourceError(path, "is a folder that holds no output", f"give {KINDS}")
-    with open_source(path) as f:
-        head = f.read(255 * _LABEL_ROWS_SEEN // 10)
-        size = os.fstat(f.fileno()).st_size
-    if head.startswith(SIGNATURE):
-        return "sprite"
-    if head.lstrip().startswith(b"{") and Bundle.find(path) is not None:
-        return "packed"
-    if label_classes(head, size) is not None:
-        return "labels"
-    what = sniff(head[:1024])
-    looks = f"is {what}, not {KINDS}" if what else f"is none of {KINDS}"
-    raise SourceError(path, looks, "give one of those")
 
 
 def inspect(
@@ -103,7 +65,7 @@ def inspect(
     A sprite is read as images of ``image_size`` when given (refused if its width does not
     fit), else of 28x28 when that fits.
     """
-    what = kind(path)
+    what = require(path)
     if what == "packed":
         return inspect_packed(path)
     if what == "sprite":
@@ -215,7 +177,7 @@ def source_facts(sprite: Path, labels: Path, stack: contextlib.ExitStack[Any]) -
         sprite_error = e
     decoded = opened if sprite_error is None else None
     images = None if decoded is None else decoded.header.height
-    packed = Bundle.find(labels) is not None
+    packed = identify(labels, ("packed",)) is not None
     onehot, labels_error = None, None
     try:
         if packed:  # a pack's label files, each against NAME.json
@@ -260,7 +222,7 @@ def inspect_labels(path: PathLike, train_size: int | None = None) -> dict[str, A
     read a block at a time, so a label file of any size takes the same memory."""
     with open_source(path) as f:
         size = os.fstat(f.fileno()).st_size
-        classes = label_classes(f.read(255 * _LABEL_ROWS_SEEN // 10), size) or CLASSES
+        classes = label_classes(f.read(LABEL_HEAD), size) or CLASSES
         f.seek(0)
         if not size or size % classes:
             read_onehot(path)  # raises the one-line error for this file
@@ -395,7 +357,7 @@ def digits(
     from its y arrays; its recorded image size unless one is given). Colour images are
     ``(n, h, w, 3)`` with ``colour``, else gray, the mean of red, green and blue.
     """
-    what = kind(path)
+    what = require(path)
     if what == "sprite":
         x, size = _sprite_rows(path, start, count, image_size)
         return _images(path, x, size, colour), [None] * x.shape[0]

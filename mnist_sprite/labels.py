@@ -142,3 +142,22 @@ def class_ids(values: npt.NDArray[Any], name: str, path: PathLike, first_row: in
 
 
 _LABELS_FIX = "give whole-number class ids, or one-hot rows of zeros and a single one"
+
+
+# A file is taken for a label file, perhaps a damaged one, when most of its first rows are
+# one-hot (random bytes or text almost never are): this many bytes of it are looked at.
+LABEL_HEAD = 255 * 10_000 // 10
+
+
+def label_classes(head: bytes, size: int) -> int | None:
+    """The bytes per row of a label file whose first bytes are ``head``: 10 when most of its
+    rows are one-hot at 10 (TensorFlow.js's, perhaps damaged), else the one count from 2 to
+    255 at which every row seen is one-hot (a pack's label file); None for anything else."""
+    for classes in (CLASSES, *(c for c in range(2, 256) if c != CLASSES)):
+        if not size or size % classes or len(head) < classes:
+            continue
+        rows = np.frombuffer(head[: len(head) // classes * classes], np.uint8)
+        bad = bad_rows(rows.reshape(-1, classes)).size
+        if (bad * 2 < rows.size // classes) if classes == CLASSES else bad == 0:
+            return classes
+    return None

@@ -42,6 +42,7 @@ from .deflate import available_cores
 from .errors import OptionError, OutputError, PathLike, SourceError
 from .files import file_sha256, read_json
 from .formats import Member
+from .identify import PACKED_FROM, identify
 from .labels import MAX_CLASSES, class_count, class_ids
 from .loader import loader_source
 from .options import check_flags, parse_image_size
@@ -139,8 +140,9 @@ def pack(
     if folder.exists() and not folder.is_dir():
         raise OutputError(folder, "is a file; pack writes into a folder", "choose another --out")
     module_scope = _needs_module_scope(folder)
-    layout_options = settle(source, layout_options)
-    with open_pack_source(source, layout_options) as data:
+    kind = identify(source, PACKED_FROM) or "output"
+    layout_options = settle(source, kind, layout_options)
+    with open_pack_source(source, kind, layout_options) as data:
         layout, ids = _layout(data, source, classes, image_size)
         labels = _labels(ids, layout)
         sizes = shard_sizes(
@@ -615,7 +617,8 @@ def sized_source_bytes(
     source: PathLike, *, quantize: bool = False, options: SourceOptions | None = None
 ) -> tuple[dict[str, U8], tuple[int, int]]:
     """:func:`source_bytes`, and the source's image size (H, W), which flat rows do not show."""
-    with open_pack_source(Path(source), options or SourceOptions()) as data:
+    kind = identify(source, PACKED_FROM) or "output"
+    with open_pack_source(Path(source), kind, options or SourceOptions()) as data:
         layout, ids = _layout(data, Path(source), None, None)
         out: dict[str, U8] = {}
         row_values = layout.height * layout.width * layout.channels

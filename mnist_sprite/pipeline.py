@@ -26,9 +26,7 @@ from . import datasets
 from ._version import __version__
 from .atomic import atomic_output, spooled_stdout
 from .bundle import (
-    Bundle,
     ShardedPng,
-    open_sprite,
     recorded_image_size,
     recorded_rgb,
     sprite_record,
@@ -37,6 +35,7 @@ from .datasets import DEFAULT_TRAIN_SIZES, SPLITS, AnyDataset, Originals
 from .errors import ColourWarning, OptionError, PathLike, SpriteError
 from .files import file_sha256
 from .formats import ARRAY_NAMES, MemorySink, Sink, SinkOptions, get
+from .identify import identify, open_sprite
 from .labels import U8, read_onehot, to_index
 from .options import FORMATS, LAYOUTS, check_choice
 from .options import Options as Options  # re-exported: callers import both from here
@@ -105,7 +104,7 @@ def explicit_sources(
     dataset: str | None, sprite: PathLike | None, labels: PathLike | None
 ) -> Sources | None:
     """``--sprite`` with ``--labels``, checked against ``--dataset``; None for a dataset."""
-    if sprite is not None and Bundle.find(sprite) is not None:
+    if sprite is not None and identify(sprite, ("packed",)):
         if labels is not None:
             raise OptionError(
                 None, "--labels with a pack's NAME.json", "drop --labels: NAME.json names them"

@@ -321,10 +321,10 @@ def test_help_lists_what_each_command_takes() -> None:
             assert kind in flat[name], (name, kind)
     pack_size = flat["pack"].split("--image-size HxW", 1)[1].split("--quantize", 1)[0]
     assert "flat rows" in pack_size and "cifar10" not in pack_size
-    from mnist_sprite.inspection import KINDS
+    from mnist_sprite.identify import INSPECTED, words
 
     for kind in ("idx", "csv", "png-dir", "NAME.json"):
-        assert kind in KINDS
+        assert kind in words(INSPECTED)
 
 
 def test_readme_says_what_imagefolder_and_pandas_give() -> None:

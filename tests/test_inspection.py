@@ -14,7 +14,8 @@ from click.testing import CliRunner
 from mnist_sprite.cli import cli
 from mnist_sprite.datasets import DATA_DIR
 from mnist_sprite.errors import SourceError
-from mnist_sprite.inspection import digits, draw, inspect, kind, render, write_grid
+from mnist_sprite.identify import require as kind
+from mnist_sprite.inspection import digits, draw, inspect, render, write_grid
 from mnist_sprite.pipeline import Options, Sources, write_output
 from mnist_sprite.png import read_red
 from tests import pngkit

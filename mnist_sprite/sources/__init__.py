@@ -23,7 +23,7 @@ __all__ = ["PackSource", "SourceOptions", "open_pack_source", "settle"]
 class PackSource:
     """One kind of source: whether ``path`` is one (given the options), and it opened."""
 
-    sniff: Callable[[Path, SourceOptions], bool]
+    sniff: Callable[[Path], bool]  # is ``path`` one? (``identify`` tries them in order)
     open: Callable[[Path, SourceOptions], Output]
     own_split: Callable[[Path], bool]  # has it a test part of its own? else pack makes one
 
@@ -35,28 +35,20 @@ def get(kind: str) -> PackSource:
     return source
 
 
-def settle(source: Path, options: SourceOptions) -> SourceOptions:
-    """The options pack reads ``source`` with: as given, and for a source with no split of
-    its own (class folders, one array per class) the default test part unless one is given;
-    the options its kind does not take are refused, naming the kinds that take them."""
-    kind = _kind(source, options)
+def settle(source: Path, kind: str, options: SourceOptions) -> SourceOptions:
+    """The options pack reads ``source`` (of ``kind``, as ``identify`` says) with: as given,
+    and for a source with no split of its own (class folders, one array per class) the default
+    test part unless one is given; the options its kind does not take are refused, naming the
+    kinds that take them."""
     _refuse_options(source, options, SOURCES[kind].takes)
     return options if get(kind).own_split(source) else options.with_default_test_part()
 
 
-def open_pack_source(source: Path, options: SourceOptions) -> Output:
-    """``source`` as an output-like reader, by the first kind that sniffs it (with the
-    options :func:`settle` gave)."""
-    kind = _kind(source, options)
+def open_pack_source(source: Path, kind: str, options: SourceOptions) -> Output:
+    """``source`` (of ``kind``) as an output-like reader, with the options :func:`settle`
+    gave."""
     _refuse_options(source, options, SOURCES[kind].takes)
     return get(kind).open(source, options)
-
-
-def _kind(source: Path, options: SourceOptions) -> str:
-    for kind in SOURCES:
-        if get(kind).sniff(source, options):
-            return kind
-    raise AssertionError(f"{source}: no kind of source sniffed it")  # "output" takes any
 
 
 def _refuse_options(source: Path, options: SourceOptions, takes: tuple[str, ...]) -> None:

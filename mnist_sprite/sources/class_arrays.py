@@ -368,4 +368,4 @@ def _open(path: Path, options: SourceOptions) -> Output:
     return Output(path, reader)
 
 
-SOURCE = PackSource(lambda path, _: looks_like_class_dir(path), _open, lambda _: False)
+SOURCE = PackSource(looks_like_class_dir, _open, lambda _: False)

@@ -90,4 +90,4 @@ def read_by_class(reader: PngDirReader, source: Path, options: SourceOptions) ->
     return Output(source, reader)
 
 
-SOURCE = PackSource(lambda path, options: looks_like_png_dir(path), _open, _own_split)
+SOURCE = PackSource(looks_like_png_dir, _open, _own_split)

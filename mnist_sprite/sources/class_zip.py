@@ -189,4 +189,4 @@ def _open(source: Path, options: SourceOptions) -> Output:
     return read_by_class(ClassZipReader(source, options.recipe), source, options)
 
 
-SOURCE = PackSource(lambda path, _: looks_like_class_zip(path), _open, lambda _: False)
+SOURCE = PackSource(looks_like_class_zip, _open, lambda _: False)

@@ -131,4 +131,4 @@ def _class_ids(out: Output, name: str) -> npt.NDArray[np.int64]:
     return flat
 
 
-SOURCE = PackSource(lambda path, options: True, _open, lambda _: True)  # the last kind: any path
+SOURCE = PackSource(lambda _: True, _open, lambda _: True)  # the last kind: any path
