@@ -384,6 +384,7 @@ def fetch_dataset(
         marker = cache.read_record(folder)
         result = FetchResult(dataset.name, {}, pinned=dataset.pinned)
         policy = _Policy(timeout, retries, backoff, show_progress, dataset.name, cache_dir)
+        failed: list[FetchError] = []
         digests = _gather(
             dataset,
             folder,
@@ -396,8 +397,11 @@ def fetch_dataset(
             urls,
             mirrors,
             policy,
+            failed,
         )
         for role, spec in dataset.roles():
+            if role not in digests:  # not got: said below, once the others are recorded
+                continue
             digest = digests[role]
             if spec.sha256 is None and cache.recorded_sha256(marker, spec.name) != digest:
                 result.recorded[spec.name] = digest  # first fetch, or --force: a new record
@@ -413,6 +417,10 @@ def fetch_dataset(
                 cache.write_record(folder, marker)
                 raise
         cache.write_record(folder, marker)
+    if failed:
+        got = [spec.name for role, spec in dataset.roles() if role in digests]
+        held = f"; the cache now holds the others, verified ({', '.join(got)})" if got else ""
+        raise FetchError(failed[0].path, failed[0].problem + held, failed[0].fix)
     return result
 
 
@@ -428,8 +436,10 @@ def _gather(
     urls: dict[str, str | None],
     mirrors: Sequence[str],
     policy: _Policy,
+    failed: list[FetchError],
 ) -> dict[str, str]:
-    """Each file's verified sha256: from --from, the cache, or a download."""
+    """Each file's verified sha256: from --from, the cache, or a download. A pinned file that
+    no source gives is added to ``failed``, and the others are still fetched."""
     digests: dict[str, str] = {}
     # The paths in the dataset's order (the sprite, then the labels), whatever is done first:
     # `set -- $(mnist-sprite fetch ...)` and `head -n 1` rely on it.
@@ -459,13 +469,17 @@ def _gather(
             result.sources[role] = "cache"
         elif from_path is not None:
             done = f" (imported {', '.join(result.imported)})" if result.imported else ""
-            raise FetchError(
+            missing = FetchError(
                 from_path,
                 f"holds no {spec.name}, and the cache has no good copy{done}",
                 f"give the file or folder that holds it with --from, or run "
                 f"'{command('fetch', dataset=dataset.name, cache_dir=policy.cache_dir)}' where "
                 "there is a network",
             )
+            if not dataset.pinned:
+                raise missing
+            failed.append(missing)  # what --from held is recorded, verified, all the same
+            continue
         elif offline:
             raise _offline_error(target, failure, dataset.name, policy.cache_dir)
         else:
@@ -473,13 +487,17 @@ def _gather(
             try:
                 url, digest = _download_any(todo, target, spec, role, policy, check)
             except FetchError as e:
-                if failure is None:
-                    raise
-                raise FetchError(  # say why the cached copy was not used
-                    target,
-                    f"is in the cache but fails verification ({failure.problem}), and {e.problem}",
-                    e.fix,
-                ) from None
+                if failure is not None:  # say why the cached copy was not used
+                    e = FetchError(
+                        target,
+                        f"is in the cache but fails verification ({failure.problem}), and "
+                        f"{e.problem}",
+                        e.fix,
+                    )
+                if not dataset.pinned:  # the files are checked as a pair: none without the other
+                    raise e from None
+                failed.append(e)  # each file is pinned alone: the others are still worth getting
+                continue
             result.downloaded.append(spec.name)
             result.sources[role] = url
         digests[role] = digest

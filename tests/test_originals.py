@@ -333,3 +333,27 @@ def test_inspect_of_the_dataset_says_what_it_is_and_its_test_part(
     assert "test part          MNIST's official test set, t10k" in stdout
     code, stdout, _ = run("inspect", "--dataset", "mnist-original", "--json", cache=tmp_path)
     assert json.loads(stdout)["dataset"] == "mnist-original"
+
+
+def test_a_file_no_source_gives_is_named_and_the_others_are_cached_verified(
+    server: Server, published: Published, tmp_path: Path
+) -> None:
+    """One file missing everywhere: fetch fails naming it, and keeps the three it verified,
+    so the test part alone is there for verify, and a later --from completes the set."""
+    base = serve(server, published)
+    del server.routes["/mnist/train-images-idx3-ubyte.gz"]
+    code, _, stderr = run("fetch", "--dataset", "mnist-original", "--mirror", base, cache=tmp_path)
+    assert code == 1
+    one_line(stderr, "train-images-idx3-ubyte.gz: could not download from any source",
+             "the cache now holds the others, verified")  # fmt: skip
+    folder = tmp_path / "mnist-original"
+    assert sorted(p.name for p in folder.glob("*.gz")) == [
+        "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz", "train-labels-idx1-ubyte.gz",
+    ]  # fmt: skip
+    hand = tmp_path / "usb"
+    hand.mkdir()
+    (hand / "train-images-idx3-ubyte.gz").write_bytes(published.gz["train-images"])
+    code, _, stderr = run("fetch", "--dataset", "mnist-original", "--from", str(hand),
+                          cache=tmp_path)  # fmt: skip
+    assert code == 0, stderr
+    assert "imported train-images-idx3-ubyte.gz" in stderr

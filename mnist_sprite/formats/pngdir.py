@@ -268,8 +268,8 @@ _NUMBER = re.compile(r"[0-9]{1,6}")
 # one image: 4096 x 4096 is far past what a browser canvas takes as one row).
 MAX_IMAGE_PIXELS = 1 << 24
 _FIX = (
-    "give a folder of class folders of .png files only, <class>/*.png or <split>/<class>/*.png "
-    "(a .DS_Store or Thumbs.db is skipped)"
+    f"give a folder of class folders of image files only ({', '.join(sorted(IMAGE_SUFFIXES))}), "
+    "<class>/*.png or <split>/<class>/*.png (a .DS_Store or Thumbs.db is skipped)"
 )
 # What a desktop's file manager leaves in any folder it shows: skipped by name, never read.
 SKIPPED = frozenset({".DS_Store", "Thumbs.db"})
