@@ -416,7 +416,8 @@ def fetch_dataset(
                         marker.pop(spec.name, None)
                 cache.write_record(folder, marker)
                 raise
-        cache.write_record(folder, marker)
+        if digests:  # a fetch that got nothing leaves the folder as it found it
+            cache.write_record(folder, marker)
     if failed:
         got = [spec.name for role, spec in dataset.roles() if role in digests]
         held = f"; the cache now holds the others, verified ({', '.join(got)})" if got else ""
