@@ -469,14 +469,17 @@ def _changed(json_path: Path, file: Path, entry: dict[str, Any]) -> SourceError 
     return None
 
 
-class _NoChunks:
-    """What a bundle's shards hold besides pixels: nothing (pack writes no colour chunks)."""
+class NoChunks:
+    """What a sprite read across files holds besides pixels: nothing (pack writes no colour
+    chunks into its shards; IDX files hold bytes only)."""
 
     colour_chunks: dict[str, bytes] = {}  # noqa: RUF012 - never written
 
 
 @dataclass(frozen=True)
-class _Size:
+class Size:
+    """A sprite's width (one image a row) and height (its images), as a PNG header gives."""
+
     width: int
     height: int
 
@@ -489,8 +492,8 @@ class ShardedPng:
         self.bundle = bundle
         self.path = bundle.path
         h, w = bundle.image_size
-        self.header = _Size(h * w, bundle.images)
-        self.chunks = _NoChunks()
+        self.header = Size(h * w, bundle.images)
+        self.chunks = NoChunks()
         for shard in bundle.shards:  # every header, before anything is allocated for the rows
             with PngFile(shard.images, root=self.path.parent) as png_file:
                 self._check_size(shard, png_file)

@@ -6,28 +6,18 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from .bundle import NoChunks, Size
 from .datasets import Originals
 from .errors import SourceError, command
 from .labels import U8
 
 # The arrays in the order their rows follow one another.
 _ORDER = ("x_train", "x_test")
-
-
-@dataclass(frozen=True)
-class _Size:
-    width: int
-    height: int
-
-
-class _NoChunks:
-    colour_chunks: dict[str, bytes] = {}  # noqa: RUF012 - never written: IDX holds bytes only
 
 
 class OriginalFiles:
@@ -56,8 +46,8 @@ class OriginalFiles:
         for name in self._shapes:  # each header, before anything is read or allocated
             with self._array(name):
                 pass
-        self.header = _Size(h * w, dataset.images - skip)
-        self.chunks = _NoChunks()
+        self.header = Size(h * w, dataset.images - skip)
+        self.chunks = NoChunks()
         self.train_images = dataset.train_size - skip
 
     def __enter__(self) -> OriginalFiles:
@@ -109,17 +99,10 @@ class OriginalFiles:
         onehot[np.arange(labels.size), labels] = 1
         return onehot
 
-    def canvas_blocks(
-        self,
-        decoder: Any = "auto",
-        tally: Any = None,
-        draw_rows: int = 5000,
-        *,
-        rgb: bool = False,
-        engine: str = "chromium",
-    ) -> Iterator[U8]:
+    def canvas_blocks(self, *_: Any, rgb: bool = False, **__: Any) -> Iterator[U8]:
         """The images' rows in blocks, as a sprite's decoder gives them (gray: red = green =
-        blue, so ``rgb`` repeats each value three times)."""
+        blue, so ``rgb`` repeats each value three times). A sprite's decoder options (decoder,
+        draw rows, engine) change nothing here: no canvas draws these bytes."""
         width = self.header.width
         for name in _ORDER:
             with self._array(name) as pieces:

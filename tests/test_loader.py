@@ -35,15 +35,20 @@ def node_major(node: str | Path) -> int:
 
 def run_node_tests(node: str | Path, fixtures: Path) -> None:
     """``node --test tests/js/`` on ``fixtures``: every test passes, and there are 80 or more."""
-    env = {**os.environ, "MNIST_SPRITE_JS_FIXTURES": str(fixtures)}
+    node_test(node, "tests/js/", {**os.environ, "MNIST_SPRITE_JS_FIXTURES": str(fixtures)})
+
+
+def node_test(node: str | Path, folder: str, env: dict[str, str]) -> str:
+    """``node --test folder``: every test passes, and there are 80 or more; its output."""
     proc = subprocess.run(
-        [node, "--test", "tests/js/"],
+        [str(node), "--test", folder],
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=300,
     )  # fmt: skip
     counts = dict(re.findall(r"^# (tests|pass|fail) (\d+)$", proc.stdout, flags=re.M))
     failed = [line for line in proc.stdout.splitlines() if line.startswith("not ok")]
     assert proc.returncode == 0, "\n".join([*failed, proc.stdout[-4000:], proc.stderr[-2000:]])
     assert int(counts.get("pass", 0)) >= 80 and counts.get("fail") == "0", counts
+    return proc.stdout
 
 
 @pytest.mark.skipif(
@@ -178,12 +183,5 @@ def test_the_unit_tests_run_on_the_stored_loader_with_no_pack_and_no_python(
     node = a_node(which)
     env = {k: v for k, v in os.environ.items() if k != "MNIST_SPRITE_JS_FIXTURES"}
     env.update(PYTHON=str(tmp_path / "no-python"), FUZZ_MS="300")
-    proc = subprocess.run(
-        [str(node), "--test", "tests/js/unit/"],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=300,
-    )  # fmt: skip
-    counts = dict(re.findall(r"^# (tests|pass|fail) (\d+)$", proc.stdout, flags=re.M))
-    failed = [line for line in proc.stdout.splitlines() if line.startswith("not ok")]
-    assert proc.returncode == 0, "\n".join([*failed, proc.stdout[-4000:], proc.stderr[-2000:]])
-    assert int(counts.get("pass", 0)) >= 80 and counts.get("fail") == "0", counts
-    assert "cases" in proc.stdout and "FUZZ_SEED=" in proc.stdout
+    out = node_test(node, "tests/js/unit/", env)
+    assert "cases" in out and "FUZZ_SEED=" in out

@@ -26,15 +26,4 @@ export const fileUrl = (p) => pathToFileURL(path(p));
 // A bundle's own NAME.js, as pack wrote it beside its NAME.json.
 export const loader = (bundle) => import(fileUrl(bundle.js).href);
 
-// The Error a promise rejects with (fails the test if it resolves).
-export async function rejection(promise) {
-  try {
-    await promise;
-  } catch (e) {
-    return e;
-  }
-  throw new Error("it resolved; an Error was expected");
-}
-
-export const same = (a, b) => Buffer.compare(Buffer.from(a.buffer, a.byteOffset, a.byteLength),
-                                             Buffer.from(b.buffer, b.byteOffset, b.byteLength)) === 0;
+export {rejection, same} from "./unit/pngs.mjs";

@@ -5,7 +5,8 @@
 import assert from "node:assert/strict";
 import {test} from "node:test";
 import {decodePng, scanlines} from "../../../mnist_sprite/loader.js";
-import {SIGNATURE, chunk, filtered, ihdr, pixels, png, rejection, same} from "./pngs.mjs";
+import {SIGNATURE, assertCutAnywhere, chunk, filtered, ihdr, pixels, png, rejection, same,
+        unfilterCut as unfilterCutBy} from "./pngs.mjs";
 import {deflateSync} from "node:zlib";
 
 const FILTERS = {none: [0], sub: [1], up: [2], average: [3], paeth: [4], cycle: [0, 1, 2, 3, 4],
@@ -109,34 +110,14 @@ for (const [file, [bytes, words]] of Object.entries(badCases())) {
   });
 }
 
-// The scanlines fed through scanlines() in chunks cut where `cuts` (ascending offsets) says.
-function unfilterCut(c, data, cuts) {
-  const stride = c.width * c.channels, out = new Uint8Array(c.height * stride);
-  const lines = scanlines(out, stride, c.channels, c.height, (what) => new Error(`cut: ${what}`));
-  let at = 0;
-  for (const cut of [...cuts, data.length]) lines.write(data.subarray(at, cut)), at = cut;
-  lines.end();
-  return out;
-}
+const unfilterCut = (c, data, cuts) => unfilterCutBy(scanlines, c, data, cuts);
 
 for (const [shape, [width, height, channels]] of Object.entries(SHAPES)) {
   test(`scanlines() of ${shape}, every filter in turn, cut anywhere: in a row, at and after its filter byte`, () => {
     const c = {width, height, channels}, raw = pixels(height, width * channels, 17);
     const data = filtered(raw, width * channels, height, channels, FILTERS.mixed);
-    const line = width * channels + 1;
-    for (let size = 1; size <= 2 * line + 1; size++) {
-      const cuts = [];
-      for (let at = size; at < data.length; at += size) cuts.push(at);
-      assert.ok(same(unfilterCut(c, data, cuts), raw), `chunks of ${size} bytes`);
-    }
-    for (let at = 0; at <= data.length; at++) {
-      assert.ok(same(unfilterCut(c, data, [at]), raw), `one cut at byte ${at}`);
-    }
-    let s = 7;
-    const cuts = [0, 0];
-    for (let at = 0; at < data.length;) cuts.push(at), s = (s * 48271) % 2147483647, at += s % 97;
-    cuts.push(data.length, data.length);
-    assert.ok(same(unfilterCut(c, data, cuts), raw), "random cuts");
+    const every = Array.from({length: data.length + 1}, (_, at) => at);
+    assertCutAnywhere(assert, scanlines, c, data, raw, every);
   });
 }
 

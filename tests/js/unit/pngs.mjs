@@ -93,6 +93,36 @@ export function png(rows, width, height, channels,
 export const same = (a, b) => Buffer.compare(Buffer.from(a.buffer, a.byteOffset, a.byteLength),
                                              Buffer.from(b.buffer, b.byteOffset, b.byteLength)) === 0;
 
+// The scanlines fed through the loader's scanlines() in chunks cut where `cuts` (ascending
+// offsets) says.
+export function unfilterCut(scanlines, c, data, cuts) {
+  const stride = c.width * c.channels, out = new Uint8Array(c.height * stride);
+  const lines = scanlines(out, stride, c.channels, c.height, (what) => new Error(`cut: ${what}`));
+  let at = 0;
+  for (const cut of [...cuts, data.length]) lines.write(data.subarray(at, cut)), at = cut;
+  lines.end();
+  return out;
+}
+
+// scanlines() of `data` gives `raw` however it is cut: every fixed chunk size from 1 byte to
+// just over two rows, one cut at each offset of `oneCuts`, and empty chunks with random cuts.
+export function assertCutAnywhere(assert, scanlines, c, data, raw, oneCuts) {
+  const line = c.width * c.channels + 1;
+  for (let size = 1; size <= 2 * line + 1; size++) {
+    const cuts = [];
+    for (let at = size; at < data.length; at += size) cuts.push(at);
+    assert.ok(same(unfilterCut(scanlines, c, data, cuts), raw), `chunks of ${size} bytes`);
+  }
+  for (const at of oneCuts) {
+    assert.ok(same(unfilterCut(scanlines, c, data, [at]), raw), `one cut at byte ${at}`);
+  }
+  let s = 7;
+  const cuts = [0, 0];
+  for (let at = 0; at < data.length;) cuts.push(at), s = (s * 48271) % 2147483647, at += s % 97;
+  cuts.push(data.length, data.length);
+  assert.ok(same(unfilterCut(scanlines, c, data, cuts), raw), "random cuts");
+}
+
 // The Error a promise rejects with (fails the test if it resolves).
 export async function rejection(promise) {
   try {
