@@ -470,7 +470,8 @@ def originals_in(folder: Path) -> Originals | None:
     for ds in ORIGINALS.values():
         paths = [(folder / spec.name, spec) for _, spec in ds.roles()]
         if all(is_regular(p) for p, _ in paths) and all(
-            file_sha256(p) == spec.sha256 for p, spec in paths
+            file_sha256(p, folder) == spec.sha256
+            for p, spec in paths  # none leads out of it
         ):
             return ds
     return None
