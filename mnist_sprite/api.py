@@ -209,7 +209,9 @@ def load_data(
     ``(N, 784)`` and one-hot uint8 labels of shape ``(N, 10)``, 55,000 train and 10,000 test.
     ``dataset`` is ``"mnist"`` (the default), ``"sample"`` (1,000 digits shipped with the
     package, 800 / 200), ``"fashion-mnist"`` or ``"cifar10"`` (RGB unless ``channels="red"``;
-    give ``split=`` or ``train_size=``). Pass ``sprite=`` and ``labels=`` instead to read files
+    give ``split=`` or ``train_size=``), or ``"mnist-original"`` / ``"fashion-mnist-original"``
+    (the four published IDX files: 60,000 / 10,000; ``split="tfjs"`` gives the sprite's).
+    Pass ``sprite=`` and ``labels=`` instead to read files
     of your own. Missing dataset files are fetched into the cache unless ``offline``.
 
     ``options`` are convert's options of how a sprite becomes arrays, by their Python names
