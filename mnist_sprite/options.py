@@ -9,8 +9,8 @@ and ``registry`` only): the command line builds its options, and answers ``--hel
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, fields
-from typing import Any
+from dataclasses import asdict, dataclass, field, fields, make_dataclass
+from typing import TYPE_CHECKING, Any
 
 from .choices import BROWSERS, DECODERS, DEFAULT_BROWSER, DRAW_ROWS, Decoder
 from .datasets import SPLITS
@@ -96,24 +96,37 @@ CONVERSION = (
 CONVERSIONS = {o.name: o for o in CONVERSION}
 
 
-@dataclass(frozen=True)
-class Options:
-    """How a sprite becomes arrays; the defaults give what TensorFlow.js's loader gives."""
+def _default(name: str) -> Any:
+    return CONVERSIONS[name].default
 
-    dtype: str = "float32"
-    label_format: str = "onehot"
-    shape: str = "flat"
-    image_size: tuple[int, int] | None = None  # None: the dataset's, else 28x28
-    train_size: int | None = None
-    split: str | None = None  # a named split (datasets.SPLITS) instead of train_size
-    channels: str | None = None  # red or rgb; None: the dataset's (rgb for cifar10), else red
-    shuffle: bool = False
-    seed: int | None = None
-    decoder: Decoder = "auto"
-    # Rows the loader draws onto its canvas at once; changes only sprites with transparency.
-    draw_rows: int = DRAW_ROWS
-    # Whose canvas: changes only sprites with transparency or 16-bit samples.
-    browser: str = DEFAULT_BROWSER
+
+if TYPE_CHECKING:  # what mypy knows of each value; at run time the fields are CONVERSION's
+
+    @dataclass(frozen=True)
+    class _Values:
+        dtype: str = _default("dtype")
+        label_format: str = _default("label_format")
+        shape: str = _default("shape")
+        image_size: tuple[int, int] | None = _default("image_size")  # None: the dataset's
+        train_size: int | None = _default("train_size")
+        split: str | None = _default("split")  # a named split instead of train_size
+        channels: str | None = _default("channels")  # None: the dataset's, else red
+        shuffle: bool = _default("shuffle")
+        seed: int | None = _default("seed")
+        decoder: Decoder = _default("decoder")  # noqa: RUF009 - never run: for mypy only
+        draw_rows: int = _default("draw_rows")
+        browser: str = _default("browser")
+
+else:  # one field a row of CONVERSION, with its default: an option is declared there alone
+    _Values = make_dataclass(
+        "_Values", [(o.name, Any, field(default=o.default)) for o in CONVERSION], frozen=True
+    )
+
+
+@dataclass(frozen=True)
+class Options(_Values):
+    """How a sprite becomes arrays, one field a row of :data:`CONVERSION`; the defaults give
+    what TensorFlow.js's loader gives."""
 
     def __post_init__(self) -> None:
         self._check()
