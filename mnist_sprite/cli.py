@@ -327,23 +327,24 @@ def _sources(
 
 
 def _path_or_dataset(
-    path: Path | None, dataset: str | None, cache_dir: Path | None, what: str
+    path: Path | None, dataset: str | None, cache_dir: Path | None, what: str, example: str
 ) -> Path:
-    """``what`` (a path argument), or the cached files of ``--dataset``: one of the two."""
+    """``what`` (a path argument), or the cached files of ``--dataset`` (never fetched): one of
+    the two. ``example``: the dataset a usage error suggests."""
     if (path is None) == (dataset is None):
         raise OptionError(
             None,
             f"{what} and --dataset both given" if path else f"give {what} or --dataset",
-            f"give one: a file or folder, or --dataset {datasets.DEFAULT}",
+            f"give one: a file or folder, or --dataset {example}",
         )
     if path is not None:
         return path
     ds = ALL[str(dataset)]
-    found = ds.folder(cache_dir) if ds.name in datasets.ORIGINALS else ds.paths(cache_dir)["sprite"]
-    if not found.exists():
-        fetch = command("fetch", dataset=ds.name, cache_dir=cache_dir)
-        raise SourceError(found, "not in the cache", f"run '{fetch}' first")
-    return found
+    for needed in ds.paths(cache_dir).values():  # every file, named when one is missing
+        if not (needed.exists() or needed.is_symlink()):
+            fetch = command("fetch", dataset=ds.name, cache_dir=cache_dir)
+            raise SourceError(needed, "not in the cache", f"run '{fetch}' first")
+    return ds.folder(cache_dir) if ds.name in datasets.ORIGINALS else ds.paths(cache_dir)["sprite"]
 
 
 def _print_json(data: Any) -> None:
@@ -625,7 +626,7 @@ def inspect_command(
     """
     from . import inspection
 
-    path = _path_or_dataset(path, dataset, cache_dir, "PATH")
+    path = _path_or_dataset(path, dataset, cache_dir, "PATH", datasets.DEFAULT)
     if grid is None and _given("count"):
         raise OptionError(None, "--count sets the size of a --grid contact sheet", "add --grid")
     if grid is None and force:
@@ -833,7 +834,7 @@ def pack_command(
     from .packing import pack
 
     if dataset is None or source is not None:
-        source = _path_or_dataset(source, dataset, cache_dir, "SOURCE")
+        source = _path_or_dataset(source, dataset, cache_dir, "SOURCE", "mnist-original")
     else:  # fetched when missing, as convert fetches it
         source = _sources(dataset, None, None, cache_dir, False, quiet).sprite
     with progress.bar(None, "packing", "rows", enabled=progress.wanted(quiet)) as advance:

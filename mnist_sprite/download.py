@@ -384,7 +384,7 @@ def fetch_dataset(
         marker = cache.read_record(folder)
         result = FetchResult(dataset.name, {}, pinned=dataset.pinned)
         policy = _Policy(timeout, retries, backoff, show_progress, dataset.name, cache_dir)
-        failed: list[FetchError] = []
+        failed: list[tuple[str, FetchError]] = []
         digests = _gather(
             dataset,
             folder,
@@ -419,9 +419,13 @@ def fetch_dataset(
         if digests:  # a fetch that got nothing leaves the folder as it found it
             cache.write_record(folder, marker)
     if failed:
+        first = failed[0][1]
+        more = [name for name, _ in failed[1:]]
+        also = f"; nor could {', '.join(more)} be got" if more else ""
         got = [spec.name for role, spec in dataset.roles() if role in digests]
-        held = f"; the cache now holds the others, verified ({', '.join(got)})" if got else ""
-        raise FetchError(failed[0].path, failed[0].problem + held, failed[0].fix)
+        fresh = [name for name in got if name not in result.imported]  # --from's are said
+        held = f"; the cache holds, verified, {', '.join(fresh)}" if fresh else ""
+        raise FetchError(first.path, first.problem + also + held, first.fix)
     return result
 
 
@@ -437,7 +441,7 @@ def _gather(
     urls: dict[str, str | None],
     mirrors: Sequence[str],
     policy: _Policy,
-    failed: list[FetchError],
+    failed: list[tuple[str, FetchError]],
 ) -> dict[str, str]:
     """Each file's verified sha256: from --from, the cache, or a download. A pinned file that
     no source gives is added to ``failed``, and the others are still fetched."""
@@ -479,7 +483,7 @@ def _gather(
             )
             if not dataset.pinned:
                 raise missing
-            failed.append(missing)  # what --from held is recorded, verified, all the same
+            failed.append((spec.name, missing))  # what --from held is recorded all the same
             continue
         elif offline:
             raise _offline_error(target, failure, dataset.name, policy.cache_dir)
@@ -497,7 +501,7 @@ def _gather(
                     )
                 if not dataset.pinned:  # the files are checked as a pair: none without the other
                     raise e from None
-                failed.append(e)  # each file is pinned alone: the others are still worth getting
+                failed.append((spec.name, e))  # each is pinned alone: the others are worth getting
                 continue
             result.downloaded.append(spec.name)
             result.sources[role] = url

@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from .bundle import NoChunks, Size
-from .datasets import Originals
+from .datasets import ORIGINAL_ROLES, Originals
 from .errors import SourceError, command
 from .labels import U8
 
@@ -35,7 +35,10 @@ class OriginalFiles:
         from .formats.idx import IdxReader  # here: convert to npz loads no other format
 
         self.dataset, self.path, self.skip = dataset, folder, skip
-        self.reader = IdxReader(folder)
+        arrays = dict(zip(("x_train", "y_train", "x_test", "y_test"), ORIGINAL_ROLES, strict=True))
+        files = {a: folder / spec.name for a, role in arrays.items() for r, spec in dataset.roles()
+                 if r == role}  # fmt: skip
+        self.reader = IdxReader(folder, files)  # exactly the files fetch verified
         h, w = dataset.image_size
         self._shapes = {
             "x_train": (dataset.train_size, h, w),
@@ -64,10 +67,9 @@ class OriginalFiles:
         """The values of one array, after its header is checked against the published shape."""
         fetch = command("fetch", dataset=self.dataset.name)
         path = self.reader.path_of(name)
-        if path is None:
-            raise SourceError(
-                self.path, f"has no {name} IDX file of {self.dataset.name}", f"run '{fetch}'"
-            )
+        assert path is not None, name  # each of the four is named
+        if not (path.exists() or path.is_symlink()):
+            raise SourceError(path, "not in the cache", f"run '{fetch}'")
         with self.reader.array(name) as (member, pieces):
             if member.shape != self._shapes[name]:
                 raise SourceError(

@@ -26,7 +26,7 @@ from .datasets import Dataset, Originals
 from .errors import MnistSpriteError, OptionError, PathLike, SourceError, command
 from .formats.base import ARRAY_NAMES, ArraySink, unlisted
 from .inspection import SourceFacts, sha256_or_none, source_facts
-from .labels import U8, class_counts
+from .labels import U8, class_counts, read_onehot
 from .pipeline import (
     Options,
     Plan,
@@ -164,14 +164,23 @@ def verify(
     if named is None and explicit is None and output is not None:
         named = datasets.ALL.get(str((prov or {}).get("dataset")))
     if isinstance(named, Originals):  # the original IDX files, and an output made from them
-        recorded = (prov or {}).get("options")
-        if isinstance(recorded, dict) and recorded.get("split") == "tfjs":  # rows it leaves out
-            prov = {**(prov or {}), "options": {**recorded, "train_size": None}}
         options = options or _options_of(prov, None, output)
-        if prov is not None:
+        if prov is not None:  # checked with what it was made with, which other options refuse
+            recorded = prov.get("options")
+            made = recorded.get("split") if isinstance(recorded, dict) else None
             _refuse_other_options(output, options, image_size, train_size)
-        if train_size is not None or split is not None:
+            if split is not None and split != made:
+                raise OptionError(
+                    output,
+                    f"was made with {f'--split {made}' if made else 'no --split'}, not {split}",
+                    "drop --split: verify checks an output with the options it records",
+                )
+            if made == "tfjs":  # the rows it leaves out, not only its training count
+                options = dataclasses.replace(options, train_size=None, split="tfjs")
+        elif train_size is not None or split is not None:
             options = dataclasses.replace(options, train_size=train_size, split=split)
+        if image_size is not None:
+            options = dataclasses.replace(options, image_size=image_size)
         return _verify_originals(report, named, output, prov, options, cache_dir)
     if explicit is not None:
         sources = explicit
@@ -319,8 +328,7 @@ def _verify_originals(
     sprite = datasets.ALL.get(ds.sprite or "")
     paths = cached_paths(sprite, cache_dir) if isinstance(sprite, Dataset) else None
     if paths is not None:  # the sprite against these files, as verify of the sprite does
-        with OriginalFiles(ds, folder, ds.sprite_skip) as originals:
-            _check_originals(report, paths["sprite"], originals.onehot(), cache_dir)
+        _check_originals(report, paths["sprite"], read_onehot(paths["labels"]), cache_dir)
     if output is not None and plan is not None:
         _check_output(report, Path(output), prov, plan, digests)
     return report

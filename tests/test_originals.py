@@ -345,7 +345,7 @@ def test_a_file_no_source_gives_is_named_and_the_others_are_cached_verified(
     code, _, stderr = run("fetch", "--dataset", "mnist-original", "--mirror", base, cache=tmp_path)
     assert code == 1
     one_line(stderr, "train-images-idx3-ubyte.gz: could not download from any source",
-             "the cache now holds the others, verified")  # fmt: skip
+             "the cache holds, verified, train-labels-idx1-ubyte.gz, t10k-images")  # fmt: skip
     folder = tmp_path / "mnist-original"
     assert sorted(p.name for p in folder.glob("*.gz")) == [
         "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz", "train-labels-idx1-ubyte.gz",
@@ -357,3 +357,56 @@ def test_a_file_no_source_gives_is_named_and_the_others_are_cached_verified(
                           cache=tmp_path)  # fmt: skip
     assert code == 0, stderr
     assert "imported train-images-idx3-ubyte.gz" in stderr
+
+
+def test_convert_reads_the_verified_files_not_a_raw_copy_beside_them(
+    server: Server, published: Published, tmp_path: Path
+) -> None:
+    """torchvision pointed at the cache folder leaves MNIST/raw/ there: convert, verify and
+    pack still read the four files fetch verified."""
+    folder = fetched(server, published, tmp_path)
+    (folder / "MNIST" / "raw").mkdir(parents=True)
+    for role in ("train-images", "train-labels"):
+        stray = np.zeros((TRAIN, 28, 28) if role.endswith("images") else TRAIN, np.uint8)
+        (folder / "MNIST" / "raw" / NAMES[role]).write_bytes(idx(stray))
+    (x_train, y_train), _ = load_data(
+        dataset="mnist-original", cache_dir=tmp_path, dtype="uint8", label_format="index",
+        shape="image",
+    )  # fmt: skip
+    assert np.array_equal(x_train, published.x[:TRAIN])
+    assert np.array_equal(y_train, published.y[:TRAIN])
+    code, _, stderr = run("pack", "--dataset", "mnist-original", "--out", str(tmp_path / "web"),
+                          "--name", "m", cache=tmp_path)  # fmt: skip
+    assert code == 0, stderr
+    bundle = json.loads((tmp_path / "web" / "m.json").read_text())
+    assert bundle["train_images"] == TRAIN
+
+
+def test_verify_of_a_tfjs_output_refuses_options_it_was_not_made_with(
+    server: Server, published: Published, tmp_path: Path
+) -> None:
+    fetched(server, published, tmp_path)
+    out = tmp_path / "tf.npz"
+    assert run("convert", "--dataset", "mnist-original", "--split", "tfjs", "--out", str(out),
+               cache=tmp_path)[0] == 0  # fmt: skip
+    assert run("verify", str(out), "--split", "tfjs", cache=tmp_path)[0] == 0
+    code, _, stderr = run("verify", str(out), "--train-size", "50", cache=tmp_path)
+    assert code == 2
+    one_line(stderr, f"was made with --train-size {TRAIN - SKIP}, not 50")
+    code, _, stderr = run("verify", str(out), "--split", "tfjs-core", cache=tmp_path)
+    assert code == 2
+    one_line(stderr, "was made with --split tfjs, not tfjs-core", "drop --split")
+
+
+def test_dataset_options_name_what_is_missing_and_what_to_give(
+    server: Server, published: Published, tmp_path: Path
+) -> None:
+    code, _, stderr = run("pack", "--out", str(tmp_path / "w"), cache=tmp_path)
+    assert code == 2
+    one_line(stderr, "give SOURCE or --dataset", "--dataset mnist-original")
+    folder = fetched(server, published, tmp_path)
+    (folder / "train-labels-idx1-ubyte.gz").unlink()
+    code, _, stderr = run("inspect", "--dataset", "mnist-original", cache=tmp_path)
+    assert code == 1
+    one_line(stderr, "train-labels-idx1-ubyte.gz: not in the cache",
+             "fetch --dataset mnist-original")  # fmt: skip

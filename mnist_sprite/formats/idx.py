@@ -203,7 +203,8 @@ def find_files(folder: Path) -> dict[str, Path]:
         for place in (folder, *sorted(p for p in folder.glob("*/raw") if p.is_dir())):
             candidates += sorted(p for p in place.iterdir() if not p.is_dir())
     found: dict[str, Path] = {}
-    for path in sorted(candidates, key=lambda p: p.name.endswith(".gz")):
+    # The folder's own files before */raw's, raw before gzipped in each place.
+    for path in sorted(candidates, key=lambda p: (p.parent != folder, p.name.endswith(".gz"))):
         name = path.name.removesuffix(".gz")
         for array in ARRAY_NAMES:
             kind, split = array.split("_")
@@ -287,14 +288,21 @@ class IdxReader:
 
     kind = "idx"
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, files: dict[str, Path] | None = None) -> None:
+        """``path``: a folder (its files found by their names), or one IDX file. ``files``:
+        exactly these, by array name, and no other (a dataset's cached files, which fetch
+        verified by their digests: no manifest, no search, no twins)."""
         self.path = path
+        self._root: Path | None = path
+        self._twins: dict[str, Path] = {}
+        if files is not None:
+            self._files, self._lone, self._root = files, True, None
+            return
         if not path.is_dir():  # one IDX file, read as the one array it holds
             with open_source(path) as f:
                 ndim = f.read(4)[3:4]
             self.path = path.parent
             self._files = {_lone_name(path, ndim[0] if ndim else 1): path}
-            self._twins: dict[str, Path] = {}
             self._lone = True
             return
         self._lone = False
@@ -325,7 +333,7 @@ class IdxReader:
         if path is None:
             raise SourceError(self.path, f"has no IDX file for {name}", "give the whole folder")
         gz = path.suffix == ".gz"
-        with open_source(path, self.path) as raw:
+        with open_source(path, self._root) as raw:
             stored = os.fstat(raw.fileno()).st_size
             f: IO[bytes] = gzip.GzipFile(fileobj=raw, mode="rb") if gz else raw  # type: ignore[assignment]
             with f:
