@@ -265,8 +265,25 @@ def convert(
         )
 
 
+def _without(function: F, *names: str) -> F:
+    """``function`` whose signature leaves out ``names``: what only the command line passes
+    (pack's ``reader``, the cached original files of ``--dataset``)."""
+
+    @functools.wraps(function)
+    def public(*args: Any, **kwargs: Any) -> Any:
+        return function(*args, **kwargs)
+
+    signature = inspect.signature(function)
+    kept = [p for p in signature.parameters.values() if p.name not in names]
+    public.__signature__ = signature.replace(parameters=kept)  # type: ignore[attr-defined]
+    return public  # type: ignore[return-value]
+
+
 # As the command: pack.pack itself, checking its arguments, with errors in Python's words.
-pack = checked(speaking(pack_files), extra={o.name: _SOURCE_KINDS[o.kind] for o in SOURCE_OPTIONS})
+pack = checked(
+    speaking(_without(pack_files, "reader")),
+    extra={o.name: _SOURCE_KINDS[o.kind] for o in SOURCE_OPTIONS},
+)
 
 
 @checked

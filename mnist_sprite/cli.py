@@ -23,7 +23,7 @@ from click.core import ParameterSource
 # each command imports what it uses when it runs.
 from . import datasets, progress
 from ._version import __version__
-from .datasets import ALL
+from .datasets import ALL, Originals
 from .errors import (
     INTERRUPTED,
     Interrupted,
@@ -46,7 +46,8 @@ from .options import (
 )
 from .registry import DEFAULT_TEST_SIZE, HELP, SOURCE_OPTIONS, prose
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # the command line starts without importing any format
+    from .formats import Reader
     from .pipeline import Sources
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -340,11 +341,22 @@ def _path_or_dataset(
     if path is not None:
         return path
     ds = ALL[str(dataset)]
-    for needed in ds.paths(cache_dir).values():  # every file, named when one is missing
+    files = ds.serving(ds.folder(cache_dir)) if isinstance(ds, Originals) else ds.paths(cache_dir)
+    for needed in files.values():  # every file, named when one is missing
         if not (needed.exists() or needed.is_symlink()):
             fetch = command("fetch", dataset=ds.name, cache_dir=cache_dir)
             raise SourceError(needed, "not in the cache", f"run '{fetch}' first")
     return ds.folder(cache_dir) if ds.name in datasets.ORIGINALS else ds.paths(cache_dir)["sprite"]
+
+
+def _originals_reader(dataset: str | None, cache_dir: Path | None) -> Reader | None:
+    """For ``--dataset`` of original files: exactly the cached files fetch verified."""
+    ds = datasets.ORIGINALS.get(dataset or "")
+    if ds is None:
+        return None
+    from .originals import OriginalsReader
+
+    return OriginalsReader(ds, ds.folder(cache_dir))
 
 
 def _print_json(data: Any) -> None:
@@ -558,7 +570,7 @@ def fetch_command(
         _print_json(result.summary())
         return
     # One write: a reader that stops after the first line (head -n 1) still gets a whole write.
-    click.echo("\n".join(str(path) for path in result.paths.values()))
+    click.echo("\n".join(dict.fromkeys(str(path) for path in result.paths.values())))
     if not quiet:
         click.echo(result.describe(), err=True)
 
@@ -648,7 +660,12 @@ def inspect_command(
         else:
             click.echo(f"wrote {grid}: {facts['digits']} digits", err=True)
         return
-    report = inspection.inspect(path, image_size=size, train_size=train_size)
+    originals = _originals_reader(dataset, cache_dir)
+    report = (
+        inspection.inspect_output(path, originals)
+        if originals is not None
+        else inspection.inspect(path, image_size=size, train_size=train_size)
+    )
     if as_json:
         _print_json(report)
     else:
@@ -841,6 +858,7 @@ def pack_command(
         result = pack(
             source,
             out,
+            reader=_originals_reader(dataset, cache_dir),
             name=name,
             classes=classes,
             image_size=image_size,

@@ -196,10 +196,25 @@ class Originals:
     bundled: bool = False
     class_counts: tuple[tuple[int, ...], tuple[int, ...]] | None = None
     test_part: str | None = None
+    # The same arrays in another container, fetched when a file has no source left: keras'
+    # mnist.npz (x_train, y_train, x_test, y_test), pinned by the sha256 keras publishes.
+    container: SourceFile | None = None
+    container_bases: tuple[str, ...] = ()
 
     @property
     def pinned(self) -> bool:
         return all(spec.sha256 is not None for _, spec in self.files)
+
+    def serving(self, folder: Path) -> dict[str, Path]:
+        """The file that holds each role's array in ``folder``: its own, else the container
+        where that is there instead (else its own name, which is then missing)."""
+        spare = folder / self.container.name if self.container else None
+        return {
+            role: spare
+            if spare is not None and not (folder / spec.name).exists() and spare.is_file()
+            else folder / spec.name
+            for role, spec in self.files
+        }
 
     @property
     def images(self) -> int:
@@ -216,8 +231,9 @@ class Originals:
         return {role: folder / spec.name for role, spec in self.roles()}
 
 
-# The four files' roles, in the order they are fetched and listed.
+# The four files' roles, in the order they are fetched and listed, and the array each holds.
 ORIGINAL_ROLES = ("train-images", "train-labels", "test-images", "test-labels")
+ORIGINAL_ARRAYS = dict(zip(ORIGINAL_ROLES, ("x_train", "y_train", "x_test", "y_test"), strict=True))
 
 
 def _originals(*files: tuple[str, str, str, int | None]) -> tuple[tuple[str, SourceFile], ...]:
@@ -260,6 +276,10 @@ MNIST_ORIGINAL = Originals(
     torchvision="MNIST",
     sprite="mnist",
     sprite_skip=5_000,
+    container=SourceFile(
+        "mnist.npz", sha256="731c5ac602752760c8e48fbffcf8c3b850d9dc2a2aedcf2cc48468fc17b673d1"
+    ),
+    container_bases=("https://storage.googleapis.com/tensorflow/tf-keras-datasets/",),
     class_counts=(
         (5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949),
         (980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009),

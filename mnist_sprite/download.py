@@ -29,7 +29,7 @@ from typing import Any
 
 from . import cache, datasets, progress
 from ._version import __version__
-from .datasets import AnyDataset, Dataset, SourceFile
+from .datasets import AnyDataset, Dataset, Originals, SourceFile
 from .errors import (
     FetchError,
     IntegrityError,
@@ -172,6 +172,8 @@ def refuse_other_dataset(path: PathLike, spec: SourceFile, digest: str | None) -
 
 _WHAT_ROLE_IS = {"sprite": "a PNG sprite", "labels": "a label file of one-hot bytes"}
 _GZIP = b"\x1f\x8b"
+_ZIP = b"PK\x03\x04"
+CONTAINER = "container"  # the role of an original dataset's other container (keras' npz)
 
 
 def refuse_other_kind(path: PathLike, spec: SourceFile, role: str) -> None:
@@ -180,13 +182,16 @@ def refuse_other_kind(path: PathLike, spec: SourceFile, role: str) -> None:
     with open_source(path) as f:
         head = f.read(1024)
     is_png = head.startswith(SIGNATURE)
-    if role not in _WHAT_ROLE_IS:  # one of an original dataset's gzipped IDX files
-        if head.startswith(_GZIP):
+    if role not in _WHAT_ROLE_IS:  # an original dataset's gzipped IDX files, or its npz
+        magic, kind = (
+            (_ZIP, "a zip of arrays") if role == CONTAINER else (_GZIP, "a gzipped IDX file")
+        )
+        if head.startswith(magic):
             return
-        what = "a PNG image" if is_png else sniff(head) or "not gzip data"
+        what = "a PNG image" if is_png else sniff(head) or f"not {kind}"
         raise IntegrityError(
             path,
-            f"is {what}, not {spec.name} (a gzipped IDX file)",
+            f"is {what}, not {spec.name} ({kind})",
             f"give {spec.name} itself, as published, or a folder that holds it",
         )
     if is_png == (role == "sprite") and (is_png or sniff(head) is None):
@@ -399,6 +404,8 @@ def fetch_dataset(
             policy,
             failed,
         )
+        if not offline and from_path is None:  # what no source gave, from the other container
+            _fetch_container(dataset, folder, marker, result, mirrors, policy, failed)
         for role, spec in dataset.roles():
             if role not in digests:  # not got: said below, once the others are recorded
                 continue
@@ -416,7 +423,7 @@ def fetch_dataset(
                         marker.pop(spec.name, None)
                 cache.write_record(folder, marker)
                 raise
-        if digests:  # a fetch that got nothing leaves the folder as it found it
+        if digests or result.downloaded:  # a fetch that got nothing leaves the folder as it was
             cache.write_record(folder, marker)
     if failed:
         first = failed[0][1]
@@ -521,11 +528,15 @@ def _from_cache(
     marker = cache.read_record(folder)
     paths = dataset.paths(cache_dir)
     stale = False
+    spare = _cached_container(dataset, folder, marker)
     for role, spec in dataset.roles():
         try:
             digest = _cached(paths[role], dataset, spec, role, marker)
         except MnistSpriteError as e:
             return paths[role], e
+        if digest is None and spare is not None:  # its array is in the container instead
+            paths[role] = spare
+            continue
         if digest is None:
             return paths[role], None
         stale = stale or not cache.unchanged(marker, spec.name, paths[role].stat())
@@ -534,6 +545,54 @@ def _from_cache(
     return FetchResult(
         dataset.name, paths, sources={role: "cache" for role in paths}, pinned=dataset.pinned
     )
+
+
+def _cached_container(dataset: AnyDataset, folder: Path, marker: dict[str, Any]) -> Path | None:
+    """An original dataset's container (keras' npz) when the cache holds it, verified."""
+    spec = getattr(dataset, "container", None)
+    if not isinstance(spec, SourceFile):
+        return None
+    try:
+        found = _cached(folder / spec.name, dataset, spec, CONTAINER, marker)
+    except MnistSpriteError:
+        return None
+    return None if found is None else folder / spec.name
+
+
+def _fetch_container(
+    dataset: AnyDataset,
+    folder: Path,
+    marker: dict[str, Any],
+    result: FetchResult,
+    mirrors: Sequence[str],
+    policy: _Policy,
+    failed: list[tuple[str, FetchError]],
+) -> None:
+    """The files no source gave, from the dataset's other container (keras' mnist.npz, pinned
+    by its sha256): downloaded, verified and cached, it serves their arrays; else it is named
+    among what could not be got."""
+    spec = getattr(dataset, "container", None)
+    if not failed or not isinstance(spec, SourceFile) or not isinstance(dataset, Originals):
+        return
+    target = folder / spec.name
+    if _cached_container(dataset, folder, marker) is None:
+        todo = [spec.url(p) for p in (*mirrors, *os.environ.get(MIRRORS_ENV, "").split(),
+                                      *dataset.container_bases)]  # fmt: skip
+        check = functools.partial(verify_file, spec=spec, role=CONTAINER)
+        try:
+            url, digest = _download_any(todo, target, spec, CONTAINER, policy, check)
+        except FetchError as e:
+            failed.append((spec.name, e))
+            return
+        result.downloaded.append(spec.name)
+        result.sources[CONTAINER] = url
+        marker[spec.name] = cache.stamp(target, digest, True)
+    names = {name for name, _ in failed}
+    for role, file in dataset.roles():
+        if file.name in names:
+            result.paths[role] = target
+            result.sources[role] = spec.name
+    failed.clear()
 
 
 def _offline_error(

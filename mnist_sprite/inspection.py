@@ -33,9 +33,10 @@ from .bundle import (
     sprite_record,
 )
 from .choices import DRAW_ROWS
-from .datasets import DEFAULT_TRAIN_SIZES
+from .datasets import DEFAULT_TRAIN_SIZES, Originals
 from .errors import MnistSpriteError, OptionError, OutputError, PathLike, SourceError
 from .files import file_sha256, open_source, sniff
+from .formats import Reader
 from .identify import identify, open_sprite, require
 from .labels import (
     CLASSES,
@@ -284,18 +285,19 @@ def inspect_labels(path: PathLike, train_size: int | None = None) -> dict[str, A
 _LABEL_BLOCK_ROWS = 1 << 16
 
 
-def inspect_output(path: PathLike) -> dict[str, Any]:
-    """Each array's shape, dtype, min, max, mean and sha256, and convert's provenance."""
+def inspect_output(path: PathLike, reader: Reader | None = None) -> dict[str, Any]:
+    """Each array's shape, dtype, min, max, mean and sha256, and convert's provenance.
+    ``reader``: a dataset's cached original files (``originals.OriginalsReader``)."""
     arrays: dict[str, Any] = {}
-    with Output(path) as out:
+    with Output(path, reader) as out:
         for name in out.names():
             with out.array(name) as (member, pieces):
                 arrays[name] = _array_facts(member.shape, member.dtype, pieces)
         prov = out.provenance()
         names = out.class_names()
     dataset, count = datasets.named_in(prov), _class_count(arrays)
-    published = None  # a folder of a dataset's published IDX files (the cache's)
-    if dataset is None and out.kind == "idx" and Path(path).is_dir():
+    published = dataset if reader is not None and isinstance(dataset, Originals) else None
+    if dataset is None and out.kind == "idx" and Path(path).is_dir():  # the published files
         published = dataset = datasets.originals_in(Path(path))
     classes = names if names and len(names) >= count else class_names(dataset, count)
     return {

@@ -12,16 +12,78 @@ from typing import Any
 import numpy as np
 
 from .bundle import NoChunks, Size
-from .datasets import ORIGINAL_ROLES, Originals
+from .datasets import ORIGINAL_ARRAYS, Originals
 from .errors import SourceError, command
+from .formats.base import Member
 from .labels import U8
 
 # The arrays in the order their rows follow one another.
 _ORDER = ("x_train", "x_test")
 
 
+class OriginalsReader:
+    """The four arrays of ``dataset`` in ``folder`` (the cache's), read as an output is: each
+    from exactly the file fetch verified (its own IDX file by its published name, or the
+    container that serves it), its header checked against the published shape and dtype.
+    What inspect and pack read for ``--dataset``, and what :class:`OriginalFiles` reads."""
+
+    kind = "idx"
+
+    def __init__(self, dataset: Originals, folder: Path) -> None:
+        from .formats.idx import IdxReader  # here: convert to npz loads no other format
+        from .formats.npz import NpzReader
+
+        self.dataset, self.path = dataset, folder
+        self._paths = {ORIGINAL_ARRAYS[r]: p for r, p in dataset.serving(folder).items()}
+        idx = {a: p for a, p in self._paths.items() if p.name.endswith(("-ubyte", "-ubyte.gz"))}
+        self._readers: dict[str, IdxReader | NpzReader] = dict.fromkeys(idx, IdxReader(folder, idx))
+        self._closers: list[NpzReader] = []
+        spare = [a for a in self._paths if a not in idx]
+        if spare and self._paths[spare[0]].is_file():
+            self._closers.append(NpzReader(self._paths[spare[0]]))
+            self._readers.update(dict.fromkeys(spare, self._closers[0]))
+        h, w = dataset.image_size
+        self.shapes = {
+            "x_train": (dataset.train_size, h, w),
+            "y_train": (dataset.train_size,),
+            "x_test": (dataset.test_size, h, w),
+            "y_test": (dataset.test_size,),
+        }
+
+    def names(self) -> list[str]:
+        return list(self.shapes)
+
+    def provenance(self) -> dict[str, Any] | None:
+        """The dataset they are, as a convert output records it: its name and class names."""
+        return {"dataset": self.dataset.name, "class_names": list(self.dataset.class_names)}
+
+    def close(self) -> None:
+        for reader in self._closers:
+            reader.close()
+
+    @contextlib.contextmanager
+    def array(self, name: str) -> Iterator[tuple[Member, Iterator[Any]]]:
+        """(member, pieces) of one array, its header checked against the published one."""
+        fetch = command("fetch", dataset=self.dataset.name)
+        path = self._paths[name]
+        if not (path.exists() or path.is_symlink()):
+            raise SourceError(path, "not in the cache", f"run '{fetch}'")
+        with self._readers[name].array(name) as (member, pieces):
+            if member.dtype != np.uint8 or member.shape != self.shapes[name]:
+                raise SourceError(
+                    path,
+                    f"holds {name} as {member.dtype} {member.shape}, not the published uint8 "
+                    f"{self.shapes[name]} of {self.dataset.name}",
+                    f"fetch it again: '{fetch} --force'",
+                )
+            yield member, pieces
+
+    def path_of(self, name: str) -> Path:
+        return self._paths[name]
+
+
 class OriginalFiles:
-    """The four IDX files of ``dataset`` in ``folder`` (the cache's, by their published names).
+    """The four IDX files of ``dataset`` in ``folder`` (the cache's) read as one sprite.
 
     ``skip`` leaves out the first training images: mnist-original without its first 5,000 is
     TensorFlow.js's sprite, row for row. Every header is checked against the published shapes
@@ -32,23 +94,16 @@ class OriginalFiles:
     engine_dependent = False  # bytes, not a picture: no engine draws them
 
     def __init__(self, dataset: Originals, folder: Path, skip: int = 0) -> None:
-        from .formats.idx import IdxReader  # here: convert to npz loads no other format
-
         self.dataset, self.path, self.skip = dataset, folder, skip
-        arrays = dict(zip(("x_train", "y_train", "x_test", "y_test"), ORIGINAL_ROLES, strict=True))
-        files = {a: folder / spec.name for a, role in arrays.items() for r, spec in dataset.roles()
-                 if r == role}  # fmt: skip
-        self.reader = IdxReader(folder, files)  # exactly the files fetch verified
+        self.reader = OriginalsReader(dataset, folder)
+        try:
+            for name in self.reader.names():  # each header, before anything is read
+                with self.reader.array(name):
+                    pass
+        except BaseException:
+            self.reader.close()
+            raise
         h, w = dataset.image_size
-        self._shapes = {
-            "x_train": (dataset.train_size, h, w),
-            "y_train": (dataset.train_size,),
-            "x_test": (dataset.test_size, h, w),
-            "y_test": (dataset.test_size,),
-        }
-        for name in self._shapes:  # each header, before anything is read or allocated
-            with self._array(name):
-                pass
         self.header = Size(h * w, dataset.images - skip)
         self.chunks = NoChunks()
         self.train_images = dataset.train_size - skip
@@ -57,27 +112,14 @@ class OriginalFiles:
         return self
 
     def __exit__(self, *exc: object) -> None:
-        return None
+        self.close()
 
     def close(self) -> None:
-        return None
+        self.reader.close()
 
     @contextlib.contextmanager
     def _array(self, name: str) -> Iterator[Iterator[Any]]:
-        """The values of one array, after its header is checked against the published shape."""
-        fetch = command("fetch", dataset=self.dataset.name)
-        path = self.reader.path_of(name)
-        assert path is not None, name  # each of the four is named
-        if not (path.exists() or path.is_symlink()):
-            raise SourceError(path, "not in the cache", f"run '{fetch}'")
-        with self.reader.array(name) as (member, pieces):
-            if member.shape != self._shapes[name]:
-                raise SourceError(
-                    path,
-                    f"holds an array of shape {member.shape}, not the published "
-                    f"{self._shapes[name]} of {self.dataset.name}",
-                    f"fetch it again: '{fetch} --force'",
-                )
+        with self.reader.array(name) as (_, pieces):
             yield pieces
 
     def onehot(self) -> U8:
@@ -90,7 +132,7 @@ class OriginalFiles:
             bad = np.flatnonzero(values >= classes)
             if bad.size:
                 raise SourceError(
-                    self.reader.path_of(name) or self.path,
+                    self.reader.path_of(name),
                     f"label {int(values[bad[0]])} at row {int(bad[0]):,} is not one of the "
                     f"{classes} classes",
                     f"fetch it again: '{command('fetch', dataset=self.dataset.name)} --force'",

@@ -41,7 +41,7 @@ from .bundle import (
 from .deflate import available_cores
 from .errors import OptionError, OutputError, PathLike, SourceError
 from .files import file_sha256, read_json
-from .formats import Member
+from .formats import Member, Reader
 from .identify import PACKED_FROM, identify
 from .labels import MAX_CLASSES, class_count, class_ids
 from .loader import loader_source
@@ -50,6 +50,7 @@ from .png import MAX_PIXELS
 from .png.canvas import engines_that_cannot_draw
 from .reading import Output
 from .sources import SourceOptions, open_pack_source, settle
+from .sources.output import resplit
 from .values import k_over_255, nearest_k
 
 U8 = npt.NDArray[np.uint8]
@@ -102,6 +103,7 @@ def pack(
     force: bool = False,
     workers: int = 2,
     progress: Progress | None = None,
+    reader: Reader | None = None,
     **reading: Any,
 ) -> PackResult:
     """Pack ``source`` (any output convert writes, a folder of PNGs, or a folder of one array
@@ -109,6 +111,8 @@ def pack(
     shards ``NAME_images_000.HASH.png``, ...), label files, ``NAME.json`` and ``NAME.js``, each
     shard file named by its content (``bundle.content_name``).
 
+    ``reader``: ``source`` read by it (a dataset's cached original files, as
+    ``originals.OriginalsReader`` reads them), in place of what ``source`` is found to be.
     ``reading`` holds the source options of ``registry.SOURCE_OPTIONS`` by name:
     ``classes_from``, ``only_listed``, ``limit_per_class``, ``test_size``, ``seed`` and
     ``shard_rows``."""
@@ -140,9 +144,13 @@ def pack(
     if folder.exists() and not folder.is_dir():
         raise OutputError(folder, "is a file; pack writes into a folder", "choose another --out")
     module_scope = _needs_module_scope(folder)
-    kind = identify(source, PACKED_FROM) or "output"
+    kind = "output" if reader is not None else identify(source, PACKED_FROM) or "output"
     layout_options = settle(source, kind, layout_options)
-    with open_pack_source(source, kind, layout_options) as data:
+    with (
+        resplit(Output(source, reader), layout_options)
+        if reader is not None
+        else open_pack_source(source, kind, layout_options)
+    ) as data:
         layout, ids = _layout(data, source, classes, image_size)
         labels = _labels(ids, layout)
         sizes = shard_sizes(

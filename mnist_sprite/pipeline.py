@@ -75,8 +75,8 @@ class Sources:
 
     def files(self) -> dict[str, Path]:
         """Each input file by its role: the sprite and the labels, or the four IDX files."""
-        if isinstance(self.dataset, Originals):
-            return {role: self.sprite / spec.name for role, spec in self.dataset.roles()}
+        if isinstance(self.dataset, Originals):  # each one's own file, or the container
+            return self.dataset.serving(self.sprite)
         return {"sprite": self.sprite, "labels": self.labels}
 
 

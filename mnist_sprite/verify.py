@@ -293,26 +293,33 @@ def _verify_originals(
     """A dataset's original files as they are in the cache (never fetched): each one's
     published md5 and pinned sha256, their headers and labels, the published class counts;
     for MNIST, the sprite against them when the cache holds it; then ``output`` against them."""
-    from .download import cached_paths, verify_file
+    from .download import CONTAINER, cached_paths, verify_file
     from .originals import OriginalFiles
 
     folder = ds.folder(cache_dir)
     sources = Sources(folder, folder, ds)
     digests: dict[str, str | None] = {}
+    checked: dict[Path, str | None] = {}  # the container, checked once for the arrays it serves
     for role, spec in ds.roles():
-        path = folder / spec.name
+        path = ds.serving(folder)[role]
         if not path.is_file():
             fetch = command("fetch", dataset=ds.name, cache_dir=cache_dir)
             raise SourceError(path, "not in the cache", f"run '{fetch}' first")
-        try:
-            digests[role] = verify_file(path, spec, role)
-        except MnistSpriteError as e:
-            report.add(f"pinned {spec.name}", False, str(e))
-            digests[role] = None
+        if path in checked:
+            digests[role] = checked[path]
             continue
-        report.add(
-            f"pinned {spec.name}", True, f"md5 {spec.md5} and sha256 {str(spec.sha256)[:16]}..."
-        )
+        own = path.name == spec.name
+        pin = spec if own or ds.container is None else ds.container
+        try:
+            digests[role] = checked[path] = verify_file(path, pin, role if own else CONTAINER)
+        except MnistSpriteError as e:
+            report.add(f"pinned {pin.name}", False, str(e))
+            digests[role] = checked[path] = None
+            continue
+        said = f"md5 {pin.md5} and " if pin.md5 else ""
+        served = [f.name for r, f in ds.roles() if ds.serving(folder)[r] == path]
+        where = "" if own else f", as keras publishes it, in place of {', '.join(served)}"
+        report.add(f"pinned {pin.name}", True, f"{said}sha256 {str(pin.sha256)[:16]}...{where}")
     if not all(digests.values()):
         return report
     try:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import gzip
 import hashlib
+import io
 import struct
 from dataclasses import dataclass
 
@@ -67,11 +68,26 @@ def publish(name: str = "mnist-original", seed: int = 7) -> Published:
     )
     real = datasets.ORIGINALS[name]
     dataset = dataclasses.replace(
-        real, files=files, bases=(), train_size=TRAIN, test_size=TEST, class_counts=None
-    )
+        real, files=files, bases=(), train_size=TRAIN, test_size=TEST, class_counts=None,
+        container=None, container_bases=(),
+    )  # fmt: skip
     if real.sprite_skip:
         dataset = dataclasses.replace(dataset, sprite_skip=SKIP)
     return Published(dataset, raw, gz, x, y)
+
+
+def with_container(found: Published, base: str) -> tuple[Published, bytes]:
+    """``found`` with keras' container of the same arrays (an npz, as ``np.savez`` writes
+    keras' mnist.npz), pinned by its own sha256 and served from ``base``."""
+    buffer = io.BytesIO()
+    np.savez(
+        buffer, x_train=found.x[:TRAIN], y_train=found.y[:TRAIN], x_test=found.x[TRAIN:],
+        y_test=found.y[TRAIN:],
+    )  # fmt: skip
+    data = buffer.getvalue()
+    spec = SourceFile("mnist.npz", sha256=hashlib.sha256(data).hexdigest())
+    dataset = dataclasses.replace(found.dataset, container=spec, container_bases=(base,))
+    return dataclasses.replace(found, dataset=dataset), data
 
 
 def substitute(monkeypatch: pytest.MonkeyPatch, found: Published) -> Published:

@@ -22,7 +22,17 @@ from mnist_sprite.download import fetch_dataset
 from mnist_sprite.errors import FetchError, IntegrityError
 from tests.cli_kit import one_line, run
 from tests.httpkit import Route, Server
-from tests.originalskit import NAMES, SKIP, TEST, TRAIN, Published, idx, publish, substitute
+from tests.originalskit import (
+    NAMES,
+    SKIP,
+    TEST,
+    TRAIN,
+    Published,
+    idx,
+    publish,
+    substitute,
+    with_container,
+)  # fmt: skip
 from tests.realdata import SHARED
 
 
@@ -410,3 +420,56 @@ def test_dataset_options_name_what_is_missing_and_what_to_give(
     assert code == 1
     one_line(stderr, "train-labels-idx1-ubyte.gz: not in the cache",
              "fetch --dataset mnist-original")  # fmt: skip
+
+
+def test_keras_npz_serves_what_no_other_source_gives(
+    server: Server, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """No source gives train-images: fetch gets keras' mnist.npz, verified by its pinned
+    sha256, and every command reads that array from it, the published values."""
+    found, npz = with_container(publish(), server.url + "/keras/")
+    substitute(monkeypatch, found)
+    base = serve(server, found)
+    del server.routes["/mnist/train-images-idx3-ubyte.gz"]
+    server.routes["/keras/mnist.npz"] = Route(npz)
+    code, stdout, stderr = run("fetch", "--dataset", "mnist-original", "--mirror", base,
+                               cache=tmp_path)  # fmt: skip
+    assert code == 0, stderr
+    folder = tmp_path / "mnist-original"
+    assert stdout.splitlines()[0] == str(folder / "mnist.npz")
+    assert "downloaded" in stderr and "mnist.npz" in stderr
+    (x_train, y_train), (x_test, _) = load_data(
+        dataset="mnist-original", cache_dir=tmp_path, offline=True, dtype="uint8",
+        label_format="index", shape="image",
+    )  # fmt: skip
+    assert np.array_equal(x_train, found.x[:TRAIN]) and np.array_equal(x_test, found.x[TRAIN:])
+    assert np.array_equal(y_train, found.y[:TRAIN])
+    code, stdout, _ = run("verify", "--dataset", "mnist-original", cache=tmp_path)
+    assert code == 0, stdout
+    assert "ok    pinned mnist.npz: sha256" in stdout and "in place of train-images" in stdout
+    out = tmp_path / "tv"
+    assert run("convert", "--dataset", "mnist-original", "--format", "idx", "--layout",
+               "torchvision", "--out", str(out), "--offline", cache=tmp_path)[0] == 0  # fmt: skip
+    for role in ORIGINAL_ROLES:
+        assert (out / "MNIST" / "raw" / NAMES[role]).read_bytes() == found.raw[role], role
+    code, stdout, stderr = run("inspect", "--dataset", "mnist-original", cache=tmp_path)
+    assert code == 0 and f"x_train            ({TRAIN}, 28, 28) uint8" in stdout, stderr
+    code, _, stderr = run("pack", "--dataset", "mnist-original", "--out", str(tmp_path / "w"),
+                          cache=tmp_path)  # fmt: skip
+    assert code == 0, stderr
+
+
+def test_a_wrong_keras_npz_is_named_and_never_cached(
+    server: Server, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    found, npz = with_container(publish(), server.url + "/keras/")
+    substitute(monkeypatch, found)
+    base = serve(server, found)
+    del server.routes["/mnist/train-images-idx3-ubyte.gz"]
+    server.routes["/keras/mnist.npz"] = Route(npz[:-1] + bytes([npz[-1] ^ 1]))
+    code, _, stderr = run("fetch", "--dataset", "mnist-original", "--mirror", base,
+                          "--retries", "0", cache=tmp_path)  # fmt: skip
+    assert code == 1
+    one_line(stderr, "train-images-idx3-ubyte.gz: could not download from any source",
+             "nor could mnist.npz be got")  # fmt: skip
+    assert not (tmp_path / "mnist-original" / "mnist.npz").exists()

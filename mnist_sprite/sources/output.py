@@ -46,11 +46,16 @@ def open_output(source: Path) -> Output:
 
 
 def _open(source: Path, options: SourceOptions) -> Output:
-    if options.test_size is None:  # the source's own split
-        return open_output(source)
-    with open_output(source) as out:  # a new split, in place of the source's own
-        resplit = ResplitReader(out, options.test_size, options.seed or 0)
-    return Output(source, resplit)
+    return resplit(open_output(source), options)
+
+
+def resplit(out: Output, options: SourceOptions) -> Output:
+    """``out`` with its own split, or split again by ``--test-size`` in place of its own."""
+    if options.test_size is None:
+        return out
+    with out:
+        again = ResplitReader(out, options.test_size, options.seed or 0)
+    return Output(out.path, again)
 
 
 class ResplitReader:
