@@ -427,8 +427,7 @@ def fetch_dataset(
             cache.write_record(folder, marker)
     if failed:
         first = failed[0][1]
-        more = [name for name, _ in failed[1:]]
-        also = f"; nor could {', '.join(more)} be got" if more else ""
+        also = "".join(f"; and {name}: {e.problem}" for name, e in failed[1:])
         got = [spec.name for role, spec in dataset.roles() if role in digests]
         fresh = [name for name in got if name not in result.imported]  # --from's are said
         held = f"; the cache holds, verified, {', '.join(fresh)}" if fresh else ""

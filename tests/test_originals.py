@@ -471,5 +471,6 @@ def test_a_wrong_keras_npz_is_named_and_never_cached(
                           "--retries", "0", cache=tmp_path)  # fmt: skip
     assert code == 1
     one_line(stderr, "train-images-idx3-ubyte.gz: could not download from any source",
-             "nor could mnist.npz be got")  # fmt: skip
+             "; and mnist.npz: could not download from any source",
+             "sha256")  # fmt: skip
     assert not (tmp_path / "mnist-original" / "mnist.npz").exists()
