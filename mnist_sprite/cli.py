@@ -30,9 +30,7 @@ from .errors import (
     MnistSpriteError,
     OptionError,
     OutputError,
-    SourceError,
     StdoutClosed,
-    command,
 )
 from .options import (
     CONVERSION,
@@ -341,12 +339,8 @@ def _path_or_dataset(
     if path is not None:
         return path
     ds = ALL[str(dataset)]
-    files = ds.serving(ds.folder(cache_dir)) if isinstance(ds, Originals) else ds.paths(cache_dir)
-    for needed in files.values():  # every file, named when one is missing
-        if not (needed.exists() or needed.is_symlink()):
-            fetch = command("fetch", dataset=ds.name, cache_dir=cache_dir)
-            raise SourceError(needed, "not in the cache", f"run '{fetch}' first")
-    return ds.folder(cache_dir) if ds.name in datasets.ORIGINALS else ds.paths(cache_dir)["sprite"]
+    files = datasets.cached_files(ds, cache_dir)  # every file, named when one is missing
+    return ds.folder(cache_dir) if isinstance(ds, Originals) else files["sprite"]
 
 
 def _originals_reader(dataset: str | None, cache_dir: Path | None) -> Reader | None:

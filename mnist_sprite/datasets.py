@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from .cache import dataset_dir, read_record, recorded_sha256
-from .errors import OptionError, PathLike
+from .errors import OptionError, PathLike, SourceError, command
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
 OFFICIAL_BASE = "https://storage.googleapis.com/learnjs-data/model-builder/"
@@ -480,6 +480,19 @@ def named_in(provenance: dict[str, Any] | None) -> AnyDataset | None:
     """The known dataset an output's provenance names, if any."""
     name = provenance.get("dataset") if provenance else None
     return ALL.get(name) if isinstance(name, str) else None
+
+
+def cached_files(dataset: AnyDataset, cache_dir: PathLike | None = None) -> dict[str, Path]:
+    """The files a command reads of ``dataset`` as the cache holds them, never fetched: its
+    sprite and label file, or what serves each original role. The first one missing is
+    refused, naming the fetch that gets it."""
+    folder = dataset.folder(cache_dir)
+    files = dataset.serving(folder) if isinstance(dataset, Originals) else dataset.paths(cache_dir)
+    for path in files.values():
+        if not (path.exists() or path.is_symlink()):
+            fetch = command("fetch", dataset=dataset.name, cache_dir=cache_dir)
+            raise SourceError(path, "not in the cache", f"run '{fetch}' first")
+    return files
 
 
 def originals_in(folder: Path) -> Originals | None:

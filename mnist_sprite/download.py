@@ -318,13 +318,13 @@ def _lock_first_byte(msvcrt: Any, fd: int) -> None:
 
 
 def _sources_for(
-    dataset: AnyDataset, spec: SourceFile, url: str | None, mirrors: Sequence[str]
+    bases: Sequence[str], spec: SourceFile, url: str | None, mirrors: Sequence[str]
 ) -> list[str]:
     """Where to try, in order: --url; else --mirror, MNIST_SPRITE_MIRRORS, the publishers."""
     if url:
         return [url]
     env = os.environ.get(MIRRORS_ENV, "").split()
-    return [spec.url(prefix) for prefix in (*mirrors, *env, *dataset.bases)]
+    return [spec.url(prefix) for prefix in (*mirrors, *env, *bases)]
 
 
 def fetch_dataset(
@@ -494,7 +494,7 @@ def _gather(
         elif offline:
             raise _offline_error(target, failure, dataset.name, policy.cache_dir)
         else:
-            todo = _sources_for(dataset, spec, urls.get(role), mirrors)
+            todo = _sources_for(dataset.bases, spec, urls.get(role), mirrors)
             try:
                 url, digest = _download_any(todo, target, spec, role, policy, check)
             except FetchError as e:
@@ -575,8 +575,7 @@ def _fetch_container(
         return
     target = folder / spec.name
     if _cached_container(dataset, folder, marker) is None:
-        todo = [spec.url(p) for p in (*mirrors, *os.environ.get(MIRRORS_ENV, "").split(),
-                                      *dataset.container_bases)]  # fmt: skip
+        todo = _sources_for(dataset.container_bases, spec, None, mirrors)
         check = functools.partial(verify_file, spec=spec, role=CONTAINER)
         try:
             url, digest = _download_any(todo, target, spec, CONTAINER, policy, check)

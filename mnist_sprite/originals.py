@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from . import datasets
 from .bundle import NoChunks, Size
 from .datasets import ORIGINAL_ARRAYS, Originals
 from .errors import SourceError, command
@@ -67,7 +68,7 @@ class OriginalsReader:
         fetch = command("fetch", dataset=self.dataset.name)
         path = self._paths[name]
         if not (path.exists() or path.is_symlink()):
-            raise SourceError(path, "not in the cache", f"run '{fetch}'")
+            datasets.cached_files(self.dataset, self.path.parent)  # says which, and the fetch
         with self._readers[name].array(name) as (member, pieces):
             if member.dtype != np.uint8 or member.shape != self.shapes[name]:
                 raise SourceError(

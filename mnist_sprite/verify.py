@@ -87,11 +87,7 @@ class Report:
 def _dataset_sources(dataset: str | None, cache_dir: PathLike | None) -> Sources:
     """A known dataset's files, as they are: a cached dataset is not re-fetched or repaired."""
     ds = datasets.get(dataset)
-    paths = ds.paths(cache_dir)
-    for p in paths.values():
-        if not p.is_file():
-            fetch = command("fetch", dataset=ds.name, cache_dir=cache_dir)
-            raise SourceError(p, "not in the cache", f"run '{fetch}' first")
+    paths = datasets.cached_files(ds, cache_dir)
     return Sources(paths["sprite"], paths["labels"], ds)
 
 
@@ -300,11 +296,9 @@ def _verify_originals(
     sources = Sources(folder, folder, ds)
     digests: dict[str, str | None] = {}
     checked: dict[Path, str | None] = {}  # the container, checked once for the arrays it serves
+    serving = datasets.cached_files(ds, cache_dir)
     for role, spec in ds.roles():
-        path = ds.serving(folder)[role]
-        if not path.is_file():
-            fetch = command("fetch", dataset=ds.name, cache_dir=cache_dir)
-            raise SourceError(path, "not in the cache", f"run '{fetch}' first")
+        path = serving[role]
         if path in checked:
             digests[role] = checked[path]
             continue
@@ -317,7 +311,7 @@ def _verify_originals(
             digests[role] = checked[path] = None
             continue
         said = f"md5 {pin.md5} and " if pin.md5 else ""
-        served = [f.name for r, f in ds.roles() if ds.serving(folder)[r] == path]
+        served = [f.name for r, f in ds.roles() if serving[r] == path]
         where = "" if own else f", as keras publishes it, in place of {', '.join(served)}"
         report.add(f"pinned {pin.name}", True, f"{said}sha256 {str(pin.sha256)[:16]}...{where}")
     if not all(digests.values()):
